@@ -1,0 +1,228 @@
+"""Image I/O (robust decoding, resizing, atomic saving) and labelled image pools."""
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import JaxstyleError, UsageError
+
+MAX_PIXELS = 100_000_000  # refuse larger images (decompression bombs)
+MIN_SIDE = 16  # below this an image is upscaled with a warning... or refused when degenerate
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Any PIL mode -> 8-bit RGB; alpha is composited over white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(img, np.float64)
+        hi = 65535.0 if a.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        a = np.asarray(img, np.float64)
+        img = Image.fromarray(np.clip(a * (255.0 if a.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA"):
+        rgba = img.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(bg, rgba)
+    return img.convert("RGB")
+
+
+def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open and fully decode an image as RGB (EXIF orientation applied) or raise JaxstyleError."""
+    path = Path(path)
+    if not path.exists():
+        raise JaxstyleError(f"{path}: no such file")
+    if path.is_dir():
+        raise JaxstyleError(f"{path}: is a directory, not an image")
+    if path.stat().st_size == 0:
+        raise JaxstyleError(f"{path}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            old = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = max_pixels
+            try:
+                with Image.open(path) as img:
+                    if img.width * img.height > max_pixels:
+                        raise JaxstyleError(
+                            f"{path}: {img.width}x{img.height} exceeds the pixel limit {max_pixels:,}")
+                    img.load()
+                    img = ImageOps.exif_transpose(img)
+                    rgb = _to_rgb(img)
+            finally:
+                Image.MAX_IMAGE_PIXELS = old
+    except JaxstyleError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise JaxstyleError(f"{path}: image exceeds the pixel limit {max_pixels:,} (decompression bomb?)") from None
+    except Exception as e:  # PIL raises many types on bad data
+        raise JaxstyleError(f"{path}: not a readable image ({type(e).__name__}: {str(e)[:80]})") from None
+    if min(rgb.size) < 1:
+        raise JaxstyleError(f"{path}: image has no pixels")
+    return rgb
+
+
+def resize_long_side(img: Image.Image, size: int | None, multiple: int = 1) -> Image.Image:
+    """Resize so the long side is ``size`` (aspect kept); sides rounded to ``multiple``."""
+    if size is None:
+        w, h = img.size
+    else:
+        if size < MIN_SIDE:
+            raise UsageError(f"--size {size} is too small (minimum {MIN_SIDE})")
+        w, h = img.size
+        s = size / max(w, h)
+        w, h = max(1, round(w * s)), max(1, round(h * s))
+    w = max(multiple, int(round(w / multiple)) * multiple)
+    h = max(multiple, int(round(h / multiple)) * multiple)
+    if (w, h) == img.size:
+        return img
+    return img.resize((w, h), Image.LANCZOS)
+
+
+def load_image(path: str | os.PathLike, size: int | None = None, multiple: int = 1,
+               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """RGB float32 array (H, W, 3) in [0, 255], long side ``size``."""
+    return np.asarray(resize_long_side(open_image(path, max_pixels), size, multiple), np.float32)
+
+
+def load_mask(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
+    """Mask as float32 (H, W) in [0, 1] resized to ``shape``; an empty mask is an error."""
+    img = open_image(path).convert("L")
+    if img.size != (shape[1], shape[0]):
+        img = img.resize((shape[1], shape[0]), Image.BILINEAR)
+    m = np.asarray(img, np.float32) / 255.0
+    if m.max() < 0.5:
+        raise JaxstyleError(f"{path}: mask is empty (no pixel >= 128)")
+    return m
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], force: bool = False) -> Path:
+    """Call ``write(tmp)`` then rename to ``path``; an existing file is kept unless ``force``."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise JaxstyleError(f"{path}: exists; pass --force to overwrite")
+    if path.is_dir():
+        raise JaxstyleError(f"{path}: is a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise JaxstyleError(f"{path.parent}: cannot create output directory ({e.strerror or e})") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise JaxstyleError(f"{path}: cannot write ({e.strerror or e})") from None
+        raise
+    return path
+
+
+def to_uint8(img) -> np.ndarray:
+    return np.clip(np.rint(np.asarray(img, np.float32)), 0, 255).astype(np.uint8)
+
+
+def save_image(img, path: str | os.PathLike, force: bool = False, quality: int = 92) -> Path:
+    """Save an RGB [0,255] array as PNG or JPEG (by extension), atomically."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}.get(ext)
+    if fmt is None:
+        raise UsageError(f"{path}: unknown image extension {ext or '(none)'}; use .png or .jpg")
+    arr = to_uint8(img)
+    pil = Image.fromarray(arr if arr.ndim == 3 else arr, "RGB" if arr.ndim == 3 else "L")
+
+    def write(tmp: Path):
+        kw = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+        pil.save(tmp, format=fmt, **kw)
+
+    return atomic_write(path, write, force=force)
+
+
+# --------------------------------------------------------------------------- pools
+@dataclass(frozen=True)
+class PoolItem:
+    """One labelled image of a pool: an id (relative path), its ImageNet class index, a loader."""
+    id: str
+    label: int
+    load: Callable[[], Image.Image]
+
+
+def center_crop_square(img: Image.Image, size: int) -> Image.Image:
+    """Resize the short side to ``size`` and centre-crop a square (the scoring preprocessing)."""
+    w, h = img.size
+    s = size / min(w, h)
+    img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BILINEAR)
+    w, h = img.size
+    l, t = (w - size) // 2, (h - size) // 2
+    return img.crop((l, t, l + size, t + size))
+
+
+def folder_pool(root: str | os.PathLike, wnid_to_index: dict[str, int]) -> list[PoolItem]:
+    """A labelled folder: ``labels.csv`` (filename,class_index), ``<wnid>/`` subfolders, or ``<wnid>_*`` files."""
+    root = Path(root)
+    if not root.is_dir():
+        raise JaxstyleError(f"{root}: no such dataset folder")
+    items: list[PoolItem] = []
+
+    def add(p: Path, label: int):
+        items.append(PoolItem(str(p.relative_to(root)), label, lambda p=p: open_image(p)))
+
+    labels = root / "labels.csv"
+    if labels.is_file():
+        with open(labels, newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    name, idx = row["filename"], int(row["class_index"])
+                except (KeyError, ValueError, TypeError):
+                    raise JaxstyleError(f"{labels}: needs columns filename,class_index with integer classes") from None
+                if not 0 <= idx < 1000:
+                    raise JaxstyleError(f"{labels}: class index {idx} of {name} is not an ImageNet-1k class")
+                add(root / name, idx)
+    else:
+        for p in sorted(root.rglob("*")):
+            if not p.is_file() or p.suffix.lower() not in IMAGE_EXTS:
+                continue
+            wnid = p.parent.name if p.parent != root else p.name.split("_")[0]
+            if wnid not in wnid_to_index:
+                raise JaxstyleError(f"{p}: cannot tell its class (want <wnid>/ folders or <wnid>_* names); "
+                                    f"{wnid!r} is not an ImageNet-1k wnid")
+            add(p, wnid_to_index[wnid])
+    if not items:
+        raise JaxstyleError(f"{root}: no images found")
+    return items
+
+
+def iter_batches(items: list[PoolItem], batch: int, size: int,
+                 on_skip: Callable[[str, str], None] | None = None) -> Iterator[tuple[list[PoolItem], np.ndarray]]:
+    """Yield (items, uint8 (B,size,size,3)) batches; unreadable images are skipped via ``on_skip``."""
+    buf, arrs = [], []
+    for it in items:
+        try:
+            arrs.append(np.asarray(center_crop_square(it.load(), size), np.uint8))
+            buf.append(it)
+        except JaxstyleError as e:
+            if on_skip:
+                on_skip(it.id, str(e))
+            continue
+        if len(buf) == batch:
+            yield buf, np.stack(arrs)
+            buf, arrs = [], []
+    if buf:
+        yield buf, np.stack(arrs)

@@ -1,0 +1,153 @@
+"""VGG-19 (the 16 conv layers of the Caffe/Keras "notop" model) as pure JAX functions.
+
+``VGG19_LAYERS`` is the single source of layer names. Params are a flat-ish pytree
+``{"conv1_1": {"kernel": (3,3,in,out) HWIO, "bias": (out,)}, ...}``; ``features`` returns
+post-ReLU activations named after their conv (``conv4_1`` = relu4_1), NHWC.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Iterable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import UsageError
+
+# Layers in order; a "pool" entry closes each block.
+VGG19_LAYERS: tuple[str, ...] = (
+    "conv1_1", "conv1_2", "pool1",
+    "conv2_1", "conv2_2", "pool2",
+    "conv3_1", "conv3_2", "conv3_3", "conv3_4", "pool3",
+    "conv4_1", "conv4_2", "conv4_3", "conv4_4", "pool4",
+    "conv5_1", "conv5_2", "conv5_3", "conv5_4", "pool5",
+)
+CONV_LAYERS: tuple[str, ...] = tuple(n for n in VGG19_LAYERS if n.startswith("conv"))
+CHANNELS: dict[str, int] = {
+    n: {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}[int(n[4])] for n in CONV_LAYERS
+}
+IN_CHANNELS: dict[str, int] = {
+    n: (3 if i == 0 else CHANNELS[CONV_LAYERS[i - 1]]) for i, n in enumerate(CONV_LAYERS)
+}
+
+# Caffe preprocessing: BGR order, 0-255, minus the ImageNet channel means (B, G, R).
+CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
+PREPROCESSING = "caffe: RGB->BGR, 0-255, minus mean (103.939, 116.779, 123.68)"
+
+
+def preprocess(rgb: jax.Array) -> jax.Array:
+    """RGB in [0, 255] (..., H, W, 3) -> Caffe input (BGR, mean subtracted)."""
+    return rgb[..., ::-1] - jnp.asarray(CAFFE_MEAN_BGR, rgb.dtype)
+
+
+def deprocess(x: jax.Array) -> jax.Array:
+    """Inverse of :func:`preprocess`."""
+    return (x + jnp.asarray(CAFFE_MEAN_BGR, x.dtype))[..., ::-1]
+
+
+def check_layers(layers: Iterable[str]) -> tuple[str, ...]:
+    """Validate layer names; raise a UsageError naming the unknown ones."""
+    layers = tuple(layers)
+    bad = [l for l in layers if l not in CONV_LAYERS]
+    if bad:
+        raise UsageError(f"unknown VGG-19 layer(s) {', '.join(bad)}; valid: {', '.join(CONV_LAYERS)}")
+    return layers
+
+
+def receptive_field(layer: str) -> tuple[int, int]:
+    """(size, stride) in input pixels of one unit of ``layer``."""
+    check_layers([layer])
+    size, jump = 1, 1
+    for name in VGG19_LAYERS:
+        if name.startswith("conv"):
+            size += 2 * jump
+        else:
+            size += jump
+            jump *= 2
+        if name == layer:
+            return size, jump
+    raise AssertionError(layer)
+
+
+def _conv(x, p, dtype):
+    k = p["kernel"].astype(dtype)
+    y = jax.lax.conv_general_dilated(
+        x.astype(dtype), k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    return jax.nn.relu(y + p["bias"].astype(dtype))
+
+
+def _pool(x, pooling: str):
+    if pooling == "max":
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+    if pooling == "avg":
+        return jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 2, 2, 1), (1, 2, 2, 1), "VALID") / 4.0
+    raise UsageError(f"unknown pooling {pooling!r}; use 'max' or 'avg'")
+
+
+def apply(
+    params: Mapping,
+    x: jax.Array,
+    layers: Sequence[str],
+    pooling: str = "max",
+    dtype=jnp.float32,
+) -> dict[str, jax.Array]:
+    """Run preprocessed NHWC input through VGG-19 up to the deepest of ``layers``.
+
+    Not jitted (composable inside other jitted functions); see :func:`features`.
+    """
+    layers = check_layers(layers)
+    if not layers:
+        return {}
+    want = set(layers)
+    last = max(VGG19_LAYERS.index(l) for l in layers)
+    out = {}
+    for name in VGG19_LAYERS[: last + 1]:
+        if name.startswith("pool"):
+            x = _pool(x, pooling)
+        else:
+            x = _conv(x, params[name], dtype)
+            if name in want:
+                out[name] = x.astype(jnp.float32)
+    return out
+
+
+@partial(jax.jit, static_argnames=("layers", "pooling", "dtype"))
+def _features_jit(params, images, layers, pooling, dtype):
+    return apply(params, preprocess(images), layers, pooling, dtype)
+
+
+def features(
+    params: Mapping,
+    images: jax.Array,
+    layers: Sequence[str],
+    pooling: str = "max",
+    dtype=jnp.float32,
+) -> dict[str, jax.Array]:
+    """Jitted: RGB images in [0, 255], (N, H, W, 3) or (H, W, 3) -> {layer: activations}."""
+    images = jnp.asarray(images, jnp.float32)
+    squeeze = images.ndim == 3
+    if squeeze:
+        images = images[None]
+    out = _features_jit(params, images, tuple(check_layers(layers)), pooling, dtype)
+    return {k: v[0] for k, v in out.items()} if squeeze else out
+
+
+def init_params(key: jax.Array, width: float = 1.0, scale: float = 1.0) -> dict:
+    """Random He-initialised params; ``width`` < 1 gives the tiny VGGs used in tests."""
+    params = {}
+    for name, k in zip(CONV_LAYERS, jax.random.split(key, len(CONV_LAYERS))):
+        cin = 3 if name == "conv1_1" else max(1, int(IN_CHANNELS[name] * width))
+        cout = max(1, int(CHANNELS[name] * width))
+        std = scale * np.sqrt(2.0 / (9 * cin))
+        params[name] = {
+            "kernel": jax.random.normal(k, (3, 3, cin, cout), jnp.float32) * std,
+            "bias": jnp.zeros((cout,), jnp.float32),
+        }
+    return params
+
+
+def num_channels(params: Mapping, layer: str) -> int:
+    """Output channels of ``layer`` in these params (512 for conv5_1 in the real net)."""
+    return int(params[layer]["bias"].shape[0])

