@@ -1,0 +1,106 @@
+"""Labelled image pools for scoring: ``--data folder:PATH`` or ``--data tfds:NAME[:SPLIT]``.
+
+A pool streams ``(ids, labels, uint8 (b, S, S, 3), consumed, skipped)`` batches from any
+start position (for ``--resume``) and can re-fetch a few images by id (contact sheets).
+Preprocessing (documented in docs/SCORING.md): decode to RGB (EXIF-rotated, grey and
+alpha handled by :func:`jaxstyle.data.open_image`), resize the short side to ``S``
+(bilinear) and centre-crop ``S x S``; the VGG input is then Caffe-style (BGR, mean-subtracted).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+import numpy as np
+from PIL import Image
+
+from . import classes
+from .data import PoolItem, center_crop_square, folder_pool
+from .errors import JaxstyleError, UsageError
+from .scoring import Batch
+
+
+class Pool(Protocol):
+    name: str
+    size: int | None
+
+    def batches(self, batch: int, size: int, start: int = 0) -> Iterator[Batch]: ...
+
+    def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]: ...
+
+
+def crop_array(img: Image.Image | np.ndarray, size: int) -> np.ndarray:
+    """The scoring preprocessing: short side ``size``, centre square, uint8 RGB."""
+    if isinstance(img, np.ndarray):
+        if img.ndim == 3 and img.shape[-1] == 1:
+            img = img[..., 0]
+        img = Image.fromarray(img.astype(np.uint8)).convert("RGB")
+    return np.asarray(center_crop_square(img, size), np.uint8)
+
+
+def batch_items(loaders: Iterator[tuple[str, int, object]], batch: int, size: int) -> Iterator[Batch]:
+    """Group ``(id, label, load())`` into batches; a load raising JaxstyleError is skipped."""
+    ids, labels, arrs, consumed, skipped = [], [], [], 0, []
+    for id_, label, load in loaders:
+        consumed += 1
+        try:
+            arrs.append(crop_array(load(), size))
+        except JaxstyleError:
+            skipped.append(id_)
+        else:
+            ids.append(id_)
+            labels.append(label)
+        if len(ids) == batch:
+            yield ids, np.asarray(labels, np.int64), np.stack(arrs), consumed, skipped
+            ids, labels, arrs, consumed, skipped = [], [], [], 0, []
+    if consumed:
+        arr = np.stack(arrs) if arrs else np.zeros((0, size, size, 3), np.uint8)
+        yield ids, np.asarray(labels, np.int64), arr, consumed, skipped
+
+
+@dataclass
+class FolderPool:
+    """A folder of labelled images (see :func:`jaxstyle.data.folder_pool`)."""
+    root: Path
+    items: list[PoolItem]
+
+    @property
+    def name(self) -> str:
+        return f"folder:{self.root}"
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    def batches(self, batch: int, size: int, start: int = 0) -> Iterator[Batch]:
+        return batch_items(((it.id, it.label, it.load) for it in self.items[start:]), batch, size)
+
+    def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]:
+        out = {}
+        for it in self.items:
+            if it.id in ids:
+                try:
+                    out[it.id] = crop_array(it.load(), size)
+                except JaxstyleError:
+                    pass
+        return out
+
+
+def open_pool(spec: str, tfds_data_dir: str | None = None) -> Pool:
+    """``folder:PATH`` (or a bare existing folder) / ``tfds:NAME[:SPLIT]`` -> a pool."""
+    kind, _, rest = spec.partition(":")
+    if kind == "tfds":
+        from .tfds_pool import TfdsPool
+
+        name, _, split = rest.partition(":")
+        if not name:
+            raise UsageError("--data tfds:NAME[:SPLIT] needs a dataset name, e.g. tfds:imagenet_v2")
+        return TfdsPool.open(name, split or None, tfds_data_dir)
+    if kind == "folder" and rest:
+        root = Path(rest).expanduser()
+    elif Path(spec).is_dir():
+        root = Path(spec)
+    else:
+        raise UsageError(f"--data {spec!r}: want folder:PATH or tfds:NAME[:SPLIT]")
+    return FolderPool(root, folder_pool(root, classes.wnid_to_index()))

@@ -1,0 +1,295 @@
+"""``scripts/score_filters.py``: rank VGG-19 filters by how well they pick out a class.
+
+Streams a labelled pool through VGG-19 once, keeps each filter's top-k images, and writes a
+versioned score JSON (``jaxstyle.scores/1``, see docs/SCORING.md) whose ``selected`` key is
+the filter list used for stylization. Interrupted runs leave ``OUT.partial.npz``; rerun
+with ``--resume`` to continue.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from . import __version__, classes, scoring, vgg
+from .cli import ArgumentParser, nonneg_int, positive_int, unit_float
+from .data import atomic_write, save_image
+from .errors import JaxstyleError, UsageError
+from .filters import SCHEMA
+
+DEFAULT_POOL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "imagenet-sample"
+PURITY_LEVELS = (9, 7, 5)
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="score_filters.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--class", dest="cls", required=True,
+                   help="group (dog, cat, bird, car, ...), class name, wnid, index, or a comma list")
+    p.add_argument("--data", default=None,
+                   help=f"folder:PATH (labels.csv | <wnid>/ folders | <wnid>_* files) or tfds:NAME[:SPLIT]; "
+                        f"default folder:{DEFAULT_POOL} when it exists")
+    p.add_argument("--layers", default=",".join(scoring.DEFAULT_LAYERS), help="comma list of conv layers")
+    p.add_argument("--top-k", type=positive_int, default=scoring.DEFAULT_TOP_K, help="images kept per filter")
+    p.add_argument("--size", type=positive_int, default=224, help="short side resized to SIZE, centre SIZE x SIZE crop")
+    p.add_argument("--batch", type=positive_int, default=16, help="images per device per step")
+    p.add_argument("--min-purity", type=unit_float, default=None,
+                   help="purity@k floor (default 1.0 = the paper's 9/9, capped at what the pool allows)")
+    p.add_argument("--min-ap", type=unit_float, default=scoring.DEFAULT_MIN_AP, help="average-precision floor")
+    p.add_argument("--max-filters", type=nonneg_int, default=scoring.DEFAULT_MAX_FILTERS,
+                   help="keep at most this many filters per layer, best AP first (0 = no limit)")
+    p.add_argument("--out", default=None, help="score JSON (default out/scores_<class>.json)")
+    p.add_argument("--sheets", default=None, help="write top-k receptive-field contact sheets (PNG) here")
+    p.add_argument("--sheets-top", type=nonneg_int, default=8,
+                   help="when nothing is selected, sheets for this many best-AP filters per layer")
+    p.add_argument("--limit", type=positive_int, default=None, help="score only the first N pool images")
+    p.add_argument("--weights", default=None, help="weights .npz (default: weights/vgg19.npz, auto-converted)")
+    p.add_argument("--tfds-data-dir", default=None, help="tensorflow-datasets data_dir")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between resume checkpoints")
+    p.add_argument("--force", action="store_true", help="overwrite --out and sheets")
+    p.add_argument("--resume", action="store_true", help="continue from OUT.partial.npz")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+# --------------------------------------------------------------------------- checkpoints
+def checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.name + ".partial.npz")
+
+
+def save_checkpoint(path: Path, state: scoring.ScoreState, config: Mapping) -> None:
+    arrays = {
+        "config": np.asarray(json.dumps(config, sort_keys=True)),
+        "ids": np.asarray(state.ids, dtype=str), "positive": np.asarray(state.positive, bool),
+        "consumed": np.asarray(state.consumed), "skipped": np.asarray(state.skipped, dtype=str),
+    }
+    for l, s in state.layer.items():
+        arrays.update({f"{l}/top_val": s.top_val, f"{l}/top_idx": s.top_idx, f"{l}/top_pos": s.top_pos,
+                       f"{l}/sum_in": s.sum_in, f"{l}/sum_out": s.sum_out,
+                       f"{l}/maxima": np.concatenate(s.maxima) if s.maxima else np.zeros((0, len(s.sum_in)), np.float32)})
+
+    def write(tmp: Path):
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    atomic_write(path, write, force=True)
+
+
+def load_checkpoint(path: Path, config: Mapping, state: scoring.ScoreState) -> scoring.ScoreState:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            saved = json.loads(str(z["config"]))
+            if saved != json.loads(json.dumps(config, sort_keys=True)):
+                diff = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+                raise JaxstyleError(f"{path}: checkpoint is from a different run (differs in {', '.join(diff)}); "
+                                    "rerun without --resume (and with --force) to start over")
+            state.ids = [str(x) for x in z["ids"]]
+            state.positive = [bool(x) for x in z["positive"]]
+            state.consumed = int(z["consumed"])
+            state.skipped = [str(x) for x in z["skipped"]]
+            for l, s in state.layer.items():
+                s.top_val, s.top_idx, s.top_pos = z[f"{l}/top_val"], z[f"{l}/top_idx"], z[f"{l}/top_pos"]
+                s.sum_in, s.sum_out = z[f"{l}/sum_in"], z[f"{l}/sum_out"]
+                s.maxima = [z[f"{l}/maxima"]]
+    except JaxstyleError:
+        raise
+    except Exception as e:
+        raise JaxstyleError(f"{path}: unreadable checkpoint ({type(e).__name__}); delete it to start over") from None
+    return state
+
+
+# --------------------------------------------------------------------------- output
+def score_document(state: scoring.ScoreState, scores: Mapping[str, scoring.LayerScores],
+                   selected: Mapping[str, list[int]], provenance: Mapping, selection: Mapping,
+                   topk_for: Mapping[str, Sequence[int]] | None = None) -> dict:
+    """The ``jaxstyle.scores/1`` document. ``topk_for`` limits top-k lists to some filters (others [])."""
+    layers = {}
+    for l, s in scores.items():
+        keep = None if topk_for is None else set(topk_for.get(l, ()))
+        topk = []
+        for c in range(len(s.purity)):
+            if keep is not None and c not in keep:
+                topk.append([])
+                continue
+            topk.append([{"id": state.ids[int(i)], "value": round(float(v), 4), "pos": [int(p[0]), int(p[1])]}
+                         for v, i, p in zip(s.top_val[c], s.top_idx[c], s.top_pos[c])])
+        layers[l] = {"purity": [round(float(x), 4) for x in s.purity],
+                     "ap": [round(float(x), 4) for x in s.ap],
+                     "selectivity": [round(float(x), 4) for x in s.selectivity],
+                     "topk": topk}
+    k = provenance["top_k"]
+    return {"schema": SCHEMA, "provenance": dict(provenance), "selection": dict(selection),
+            "summary": {"purity_counts": {l: {f">={m}/{k}": n for m, n in c.items()}
+                                          for l, c in scoring.purity_counts(scores, k, _levels(k)).items()},
+                        "n_positive": int(np.sum(state.positive))},
+            "layers": layers, "selected": {l: list(v) for l, v in selected.items()}}
+
+
+def _levels(k: int) -> tuple[int, ...]:
+    return tuple(sorted({k, max(1, round(k * 7 / 9)), max(1, round(k * 5 / 9))}, reverse=True))
+
+
+def dumps(doc: Mapping) -> str:
+    """Compact but diff-friendly JSON: one line per filter list."""
+    return json.dumps(doc, separators=(",", ":"), indent=None) + "\n"
+
+
+def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: int, out_dir: Path,
+                 force: bool) -> int:
+    from . import viz
+
+    need = {state.ids[int(i)] for l, fs in which.items() for f in fs for i in scores[l].top_idx[f]}
+    imgs = pool.fetch(need, size)
+    n = 0
+    for l, fs in which.items():
+        s = scores[l]
+        for f in fs:
+            idx = [int(i) for i in s.top_idx[f] if state.ids[int(i)] in imgs]
+            if not idx:
+                continue
+            rows = [list(s.top_idx[f]).index(i) for i in idx]
+            sheet = viz.filter_sheet([imgs[state.ids[i]] for i in idx], l, int(f), s.top_pos[f][rows],
+                                     s.top_val[f][rows], [state.positive[i] for i in idx], size,
+                                     {"purity": float(s.purity[f]), "AP": float(s.ap[f]),
+                                      "SI": float(s.selectivity[f])})
+            save_image(sheet, out_dir / f"{l}_{int(f):03d}.png", force=force)
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    a = build_parser().parse_args(argv)
+    layers = vgg.check_layers([l.strip() for l in a.layers.split(",") if l.strip()])
+    if not layers:
+        raise UsageError("--layers is empty")
+    if len(set(layers)) != len(layers):
+        raise UsageError("--layers lists a layer twice")
+    cls_name, cls_idx = classes.resolve(a.cls)
+    out = Path(a.out or f"out/scores_{cls_name.replace('+', '_')}.json")
+    ckpt = checkpoint_path(out)
+    if out.exists() and not a.force:
+        raise JaxstyleError(f"{out}: exists; pass --force to overwrite")
+    sheets = Path(a.sheets) if a.sheets else None
+    if sheets and sheets.is_dir() and any(sheets.glob("*.png")) and not a.force:
+        raise JaxstyleError(f"{sheets}: already holds PNGs; pass --force to overwrite")
+    if a.data is None:
+        if not DEFAULT_POOL.is_dir():
+            raise UsageError("--data is required (folder:PATH or tfds:NAME[:SPLIT])")
+        a.data = f"folder:{DEFAULT_POOL}"
+
+    from . import weights
+    from .pools import open_pool
+
+    pool = open_pool(a.data, a.tfds_data_dir)
+    total = pool.size if a.limit is None else (min(a.limit, pool.size) if pool.size else a.limit)
+    params, meta = weights.load(a.weights, log=print)
+    import jax
+
+    devices = tuple(jax.devices())
+    config = {"schema": SCHEMA, "weights_sha256": meta.get("sha256"), "dataset": pool.name, "pool_size": total,
+              "image_size": a.size, "class_indices": cls_idx, "layers": list(layers), "top_k": a.top_k,
+              "batch_per_device": a.batch}
+    state = scoring.init_state(layers, {l: vgg.num_channels(params, l) for l in layers}, a.top_k)
+    if a.resume and ckpt.is_file():
+        state = load_checkpoint(ckpt, config, state)
+        print(f"resuming from {ckpt}: {state.consumed} pool images done", file=sys.stderr)
+    elif a.resume:
+        print(f"no checkpoint at {ckpt}; starting from the beginning", file=sys.stderr)
+    elif ckpt.is_file():
+        print(f"note: ignoring {ckpt} (pass --resume to continue it)", file=sys.stderr)
+
+    scorer = scoring.BatchScorer(params, tuple(layers), a.batch, devices)
+    print(f"scoring {cls_name}: {classes.describe(cls_idx)} on {pool.name} "
+          f"({total if total is not None else '?'} images, {a.size}px, layers {','.join(layers)}, "
+          f"{len(devices)} {devices[0].platform} device(s) x batch {a.batch})", file=sys.stderr)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=state.consumed, unit="img", disable=a.quiet, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.1)
+    timing = {"t0": time.time(), "last_ckpt": time.time(), "warm_t": None, "warm_n": 0}
+
+    def on_batch(st: scoring.ScoreState, n: int):
+        bar.update(st.consumed - bar.n)
+        if st.skipped:
+            bar.set_postfix(skipped=len(st.skipped), refresh=False)
+        if timing["warm_t"] is None:  # exclude the first (compiling) batch from images/s
+            timing["warm_t"], timing["warm_n"] = time.time(), st.n
+        if time.time() - timing["last_ckpt"] > a.checkpoint_every:
+            save_checkpoint(ckpt, st, config)
+            timing["last_ckpt"] = time.time()
+
+    def limited():
+        left = None if total is None else total - state.consumed
+        for ids, labels, imgs, consumed, skipped in pool.batches(scorer.batch, a.size, state.consumed):
+            if left is not None and consumed > left:  # --limit inside this batch
+                keep = left - len(skipped)
+                ids, labels, imgs, consumed = ids[:keep], labels[:keep], imgs[:keep], left
+            yield ids, labels, imgs, consumed, skipped
+            if left is not None:
+                left -= consumed
+                if left <= 0:
+                    return
+
+    try:
+        scoring.score_stream(scorer, limited(), cls_idx, state, on_batch)
+    except KeyboardInterrupt:
+        bar.close()
+        save_checkpoint(ckpt, state, config)
+        print(f"interrupted after {state.consumed} images; checkpoint {ckpt}; rerun with --resume",
+              file=sys.stderr)
+        return 130
+    bar.close()
+    elapsed = time.time() - timing["t0"]
+    warm_rate = ((state.n - timing["warm_n"]) / (time.time() - timing["warm_t"])
+                 if timing["warm_t"] and state.n > timing["warm_n"] else float("nan"))
+    if state.n == 0:
+        raise JaxstyleError(f"{pool.name}: no readable images ({len(state.skipped)} skipped)")
+    n_pos = int(np.sum(state.positive))
+    if n_pos == 0:
+        raise JaxstyleError(f"{pool.name}: no images of class {cls_name} among {state.n}; nothing to score")
+
+    scores = scoring.finalize(state)
+    max_filters = a.max_filters or None
+    selected = scoring.select(scores, n_pos, a.top_k, a.min_purity, a.min_ap, max_filters)
+    floor = min(1.0 if a.min_purity is None else a.min_purity, scoring.max_purity(n_pos, a.top_k))
+    provenance = {
+        "weights_sha256": meta.get("sha256"), "weights_source": meta.get("source"),
+        "dataset": pool.name, "pool_size": state.n, "skipped": len(state.skipped),
+        "image_size": a.size, "preprocessing": f"short side {a.size} bilinear, centre crop; {vgg.PREPROCESSING}",
+        "class": cls_name, "class_indices": cls_idx, "n_positive": n_pos, "layers": list(layers),
+        "top_k": a.top_k, "jaxstyle_version": __version__,
+        "command": "python scripts/score_filters.py " + shlex.join(argv),
+        "devices": f"{len(devices)} x {devices[0].device_kind}", "images_per_s": round(warm_rate, 2),
+    }
+    selection = {"rule": "purity@k >= min(min_purity, min(n_positive,k)/k) and AP >= min_ap; best AP first; "
+                         "at most max_filters per layer",
+                 "min_purity": a.min_purity if a.min_purity is not None else 1.0, "purity_floor": round(floor, 4),
+                 "min_ap": a.min_ap, "max_filters": max_filters}
+    doc = score_document(state, scores, selected, provenance, selection)
+    atomic_write(out, lambda tmp: tmp.write_text(dumps(doc)), force=a.force)
+    ckpt.unlink(missing_ok=True)
+
+    # summary
+    k = a.top_k
+    print(f"scored {state.n} images ({len(state.skipped)} unreadable skipped) in {elapsed:.1f}s, "
+          f"{warm_rate:.2f} images/s after compile; {n_pos} in class {cls_name}", file=sys.stderr)
+    for l, c in scoring.purity_counts(scores, k, _levels(k)).items():
+        print(f"  {l}: " + ", ".join(f"{n} filters >= {m}/{k}" for m, n in c.items()), file=sys.stderr)
+    print(f"selected (purity >= {floor:.3f}, AP >= {a.min_ap}): "
+          + (" ".join(f"{l}:{','.join(map(str, v))}" for l, v in selected.items() if v) or "none"))
+    print(f"wrote {out}")
+    if sheets:
+        which = selected if any(selected.values()) else {
+            l: [int(i) for i in np.argsort(-s.ap, kind="stable")[: a.sheets_top]] for l, s in scores.items()}
+        n = write_sheets(pool, state, scores, which, a.size, sheets, a.force)
+        print(f"wrote {n} contact sheets to {sheets}" + ("" if any(selected.values()) else
+                                                          " (nothing selected: best-AP filters shown)"))
+    return 0
