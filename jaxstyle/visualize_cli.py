@@ -125,15 +125,23 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
     if missing:
         log(f"top-9 sheets: {missing} of {len(ids)} top images of {dataset} are missing; shown without them",
             file=sys.stderr)
+    cls = set(prov.get("class_indices") or [])
+    labels = {it.id: it.label for it in getattr(pool, "items", [])}
     out = {}
     for (layer, i), es in entries.items():
         es = [e for e in es if e["id"] in imgs]
         if not es:
             continue
-        in_class = [bool(e.get("in_class", e.get("positive", False))) for e in es]
-        out[(layer, i)] = viz.filter_sheet(
-            [imgs[e["id"]] for e in es], layer, i, [e["pos"] for e in es], [float(e["value"]) for e in es],
-            in_class, size, scores=filter_scores(doc, layer, i))
+        crops = [imgs[e["id"]] for e in es]
+        vals = [float(e["value"]) for e in es]
+        if cls and all(e["id"] in labels for e in es):
+            out[(layer, i)] = viz.filter_sheet(crops, layer, i, [e["pos"] for e in es], vals,
+                                               [labels[e["id"]] in cls for e in es], size,
+                                               scores=filter_scores(doc, layer, i))
+        else:  # class membership unknown: value captions only
+            out[(layer, i)] = viz.contact_sheet([viz.rf_crop(im, layer, e["pos"], size) for im, e in zip(crops, es)],
+                                                [f"{v:.1f}" for v in vals], cols=3, tile=128,
+                                                title=f"{layer}:{i}")
     return out
 
 
