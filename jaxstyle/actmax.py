@@ -48,8 +48,9 @@ class ActmaxConfig:
 
     size: int = 128  # square image side in pixels
     steps: int = 200  # optimisation steps
-    lr: float = 4.0  # Adam step in pixel units (or the SGD step on the RMS-normalised gradient)
-    optimizer: str = "adam"  # "adam" or "sgd" (plain gradient ascent)
+    lr: float = 2.0  # step in pixel units: SGD on the RMS-normalised gradient, or Adam's step
+    optimizer: str = "sgd"  # "sgd" (gradient ascent, as the toolbox) or "adam" (per-pixel normalisation
+    # amplifies the weak gradients at the receptive-field edge into saturated colour noise)
     init_std: float = 8.0  # std of the starting noise around the mean colour
     l2_decay: float = 0.005  # x <- (1 - l2_decay) * x after each step
     blur_every: int = 4  # Gaussian blur every N steps (0 = never)

@@ -16,7 +16,7 @@ from jaxstyle.errors import JaxstyleError, UsageError
 
 LAYER = "conv5_1"
 CHANS = [0, 3, 15]  # filters of the tiny random net that respond to noise (5, 11, 12 are silent)
-CFG = actmax.ActmaxConfig(size=32, steps=24, lr=4.0, jitter=2, scale=0.05, blur_every=4)
+CFG = actmax.ActmaxConfig(size=32, steps=24, optimizer="adam", lr=4.0, jitter=2, scale=0.05, blur_every=4)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_render_writes_images_and_index(params, tmp_path):
     assert (out / "conv5_1_0000.png").is_file() and (out / "conv5_1_0015.png").is_file()
     assert Image.open(out / "conv5_1_0015.png").size == (32, 32)
     md = (out / "index.md").read_text()
-    assert '--filters "conv5_1:0,3,15"' in md and "![](conv5_1_0015.png)" in md
+    assert '--filters "conv5_1:0,3,15"' in md and 'src="conv5_1_0015.png"' in md and (out / vc.OVERVIEW).is_file()
     assert f"{doc['layers'][LAYER]['ap'][15]:.3f}" in md
     assert res["filters"] == "conv5_1:0,3,15"
     assert any("top-9 sheets skipped" in m for m in msgs)  # no topk lists in this doc
