@@ -20,7 +20,6 @@ sharded over ``jax.devices()`` with a fixed per-device batch (the last batch pad
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Iterable, Mapping, Sequence
 
 import jax
@@ -51,27 +50,30 @@ def _reduce(params, images, layers):
     return out
 
 
+_reduce_jit = jax.jit(_reduce, static_argnames=("layers",))  # one cache for all scorers
+
+
 @dataclass(frozen=True)
 class BatchScorer:
-    """One jitted VGG pass + reductions over a global batch of ``per_device * len(devices)`` images."""
+    """One jitted VGG pass + reductions over a global batch of ``per_device * len(devices)`` images.
+
+    With several devices the batch axis is sharded over them (params replicated); jit follows
+    the input shardings. Every device always sees ``per_device`` images, so per-image results
+    are the same for any device count (XLA CPU kernels may round differently per batch shape).
+    """
     params: Mapping
     layers: tuple[str, ...]
     per_device: int
     devices: tuple = field(default_factory=lambda: tuple(jax.devices()))
 
     def __post_init__(self):
-        ndev = len(self.devices)
-        if ndev > 1:
+        if len(self.devices) > 1:
             mesh = jax.sharding.Mesh(np.array(self.devices), ("d",))
             data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("d"))
-            repl = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-            params = jax.device_put(self.params, repl)
-            fn = jax.jit(partial(_reduce, layers=self.layers), in_shardings=(repl, data), out_shardings=data)
+            params = jax.device_put(self.params, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec()))
         else:
-            params = jax.device_put(self.params, self.devices[0])
             data = self.devices[0]
-            fn = jax.jit(partial(_reduce, layers=self.layers))
-        object.__setattr__(self, "_fn", fn)
+            params = jax.device_put(self.params, data)
         object.__setattr__(self, "_params", params)
         object.__setattr__(self, "_data", data)
 
@@ -88,7 +90,7 @@ class BatchScorer:
             pad = np.zeros((self.batch - n,) + images.shape[1:], images.dtype)
             images = np.concatenate([images, pad])
         x = jax.device_put(images.astype(np.float32), self._data)
-        return n, self._fn(self._params, x)
+        return n, _reduce_jit(self._params, x, self.layers)
 
     @staticmethod
     def fetch(handle) -> dict[str, tuple[np.ndarray, ...]]:
