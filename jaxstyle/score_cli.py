@@ -51,6 +51,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--weights", default=None, help="weights .npz (default: weights/vgg19.npz, auto-converted)")
     p.add_argument("--tfds-data-dir", default=None, help="tensorflow-datasets data_dir")
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between resume checkpoints")
+    p.add_argument("--compact", action="store_true",
+                   help="keep top-k lists only for the selected filters (the form shipped in jaxstyle/data/filters)")
+    p.add_argument("--from-scores", default=None, metavar="JSON",
+                   help="do not score: re-apply the selection flags to an existing score JSON")
+    p.add_argument("--note", default=None, help="free text stored as provenance.note")
     p.add_argument("--force", action="store_true", help="overwrite --out and sheets")
     p.add_argument("--resume", action="store_true", help="continue from OUT.partial.npz")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -162,10 +167,85 @@ def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: 
     return n
 
 
+def scores_from_document(doc: Mapping) -> tuple[scoring.ScoreState, dict[str, scoring.LayerScores], int]:
+    """Rebuild (a minimal state, layer scores, n_positive) from a score JSON for re-selection."""
+    ids: dict[str, int] = {}
+    out = {}
+    k = int(doc["provenance"]["top_k"])
+    for l, L in doc["layers"].items():
+        c = len(L["purity"])
+        val = np.full((c, k), np.nan, np.float32)
+        idx = np.full((c, k), -1, np.int64)
+        pos = np.zeros((c, k, 2), np.int32)
+        for f, lst in enumerate(L["topk"]):
+            for j, e in enumerate(lst[:k]):
+                val[f, j], idx[f, j], pos[f, j] = e["value"], ids.setdefault(e["id"], len(ids)), e["pos"]
+        kk = max((len(t) for t in L["topk"]), default=0)
+        out[l] = scoring.LayerScores(np.asarray(L["purity"]), np.asarray(L["ap"]), np.asarray(L["selectivity"]),
+                                     val[:, :kk], idx[:, :kk], pos[:, :kk])
+    layers = tuple(doc["layers"])
+    state = scoring.ScoreState(layers, k, {}, ids=list(ids))
+    return state, out, int(doc["provenance"]["n_positive"])
+
+
+def reselect(a, argv) -> int:
+    """``--from-scores``: new selection (and optionally compact form) from an existing score JSON."""
+    src = Path(a.from_scores)
+    try:
+        doc = json.loads(src.read_text())
+        if doc.get("schema") != SCHEMA:
+            raise JaxstyleError(f"{src}: unsupported score schema {doc.get('schema')!r}; expected {SCHEMA!r}")
+        state, scores, n_pos = scores_from_document(doc)
+    except JaxstyleError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise JaxstyleError(f"{src}: not a readable score JSON ({type(e).__name__}: {str(e)[:80]})") from None
+    if a.sheets:
+        raise UsageError("--sheets needs the images: rerun the scoring instead of --from-scores")
+    out = Path(a.out) if a.out else None
+    if out is None:
+        raise UsageError("--from-scores needs --out")
+    if out.exists() and not a.force:
+        raise JaxstyleError(f"{out}: exists; pass --force to overwrite")
+    k = a.top_k = int(doc["provenance"]["top_k"])
+    selected = scoring.select(scores, n_pos, k, a.min_purity, a.min_ap, a.max_filters or None)
+    if a.compact:
+        missing = [f"{l}:{f}" for l, fs in selected.items() for f in fs if not len(scores[l].top_idx[f])
+                   or scores[l].top_idx[f][0] < 0]
+        if missing:
+            raise JaxstyleError(f"{src}: has no top-k lists for {', '.join(missing[:5])}; rescore instead")
+    prov = dict(doc["provenance"])
+    prov["reselected_by"] = "python scripts/score_filters.py " + shlex.join(argv)
+    if a.note:
+        prov["note"] = a.note
+    state.positive = [False] * len(state.ids)
+    new = score_document(state, scores, selected, prov, _selection(a, n_pos),
+                         topk_for=selected if a.compact else None)
+    new["summary"] = doc.get("summary", new["summary"])
+    atomic_write(out, lambda tmp: tmp.write_text(dumps(new)), force=a.force)
+    print("selected: " + (filters_format(selected) or "none"))
+    print(f"wrote {out}")
+    return 0
+
+
+def filters_format(selected: Mapping[str, list[int]]) -> str:
+    return " ".join(f"{l}:{','.join(map(str, v))}" for l, v in selected.items() if v)
+
+
+def _selection(a, n_pos: int) -> dict:
+    floor = min(1.0 if a.min_purity is None else a.min_purity, scoring.max_purity(n_pos, a.top_k))
+    return {"rule": "purity@k >= min(min_purity, min(n_positive,k)/k) and AP >= min_ap; best AP first; "
+                    "at most max_filters per layer",
+            "min_purity": a.min_purity if a.min_purity is not None else 1.0, "purity_floor": round(floor, 4),
+            "min_ap": a.min_ap, "max_filters": a.max_filters or None}
+
+
 # --------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     a = build_parser().parse_args(argv)
+    if a.from_scores:
+        return reselect(a, argv)
     layers = vgg.check_layers([l.strip() for l in a.layers.split(",") if l.strip()])
     if not layers:
         raise UsageError("--layers is empty")
@@ -269,11 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": "python scripts/score_filters.py " + shlex.join(argv),
         "devices": f"{len(devices)} x {devices[0].device_kind}", "images_per_s": round(warm_rate, 2),
     }
-    selection = {"rule": "purity@k >= min(min_purity, min(n_positive,k)/k) and AP >= min_ap; best AP first; "
-                         "at most max_filters per layer",
-                 "min_purity": a.min_purity if a.min_purity is not None else 1.0, "purity_floor": round(floor, 4),
-                 "min_ap": a.min_ap, "max_filters": max_filters}
-    doc = score_document(state, scores, selected, provenance, selection)
+    if a.note:
+        provenance["note"] = a.note
+    doc = score_document(state, scores, selected, provenance, _selection(a, n_pos),
+                         topk_for=selected if a.compact else None)
     atomic_write(out, lambda tmp: tmp.write_text(dumps(doc)), force=a.force)
     ckpt.unlink(missing_ok=True)
 
@@ -283,8 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{warm_rate:.2f} images/s after compile; {n_pos} in class {cls_name}", file=sys.stderr)
     for l, c in scoring.purity_counts(scores, k, _levels(k)).items():
         print(f"  {l}: " + ", ".join(f"{n} filters >= {m}/{k}" for m, n in c.items()), file=sys.stderr)
-    print(f"selected (purity >= {floor:.3f}, AP >= {a.min_ap}): "
-          + (" ".join(f"{l}:{','.join(map(str, v))}" for l, v in selected.items() if v) or "none"))
+    print(f"selected (purity >= {floor:.3f}, AP >= {a.min_ap}): " + (filters_format(selected) or "none"))
     print(f"wrote {out}")
     if sheets:
         which = selected if any(selected.values()) else {

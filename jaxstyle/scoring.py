@@ -32,7 +32,7 @@ from .errors import UsageError
 
 DEFAULT_LAYERS = ("conv4_1", "conv5_1")
 DEFAULT_TOP_K = 9
-DEFAULT_MIN_AP = 0.5
+DEFAULT_MIN_AP = 0.3
 DEFAULT_MAX_FILTERS = 8
 
 
