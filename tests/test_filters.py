@@ -1,12 +1,12 @@
 """Filter-set parsing, validation, files and shipped defaults (jaxstyle.filters)."""
 import json
 
-import jax
 import pytest
 
 from jaxstyle import filters as F
 from jaxstyle import vgg
 from jaxstyle.errors import JaxstyleError, UsageError
+from tiny_vgg import tiny_params
 
 
 @pytest.mark.parametrize("spec,want", [
@@ -30,7 +30,7 @@ def test_parse_errors(bad):
 
 
 def test_validate_against_params():
-    params = vgg.init_params(jax.random.PRNGKey(0), width=1 / 16)  # conv5_1 has 32 channels
+    params = tiny_params(0, as_numpy=True)  # conv5_1 has 32 channels
     assert F.validate({"conv5_1": [0, 31]}, params) == {"conv5_1": [0, 31]}
     with pytest.raises(UsageError, match="conv5_1"):
         F.validate({"conv5_1": [32]}, params)

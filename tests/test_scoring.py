@@ -13,6 +13,7 @@ import pytest
 
 from jaxstyle import scoring, vgg, viz
 from jaxstyle.errors import UsageError
+from tiny_vgg import tiny_params
 
 REPO = Path(__file__).resolve().parent.parent
 POOL = REPO.parent / "shared" / "data" / "imagenet-sample"
@@ -77,11 +78,11 @@ def test_selectivity_index():
 
 def planted_vgg():
     """Tiny VGG whose channel 0 in every layer carries 'redness' (R - G - B) to conv5_1."""
-    p = vgg.init_params(jax.random.PRNGKey(0), width=1 / 16)
+    p = tiny_params(0, as_numpy=True)
     out = {}
     for name in vgg.CONV_LAYERS:
-        k = np.array(p[name]["kernel"])
-        b = np.array(p[name]["bias"])
+        k = p[name]["kernel"]
+        b = p[name]["bias"]
         k[..., 0] = 0.0
         k[:, :, 0, 1:] = 0.0  # nothing else reads channel 0: other channels know no colour
         if name == "conv1_1":
@@ -137,7 +138,7 @@ def test_select_caps_purity_at_reachable():
 
 
 def test_batching_does_not_change_results():
-    params = vgg.init_params(jax.random.PRNGKey(3), width=1 / 16)
+    params = tiny_params(3)
     imgs, labels, *_ = planted_pool(n=21, size=32, seed=1)
     st1, a = scoring.scores_on_arrays(params, imgs, labels, [281], batch=4)
     st2, b = scoring.scores_on_arrays(params, imgs, labels, [281], batch=8)
@@ -151,8 +152,9 @@ MULTI = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from jaxstyle import scoring, vgg
     from test_scoring import planted_pool
+    from tiny_vgg import tiny_params
     assert len(jax.devices()) == 2, jax.devices()
-    p = vgg.init_params(jax.random.PRNGKey(0), width=1 / 16)
+    p = tiny_params(0)
     imgs, labels, *_ = planted_pool(n=23, size=48, seed=4)
     runs = [scoring.scores_on_arrays(p, imgs, labels, [281], batch=4, devices=d)[1]
             for d in (jax.devices()[:1], jax.devices())]
