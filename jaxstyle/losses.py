@@ -1,0 +1,66 @@
+"""Style-transfer objectives as small composable functions over NHWC feature maps.
+
+Normalisation (the source paper's is lost; this is ours, chosen so that a loss does not
+depend on image size or on the number of channels used):
+
+* content: ``mean((F - P)^2)`` over positions and channels (optionally weighted per position);
+* Gram: ``G = (m*F)^T (m*F) / sum(m)`` — for ``m = 1`` the plain ``F^T F / (H W)``;
+  ``m`` a soft region (guided Gram, Gatys et al. 2017);
+* style: ``mean((G - A)^2)`` over the C×C entries (C = selected channels);
+* TV: mean squared difference of neighbouring pixels (0-255 scale).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+
+
+def gram(f: jax.Array, mask: jax.Array | None = None, channels: jax.Array | Sequence[int] | None = None) -> jax.Array:
+    """Gram matrix of one feature map ``(H, W, C)`` (or ``(N, H, W, C)``, summed over N).
+
+    ``mask`` (H, W) weights positions (guided Gram); ``channels`` picks a sub-block.
+    """
+    if channels is not None:
+        f = jnp.take(f, jnp.asarray(channels, jnp.int32), axis=-1)
+    f2 = f.reshape(-1, f.shape[-1])
+    if mask is None:
+        return f2.T @ f2 / f2.shape[0]
+    m = jnp.broadcast_to(mask, f.shape[:-1]).reshape(-1, 1)
+    fm = f2 * m
+    return fm.T @ fm / jnp.maximum(jnp.sum(m * m), 1e-8)
+
+
+def resize_mask(mask: jax.Array, shape: tuple[int, int]) -> jax.Array:
+    """Area-style downsample of a (H, W) mask to a feature map's (h, w)."""
+    if mask.shape == tuple(shape):
+        return mask
+    return jax.image.resize(mask, shape, method="linear", antialias=True)
+
+
+def content_loss(f: jax.Array, p: jax.Array, weight: jax.Array | None = None) -> jax.Array:
+    """``mean((F - P)^2)``; ``weight`` (H, W) weights positions."""
+    d = jnp.square(f - p)
+    if weight is None:
+        return jnp.mean(d)
+    w = jnp.broadcast_to(weight[..., None], d.shape)
+    return jnp.sum(d * w) / jnp.maximum(jnp.sum(w), 1e-8)
+
+
+def style_loss(f: jax.Array, target: jax.Array, mask: jax.Array | None = None,
+               channels: jax.Array | Sequence[int] | None = None) -> jax.Array:
+    """``mean((G(F) - A)^2)`` with G the (guided, channel-selected) Gram."""
+    return jnp.mean(jnp.square(gram(f, mask, channels) - target))
+
+
+def tv_loss(x: jax.Array) -> jax.Array:
+    """Mean squared neighbour difference of an image (..., H, W, 3)."""
+    dy = x[..., 1:, :, :] - x[..., :-1, :, :]
+    dx = x[..., :, 1:, :] - x[..., :, :-1, :]
+    return jnp.mean(jnp.square(dy)) + jnp.mean(jnp.square(dx))
+
+
+def weighted_sum(terms: Mapping[str, jax.Array], weights: Mapping[str, float]) -> jax.Array:
+    """Σ weight·term over the names in ``weights``."""
+    return sum(weights[k] * terms[k] for k in weights if k in terms)

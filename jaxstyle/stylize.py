@@ -1,0 +1,314 @@
+"""Object-only style transfer: the Python API behind ``scripts/stylize.py``.
+
+Methods
+-------
+``gatys``  whole-image transfer (style conv1_1…conv5_1, content conv4_2).
+``paper``  the source paper's objective: style Grams over the selected class filters only
+           (conv4_1, conv5_1 by default), content conv4_2, TV; no map.
+``mask``   a user mask: guided Grams inside it (Gatys et al. 2017), and the image is
+           ``M·x + (1−M)·content`` so the background is kept by construction.
+``auto``   ``mask`` with the mask replaced by the object map computed from the class
+           filters (:mod:`jaxstyle.objectmap`) — no user mask, no segmentation network.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import losses, objectmap, optimize, vgg
+from .errors import JaxstyleError, UsageError
+
+METHODS = ("auto", "paper", "gatys", "mask")
+CONTENT_LAYER = "conv4_2"
+GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+# Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
+# error divided by the target Gram's energy; content error by the content energy).
+PRESETS: dict[str, dict] = {
+    "default": dict(content_weight=1.0, style_weight=1e3, tv_weight=1e-5, iterations=300, normalize="relative"),
+    # The paper's numbers, applied to raw (un-normalised) mean-square losses.
+    "paper": dict(content_weight=5.0, style_weight=0.002, tv_weight=0.001, iterations=1000, normalize="raw",
+                  layer_weight=0.5),
+    "fast": dict(content_weight=1.0, style_weight=1e3, tv_weight=1e-5, iterations=100, normalize="relative"),
+}
+
+
+@dataclass
+class Result:
+    """A finished stylization: images are float32 (H, W, 3) RGB in [0, 255]."""
+    image: np.ndarray
+    content: np.ndarray
+    object_map: np.ndarray | None
+    losses: dict[str, float]
+    method: str
+    filters: dict[str, list[int]] | None
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Progress:
+    """Yielded by :func:`stylize_iter` after each optimisation chunk."""
+    scale: int
+    num_scales: int
+    shape: tuple[int, int]
+    done: int
+    total: int
+    loss: float
+    terms: dict[str, float]
+    image: jax.Array | None
+    result: Result | None = None
+
+
+def _as_image(x, size: int | None) -> np.ndarray:
+    from .data import load_image
+
+    if isinstance(x, (str, os.PathLike)):
+        return load_image(x, size)
+    a = np.asarray(x, np.float32)
+    if a.ndim != 3 or a.shape[-1] != 3:
+        raise UsageError(f"image arrays must be (H, W, 3) RGB, got shape {a.shape}")
+    return a
+
+
+def _resize(img: np.ndarray | jax.Array, hw: tuple[int, int]) -> jax.Array:
+    img = jnp.asarray(img, jnp.float32)
+    if img.shape[:2] == tuple(hw):
+        return img
+    return jax.image.resize(img, tuple(hw) + img.shape[2:], method="linear", antialias=True)
+
+
+def _hw(shape, long_side: int) -> tuple[int, int]:
+    h, w = shape[:2]
+    s = long_side / max(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[int]] | None:
+    """Filters from an explicit spec/dict/score file, else the shipped list for ``class_name``."""
+    from . import filters as flt
+
+    if filters is not None:
+        if isinstance(filters, (str, os.PathLike)) and str(filters).endswith(".json"):
+            sel = flt.load_file(filters)
+        elif isinstance(filters, Mapping):
+            sel = {k: [int(i) for i in v] for k, v in filters.items()}
+        else:
+            sel = flt.parse(filters)
+    elif class_name is not None:
+        sel = flt.for_class(class_name)
+    else:
+        return None
+    flt.validate(sel, params)
+    sel = {k: list(v) for k, v in sel.items() if len(v)}
+    if not sel:
+        raise UsageError("the filter list is empty")
+    return sel
+
+
+def _style_targets(params, style_imgs, weights_, layers, long_side, style_scale, pooling):
+    """Blended Gram targets {layer: A} over the styles (weights normalised)."""
+    total = float(sum(weights_))
+    acc = None
+    for img, w in zip(style_imgs, weights_):
+        hw = _hw(img.shape, max(16, int(round(long_side * style_scale))))
+        f = vgg.features(params, _resize(img, hw), layers, pooling)
+        g = {l: losses.gram(f[l][0] if f[l].ndim == 4 else f[l]) * (w / total) for l in layers}
+        acc = g if acc is None else {l: acc[l] + g[l] for l in layers}
+    return acc
+
+
+def _make_objective(params, spec: dict):
+    """Build ``f(x) -> (loss, terms)`` from a method spec (pure; targets captured)."""
+    style_layers = spec["style_layers"]
+    content_target = spec["content_target"]
+    targets = spec["style_targets"]
+    channels = spec.get("channels") or {}
+    layer_w = spec["layer_weights"]
+    region = spec.get("region")  # (H, W) or None
+    base = spec["base"]  # content image, for the composite
+    relative = spec["normalize"] == "relative"
+    w = spec["weights"]
+    pooling = spec["pooling"]
+    layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
+    regions = {}
+    energy = {}
+    for l in style_layers:
+        energy[l] = jnp.mean(jnp.square(targets[l])) + 1e-8
+    c_energy = jnp.mean(jnp.square(content_target)) + 1e-8
+
+    def f(x):
+        img = x if region is None else region[..., None] * x + (1.0 - region[..., None]) * base
+        feats = vgg.apply(params, vgg.preprocess(img[None]), layers, pooling)
+        terms = {}
+        s = 0.0
+        for l in style_layers:
+            fl = feats[l][0]
+            m = None if region is None else losses.resize_mask(region, fl.shape[:2])
+            e = losses.style_loss(fl, targets[l], m, channels.get(l))
+            s = s + layer_w[l] * (e / energy[l] if relative else e)
+        terms["style"] = s
+        c = losses.content_loss(feats[CONTENT_LAYER][0], content_target)
+        terms["content"] = c / c_energy if relative else c
+        t = losses.tv_loss(img)
+        terms["tv"] = t
+        total = w["content"] * terms["content"] + w["style"] * terms["style"] + w["tv"] * terms["tv"]
+        return total, terms
+
+    return f
+
+
+def stylize_iter(content, style, *, method: str = "auto", class_name: str | None = "dog", filters=None,
+                 mask=None, size: int = 512, iterations: int | None = None, preset: str = "default",
+                 content_weight: float | None = None, style_weight: float | None = None,
+                 tv_weight: float | None = None, layer_weights: str = "equal", seed: int = 0,
+                 init: str = "content", scales: int | None = None, preserve_colors: bool = False,
+                 style_scale: float = 1.0, params=None, chunk: int = 10, pooling: str = "max",
+                 map_options: Mapping | None = None) -> Iterator[Progress]:
+    """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
+
+    ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
+    paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight).
+    """
+    t0 = time.time()
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if preset not in PRESETS:
+        raise UsageError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
+    if init not in ("content", "noise"):
+        raise UsageError(f"unknown init {init!r}; use content or noise")
+    if layer_weights not in ("equal", "proportional"):
+        raise UsageError("layer weights must be 'equal' or 'proportional'")
+    if size < 16:
+        raise UsageError(f"size {size} is too small (minimum 16)")
+    cfg = dict(PRESETS[preset])
+    iterations = int(iterations if iterations is not None else cfg["iterations"])
+    if iterations <= 0:
+        raise UsageError("iterations must be > 0")
+    wts = {"content": cfg["content_weight"] if content_weight is None else content_weight,
+           "style": cfg["style_weight"] if style_weight is None else style_weight,
+           "tv": cfg["tv_weight"] if tv_weight is None else tv_weight}
+    if params is None:
+        from . import weights as W
+        params, _ = W.load()
+
+    content_img = _as_image(content, size)
+    if max(content_img.shape[:2]) != size:
+        content_img = np.asarray(_resize(content_img, _hw(content_img.shape, size)))
+    styles = style if isinstance(style, (list, tuple)) and not (
+        isinstance(style, tuple) and len(style) == 2 and isinstance(style[1], (int, float))) else [style]
+    style_imgs, style_w = [], []
+    for s in styles:
+        img, wgt = (s if isinstance(s, tuple) and len(s) == 2 and isinstance(s[1], (int, float)) else (s, 1.0))
+        if wgt < 0:
+            raise UsageError("style weights must be >= 0")
+        style_imgs.append(_as_image(img, None if not isinstance(img, (str, os.PathLike)) else max(size * 2, 64)))
+        style_w.append(float(wgt))
+    if not style_imgs or sum(style_w) <= 0:
+        raise UsageError("give at least one style image with a positive weight")
+
+    sel = None
+    if method in ("auto", "paper"):
+        sel = resolve_filters(params, class_name, filters)
+        if sel is None:
+            raise UsageError(f"method {method} needs --class, --filters or --scores")
+    region_full = None
+    omap = None
+    H, W = content_img.shape[:2]
+    if method == "mask":
+        if mask is None:
+            raise UsageError("method mask needs --mask PATH")
+        if isinstance(mask, (str, os.PathLike)):
+            from .data import load_mask
+            region_full = load_mask(mask, (H, W))
+        else:
+            region_full = np.asarray(_resize(np.asarray(mask, np.float32), (H, W)))
+            if region_full.max() < 0.5:
+                raise JaxstyleError("mask is empty (no value >= 0.5)")
+    elif method == "auto":
+        mo = dict(map_options or {})
+        r = objectmap.object_map_jit(params, content_img, sel, **mo)
+        omap = np.asarray(r["map"])
+        region_full = omap
+
+    if method == "paper":
+        style_layers = tuple(l for l in vgg.CONV_LAYERS if l in sel)
+        channels = {l: jnp.asarray(sel[l], jnp.int32) for l in style_layers}
+        if layer_weights == "proportional":
+            n = sum(len(sel[l]) for l in style_layers)
+            lw = {l: len(sel[l]) / n for l in style_layers}
+        else:
+            lw = {l: cfg.get("layer_weight", 1.0 / len(style_layers)) for l in style_layers}
+    else:
+        style_layers = GATYS_STYLE_LAYERS
+        channels = {}
+        lw = {l: 1.0 / len(style_layers) for l in style_layers}
+
+    plan = optimize.schedule(size, iterations, scales)
+    total = sum(n for _, n in plan)
+    key = jax.random.PRNGKey(seed)
+    x = None
+    done = 0
+    history: list[dict] = []
+    last_terms: dict[str, float] = {}
+    for si, (side, n_it) in enumerate(plan):
+        hw = _hw(content_img.shape, side)
+        base = _resize(content_img, hw)
+        region = None if region_full is None else jnp.clip(_resize(region_full, hw), 0.0, 1.0)
+        if x is None:
+            if init == "noise":
+                key, sub = jax.random.split(key)
+                x = jax.random.uniform(sub, base.shape, jnp.float32, 0.0, 255.0)
+            else:
+                x = base
+        else:
+            x = _resize(x, hw)
+        targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
+        ctarget = vgg.features(params, base, (CONTENT_LAYER,), pooling)[CONTENT_LAYER]
+        ctarget = ctarget[0] if ctarget.ndim == 4 else ctarget
+        spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
+                    layer_weights=lw, region=region, base=base, normalize=cfg["normalize"], weights=wts,
+                    pooling=pooling)
+        fun = _make_objective(params, spec)
+        for step in optimize.lbfgs(fun, x, n_it, chunk=chunk):
+            x = step.image
+            last_terms = dict(step.terms, loss=step.loss)
+            history.append(dict(scale=si, shape=hw, iteration=done + step.iteration, **last_terms))
+            yield Progress(si, len(plan), hw, done + step.iteration, total, step.loss, step.terms,
+                           x if region is None else region[..., None] * x + (1 - region[..., None]) * base)
+        done += n_it
+
+    base = jnp.asarray(content_img)
+    out = x if region_full is None else jnp.asarray(region_full)[..., None] * x + (1 - jnp.asarray(region_full)[..., None]) * base
+    out = np.clip(np.asarray(out, np.float32), 0, 255)
+    if preserve_colors:
+        out = transfer_luminance(out, content_img)
+    res = Result(out, content_img, omap, last_terms, method, sel, time.time() - t0, history)
+    yield Progress(len(plan) - 1, len(plan), (H, W), total, total, last_terms.get("loss", float("nan")),
+                   last_terms, jnp.asarray(out), res)
+
+
+def stylize(content, style, **kw) -> Result:
+    """Run :func:`stylize_iter` to the end and return the :class:`Result`."""
+    res = None
+    for p in stylize_iter(content, style, **kw):
+        res = p.result or res
+    assert res is not None
+    return res
+
+
+_YIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], np.float32)
+
+
+def transfer_luminance(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Keep the content's colours: stylized luminance (Y) with the content's chroma (IQ)."""
+    s = stylized @ _YIQ.T
+    c = content @ _YIQ.T
+    out = np.concatenate([s[..., :1], c[..., 1:]], axis=-1) @ np.linalg.inv(_YIQ).T
+    return np.clip(out, 0, 255).astype(np.float32)

@@ -1,0 +1,136 @@
+"""``scripts/stylize.py``: object-only style transfer from the command line."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .cli import ArgumentParser, nonneg_float, nonneg_int, positive_int
+
+EXAMPLES = Path(__file__).parent / "data" / "examples"
+DEFAULT_CONTENT = EXAMPLES / "dog.jpg"
+DEFAULT_STYLE = EXAMPLES / "starry_night.jpg"
+
+
+def _style_arg(s: str) -> tuple[str, float]:
+    """``PATH`` or ``PATH:WEIGHT`` (a trailing ``:number`` is a weight)."""
+    head, sep, tail = s.rpartition(":")
+    if sep and head:
+        try:
+            w = float(tail)
+        except ValueError:
+            return s, 1.0
+        if not w >= 0:
+            raise ValueError
+        return head, w
+    return s, 1.0
+
+
+def build_parser() -> ArgumentParser:
+    from .stylize import METHODS, PRESETS
+
+    p = ArgumentParser(prog="stylize.py", description="Put a painting's style on one object of a photo "
+                       "(default: the bundled dog photo, Starry Night, --class dog).")
+    p.add_argument("--content", default=str(DEFAULT_CONTENT), help="content photo")
+    p.add_argument("--style", action="append", default=None, metavar="PATH[:WEIGHT]",
+                   help="style image; repeat to blend several (weights normalised)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--class", dest="class_name", default=None,
+                     help="object class or group with a shipped filter list (default dog)")
+    src.add_argument("--filters", nargs="+", default=None, metavar="LAYER:I,J",
+                     help="filters by hand, e.g. conv5_1:3,17 conv4_1:7 (or a file)")
+    src.add_argument("--scores", default=None, help="score JSON from score_filters.py (its 'selected' filters)")
+    p.add_argument("--mask", default=None, help="object mask image (255 = object) for --method mask")
+    p.add_argument("--method", default=None, choices=METHODS,
+                   help="auto (default; object map from the filters), paper, gatys (whole image), mask")
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
+    p.add_argument("--iterations", type=positive_int, default=None, help="total L-BFGS iterations")
+    p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: auto, up to 3)")
+    p.add_argument("--content-weight", type=nonneg_float, default=None)
+    p.add_argument("--style-weight", type=nonneg_float, default=None)
+    p.add_argument("--tv-weight", type=nonneg_float, default=None)
+    p.add_argument("--layer-weights", choices=["equal", "proportional"], default="equal",
+                   help="paper method: per-layer style weights equal or proportional to #filters")
+    p.add_argument("--style-scale", type=nonneg_float, default=1.0, help="style image size relative to --size")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--init", choices=["content", "noise"], default="content")
+    p.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours (luminance transfer)")
+    p.add_argument("--save-every", type=positive_int, default=None, metavar="K",
+                   help="also write OUT_stepNNNN.png about every K iterations")
+    p.add_argument("--save-map", default=None, metavar="PATH", help="write the object map (auto) as a PNG")
+    p.add_argument("--weights", default=None, help="VGG-19 .npz (default weights/vgg19.npz; made on first use)")
+    p.add_argument("--out", default="out/stylized.png", help="output image (.png or .jpg)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import numpy as np
+
+    from . import data, weights
+    from .errors import UsageError
+    from .stylize import stylize_iter
+
+    a = build_parser().parse_args(argv)
+    try:
+        styles = [_style_arg(s) for s in (a.style or [str(DEFAULT_STYLE)])]
+    except ValueError:
+        raise UsageError("--style weights must be numbers >= 0 (PATH:WEIGHT)") from None
+    method = a.method or ("mask" if a.mask else "auto")
+    if a.mask and method != "mask":
+        raise UsageError("--mask is only used with --method mask")
+    out = Path(a.out)
+    for p in [out] + ([Path(a.save_map)] if a.save_map else []):
+        if p.exists() and not a.force:
+            raise UsageError(f"{p}: exists; pass --force to overwrite")
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
+    # Decode inputs first so a bad file fails before weights load or compile.
+    content = data.load_image(a.content, a.size)
+    style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
+    params, _ = weights.load(a.weights)
+    filters = a.filters or a.scores
+    if method in ("auto", "paper") and filters is None and a.class_name is None:
+        a.class_name = "dog"
+
+    bar = None
+    if not a.quiet:
+        from tqdm import tqdm
+        bar = tqdm(total=1, unit="it", dynamic_ncols=True, file=sys.stderr)
+    last_saved = 0
+    result = None
+    for prog in stylize_iter(content, style_imgs, method=method, class_name=a.class_name, filters=filters,
+                             mask=a.mask, size=a.size, iterations=a.iterations, preset=a.preset,
+                             content_weight=a.content_weight, style_weight=a.style_weight,
+                             tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed, init=a.init,
+                             scales=a.scales, preserve_colors=a.preserve_colors, style_scale=a.style_scale,
+                             params=params):
+        if bar is not None:
+            bar.total = prog.total
+            bar.n = prog.done
+            t = prog.terms
+            bar.set_description(f"{prog.shape[1]}x{prog.shape[0]}")
+            bar.set_postfix_str(f"loss {prog.loss:.4g} style {t.get('style', float('nan')):.3g} "
+                                f"content {t.get('content', float('nan')):.3g}", refresh=True)
+        if a.save_every and prog.result is None and prog.done - last_saved >= a.save_every:
+            last_saved = prog.done
+            data.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
+                            force=True)
+        result = prog.result or result
+    if bar is not None:
+        bar.close()
+    data.save_image(result.image, out, force=a.force)
+    if a.save_map:
+        if result.object_map is None:
+            raise UsageError("--save-map needs --method auto")
+        data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
+    fl = ""
+    if result.filters:
+        from . import filters as flt
+        fl = f", filters {flt.format(result.filters)}"
+    print(f"wrote {out} ({method}, {result.image.shape[1]}x{result.image.shape[0]}, "
+          f"{result.seconds:.1f}s{fl})")
+    return 0
