@@ -21,9 +21,11 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Any PIL mode -> 8-bit RGB; alpha is composited over white."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         a = np.asarray(img, np.float64)
-        hi = 65535.0 if a.max() > 255 else 255.0
+        # 16-bit modes are always scaled from 0..65535 (a dark 16-bit image must stay dark);
+        # 32-bit "I" carries no range, so guess 8- or 16-bit from the values.
+        hi = 65535.0 if img.mode != "I" or a.max() > 255 else 255.0
         img = Image.fromarray(np.clip(a / hi * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     elif img.mode == "F":
         a = np.asarray(img, np.float64)
