@@ -119,7 +119,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], force: 
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise JaxstyleError(f"{path.parent}: cannot create output directory ({e.strerror or e})") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as e:
+        raise JaxstyleError(f"{path.parent}: cannot write output here ({e.strerror or e})") from None
     os.close(fd)
     tmp = Path(tmp)
     umask = os.umask(0)
@@ -188,15 +191,23 @@ def folder_pool(root: str | os.PathLike, wnid_to_index: dict[str, int]) -> list[
 
     labels = root / "labels.csv"
     if labels.is_file():
-        with open(labels, newline="") as f:
-            for row in csv.DictReader(f):
-                try:
-                    name, idx = row["filename"], int(row["class_index"])
-                except (KeyError, ValueError, TypeError):
-                    raise JaxstyleError(f"{labels}: needs columns filename,class_index with integer classes") from None
-                if not 0 <= idx < 1000:
-                    raise JaxstyleError(f"{labels}: class index {idx} of {name} is not an ImageNet-1k class")
-                add(root / name, idx)
+        try:
+            with open(labels, newline="", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise JaxstyleError(f"{labels}: not a readable UTF-8 CSV ({type(e).__name__})") from None
+        except OSError as e:
+            raise JaxstyleError(f"{labels}: cannot read ({e.strerror or e})") from None
+        for row in rows:
+            try:
+                name, idx = row["filename"], int(row["class_index"])
+            except (KeyError, ValueError, TypeError):
+                raise JaxstyleError(f"{labels}: needs columns filename,class_index with integer classes") from None
+            if not 0 <= idx < 1000:
+                raise JaxstyleError(f"{labels}: class index {idx} of {name} is not an ImageNet-1k class")
+            if not name or Path(name).is_absolute() or ".." in Path(name).parts:
+                raise JaxstyleError(f"{labels}: filename {name!r} must be a path inside {root}")
+            add(root / name, idx)
     else:
         for p in sorted(root.rglob("*")):
             if not p.is_file() or p.suffix.lower() not in IMAGE_EXTS:
