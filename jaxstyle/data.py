@@ -39,7 +39,19 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def _mask_of(img: Image.Image) -> Image.Image:
+    """Mask as "L": the alpha channel when the image has real transparency, else the luminance."""
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA"):
+        alpha = img.getchannel("A")
+        if alpha.getextrema()[0] < 255:  # a cut-out: transparent background, opaque object
+            return alpha
+    return _to_rgb(img).convert("L")
+
+
+def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS,
+               _convert: Callable[[Image.Image], Image.Image] = _to_rgb) -> Image.Image:
     """Open and fully decode an image as RGB (EXIF orientation applied) or raise JaxstyleError."""
     path = Path(path)
     if not path.exists():
@@ -60,7 +72,7 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.I
                             f"{path}: {img.width}x{img.height} exceeds the pixel limit {max_pixels:,}")
                     img.load()
                     img = ImageOps.exif_transpose(img)
-                    rgb = _to_rgb(img)
+                    rgb = _convert(img)
             finally:
                 Image.MAX_IMAGE_PIXELS = old
     except JaxstyleError:
@@ -81,9 +93,12 @@ def resize_long_side(img: Image.Image, size: int | None, multiple: int = 1) -> I
     else:
         if size < MIN_SIDE:
             raise UsageError(f"--size {size} is too small (minimum {MIN_SIDE})")
-        w, h = img.size
-        s = size / max(w, h)
-        w, h = max(1, round(w * s)), max(1, round(h * s))
+        w0, h0 = img.size
+        s = size / max(w0, h0)
+        w, h = max(1, round(w0 * s)), max(1, round(h0 * s))
+        if min(w, h) < MIN_SIDE:
+            raise JaxstyleError(f"a {w0}x{h0} image is too thin: at long side {size} its short side is "
+                                f"{min(w, h)} px (VGG needs >= {MIN_SIDE}); crop it or use a larger --size")
     w = max(multiple, int(round(w / multiple)) * multiple)
     h = max(multiple, int(round(h / multiple)) * multiple)
     if (w, h) == img.size:
@@ -94,12 +109,22 @@ def resize_long_side(img: Image.Image, size: int | None, multiple: int = 1) -> I
 def load_image(path: str | os.PathLike, size: int | None = None, multiple: int = 1,
                max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """RGB float32 array (H, W, 3) in [0, 255], long side ``size``."""
-    return np.asarray(resize_long_side(open_image(path, max_pixels), size, multiple), np.float32)
+    img = open_image(path, max_pixels)
+    try:
+        img = resize_long_side(img, size, multiple)
+    except UsageError:
+        raise
+    except JaxstyleError as e:
+        raise JaxstyleError(f"{path}: {e}") from None
+    return np.asarray(img, np.float32)
 
 
 def load_mask(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
-    """Mask as float32 (H, W) in [0, 1] resized to ``shape``; an empty mask is an error."""
-    img = open_image(path).convert("L")
+    """Mask as float32 (H, W) in [0, 1] resized to ``shape``; an empty mask is an error.
+
+    A mask with transparency (a cut-out PNG) uses its alpha channel; otherwise white = object.
+    """
+    img = open_image(path, _convert=_mask_of)
     if img.size != (shape[1], shape[0]):
         img = img.resize((shape[1], shape[0]), Image.BILINEAR)
     m = np.asarray(img, np.float32) / 255.0
