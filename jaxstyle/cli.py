@@ -56,6 +56,11 @@ def unit_float(s: str) -> float:
     return v
 
 
+def one_line(text: str) -> str:
+    """Collapse newlines (from file names or library messages) so an error stays one line."""
+    return " ".join(str(text).split()) if ("\n" in str(text) or "\r" in str(text)) else str(text)
+
+
 def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
     """Run ``main``; user errors become one line on stderr with exit 2 (usage) or 1 (runtime).
 
@@ -69,7 +74,7 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     except JaxstyleError as e:
         if debug:
             traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted; no partial output was written", file=sys.stderr)
@@ -80,6 +85,6 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     except Exception as e:  # a bug: still one line unless --debug
         if debug:
             traceback.print_exc()
-        print(f"error: internal error {type(e).__name__}: {str(e)[:200]} (rerun with --debug for a traceback)",
+        print(f"error: internal error {type(e).__name__}: {one_line(str(e)[:200])} (rerun with --debug for a traceback)",
               file=sys.stderr)
         return 1
