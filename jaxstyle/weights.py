@@ -67,19 +67,29 @@ _DTYPES = {
 }
 
 
+def _no_setstate(self, state):
+    raise JaxstyleError("torch file: refusing to set the state of a loader object (crafted pickle)")
+
+
 class _StorageType:
+    __setstate__ = _no_setstate
+
     def __init__(self, name: str):
         self.name = name
         self.dtype = _DTYPES[name]
 
 
 class _Storage:
+    __setstate__ = _no_setstate
+
     def __init__(self, key: str, dtype, numel: int):
         self.key, self.dtype, self.numel = key, dtype, numel
         self.array: np.ndarray | None = None
 
 
 class _TensorRef:
+    __setstate__ = _no_setstate
+
     def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple):
         self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
 
@@ -91,6 +101,8 @@ class _TensorRef:
         last = self.offset + sum((s - 1) * st for s, st in zip(self.size, self.stride)) if n else self.offset
         if self.offset < 0 or last >= base.size or any(st < 0 for st in self.stride):
             raise JaxstyleError("torch file: tensor view lies outside its storage (corrupt file)")
+        if n > base.size:  # overlapping (e.g. stride-0) views could expand a tiny file to any size
+            raise JaxstyleError("torch file: tensor has more elements than its storage (corrupt file)")
         item = base.itemsize
         view = np.lib.stride_tricks.as_strided(
             base[self.offset:], shape=self.size, strides=tuple(st * item for st in self.stride)
@@ -115,14 +127,16 @@ class _TorchUnpickler(pickle.Unpickler):
     ALLOWED: dict[tuple[str, str], Callable] = {
         ("collections", "OrderedDict"): _ordered_dict,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-        **{("torch", name): (lambda n=name: _StorageType(n))() for name in _DTYPES},
     }
+    STORAGES = frozenset(_DTYPES)
 
     def __init__(self, file, storages: dict):
         super().__init__(file)
         self.storages = storages
 
     def find_class(self, module: str, name: str):
+        if module == "torch" and name in self.STORAGES:
+            return _StorageType(name)  # a fresh object per load: nothing shared between files
         try:
             return self.ALLOWED[(module, name)]
         except KeyError:
@@ -193,6 +207,9 @@ def _read_torch_legacy(data: bytes) -> dict[str, np.ndarray]:
     return _materialise(obj)
 
 
+_MAX_PICKLE_BYTES = 64 << 20  # a state dict's pickle is kilobytes; refuse to inflate more
+
+
 def _read_torch_zip(data: bytes) -> dict[str, np.ndarray]:
     zf = zipfile.ZipFile(io.BytesIO(data))
     names = zf.namelist()
@@ -201,9 +218,14 @@ def _read_torch_zip(data: bytes) -> dict[str, np.ndarray]:
         raise JaxstyleError("torch zip file without data.pkl")
     prefix = pkl[0][: -len("data.pkl")]
     storages: dict[str, _Storage] = {}
+    if zf.getinfo(pkl[0]).file_size > _MAX_PICKLE_BYTES:
+        raise JaxstyleError("torch zip file: data.pkl is implausibly large (corrupt or a zip bomb)")
     obj = _TorchUnpickler(io.BytesIO(zf.read(pkl[0])), storages).load()
     for key, st in storages.items():
-        raw = zf.read(f"{prefix}data/{key}")
+        info = zf.getinfo(f"{prefix}data/{key}")
+        if info.file_size > max(st.numel, 0) * np.dtype(st.dtype).itemsize + 4096:
+            raise JaxstyleError(f"torch zip file: storage {key} is larger than its {st.numel} elements (corrupt)")
+        raw = zf.read(info)
         arr = np.frombuffer(raw, st.dtype)
         if arr.size < st.numel:
             raise JaxstyleError(f"torch file: storage {key} truncated")
