@@ -26,6 +26,8 @@ from .errors import JaxstyleError, UsageError
 
 METHODS = ("auto", "paper", "gatys", "mask")
 CONTENT_LAYER = "conv4_2"
+MIN_SHORT_SIDE = 16  # conv5_1 needs at least one cell after four 2x2 poolings
+MAP_SIZE = 512  # the object map is computed at this long side whatever the output size
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
 # Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
@@ -137,10 +139,10 @@ def _make_objective(params, spec: dict):
     w = spec["weights"]
     pooling = spec["pooling"]
     layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
-    regions = {}
-    energy = {}
-    for l in style_layers:
-        energy[l] = jnp.mean(jnp.square(targets[l])) + 1e-8
+    # selected-filter Grams compare with the same sub-block of the style's Gram
+    targets = {l: targets[l] if channels.get(l) is None else targets[l][jnp.ix_(channels[l], channels[l])]
+               for l in style_layers}
+    energy = {l: jnp.mean(jnp.square(targets[l])) + 1e-8 for l in style_layers}
     c_energy = jnp.mean(jnp.square(content_target)) + 1e-8
 
     def f(x):
@@ -233,8 +235,11 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                 raise JaxstyleError("mask is empty (no value >= 0.5)")
     elif method == "auto":
         mo = dict(map_options or {})
-        r = objectmap.object_map_jit(params, content_img, sel, **mo)
-        omap = np.asarray(r["map"])
+        map_side = int(mo.pop("size", MAP_SIZE))
+        src = content_img if content is None or not isinstance(content, (str, os.PathLike)) else None
+        map_img = _as_image(content, map_side) if src is None else np.asarray(_resize(src, _hw(src.shape, map_side)))
+        r = objectmap.object_map_jit(params, map_img, sel, **mo)
+        omap = np.clip(np.asarray(_resize(r["map"][..., None], (H, W)))[..., 0], 0.0, 1.0)
         region_full = omap
 
     if method == "paper":
@@ -251,6 +256,19 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         lw = {l: 1.0 / len(style_layers) for l in style_layers}
 
     plan = optimize.schedule(size, iterations, scales)
+    if min(_hw(content_img.shape, size)) < MIN_SHORT_SIDE:
+        raise UsageError(f"the image is too small for VGG-19 at --size {size}: its short side must be "
+                         f">= {MIN_SHORT_SIDE} px (4 poolings before conv5_1)")
+    # coarse levels too small for conv5_1 give their iterations to the next level
+    carry = 0
+    kept = []
+    for side, n in plan[:-1]:
+        if min(_hw(content_img.shape, side)) < 2 * MIN_SHORT_SIDE:
+            carry += n
+        else:
+            kept.append((side, n + carry))
+            carry = 0
+    plan = kept + [(plan[-1][0], plan[-1][1] + carry)]
     total = sum(n for _, n in plan)
     key = jax.random.PRNGKey(seed)
     x = None

@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
     # Decode inputs first so a bad file fails before weights load or compile.
-    content = data.load_image(a.content, a.size)
+    data.load_image(a.content, a.size)  # validate early; stylize reloads at each needed size
     style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
     params, _ = weights.load(a.weights)
     filters = a.filters or a.scores
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bar = tqdm(total=1, unit="it", dynamic_ncols=True, file=sys.stderr)
     last_saved = 0
     result = None
-    for prog in stylize_iter(content, style_imgs, method=method, class_name=a.class_name, filters=filters,
+    for prog in stylize_iter(a.content, style_imgs, method=method, class_name=a.class_name, filters=filters,
                              mask=a.mask, size=a.size, iterations=a.iterations, preset=a.preset,
                              content_weight=a.content_weight, style_weight=a.style_weight,
                              tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed, init=a.init,

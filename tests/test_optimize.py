@@ -1,0 +1,53 @@
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxstyle import optimize
+from jaxstyle.errors import JaxstyleError
+
+
+def _quadratic(target):
+    w = jnp.linspace(1.0, 20.0, target.size).reshape(target.shape)
+
+    def f(x):
+        v = jnp.sum(w * jnp.square(x - target))
+        return v, {"q": v}
+    return f
+
+
+def test_lbfgs_converges_and_respects_bounds():
+    target = jnp.asarray(np.random.default_rng(0).uniform(-50, 300, (4, 5, 3)), jnp.float32)
+    steps = list(optimize.lbfgs(_quadratic(target), jnp.full(target.shape, 128.0), 60, chunk=20))
+    x = steps[-1].image
+    assert float(x.min()) >= 0.0 and float(x.max()) <= 255.0
+    np.testing.assert_allclose(np.asarray(x), np.clip(np.asarray(target), 0, 255), atol=0.5)
+    losses = [s.loss for s in steps]
+    assert losses == sorted(losses, reverse=True)  # monotone: uphill steps are rejected
+    assert steps[-1].terms["q"] == pytest.approx(steps[-1].loss)
+
+
+def test_lbfgs_reports_divergence():
+    def f(x):
+        v = jnp.sum(x) * jnp.nan
+        return v, {}
+    with pytest.raises(JaxstyleError, match="diverged"):
+        list(optimize.lbfgs(f, jnp.zeros((2, 2, 3)), 5, chunk=5))
+
+
+def test_no_recompile_across_chunks():
+    target = jnp.full((3, 3, 3), 50.0)
+    f = _quadratic(target)
+    it = optimize.lbfgs(f, jnp.zeros((3, 3, 3)), 30, chunk=10)
+    next(it)
+    after_first = optimize.compile_count()
+    list(it)
+    assert optimize.compile_count() == after_first
+
+
+def test_schedule_coarse_to_fine():
+    plan = optimize.schedule(512, 300)
+    assert [s for s, _ in plan] == [128, 256, 512]
+    assert sum(n for _, n in plan) == 300
+    assert plan[0][1] > plan[-1][1]
+    assert optimize.schedule(100, 10) == [(100, 10)]
+    assert optimize.schedule(512, 10, scales=1) == [(512, 10)]

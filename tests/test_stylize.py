@@ -1,0 +1,113 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxstyle import metrics, objectmap, stylize as S
+from jaxstyle.data import load_image, load_mask
+from jaxstyle.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imgs(seed=0, hw=(24, 32)):
+    rng = np.random.default_rng(seed)
+    content = rng.uniform(0, 255, hw + (3,)).astype(np.float32)
+    style = rng.uniform(0, 255, (20, 20, 3)).astype(np.float32)
+    return content, style
+
+
+@pytest.mark.parametrize("method", ["gatys", "paper", "mask", "auto"])
+def test_every_method_runs_and_lowers_the_loss(tiny_params, method):
+    content, style = _imgs()
+    mask = np.zeros(content.shape[:2], np.float32)
+    mask[6:18, 8:24] = 1.0
+    progress = list(S.stylize_iter(content, style, method=method, filters={"conv5_1": [1, 2], "conv4_1": [3]},
+                                   mask=mask, size=32, iterations=8, scales=1, chunk=2, params=tiny_params))
+    res = progress[-1].result
+    assert res is not None and res.image.shape == content.shape
+    assert np.isfinite(res.image).all() and res.image.min() >= 0 and res.image.max() <= 255
+    losses = [p.loss for p in progress[:-1]]
+    assert losses[-1] < losses[0]
+    if method in ("mask", "auto"):
+        m = mask if method == "mask" else res.object_map
+        assert m.shape == content.shape[:2]
+        # outside the region the output is exactly the content (composite)
+        outside = m < 1e-6
+        if outside.any():
+            np.testing.assert_allclose(res.image[outside], content[outside], atol=1e-3)
+
+
+def test_paper_needs_filters_and_mask_needs_mask(tiny_params):
+    content, style = _imgs()
+    with pytest.raises(UsageError):
+        S.stylize(content, style, method="mask", size=32, iterations=2, params=tiny_params)
+    with pytest.raises(UsageError):
+        S.stylize(content, style, method="paper", class_name=None, size=32, iterations=2, params=tiny_params)
+    with pytest.raises(UsageError):
+        S.stylize(content, style, method="nope", size=32, iterations=2, params=tiny_params)
+
+
+def test_same_seed_same_output(tiny_params):
+    content, style = _imgs(1)
+    kw = dict(method="gatys", size=32, iterations=4, scales=2, init="noise", seed=3, params=tiny_params)
+    a = S.stylize(content, style, **kw).image
+    b = S.stylize(content, style, **kw).image
+    np.testing.assert_array_equal(a, b)
+
+
+def test_style_blend_weights(tiny_params):
+    content, style = _imgs(2)
+    r = S.stylize(content, [(style, 1.0), (style[::-1], 3.0)], method="gatys", size=32, iterations=2,
+                  scales=1, params=tiny_params)
+    assert r.image.shape == content.shape
+
+
+def test_preserve_colors_keeps_content_chroma():
+    rng = np.random.default_rng(0)
+    c = rng.uniform(0, 255, (8, 8, 3)).astype(np.float32)
+    s = rng.uniform(0, 255, (8, 8, 3)).astype(np.float32)
+    out = S.transfer_luminance(s, c)
+    yiq = lambda x: x @ S._YIQ.T
+    inner = (out > 1).all(-1) & (out < 254).all(-1)  # unclipped pixels
+    np.testing.assert_allclose(yiq(out)[inner][:, 1:], yiq(c)[inner][:, 1:], atol=0.5)
+    np.testing.assert_allclose(yiq(out)[inner][:, 0], yiq(s)[inner][:, 0], atol=0.5)
+
+
+@pytest.mark.slow
+def test_real_weights_smoke_64px(real_params, shared_data):
+    photo = shared_data / "masked" / "davis_dog_00000.jpg"
+    style = shared_data / "styles" / "vangogh_starry_night.jpg"
+    r = S.stylize(photo, style, method="gatys", size=64, iterations=10, scales=1, params=real_params)
+    assert r.image.shape == (36, 64, 3) and np.isfinite(r.image).all()
+    assert np.abs(r.image - r.content).mean() > 2.0  # the style changed the picture
+
+
+@pytest.mark.slow
+def test_auto_keeps_background_on_a_real_dog(real_params, shared_data):
+    """Regression: under auto the background stays close to the photo, the dog changes."""
+    photo = shared_data / "masked" / "davis_dog_00010.jpg"
+    style = shared_data / "styles" / "vangogh_starry_night.jpg"
+    r = S.stylize(photo, style, method="auto", class_name="dog", size=160, iterations=30, params=real_params)
+    mask = load_mask(str(photo)[:-4] + "_mask.png", r.image.shape[:2])
+    obj, bg = metrics.regions(mask)
+    assert metrics.psnr_bg(r.image, r.content, mask) > 25.0
+    change = np.abs(r.image - r.content).mean(-1)
+    assert change[obj].mean() > 3 * change[bg].mean()
+    assert metrics.map_ap(r.object_map, mask) > 0.6
+
+
+@pytest.mark.slow
+def test_cli_writes_png_and_refuses_overwrite(tmp_path, real_params):
+    out = tmp_path / "o.png"
+    cmd = [sys.executable, str(ROOT / "scripts" / "stylize.py"), "--size", "48", "--iterations", "4",
+           "--quiet", "--out", str(out), "--save-map", str(tmp_path / "m.png")]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and (tmp_path / "m.png").is_file()
+    before = out.read_bytes()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "exists" in r.stderr and "Traceback" not in r.stderr
+    assert out.read_bytes() == before
