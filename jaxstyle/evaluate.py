@@ -1,0 +1,530 @@
+"""Evaluation of object-only stylization on masked photos: ``scripts/evaluate.py``.
+
+For each photo ``NAME.jpg`` with ``NAME_mask.png`` (255 = object) in ``--pairs`` and each
+style image in ``--styles``, run the requested methods through :func:`jaxstyle.stylize.stylize`
+and score every output with :func:`jaxstyle.metrics.evaluate` (definitions: docs/METRICS.md).
+
+Outputs (under ``--out``; written atomically, refreshed after every photo x style so an
+interrupted run leaves its partial numbers):
+
+* ``results.csv``   one row per photo x style x method, every metric and the run time;
+* ``results.json``  the same rows plus the run's settings, git commit and machine;
+* ``summary.md``    median and [min, max] per method, dogs and non-dogs apart, and the
+                    issue-4 targets for ``auto`` with how many runs meet each;
+* ``gallery/NAME__STYLE.png``  content | mask | object map | auto | paper | gatys | mask-guided.
+
+Metrics are computed on the output as saved (rounded to uint8) against the resized
+content the method actually used, with the style image at the same ``--size``.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import fnmatch
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .errors import JaxstyleError, UsageError
+
+ALL_METHODS = ("auto", "paper", "gatys", "mask")
+METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "map_iou", "map_ap")
+EXTRA_KEYS = ("d_obj_output", "d_obj_content", "d_bg_output", "d_bg_content", "frac_obj", "frac_bg",
+              "radius", "window")
+COLUMNS = ("photo", "style", "method", "is_dog", "category", "height", "width", "size", "iterations",
+           "seconds") + METRIC_KEYS + ("gain_obj_vs_gatys",) + EXTRA_KEYS
+SUMMARY_KEYS = METRIC_KEYS + ("gain_obj_vs_gatys", "seconds")
+PHOTO_EXTS = (".jpg", ".jpeg", ".png")
+MASK_SUFFIX = "_mask"
+OUTPUT_FILES = ("results.csv", "results.json", "summary.md")
+GALLERY_DIR = "gallery"
+IMAGES_DIR = "images"
+
+# Issue 4 targets for ``auto``: (key, op, threshold, relative-to-gatys?)
+TARGETS = (
+    ("psnr_bg", ">=", 30.0, "psnr_bg ≥ 30 dB"),
+    ("gain_obj_vs_gatys", ">=", 0.8, "gain_obj ≥ 0.8 × gatys (same photo, style)"),
+    ("gain_bg", "<=", 0.05, "gain_bg ≤ 0.05"),
+    ("cover_obj", ">=", 0.9, "cover_obj ≥ 0.9"),
+    ("cover_bg", "<=", 0.03, "cover_bg ≤ 0.03"),
+)
+
+
+# --------------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    photo: Path
+    mask: Path
+    is_dog: bool
+    category: str
+
+
+def _read_index(root: Path) -> dict[str, dict]:
+    idx = root / "index.csv"
+    if not idx.is_file():
+        return {}
+    try:
+        with open(idx, newline="", encoding="utf-8") as f:
+            return {row["name"]: row for row in csv.DictReader(f) if row.get("name")}
+    except (OSError, KeyError, csv.Error, UnicodeDecodeError) as e:
+        raise JaxstyleError(f"{idx}: unreadable index ({type(e).__name__}: {e})") from None
+
+
+def _truthy(s) -> bool:
+    return str(s).strip().lower() in ("1", "true", "yes", "y")
+
+
+def find_pairs(root: str | os.PathLike, photos: Sequence[str] | None = None, only_dogs: bool = False,
+               limit: int | None = None, log: Callable[[str], None] | None = None) -> list[Pair]:
+    """Photo/mask pairs of ``root``, sorted by name.
+
+    ``is_dog`` comes from ``index.csv`` (column ``is_dog``) when the folder has one, else
+    from the name containing "dog". ``photos``: names or shell patterns to keep.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise JaxstyleError(f"{root}: pairs directory does not exist")
+    index = _read_index(root)
+    files = {p.stem: p for p in sorted(root.iterdir()) if p.is_file() and p.suffix.lower() in PHOTO_EXTS}
+    pairs = []
+    for stem, path in sorted(files.items()):
+        if stem.endswith(MASK_SUFFIX):
+            continue
+        mask = next((root / f"{stem}{MASK_SUFFIX}{e}" for e in (".png", ".PNG")
+                     if (root / f"{stem}{MASK_SUFFIX}{e}").is_file()), None)
+        if mask is None:
+            if log:
+                log(f"skipping {path.name}: no {stem}{MASK_SUFFIX}.png")
+            continue
+        row = index.get(stem)
+        is_dog = _truthy(row["is_dog"]) if row and "is_dog" in row else "dog" in stem.lower()
+        category = (row or {}).get("category") or ("dog" if is_dog else "")
+        pairs.append(Pair(stem, path, mask, is_dog, category))
+    if not pairs:
+        raise JaxstyleError(f"{root}: no photo/mask pairs (NAME.jpg + NAME{MASK_SUFFIX}.png)")
+    if photos:
+        missing = [p for p in photos if not any(fnmatch.fnmatchcase(x.name, p) for x in pairs)]
+        if missing:
+            raise UsageError(f"--photos: no pair matches {', '.join(missing)}")
+        pairs = [x for x in pairs if any(fnmatch.fnmatchcase(x.name, p) for p in photos)]
+    if only_dogs:
+        pairs = [x for x in pairs if x.is_dog]
+        if not pairs:
+            raise JaxstyleError(f"{root}: no dog photos (--only-dogs)")
+    if limit is not None:
+        pairs = pairs[:limit]
+    return pairs
+
+
+def find_styles(root: str | os.PathLike, names: Sequence[str] | None = None) -> list[tuple[str, Path]]:
+    """(name, path) of the style images in ``root`` (all, or those named, in the given order)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise JaxstyleError(f"{root}: styles directory does not exist")
+    found = {p.stem: p for p in sorted(root.iterdir())
+             if p.is_file() and p.suffix.lower() in PHOTO_EXTS + (".webp", ".bmp", ".tif", ".tiff")}
+    if not found:
+        raise JaxstyleError(f"{root}: no style images")
+    if not names:
+        return sorted(found.items())
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise UsageError(f"--style-names: {', '.join(missing)} not in {root} (have {', '.join(sorted(found))})")
+    return [(n, found[n]) for n in names]
+
+
+# --------------------------------------------------------------------------- provenance
+def git_info(repo: str | os.PathLike | None = None) -> dict[str, object]:
+    """{'commit': sha or None, 'dirty': [modified tracked files]} of the jaxstyle checkout."""
+    repo = Path(repo) if repo else Path(__file__).resolve().parents[1]
+    def run(*args):
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=20)
+    try:
+        head = run("rev-parse", "HEAD")
+        st = run("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": []}
+    if head.returncode != 0:
+        return {"commit": None, "dirty": []}
+    return {"commit": head.stdout.strip(), "dirty": [l[3:] for l in st.stdout.splitlines() if l.strip()]}
+
+
+def machine_info() -> dict[str, object]:
+    import jax
+    try:
+        devs = [str(d) for d in jax.devices()]
+        backend = jax.default_backend()
+    except Exception:  # pragma: no cover - no backend at all
+        devs, backend = [], "unknown"
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        affinity = None
+    return {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "usable_cores": affinity, "platform": platform.platform(), "python": platform.python_version(),
+            "jax": jax.__version__, "backend": backend, "devices": devs}
+
+
+# --------------------------------------------------------------------------- numbers
+def _finite_or_none(v):
+    """JSON-safe: NaN -> null, ±inf -> "inf"/"-inf"."""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+    return v
+
+
+def _fmt(v, key: str = "") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float) and math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if key == "psnr_bg":
+        return f"{v:.1f}"
+    if key == "seconds":
+        return f"{v:.0f}"
+    return f"{v:.2f}"
+
+
+def _stats(values: Sequence[float]) -> tuple[float, float, float, int]:
+    """(median, min, max, n) over the non-NaN values (inf kept)."""
+    a = np.asarray([v for v in values if v is not None and not math.isnan(v)], np.float64)
+    if a.size == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    return float(np.median(a)), float(a.min()), float(a.max()), int(a.size)
+
+
+def add_relative_gains(rows: list[dict]) -> None:
+    """Set ``gain_obj_vs_gatys`` = gain_obj / gain_obj(gatys, same photo and style) in place."""
+    ref = {(r["photo"], r["style"]): r["gain_obj"] for r in rows if r["method"] == "gatys"}
+    for r in rows:
+        g = ref.get((r["photo"], r["style"]))
+        r["gain_obj_vs_gatys"] = (float(r["gain_obj"] / g) if g is not None and g > 0 and not math.isnan(r["gain_obj"])
+                                  else float("nan"))
+
+
+def _meets(v: float, op: str, thr: float) -> bool:
+    if v is None or math.isnan(v):
+        return False
+    return v >= thr if op == ">=" else v <= thr
+
+
+def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequence[str]) -> str:
+    """Markdown: per group (dogs / non-dogs) a table of median [min, max] per method, then targets."""
+    lines = [f"# Evaluation summary", ""]
+    lines.append(f"- photos: {settings.get('num_photos')} ({settings.get('num_dogs')} dogs), "
+                 f"styles: {', '.join(settings.get('styles', []))}")
+    lines.append(f"- size {settings.get('size')}, iterations {settings.get('iterations')}, "
+                 f"preset {settings.get('preset')}, class {settings.get('class_name')}"
+                 + (f", filters {settings.get('filters')}" if settings.get("filters") else ""))
+    git = settings.get("git") or {}
+    lines.append(f"- commit {git.get('commit') or 'unknown'}"
+                 + (f" (uncommitted changes in {', '.join(git['dirty'])})" if git.get("dirty") else ""))
+    m = settings.get("machine") or {}
+    lines.append(f"- machine: {m.get('processor')} , {m.get('cores')} cores ({m.get('backend')}); "
+                 f"wall {settings.get('wall_seconds', float('nan')):.0f} s"
+                 + ("" if settings.get("complete", True) else " — **partial: run not finished**"))
+    lines.append("")
+    lines.append("Each cell: median [min, max] over photo × style runs; n = runs. "
+                 "`vs gatys` = gain_obj / gain_obj of gatys on the same photo and style.")
+    cols = [("psnr_bg", "psnr_bg dB"), ("gain_obj", "gain_obj"), ("gain_obj_vs_gatys", "vs gatys"),
+            ("gain_bg", "gain_bg"), ("cover_obj", "cover_obj"), ("cover_bg", "cover_bg"),
+            ("map_iou", "map IoU"), ("map_ap", "map AP"), ("seconds", "s/run")]
+    for label, sel in (("Dogs", True), ("Non-dogs (what `--class dog` does to other animals)", False)):
+        group = [r for r in rows if bool(r["is_dog"]) == sel]
+        if not group:
+            continue
+        lines += ["", f"## {label}", ""]
+        lines.append("| method | n | " + " | ".join(c[1] for c in cols) + " |")
+        lines.append("|---|---:|" + "---:|" * len(cols))
+        for meth in methods:
+            g = [r for r in group if r["method"] == meth]
+            if not g:
+                continue
+            cells = []
+            for key, _ in cols:
+                med, lo, hi, n = _stats([r.get(key, float("nan")) for r in g])
+                cells.append("–" if n == 0 else f"{_fmt(med, key)} [{_fmt(lo, key)}, {_fmt(hi, key)}]")
+            lines.append(f"| {meth} | {len(g)} | " + " | ".join(cells) + " |")
+    auto_dogs = [r for r in rows if r["method"] == "auto" and r["is_dog"]]
+    if auto_dogs:
+        lines += ["", "## Issue-4 targets for `auto` on dogs", "",
+                  "| target | median | runs meeting it | median meets it |", "|---|---:|---:|:---:|"]
+        for key, op, thr, text in TARGETS:
+            vals = [r.get(key, float("nan")) for r in auto_dogs]
+            med, _, _, n = _stats(vals)
+            ok = sum(_meets(v, op, thr) for v in vals)
+            lines.append(f"| {text} | {_fmt(med, key)} | {ok}/{len(vals)} | "
+                         f"{'pass' if _meets(med, op, thr) else 'FAIL'} |")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- gallery
+def _panel(img: np.ndarray | None, hw: tuple[int, int]) -> Image.Image:
+    h, w = hw
+    if img is None:
+        return Image.new("RGB", (w, h), (200, 200, 200))
+    a = np.asarray(img, np.float32)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None] * (255.0 if a.max() <= 1.0 else 1.0), 3, -1)
+    a = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+    im = Image.fromarray(a[..., :3])
+    return im if im.size == (w, h) else im.resize((w, h), Image.BILINEAR)
+
+
+def gallery(panels: Sequence[tuple[str, np.ndarray | None, str]], title: str = "", cols: int = 4,
+            width: int | None = None, gap: int = 4) -> np.ndarray:
+    """Grid of labelled panels (label, image or None for "not run", caption); aspect kept.
+
+    Images are (H, W, 3) 0-255 or (H, W) maps in [0, 1]; all are shown at the first image's
+    size scaled so its long side is ``width`` (default: as is). Returns uint8 (H, W, 3).
+    """
+    from .viz import _font
+
+    if not panels:
+        raise ValueError("gallery needs at least one panel")
+    first = next((np.asarray(p[1]) for p in panels if p[1] is not None), None)
+    if first is None:
+        raise ValueError("gallery needs at least one image")
+    h, w = first.shape[:2]
+    if width:
+        s = width / max(h, w)
+        h, w = max(1, round(h * s)), max(1, round(w * s))
+    font = _font()
+    cols = max(1, min(cols, len(panels)))
+    rows = -(-len(panels) // cols)
+    lab_h, cap_h = 16, (14 if any(p[2] for p in panels) else 0)
+    title_h = 20 if title else 0
+    W = cols * w + (cols + 1) * gap
+    H = title_h + rows * (lab_h + h + cap_h) + (rows + 1) * gap
+    sheet = Image.new("RGB", (W, H), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((gap, 4), title, fill=(0, 0, 0), font=font)
+    for n, (label, img, cap) in enumerate(panels):
+        r, c = divmod(n, cols)
+        x = gap + c * (w + gap)
+        y = title_h + gap + r * (lab_h + h + cap_h + gap)
+        draw.text((x, y + 1), label, fill=(0, 0, 0), font=font)
+        sheet.paste(_panel(img, (h, w)), (x, y + lab_h))
+        if img is None:
+            draw.text((x + 4, y + lab_h + h // 2 - 6), "not run", fill=(80, 80, 80), font=font)
+        if cap:
+            draw.text((x, y + lab_h + h + 1), cap, fill=(60, 60, 60), font=font)
+    return np.asarray(sheet)
+
+
+def _caption(m: Mapping | None) -> str:
+    if not m:
+        return ""
+    return (f"PSNRbg {_fmt(m['psnr_bg'], 'psnr_bg')} gO {_fmt(m['gain_obj'])} gB {_fmt(m['gain_bg'])} "
+            f"cO {_fmt(m['cover_obj'])} cB {_fmt(m['cover_bg'])}")
+
+
+# --------------------------------------------------------------------------- writing
+def _write_text(path: Path, text: str) -> None:
+    from .data import atomic_write
+
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=True)
+
+
+def _csv_text(rows: Sequence[Mapping]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        out = {}
+        for k in COLUMNS:
+            v = r.get(k, "")
+            if isinstance(v, float):
+                v = "nan" if math.isnan(v) else repr(v)  # repr keeps every digit; inf -> 'inf'
+            elif isinstance(v, bool):
+                v = int(v)
+            out[k] = v
+        w.writerow(out)
+    return buf.getvalue()
+
+
+def write_outputs(out: Path, rows: list[dict], settings: Mapping, methods: Sequence[str]) -> None:
+    add_relative_gains(rows)
+    _write_text(out / "results.csv", _csv_text(rows))
+    doc = {"settings": {k: _finite_or_none(v) for k, v in settings.items()},
+           "columns": list(COLUMNS),
+           "rows": [{k: _finite_or_none(r.get(k)) for k in COLUMNS} for r in rows],
+           "note": "NaN is written as null and infinity as the string \"inf\"."}
+    _write_text(out / "results.json", json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    _write_text(out / "summary.md", summary_markdown(rows, settings, methods))
+
+
+def check_out(out: Path, force: bool) -> None:
+    """Refuse (before any work) to overwrite previous results unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise JaxstyleError(f"{out}: exists and is not a directory")
+    if out.is_dir() and not force:
+        old = [n for n in OUTPUT_FILES if (out / n).exists()]
+        if (out / GALLERY_DIR).is_dir() and any((out / GALLERY_DIR).iterdir()):
+            old.append(GALLERY_DIR + "/")
+        if old:
+            raise JaxstyleError(f"{out}: already holds {', '.join(old)}; pass --force to overwrite")
+
+
+# --------------------------------------------------------------------------- the run
+def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, style_names=None, size: int = 512,
+        iterations: int | None = None, preset: str = "default", class_name: str | None = "dog", filters=None,
+        seed: int = 0, photos=None, only_dogs: bool = False, limit_photos: int | None = None,
+        force: bool = False, save_outputs: bool = False, gallery_width: int = 256, params=None,
+        stylize_kwargs: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
+    """Run the evaluation and write its files; returns ``{'rows': [...], 'settings': {...}}``."""
+    from . import data, metrics
+    from .stylize import METHODS, stylize
+
+    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    t_start = time.time()
+    methods = list(dict.fromkeys(methods))
+    bad = [m for m in methods if m not in METHODS]
+    if not methods or bad:
+        raise UsageError(f"--methods: unknown {', '.join(bad) or '(none)'}; use some of {', '.join(METHODS)}")
+    if size < 16:
+        raise UsageError(f"--size {size} is too small (minimum 16)")
+    out = Path(out)
+    pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
+    styles = find_styles(styles_dir, style_names)
+    check_out(out, force)
+    if params is None:
+        from . import weights
+        params, _ = weights.load()
+
+    settings = {
+        "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],
+        "photos": [p.name for p in pairs], "num_photos": len(pairs), "num_dogs": sum(p.is_dog for p in pairs),
+        "methods": methods, "size": size, "iterations": iterations, "preset": preset, "class_name": class_name,
+        "filters": filters if filters is None or isinstance(filters, str) else str(filters), "seed": seed,
+        "metrics_on": "output rounded to uint8 vs the resized content",
+        "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]) if sys.argv and sys.argv[0] else "",
+        "git": git_info(), "machine": machine_info(), "complete": False, "wall_seconds": 0.0,
+    }
+    (out / GALLERY_DIR).mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    total = len(pairs) * len(styles) * len(methods)
+    done = 0
+    for sname, spath in styles:
+        style_img = data.load_image(spath, size)
+        grams = metrics.style_grams(params, style_img)  # once per style at this size
+        for pair in pairs:
+            results: dict[str, dict] = {}
+            images: dict[str, np.ndarray] = {}
+            content = mask = omap = None
+            for meth in methods:
+                done += 1
+                kw = dict(method=meth, class_name=class_name, filters=filters, size=size, iterations=iterations,
+                          preset=preset, params=params, seed=seed, **dict(stylize_kwargs or {}))
+                if meth == "mask":
+                    kw["mask"] = str(pair.mask)
+                t0 = time.time()
+                res = stylize(str(pair.photo), str(spath), **kw)
+                secs = time.time() - t0
+                img = data.to_uint8(res.image).astype(np.float32)
+                con = np.asarray(res.content, np.float32)
+                if content is None:
+                    content = con
+                    mask = data.load_mask(pair.mask, con.shape[:2])
+                elif con.shape != content.shape:  # pragma: no cover - methods disagree on size
+                    raise JaxstyleError(f"{pair.name}: method {meth} returned size {con.shape[:2]}, "
+                                        f"others {content.shape[:2]}")
+                if res.object_map is not None and meth == "auto":
+                    omap = np.asarray(res.object_map, np.float32)
+                m = metrics.evaluate(params, img, con, grams, mask, res.object_map)
+                row = {"photo": pair.name, "style": sname, "method": meth, "is_dog": pair.is_dog,
+                       "category": pair.category, "height": int(con.shape[0]), "width": int(con.shape[1]),
+                       "size": size, "iterations": iterations if iterations is not None else "",
+                       "seconds": float(secs), **{k: float(v) for k, v in m.items()}}
+                rows.append(row)
+                results[meth] = m
+                images[meth] = img
+                if save_outputs:
+                    data.save_image(img, out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png", force=True)
+                log(f"[{done}/{total}] {pair.name} x {sname} {meth}: {secs:.0f} s  "
+                    f"psnr_bg {_fmt(m['psnr_bg'], 'psnr_bg')} gain_obj {m['gain_obj']:.3f} "
+                    f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f}"
+                    + (f" map_iou {m['map_iou']:.2f}" if res.object_map is not None else ""))
+            names = [("auto", "auto"), ("paper", "paper"), ("gatys", "gatys"), ("mask", "mask-guided")]
+            panels = [("content", content, pair.name), ("mask", mask, pair.category),
+                      ("object map (auto)", omap, "" if omap is None else
+                       f"IoU {_fmt(results['auto']['map_iou'])} AP {_fmt(results['auto']['map_ap'])}")]
+            panels += [(lab, images.get(k), _caption(results.get(k))) for k, lab in names]
+            sheet = gallery(panels, title=f"{pair.name} x {sname}  size {size}, iterations "
+                            f"{iterations if iterations is not None else preset}",
+                            cols=4, width=gallery_width)
+            data.save_image(sheet, out / GALLERY_DIR / f"{pair.name}__{sname}.png", force=True)
+            settings["wall_seconds"] = time.time() - t_start
+            write_outputs(out, rows, settings, methods)
+    settings["complete"] = True
+    settings["wall_seconds"] = time.time() - t_start
+    settings["finished"] = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    write_outputs(out, rows, settings, methods)
+    log(f"wrote {out / 'results.csv'}, results.json, summary.md and {len(pairs) * len(styles)} galleries "
+        f"in {settings['wall_seconds']:.0f} s")
+    return {"rows": rows, "settings": settings}
+
+
+# --------------------------------------------------------------------------- CLI
+def _csv_list(s: str) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def build_parser():
+    from .cli import ArgumentParser, nonneg_int, positive_int
+
+    p = ArgumentParser(prog="evaluate.py", description="Score object-only stylization on masked photos "
+                       "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
+    p.add_argument("--pairs", required=True, help="folder of NAME.jpg + NAME_mask.png (255 = object); "
+                   "an index.csv with an is_dog column is used when present")
+    p.add_argument("--styles", required=True, help="folder of style images")
+    p.add_argument("--style-names", type=_csv_list, default=None, metavar="A,B",
+                   help="style file stems to use (default: all)")
+    p.add_argument("--methods", type=_csv_list, default=list(ALL_METHODS), metavar="M,..",
+                   help="comma list of auto,paper,gatys,mask (default: all)")
+    p.add_argument("--photos", type=_csv_list, default=None, metavar="NAME,..",
+                   help="photo names or shell patterns to keep (default: all)")
+    p.add_argument("--only-dogs", action="store_true", help="keep dog photos only")
+    p.add_argument("--limit-photos", type=positive_int, default=None, metavar="K", help="first K photos")
+    p.add_argument("--size", type=positive_int, default=512, help="long side in pixels")
+    p.add_argument("--iterations", type=positive_int, default=None, help="L-BFGS iterations (default: preset's)")
+    p.add_argument("--preset", default="default")
+    p.add_argument("--class", dest="class_name", default="dog", help="class for auto/paper (default dog)")
+    p.add_argument("--filters", default=None, help="filters for auto/paper instead of --class, e.g. conv5_1:3,17")
+    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
+    p.add_argument("--save-outputs", action="store_true", help=f"also save every output under OUT/{IMAGES_DIR}/")
+    p.add_argument("--gallery-width", type=positive_int, default=256, help="panel long side in the gallery")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--force", action="store_true", help="overwrite previous results in --out")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    params = None
+    if args.weights:
+        from . import weights
+        params, _ = weights.load(args.weights)
+    run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,
+        iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
+        seed=args.seed, photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos,
+        force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params)
+    return 0

@@ -1,0 +1,173 @@
+"""Tests of jaxstyle.evaluate (scripts/evaluate.py) on a tiny random VGG and synthetic pairs."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from jaxstyle import evaluate
+from jaxstyle.cli import run_main
+from jaxstyle.errors import JaxstyleError
+
+from tiny_vgg import tiny_params
+
+FAST = dict(iterations=2, filters="conv5_1:1,2", stylize_kwargs={"map_options": {"size": 48}, "chunk": 2})
+
+
+def _pair(root: Path, name: str, h: int, w: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    photo = np.stack([xx * 255 / w, yy * 255 / h, np.full((h, w), 90.0)], -1) + rng.uniform(0, 40, (h, w, 3))
+    mask = ((yy - h / 2) ** 2 / (h / 3) ** 2 + (xx - w / 2) ** 2 / (w / 3) ** 2 <= 1).astype(np.uint8) * 255
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(root / f"{name}.jpg", quality=95)
+    Image.fromarray(mask, "L").save(root / f"{name}_mask.png")
+
+
+@pytest.fixture(scope="module")
+def params():
+    return tiny_params()
+
+
+@pytest.fixture()
+def dirs(tmp_path):
+    pairs, styles = tmp_path / "pairs", tmp_path / "styles"
+    pairs.mkdir()
+    styles.mkdir()
+    _pair(pairs, "dog_a", 32, 48, 0)
+    _pair(pairs, "cat_b", 32, 48, 1)
+    (pairs / "orphan.jpg").write_bytes((pairs / "cat_b.jpg").read_bytes())  # no mask: skipped
+    rng = np.random.default_rng(5)
+    stripes = (np.sin(np.arange(40)[:, None] / 2.0 + np.arange(40)[None, :] / 3.0)[..., None] * 120 + 128)
+    Image.fromarray(np.clip(stripes * [1.0, 0.4, 0.8] + rng.uniform(0, 20, (40, 40, 3)), 0, 255)
+                    .astype(np.uint8)).save(styles / "waves.png")
+    return pairs, styles, tmp_path / "out"
+
+
+@pytest.fixture(scope="module")
+def one_run(params, tmp_path_factory):
+    """One full evaluation (2 photos x 1 style x 4 methods), shared by the read-only checks."""
+    root = tmp_path_factory.mktemp("ev")
+    pairs, styles = root / "pairs", root / "styles"
+    pairs.mkdir()
+    styles.mkdir()
+    _pair(pairs, "dog_a", 32, 48, 0)
+    _pair(pairs, "cat_b", 32, 48, 1)
+    Image.fromarray(np.random.default_rng(5).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(styles / "noise.png")
+    logs: list[str] = []
+    res = evaluate.run(pairs, styles, root / "out", size=48, params=params, gallery_width=48, log=logs.append, **FAST)
+    return root / "out", res, logs
+
+
+def test_files_written(one_run):
+    out, res, logs = one_run
+    for f in evaluate.OUTPUT_FILES:
+        assert (out / f).is_file(), f
+    galleries = sorted(p.name for p in (out / "gallery").iterdir())
+    assert galleries == ["cat_b__noise.png", "dog_a__noise.png"]
+    g = np.asarray(Image.open(out / "gallery" / "dog_a__noise.png"))
+    assert g.ndim == 3 and g.shape[1] > 4 * 48  # 4 panel columns, 2 rows
+    assert not list(out.rglob("*.part"))  # atomic writes leave no temporaries
+    assert any(l.startswith("[8/8]") for l in logs)
+    assert len(res["rows"]) == 8
+
+
+def test_csv_columns_and_values(one_run):
+    out, _, _ = one_run
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0].keys()) == evaluate.COLUMNS
+    assert len(rows) == 8
+    assert {r["method"] for r in rows} == {"auto", "paper", "gatys", "mask"}
+    by = {(r["photo"], r["method"]): r for r in rows}
+    # is_dog from the name (no index.csv); content shape at --size 48
+    assert by[("dog_a", "gatys")]["is_dog"] == "1" and by[("cat_b", "gatys")]["is_dog"] == "0"
+    assert by[("dog_a", "auto")]["height"] == "32" and by[("dog_a", "auto")]["width"] == "48"
+    for r in rows:
+        assert float(r["seconds"]) > 0
+        assert 0 <= float(r["cover_obj"]) <= 1 and 0 <= float(r["cover_bg"]) <= 1
+        assert float(r["psnr_bg"]) > 0
+    # map metrics only for auto; the gatys row is its own reference
+    assert math.isnan(float(by[("dog_a", "gatys")]["map_iou"]))
+    assert 0 <= float(by[("dog_a", "auto")]["map_ap"]) <= 1
+    g = float(by[("dog_a", "gatys")]["gain_obj"])
+    if g > 0:
+        assert float(by[("dog_a", "gatys")]["gain_obj_vs_gatys"]) == pytest.approx(1.0)
+    # mask-guided keeps the background (outside the dilated mask) pixel for pixel
+    assert by[("dog_a", "mask")]["psnr_bg"] == "inf"
+
+
+def test_json_and_summary(one_run):
+    out, _, _ = one_run
+    doc = json.loads((out / "results.json").read_text())  # strict JSON: no NaN/Infinity tokens
+    s = doc["settings"]
+    assert s["size"] == 48 and s["iterations"] == 2 and s["complete"] is True
+    assert s["num_photos"] == 2 and s["num_dogs"] == 1 and s["styles"] == ["noise"]
+    assert {"processor", "cores"} <= set(s["machine"]) and "commit" in s["git"]
+    assert len(doc["rows"]) == 8 and doc["columns"] == list(evaluate.COLUMNS)
+    md = (out / "summary.md").read_text()
+    assert "## Dogs" in md and "## Non-dogs" in md
+    header = next(l for l in md.splitlines() if l.startswith("| method |"))
+    assert "psnr_bg" in header and "gain_obj" in header and "cover_obj" in header
+    for meth in ("auto", "paper", "gatys", "mask"):
+        assert sum(l.startswith(f"| {meth} | 1 |") for l in md.splitlines()) == 2  # dogs + non-dogs
+    assert "targets for `auto`" in md and "cover_bg ≤ 0.03" in md
+
+
+def test_refuses_overwrite_then_force(dirs, params):
+    pairs, styles, out = dirs
+    out.mkdir()
+    (out / "summary.md").write_text("old")
+    with pytest.raises(JaxstyleError, match="--force"):
+        evaluate.run(pairs, styles, out, methods=["gatys"], size=32, params=params, log=lambda s: None, **FAST)
+    assert (out / "summary.md").read_text() == "old"
+    logs = []
+    evaluate.run(pairs, styles, out, methods=["gatys"], size=32, params=params, force=True, limit_photos=1,
+                 log=logs.append, **FAST)
+    assert "gatys" in (out / "summary.md").read_text()
+    assert any("orphan.jpg" in l for l in logs)  # photo without a mask is reported and skipped
+    with open(out / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == 1  # --limit-photos 1, 1 style, 1 method
+
+
+def test_index_csv_is_dog(dirs):
+    pairs, _, _ = dirs
+    (pairs / "index.csv").write_text("name,category,is_dog\ndog_a,wolf,0\ncat_b,cat,1\n")
+    got = {p.name: (p.is_dog, p.category) for p in evaluate.find_pairs(pairs)}
+    assert got == {"dog_a": (False, "wolf"), "cat_b": (True, "cat")}
+    assert [p.name for p in evaluate.find_pairs(pairs, only_dogs=True)] == ["cat_b"]
+    assert [p.name for p in evaluate.find_pairs(pairs, photos=["dog_*"])] == ["dog_a"]
+
+
+def test_errors_one_line(dirs, tmp_path, capsys):
+    pairs, styles, out = dirs
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(JaxstyleError, match="no photo/mask pairs"):
+        evaluate.find_pairs(empty)
+    cases = [
+        (["--pairs", str(empty), "--styles", str(styles), "--out", str(out)], "no photo/mask pairs"),
+        (["--pairs", str(tmp_path / "nope"), "--styles", str(styles), "--out", str(out)], "does not exist"),
+        (["--pairs", str(pairs), "--styles", str(empty), "--out", str(out)], "no style images"),
+        (["--pairs", str(pairs), "--styles", str(styles), "--style-names", "monet", "--out", str(out)], "monet"),
+        (["--pairs", str(pairs), "--styles", str(styles), "--methods", "auto,magic", "--out", str(out)], "magic"),
+    ]
+    for argv, msg in cases:
+        rc = run_main(evaluate.main, argv)
+        err = capsys.readouterr().err.strip().splitlines()[-1]  # progress notes may precede it
+        assert rc in (1, 2), argv
+        assert err.startswith("error:") and msg in err, err
+    assert not out.exists()  # nothing written on an error
+
+
+def test_gallery_layout():
+    img = np.zeros((20, 40, 3), np.float32)
+    sheet = evaluate.gallery([("a", img, "cap"), ("map", np.ones((20, 40)) * 0.5, ""), ("b", None, "")],
+                             cols=2, width=80, gap=4)
+    assert sheet.dtype == np.uint8 and sheet.shape[1] == 2 * 80 + 3 * 4
+    with pytest.raises(ValueError):
+        evaluate.gallery([("x", None, "")])
