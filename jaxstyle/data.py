@@ -62,6 +62,9 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS,
         raise JaxstyleError(f"{path}: empty file")
     try:
         with warnings.catch_warnings():
+            # PIL's UserWarnings on damaged metadata ("Corrupt EXIF data", "Truncated File Read")
+            # would print extra stderr lines per image; the image either decodes or raises below.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             old = Image.MAX_IMAGE_PIXELS
             Image.MAX_IMAGE_PIXELS = max_pixels
