@@ -1,0 +1,524 @@
+#!/usr/bin/env python3
+"""jaxstyle speed benchmarks against a PyTorch Gatys baseline, in one invocation.
+
+    python benchmarks/bench.py            # full run (~10–15 min on a 2-core CPU)
+    python benchmarks/bench.py --quick    # small sizes, a few minutes
+    python benchmarks/bench.py --device   # print the device / versions and exit
+
+Sections (``--only a,b,c,d,s``):
+
+a  seconds per function evaluation (value + gradient of the Gatys objective) at 256/512 px:
+   jaxstyle (jit) vs PyTorch fp32 and PyTorch bf16 autocast, on identical targets.
+b  wall time of the whole ``scripts/stylize.py --method gatys --size 384 --iterations 100``
+   command (start-up and compilation included) vs ``benchmarks/torch_gatys.py`` (torch.optim.LBFGS,
+   100 iterations, same objective); subprocesses, contenders alternated.
+c  time to the same full-resolution loss: default coarse-to-fine schedule vs a single-scale loop.
+d  scoring throughput (images/s, forward to conv5_1 + per-filter max/argmax/mean, 224 px, batch 16)
+   vs the PyTorch forward pass.
+s  solver: projected L-BFGS (1 evaluation/iteration) vs jaxopt LBFGSB, loss after the same wall time.
+
+The machine may be shared: every ratio compares runs of the same invocation, contenders are
+interleaved and repeated, medians are reported, and the load average is printed. PyTorch
+rows are skipped (not failed) when torch is not installed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import jaxstyle  # noqa: E402,F401  (sets the CPU XLA flags before JAX starts)
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxstyle import data, optimize, scoring, vgg  # noqa: E402
+from jaxstyle import stylize as S  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+    import torch_gatys as TG  # noqa: E402
+except ImportError:  # optional bench extra
+    torch = None
+    TG = None
+
+EXAMPLES = ROOT / "jaxstyle" / "data" / "examples"
+CONTENT = EXAMPLES / "dog.jpg"
+STYLE = EXAMPLES / "starry_night.jpg"
+PRESET = S.PRESETS["default"]
+WEIGHTS = {"content": PRESET["content_weight"], "style": PRESET["style_weight"], "tv": PRESET["tv_weight"]}
+
+
+# --------------------------------------------------------------------------- helpers
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        d = dict(l.split(":", 1) for l in out.splitlines() if ":" in l)
+        return f"{d.get('Model name', '?').strip()} ({d.get('CPU(s)', '?').strip()} CPUs)"
+    except OSError:
+        return platform.processor() or "?"
+
+
+def versions() -> dict:
+    from importlib import metadata
+
+    v = {}
+    for p in ("jax", "jaxlib", "jaxopt", "numpy", "torch"):
+        try:
+            v[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            v[p] = "absent"
+    v["python"] = platform.python_version()
+    return v
+
+
+def device_info() -> dict:
+    d = jax.devices()[0]
+    info = {"jax_backend": jax.default_backend(), "jax_devices": f"{len(jax.devices())} x {d.device_kind}",
+            "cpu": cpu_model(), "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "load": loadavg()}
+    info.update(versions())
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def block(x):
+    return jax.block_until_ready(x)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt(x, nd=3):
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "–"
+    return f"{x:.{nd}g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def interleave(contenders: dict, reps: int) -> dict[str, list[float]]:
+    """Time each callable ``reps`` times, rotating the order every round; returns seconds lists."""
+    names = list(contenders)
+    out = {n: [] for n in names}
+    for r in range(reps):
+        k = r % len(names)
+        for n in names[k:] + names[:k]:
+            t = time.perf_counter()
+            contenders[n]()
+            out[n].append(time.perf_counter() - t)
+    return out
+
+
+def jax_objective(size: int, dtype=None):
+    """(f, x0, style targets, content target) for the Gatys objective exactly as ``stylize`` builds it."""
+    params = _params()
+    content = jnp.asarray(data.load_image(CONTENT, size))
+    style = data.load_image(STYLE, max(2 * size, 64))
+    tg = S._style_targets(params, [style], [1.0], S.GATYS_STYLE_LAYERS, size, 1.0, "max")
+    ct = vgg.features(params, content, (S.CONTENT_LAYER,))[S.CONTENT_LAYER]
+    spec = dict(style_layers=S.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
+                layer_weights={l: 1.0 / len(S.GATYS_STYLE_LAYERS) for l in S.GATYS_STYLE_LAYERS}, region=None,
+                base=content, normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
+    f = S._make_objective(params, spec)
+    if dtype is not None:  # same objective with the VGG pass in ``dtype`` (bf16 experiment)
+        f0 = f
+
+        def f(x):
+            orig = vgg.apply
+            vgg.apply = lambda *a, **k: orig(*a, **dict(k, dtype=dtype))
+            try:
+                return f0(x)
+            finally:
+                vgg.apply = orig
+    return f, content, tg, ct
+
+
+_PARAMS = {}
+
+
+def _params():
+    if "p" not in _PARAMS:
+        from jaxstyle import weights
+
+        _PARAMS["p"] = weights.load()[0]
+    return _PARAMS["p"]
+
+
+def _torch_params():
+    if "t" not in _PARAMS:
+        _PARAMS["t"] = TG.load_vgg(os.environ.get("JAXSTYLE_WEIGHTS") or ROOT / "weights" / "vgg19.npz")
+    return _PARAMS["t"]
+
+
+def _torch_targets(tg, ct):
+    return {"style": {l: torch.from_numpy(np.asarray(tg[l])) for l in TG.STYLE_LAYERS},
+            "content": torch.from_numpy(np.asarray(ct)).permute(2, 0, 1)[None].contiguous()}
+
+
+# --------------------------------------------------------------------------- (a) per evaluation
+def bench_eval(sizes, reps) -> list[dict]:
+    rows = []
+    for size in sizes:
+        log(f"[a] {size} px: building objectives (load {loadavg()})")
+        f, x0, tg, ct = jax_objective(size)
+        fb, *_ = jax_objective(size, dtype=jnp.bfloat16)
+        x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
+        contenders, compile_s, values = {}, {}, {}
+        for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG (experiment)", fb)):
+            t = time.perf_counter()
+            c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x).compile()
+            compile_s[name] = time.perf_counter() - t
+            (v, _), g = block(c(x))
+            values[name] = float(v)
+            contenders[name] = (lambda c=c: block(c(x)))
+        if TG is not None:
+            tp = _torch_params()
+            ttg = _torch_targets(tg, ct)
+            xt = torch.from_numpy(np.asarray(x))
+            for name, bf in (("PyTorch fp32", False), ("PyTorch bf16 autocast", True)):
+                tf = TG.make_objective(tp, ttg, bf16=bf)
+                v, _ = TG.value_and_grad(tf, xt)
+                values[name] = float(v)
+                contenders[name] = (lambda tf=tf: TG.value_and_grad(tf, xt))
+        times = interleave(contenders, reps)
+        ref = median(times["PyTorch fp32"]) if "PyTorch fp32" in times else None
+        base = values["jaxstyle fp32"]
+        for name, ts in times.items():
+            m = median(ts)
+            rows.append(dict(size=f"{x0.shape[1]}x{x0.shape[0]}", impl=name, s_per_eval=m, min=min(ts),
+                             vs_torch=(ref / m if ref else None), compile_s=compile_s.get(name),
+                             loss_rel_diff=abs(values[name] - base) / abs(base), reps=len(ts)))
+        log(f"[a] {size} px done: " + ", ".join(f"{n} {median(t):.3f}s" for n, t in times.items()))
+    return rows
+
+
+# --------------------------------------------------------------------------- (b) whole command
+def bench_command(size, iterations, reps, variants) -> list[dict]:
+    tmp = Path(tempfile.mkdtemp(prefix="jaxstyle-bench-"))
+    py = sys.executable
+    env = dict(os.environ)
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    cache = tmp / "xla-cache"
+    cmds = {
+        "jaxstyle (default: coarse-to-fine)": ([py, "scripts/stylize.py", "--method", "gatys", "--size", str(size),
+                                                "--iterations", str(iterations), "--quiet", "--force",
+                                                "--out", str(tmp / "jax.png")], env),
+    }
+    if "scales1" in variants:
+        cmds["jaxstyle --scales 1 (same iterations at full size)"] = (
+            cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jax1.png"), "--scales", "1"], env)
+    if "cache" in variants:
+        cmds["jaxstyle, warm persistent compilation cache"] = (
+            cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jaxc.png")],
+            dict(env, JAX_COMPILATION_CACHE_DIR=str(cache), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0"))
+    if TG is not None:
+        cmds["PyTorch LBFGS (torch_gatys.py)"] = ([py, "benchmarks/torch_gatys.py", "--size", str(size),
+                                                  "--iterations", str(iterations), "--out", str(tmp / "torch.png")], env)
+    if "cache" in variants:  # populate the cache once (not timed)
+        log("[b] populating the persistent compilation cache (untimed)")
+        c, e = cmds["jaxstyle, warm persistent compilation cache"]
+        subprocess.run(c, env=e, cwd=ROOT, capture_output=True, check=True)
+    outs = {}
+
+    def runner(name):
+        c, e = cmds[name]
+
+        def go():
+            log(f"[b] {name} (load {loadavg()})")
+            r = subprocess.run(c, env=e, cwd=ROOT, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"{name} failed: {r.stderr[-2000:]}")
+            outs[name] = c[c.index("--out") + 1]
+        return go
+
+    times = interleave({n: runner(n) for n in cmds}, reps)
+    # quality: the same full-size objective evaluated on every output image
+    f, *_ = jax_objective(size)
+    fj = jax.jit(f)
+    losses = {n: float(fj(jnp.asarray(data.load_image(p)))[0]) for n, p in outs.items()}
+    ref = median(times.get("PyTorch LBFGS (torch_gatys.py)", []))
+    rows = []
+    for n, ts in times.items():
+        m = median(ts)
+        rows.append(dict(command=n, wall_s=m, torch_over_this=(ref / m if TG is not None else None),
+                         final_loss=losses.get(n), reps=len(ts)))
+    return rows
+
+
+# --------------------------------------------------------------------------- (c) coarse-to-fine
+def _trace(size, iterations, scales, stop_loss=None, chunk=5):
+    """[(seconds since start, iteration, scale index, loss)] of a gatys stylize_iter run."""
+    params = _params()
+    pts = []
+    t0 = time.perf_counter()
+    for p in S.stylize_iter(str(CONTENT), str(STYLE), method="gatys", size=size, iterations=iterations,
+                            scales=scales, params=params, chunk=chunk, class_name=None):
+        if p.result is not None:
+            break
+        pts.append((time.perf_counter() - t0, p.done, p.scale, p.num_scales, p.loss))
+        if stop_loss is not None and p.scale == p.num_scales - 1 and p.loss <= stop_loss:
+            break
+    return pts
+
+
+def _compile_free(pts):
+    """Subtract the first chunk's excess (compilation) at each scale: elapsed time without compiles."""
+    out, prev_t, prev_scale, extra = [], 0.0, None, 0.0
+    per_scale = {}
+    for i, (t, it, sc, ns, loss) in enumerate(pts):
+        per_scale.setdefault(sc, []).append(t - (pts[i - 1][0] if i else 0.0))
+    for sc, d in per_scale.items():
+        if len(d) > 1:
+            extra += max(0.0, d[0] - median(d[1:]))
+        per_scale[sc] = extra
+    return [(t - per_scale[sc], it, sc, ns, loss) for (t, it, sc, ns, loss) in pts]
+
+
+def bench_c2f(size, iterations, single_max) -> list[dict]:
+    log(f"[c] coarse-to-fine {size} px, {iterations} iterations (load {loadavg()})")
+    c2f = _trace(size, iterations, None)
+    target = c2f[-1][4]
+    log(f"[c] single scale {size} px up to {single_max} iterations, stop at loss {target:.4g} (load {loadavg()})")
+    one = _trace(size, single_max, 1, stop_loss=target)
+    plan = optimize.schedule(size, iterations)
+    rows = []
+    for name, pts in (("coarse-to-fine " + "+".join(f"{n}@{s}" for s, n in plan), c2f),
+                      ("single scale (--scales 1)", one)):
+        hit = next((p for p in pts if p[2] == p[3] - 1 and p[4] <= target), None)
+        hit_cf = next((p for p in _compile_free(pts) if p[2] == p[3] - 1 and p[4] <= target), None)
+        rows.append(dict(run=name, iterations_to_target=hit[1] if hit else None, s_to_target=hit[0] if hit else None,
+                         s_to_target_no_compile=hit_cf[0] if hit_cf else None, final_loss=pts[-1][4],
+                         iterations_run=pts[-1][1], s_run=pts[-1][0]))
+    a, b = rows
+    for r in rows:
+        r["speedup"] = (b["s_to_target"] / r["s_to_target"]) if (b["s_to_target"] and r["s_to_target"]) else None
+        r["speedup_no_compile"] = (b["s_to_target_no_compile"] / r["s_to_target_no_compile"]) if (
+            b["s_to_target_no_compile"] and r["s_to_target_no_compile"]) else None
+    if b["s_to_target"] is None:  # single scale never got there: lower bound
+        a["speedup"] = f"> {b['s_run'] / a['s_to_target']:.2f}"
+    return rows
+
+
+# --------------------------------------------------------------------------- (d) scoring
+def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
+    params = _params()
+    layers = scoring.DEFAULT_LAYERS
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8) for _ in range(n_batches)]
+    scorer = scoring.BatchScorer(params, layers, per_device=batch // len(jax.devices()))
+    log(f"[d] scoring {size} px batch {batch} (load {loadavg()})")
+    t = time.perf_counter()
+    scorer.fetch(scorer.dispatch(imgs[0]))
+    comp = time.perf_counter() - t
+
+    def jax_run():  # pipelined as score_stream does: next batch dispatched before the last is fetched
+        pending = None
+        for b in imgs:
+            h = scorer.dispatch(b)
+            if pending is not None:
+                scorer.fetch(pending)
+            pending = h
+        scorer.fetch(pending)
+
+    contenders = {"jaxstyle BatchScorer fp32": jax_run}
+    if TG is not None:
+        tp = _torch_params()
+
+        def torch_run(bf16):
+            def go():
+                with torch.inference_mode():
+                    for b in imgs:
+                        x = torch.from_numpy(b.astype(np.float32))
+                        mean = torch.tensor(TG.CAFFE_MEAN_BGR)
+                        x = (x.flip(-1) - mean).permute(0, 3, 1, 2)
+                        if bf16:
+                            with torch.autocast("cpu", dtype=torch.bfloat16):
+                                feats = TG.features(tp, x, layers)
+                        else:
+                            feats = TG.features(tp, x, layers)
+                        for a in feats.values():
+                            flat = a.flatten(2)
+                            mx, arg = flat.max(dim=2)
+                            w = a.shape[3]
+                            (mx.numpy(), (arg // w).numpy(), (arg % w).numpy(), flat.mean(dim=2).numpy())
+            return go
+
+        contenders["PyTorch fp32 (inference_mode)"] = torch_run(False)
+        contenders["PyTorch bf16 autocast"] = torch_run(True)
+        contenders["PyTorch fp32 (inference_mode)"]()  # warm-up
+    times = interleave(contenders, reps)
+    n = batch * n_batches
+    ref = n / median(times["PyTorch fp32 (inference_mode)"]) if TG is not None else None
+    rows = []
+    for name, ts in times.items():
+        ips = n / median(ts)
+        rows.append(dict(impl=name, images_per_s=ips, vs_torch=(ips / ref if ref else None),
+                         compile_s=comp if name.startswith("jax") else None, reps=len(ts)))
+    return rows
+
+
+# --------------------------------------------------------------------------- (s) solvers
+def bench_solvers(size, iterations) -> list[dict]:
+    f, x0, *_ = jax_objective(size)
+    traces = {}
+    for solver, chunk in (("lbfgs", 5), ("jaxopt", 2)):
+        log(f"[s] {solver} {size} px (load {loadavg()})")
+        pts = []
+        t0 = time.perf_counter()
+        limit = None if solver == "lbfgs" else traces["lbfgs"][-1][0]
+        for st in optimize.lbfgs(f, x0, iterations, chunk=chunk, solver=solver):
+            pts.append((time.perf_counter() - t0, st.iteration, 0, 1, st.loss))
+            if limit is not None and pts[-1][0] >= limit:
+                break
+        traces[solver] = pts
+    t_end = traces["lbfgs"][-1][0]
+    t_end_cf = _compile_free(traces["lbfgs"])[-1][0]
+    rows = []
+    for solver, pts in traces.items():
+        cf = _compile_free(pts)
+
+        def at(ps, t):
+            best = [p for p in ps if p[0] <= t * 1.02]
+            return best[-1] if best else None
+
+        a, b = at(pts, t_end), at(cf, t_end_cf)
+        rows.append(dict(solver={"lbfgs": "projected L-BFGS (default)", "jaxopt": "jaxopt LBFGSB"}[solver],
+                         budget_s=t_end, iterations=a[1] if a else 0, loss=a[4] if a else None,
+                         budget_no_compile_s=t_end_cf, iterations_no_compile=b[1] if b else 0,
+                         loss_no_compile=b[4] if b else None,
+                         s_per_iteration=median([cf[i][0] - cf[i - 1][0] for i in range(1, len(cf))]) /
+                         max(1, (cf[1][1] - cf[0][1]) if len(cf) > 1 else 1)))
+    return rows
+
+
+# --------------------------------------------------------------------------- report
+def table(rows, cols) -> str:
+    head = "| " + " | ".join(h for h, _ in cols) + " |\n|" + "---|" * len(cols) + "\n"
+    body = ""
+    for r in rows:
+        cells = []
+        for _, k in cols:
+            v = r.get(k)
+            cells.append(v if isinstance(v, str) else ("–" if v is None else (str(v) if isinstance(v, int) else fmt(v))))
+        body += "| " + " | ".join(cells) + " |\n"
+    return head + body
+
+
+def report(res, info, args) -> str:
+    md = [f"### jaxstyle benchmarks ({'quick' if args.quick else 'full'})\n",
+          f"- machine: {info['cpu']}; JAX {info['jax']} / jaxlib {info['jaxlib']} on {info['jax_devices']}"
+          f" (XLA_FLAGS `{info['XLA_FLAGS']}`); torch {info['torch']}"
+          f"{' (' + str(info.get('torch_threads')) + ' threads)' if torch is not None else ''}; python {info['python']}",
+          f"- load average at start {res['load_start']}, at end {res['load_end']}; total {res['total_s']:.0f} s",
+          f"- command: `{' '.join(['python'] + sys.argv)}`\n"]
+    if "a" in res:
+        md.append("**(a) seconds per function evaluation** (value + gradient, Gatys: style conv1_1…conv5_1, content "
+                  "conv4_2, TV; median of interleaved repeats; `vs torch` = PyTorch fp32 time / this time)\n")
+        md.append(table(res["a"], [("size", "size"), ("implementation", "impl"), ("s / eval", "s_per_eval"),
+                                   ("min", "min"), ("vs PyTorch fp32", "vs_torch"), ("compile s", "compile_s"),
+                                   ("loss rel. diff vs jaxstyle fp32", "loss_rel_diff"), ("reps", "reps")]))
+    if "b" in res:
+        md.append(f"\n**(b) whole command wall time** (`stylize.py --method gatys --size {args.b_size} --iterations "
+                  f"{args.b_iterations}` incl. start-up + compilation, subprocesses; `PyTorch/this` = PyTorch wall / "
+                  "this wall, target ≥ 1.5; final loss = the full-size objective on each saved PNG)\n")
+        md.append(table(res["b"], [("command", "command"), ("wall s", "wall_s"), ("PyTorch / this", "torch_over_this"),
+                                   ("final loss", "final_loss"), ("reps", "reps")]))
+    if "c" in res:
+        md.append(f"\n**(c) time to the same full-resolution loss** ({args.c_size} px; target = the coarse-to-fine "
+                  "run's final loss; times from the start of `stylize_iter`, compilation included / excluded; "
+                  "target ≥ 3×)\n")
+        md.append(table(res["c"], [("run", "run"), ("iterations to target", "iterations_to_target"),
+                                   ("s to target", "s_to_target"), ("s w/o compile", "s_to_target_no_compile"),
+                                   ("speed-up", "speedup"), ("speed-up w/o compile", "speedup_no_compile"),
+                                   ("final loss", "final_loss"), ("iterations run", "iterations_run")]))
+    if "d" in res:
+        md.append(f"\n**(d) scoring throughput** ({args.d_size} px, batch {args.d_batch}, forward to conv5_1 + "
+                  "per-filter max/argmax/mean of conv4_1 and conv5_1, random images; target ≥ 1.0×)\n")
+        md.append(table(res["d"], [("implementation", "impl"), ("images/s", "images_per_s"),
+                                   ("vs PyTorch fp32", "vs_torch"), ("compile s", "compile_s"), ("reps", "reps")]))
+    if "s" in res:
+        md.append(f"\n**(s) solvers: loss after the same wall time** ({args.s_size} px; budget = the projected "
+                  "L-BFGS run's time)\n")
+        md.append(table(res["s"], [("solver", "solver"), ("budget s", "budget_s"), ("iterations", "iterations"),
+                                   ("loss", "loss"), ("budget w/o compile", "budget_no_compile_s"),
+                                   ("iterations", "iterations_no_compile"), ("loss w/o compile", "loss_no_compile"),
+                                   ("s / iteration", "s_per_iteration")]))
+    return "\n".join(md) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--quick", action="store_true", help="small sizes and few repeats (a few minutes)")
+    p.add_argument("--device", action="store_true", help="print device and versions, then exit")
+    p.add_argument("--only", default="a,b,c,d,s", help="sections to run (default all: a,b,c,d,s)")
+    p.add_argument("--reps", type=int, default=None, help="repeats per timing (default 5, quick 3)")
+    p.add_argument("--out", default=None, help="also write the Markdown table here")
+    p.add_argument("--json", default=None, help="write the raw numbers here")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows even if torch is installed")
+    a = p.parse_args(argv)
+    global torch, TG
+    if a.no_torch:
+        torch = TG = None
+    info = device_info()
+    if a.device:
+        print(json.dumps(info, indent=1))
+        return 0
+    q = a.quick
+    reps = a.reps or (3 if q else 5)
+    a.a_sizes = [128, 256] if q else [256, 512]
+    a.b_size, a.b_iterations = (128, 20) if q else (384, 100)
+    a.c_size, a.c_iterations, a.c_single_max = (256, 30, 90) if q else (256, 100, 300)
+    a.d_size, a.d_batch, a.d_batches = 224, 16, (2 if q else 4)
+    a.s_size, a.s_iterations = (128, 30) if q else (256, 60)
+    only = set(a.only.split(","))
+    if TG is None:
+        log("torch not installed: PyTorch rows skipped (pip install torch, the 'bench' extra)")
+    res = {"load_start": loadavg()}
+    t0 = time.time()
+    if "a" in only:
+        res["a"] = bench_eval(a.a_sizes, reps)
+    if "d" in only:
+        res["d"] = bench_scoring(a.d_size, a.d_batch, a.d_batches, reps)
+    if "s" in only:
+        res["s"] = bench_solvers(a.s_size, a.s_iterations)
+    if "c" in only:
+        res["c"] = bench_c2f(a.c_size, a.c_iterations, a.c_single_max)
+    if "b" in only:
+        res["b"] = bench_command(a.b_size, a.b_iterations, 1 if not q else 1,
+                                 variants=() if q else ("scales1", "cache"))
+    res["load_end"] = loadavg()
+    res["total_s"] = time.time() - t0
+    md = report(res, info, a)
+    print(md)
+    if a.out:
+        Path(a.out).write_text(md)
+    if a.json:
+        Path(a.json).write_text(json.dumps(dict(res, info=info), indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
