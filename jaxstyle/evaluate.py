@@ -88,7 +88,7 @@ def _truthy(s) -> bool:
 
 def find_pairs(root: str | os.PathLike, photos: Sequence[str] | None = None, only_dogs: bool = False,
                limit: int | None = None, log: Callable[[str], None] | None = None) -> list[Pair]:
-    """Photo/mask pairs of ``root``, sorted by name.
+    """Photo/mask pairs of ``root``, sorted by name (or in the order of ``photos``).
 
     ``is_dog`` comes from ``index.csv`` (column ``is_dog``) when the folder has one, else
     from the name containing "dog". ``photos``: names or shell patterns to keep.
@@ -118,7 +118,10 @@ def find_pairs(root: str | os.PathLike, photos: Sequence[str] | None = None, onl
         missing = [p for p in photos if not any(fnmatch.fnmatchcase(x.name, p) for x in pairs)]
         if missing:
             raise UsageError(f"--photos: no pair matches {', '.join(missing)}")
-        pairs = [x for x in pairs if any(fnmatch.fnmatchcase(x.name, p) for p in photos)]
+        # in the order given (first matching pattern), so the important photos run first
+        rank = {x.name: next((i for i, p in enumerate(photos) if fnmatch.fnmatchcase(x.name, p)), None)
+                for x in pairs}
+        pairs = sorted((x for x in pairs if rank[x.name] is not None), key=lambda x: (rank[x.name], x.name))
     if only_dogs:
         pairs = [x for x in pairs if x.is_dog]
         if not pairs:

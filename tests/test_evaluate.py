@@ -141,6 +141,7 @@ def test_index_csv_is_dog(dirs):
     assert got == {"dog_a": (False, "wolf"), "cat_b": (True, "cat")}
     assert [p.name for p in evaluate.find_pairs(pairs, only_dogs=True)] == ["cat_b"]
     assert [p.name for p in evaluate.find_pairs(pairs, photos=["dog_*"])] == ["dog_a"]
+    assert [p.name for p in evaluate.find_pairs(pairs, photos=["dog_a", "cat_b"])] == ["dog_a", "cat_b"]
 
 
 def test_errors_one_line(dirs, tmp_path, capsys):
