@@ -217,6 +217,9 @@ def shipped_path(name: str, data_dir: Path | None = None) -> Path:
             from . import classes  # lazy: keeps this module light
 
             key = classes.resolve(name)[0]
+        except UsageError as e:
+            if str(e).startswith("unknown class"):
+                raise UsageError(f"{e} (shipped filter lists: {', '.join(avail) or 'none'})") from None
         except JaxstyleError:
             pass
     if key not in avail:

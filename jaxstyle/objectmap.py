@@ -108,11 +108,14 @@ def guided_upsample(coarse: jax.Array, rgb: jax.Array, radius: int, eps: float =
 
 
 def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]], *,
-               fg: float = 0.35, bg: float = 0.08, rounds: int = 3, radius_frac: float = 0.02,
-               eps: float = 1e-3, dilate_frac: float = 0.0, pooling: str = "max") -> dict[str, jax.Array]:
+               fg: float = 0.7, bg: float = 0.2, rounds: int = 2, radius_frac: float = 0.02,
+               eps: float = 1e-3, threshold: float = 0.3, softness: float = 0.1,
+               dilate_frac: float = 0.0, pooling: str = "max") -> dict[str, jax.Array]:
     """Soft object map (H, W) in [0, 1] for an RGB photo (H, W, 3) in [0, 255].
 
-    Returns ``{"map", "evidence", "coarse"}`` (the latter two at 1/8 resolution).
+    The guided-upsampled score is mapped through a smoothstep from ``threshold - softness``
+    (0) to ``threshold + softness`` (1). Returns ``{"map", "score", "evidence", "coarse"}``
+    (the last two at 1/8 resolution).
     """
     H, W = rgb.shape[:2]
     layers = tuple(sorted(set(filters) | set(FEATURE_LAYERS) | {BASE}, key=vgg.CONV_LAYERS.index))
@@ -121,11 +124,13 @@ def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[i
     e = evidence(feats, filters, shape)
     coarse = propagate(e, descriptors(feats, shape), fg, bg, rounds=rounds) if rounds > 0 else e
     radius = max(1, int(round(radius_frac * max(H, W))))
-    m = guided_upsample(coarse, rgb, radius, eps)
+    score = guided_upsample(coarse, rgb, radius, eps)
+    u = jnp.clip((score - (threshold - softness)) / (2 * softness + 1e-6), 0.0, 1.0)
+    m = u * u * (3.0 - 2.0 * u)
     if dilate_frac > 0:
         r = max(1, int(round(dilate_frac * max(H, W))))
         m = jax.lax.reduce_window(m, -jnp.inf, jax.lax.max, (2 * r + 1, 2 * r + 1), (1, 1), "SAME")
-    return {"map": m, "evidence": e, "coarse": coarse}
+    return {"map": m, "score": score, "evidence": e, "coarse": coarse}
 
 
 @partial(jax.jit, static_argnames=("filters", "rounds", "radius_frac", "dilate_frac", "pooling"))

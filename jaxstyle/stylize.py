@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 import jax
@@ -112,6 +113,46 @@ def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[i
     if not sel:
         raise UsageError("the filter list is empty")
     return sel
+
+
+MAP_MIN_AP = 0.3
+MAP_MAX_PER_LAYER = 8
+
+
+def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
+    """Filters that locate the object for ``auto``.
+
+    From a score file (``--scores`` or the shipped list of ``--class``): per layer the
+    filters with AP >= 0.3, best 8 by AP, plus the selected ones. The strict 9/9 purity
+    list alone is too sparse to locate a whole dog (it has no conv4_1 filter for dogs);
+    AP ranks conv4_1 part/fur filters that the map needs. A hand-given list is used as is.
+    """
+    import json
+    from . import filters as flt
+
+    path = None
+    if filters is not None and isinstance(filters, (str, os.PathLike)) and str(filters).endswith(".json"):
+        path = Path(filters)
+    elif filters is None and class_name is not None:
+        path = flt.shipped_path(class_name)
+    if path is None:
+        return {k: list(v) for k, v in selected.items()}
+    try:
+        doc = json.loads(Path(path).read_text())
+        layers = doc["layers"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {k: list(v) for k, v in selected.items()}
+    out: dict[str, list[int]] = {}
+    for layer in vgg.CONV_LAYERS:
+        ap = layers.get(layer, {}).get("ap") if isinstance(layers.get(layer), dict) else None
+        chosen = set(selected.get(layer, []))
+        if ap:
+            ap = np.asarray(ap, np.float64)
+            order = [int(i) for i in np.argsort(-ap) if ap[i] >= MAP_MIN_AP][:MAP_MAX_PER_LAYER]
+            chosen |= set(order)
+        if chosen:
+            out[layer] = sorted(chosen)
+    return out
 
 
 def _style_targets(params, style_imgs, weights_, layers, long_side, style_scale, pooling):
@@ -238,7 +279,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         map_side = int(mo.pop("size", MAP_SIZE))
         src = content_img if content is None or not isinstance(content, (str, os.PathLike)) else None
         map_img = _as_image(content, map_side) if src is None else np.asarray(_resize(src, _hw(src.shape, map_side)))
-        r = objectmap.object_map_jit(params, map_img, sel, **mo)
+        mf = map_filters(class_name, filters, sel)
+        r = objectmap.object_map_jit(params, map_img, mf, **mo)
         omap = np.clip(np.asarray(_resize(r["map"][..., None], (H, W)))[..., 0], 0.0, 1.0)
         region_full = omap
 

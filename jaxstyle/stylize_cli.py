@@ -82,10 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     method = a.method or ("mask" if a.mask else "auto")
     if a.mask and method != "mask":
         raise UsageError("--mask is only used with --method mask")
+    if a.save_map and method != "auto":
+        raise UsageError("--save-map needs --method auto")
     out = Path(a.out)
     for p in [out] + ([Path(a.save_map)] if a.save_map else []):
         if p.exists() and not a.force:
             raise UsageError(f"{p}: exists; pass --force to overwrite")
+    if a.save_every and not a.force and any(out.parent.glob(f"{out.stem}_step*{out.suffix}")):
+        raise UsageError(f"{out.parent}/{out.stem}_step*{out.suffix}: exist; pass --force to overwrite")
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
     # Decode inputs first so a bad file fails before weights load or compile.
@@ -124,8 +128,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         bar.close()
     data.save_image(result.image, out, force=a.force)
     if a.save_map:
-        if result.object_map is None:
-            raise UsageError("--save-map needs --method auto")
         data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
     fl = ""
     if result.filters:

@@ -295,8 +295,6 @@ def test_unknown_class_names_close_matches(spec, msg):
         classes.resolve(spec)
 
 
-@pytest.mark.xfail(strict=True, reason="filters.shipped_path swallows classes.resolve's 'did you mean' hint: "
-                                       "stylize --class 'golden retriver' suggests scoring the typo instead")
 def test_stylize_class_typo_keeps_the_close_matches():
     with pytest.raises(UsageError, match="did you mean golden_retriever"):
         filters.for_class("golden retriver")
@@ -980,16 +978,12 @@ def _run_stylize_main(monkeypatch, tmp_path, extra):
                              "--scales", "1", "--quiet", "--out", str(tmp_path / "out.png")] + extra)
 
 
-@pytest.mark.xfail(strict=True, reason="stylize_cli checks '--save-map needs --method auto' only after the run, "
-                                       "after out.png was written")
 def test_stylize_save_map_without_auto_fails_before_running(monkeypatch, tmp_path):
     with pytest.raises(UsageError, match="--save-map"):
         _run_stylize_main(monkeypatch, tmp_path, ["--method", "gatys", "--save-map", str(tmp_path / "map.png")])
     assert not (tmp_path / "out.png").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="stylize_cli writes --save-every step images with force=True, "
-                                       "overwriting existing files without --force")
 def test_stylize_save_every_keeps_existing_step_files_without_force(monkeypatch, tmp_path):
     step = _w(tmp_path / "out_step0002.png", b"precious")
     try:
