@@ -5,7 +5,7 @@
     python benchmarks/bench.py --quick    # small sizes, a few minutes
     python benchmarks/bench.py --device   # print the device / versions and exit
 
-Sections (``--only a,b,c,d,s``):
+Sections (``--only a,b,c,d,s,x``):
 
 a  seconds per function evaluation (value + gradient of the Gatys objective) at 256/512 px:
    jaxstyle (jit) vs PyTorch fp32 and PyTorch bf16 autocast, on identical targets.
@@ -16,6 +16,7 @@ c  time to the same full-resolution loss: default coarse-to-fine schedule vs a s
 d  scoring throughput (images/s, forward to conv5_1 + per-filter max/argmax/mean, 224 px, batch 16)
    vs the PyTorch forward pass.
 s  solver: projected L-BFGS (1 evaluation/iteration) vs jaxopt LBFGSB, loss after the same wall time.
+x  compile time of value+grad: weights/targets closed over (constants in the program) vs arguments.
 
 The machine may be shared: every ratio compares runs of the same invocation, contenders are
 interleaved and repeated, medians are reported, and the load average is printed. PyTorch
@@ -413,6 +414,43 @@ def bench_solvers(size, iterations) -> list[dict]:
     return rows
 
 
+# --------------------------------------------------------------------------- (x) compile time
+def bench_compile(size, reps) -> list[dict]:
+    """Compile time of value+grad with the weights/targets closed over (as ``stylize`` does now: they
+    become constants inside the program) vs passed as arguments; the evaluation time of each too."""
+    params = _params()
+    f, x0, tg, ct = jax_objective(size)
+    spec = dict(style_layers=S.GATYS_STYLE_LAYERS, channels={}, region=None, base=x0,
+                layer_weights={l: 1.0 / len(S.GATYS_STYLE_LAYERS) for l in S.GATYS_STYLE_LAYERS},
+                normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
+
+    def closed():
+        g = S._make_objective(params, dict(spec, style_targets=tg, content_target=ct))
+        return jax.jit(jax.value_and_grad(g, has_aux=True)).lower(x0).compile(), ()
+
+    def as_args():
+        def g(x, p, t, c):
+            return S._make_objective(p, dict(spec, style_targets=t, content_target=c))(x)
+        return jax.jit(jax.value_and_grad(g, has_aux=True)).lower(x0, params, tg, ct).compile(), (params, tg, ct)
+
+    comp = {"closed over (now)": [], "as arguments": []}
+    ev = {k: [] for k in comp}
+    for r in range(reps):
+        order = list(comp) if r % 2 == 0 else list(comp)[::-1]
+        for name in order:
+            log(f"[x] compile {name} (load {loadavg()})")
+            t = time.perf_counter()
+            c, args = (closed if name.startswith("closed") else as_args)()
+            comp[name].append(time.perf_counter() - t)
+            block(c(x0, *args))
+            t = time.perf_counter()
+            block(c(x0, *args))
+            ev[name].append(time.perf_counter() - t)
+    ref = median(comp["closed over (now)"])
+    return [dict(variant=n, compile_s=median(ts), speedup=ref / median(ts), s_per_eval=median(ev[n]), reps=len(ts))
+            for n, ts in comp.items()]
+
+
 # --------------------------------------------------------------------------- report
 def table(rows, cols) -> str:
     head = "| " + " | ".join(h for h, _ in cols) + " |\n|" + "---|" * len(cols) + "\n"
@@ -465,6 +503,11 @@ def report(res, info, args) -> str:
                                    ("loss", "loss"), ("budget w/o compile", "budget_no_compile_s"),
                                    ("iterations", "iterations_no_compile"), ("loss w/o compile", "loss_no_compile"),
                                    ("s / iteration", "s_per_iteration")]))
+    if "x" in res:
+        md.append(f"\n**(x) compile time of value+grad** ({args.x_size} px): weights and targets closed over (now: "
+                  "embedded as constants in the program) vs passed as arguments\n")
+        md.append(table(res["x"], [("variant", "variant"), ("compile s", "compile_s"), ("speed-up", "speedup"),
+                                   ("s / eval", "s_per_eval"), ("reps", "reps")]))
     return "\n".join(md) + "\n"
 
 
@@ -473,10 +516,12 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (a few minutes)")
     p.add_argument("--device", action="store_true", help="print device and versions, then exit")
-    p.add_argument("--only", default="a,b,c,d,s", help="sections to run (default all: a,b,c,d,s)")
+    p.add_argument("--only", default="a,b,c,d,s,x", help="sections to run (default all: a,b,c,d,s,x)")
     p.add_argument("--reps", type=int, default=None, help="repeats per timing (default 5, quick 3)")
     p.add_argument("--out", default=None, help="also write the Markdown table here")
     p.add_argument("--json", default=None, help="write the raw numbers here")
+    p.add_argument("--b-variants", default="cache", help="extra (b) rows: cache (warm persistent compilation "
+                   "cache), scales1 (jaxstyle --scales 1); comma-separated, default cache")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows even if torch is installed")
     a = p.parse_args(argv)
     global torch, TG
@@ -490,9 +535,10 @@ def main(argv=None) -> int:
     reps = a.reps or (3 if q else 5)
     a.a_sizes = [128, 256] if q else [256, 512]
     a.b_size, a.b_iterations = (128, 20) if q else (384, 100)
-    a.c_size, a.c_iterations, a.c_single_max = (256, 30, 90) if q else (256, 100, 300)
-    a.d_size, a.d_batch, a.d_batches = 224, 16, (2 if q else 4)
+    a.c_size, a.c_iterations, a.c_single_max = (256, 30, 90) if q else (256, 100, 250)
+    a.d_size, a.d_batch, a.d_batches = 224, 16, (1 if q else 2)
     a.s_size, a.s_iterations = (128, 30) if q else (256, 60)
+    a.x_size = 128 if q else 256
     only = set(a.only.split(","))
     if TG is None:
         log("torch not installed: PyTorch rows skipped (pip install torch, the 'bench' extra)")
@@ -501,14 +547,16 @@ def main(argv=None) -> int:
     if "a" in only:
         res["a"] = bench_eval(a.a_sizes, reps)
     if "d" in only:
-        res["d"] = bench_scoring(a.d_size, a.d_batch, a.d_batches, reps)
+        res["d"] = bench_scoring(a.d_size, a.d_batch, a.d_batches, min(reps, 3))
+    if "x" in only:
+        res["x"] = bench_compile(a.x_size, 2)
     if "s" in only:
         res["s"] = bench_solvers(a.s_size, a.s_iterations)
     if "c" in only:
         res["c"] = bench_c2f(a.c_size, a.c_iterations, a.c_single_max)
     if "b" in only:
         res["b"] = bench_command(a.b_size, a.b_iterations, 1 if not q else 1,
-                                 variants=() if q else ("scales1", "cache"))
+                                 variants=() if q else tuple(v for v in a.b_variants.split(",") if v))
     res["load_end"] = loadavg()
     res["total_s"] = time.time() - t0
     md = report(res, info, a)

