@@ -13,7 +13,6 @@ from typing import Callable, Iterator, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import jaxopt
 import numpy as np
 
 from .errors import JaxstyleError
@@ -140,6 +139,8 @@ def lbfgs(fun: Callable[[jax.Array], tuple[jax.Array, dict]], x0: jax.Array, ite
 
 
 def _jaxopt_lbfgsb(fun, x, iterations, chunk, lower, upper, history) -> Iterator[Step]:
+    import jaxopt  # only this comparison path needs it
+
     solver = jaxopt.LBFGSB(fun=fun, has_aux=True, maxiter=iterations, history_size=history, tol=0.0)
     bounds = (jnp.full_like(x, lower), jnp.full_like(x, upper))
     state = solver.init_state(x, bounds=bounds)
