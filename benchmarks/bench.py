@@ -600,21 +600,23 @@ def main(argv=None) -> int:
         log("torch not installed: PyTorch rows skipped (pip install torch, the 'bench' extra)")
     res = {"load_start": loadavg()}
     t0 = time.time()
-    if "a" in only:
-        res["a"] = bench_eval(a.a_sizes, reps)
-    if "d" in only:
-        res["d"] = bench_scoring(a.d_size, a.d_batch, a.d_batches, min(reps, 3))
-    if "l" in only:
-        res["l"] = bench_loop(a.l_size, a.l_its, 3)
-    if "x" in only:
-        res["x"] = bench_compile(a.x_size, 2)
-    if "s" in only:
-        res["s"] = bench_solvers(a.s_size, a.s_iterations)
-    if "c" in only:
-        res["c"] = bench_c2f(a.c_size, a.c_iterations, a.c_single_max)
-    if "b" in only:
-        res["b"] = bench_command(a.b_size, a.b_iterations, 1 if not q else 1,
-                                 variants=() if q else tuple(v for v in a.b_variants.split(",") if v))
+    steps = {
+        "a": lambda: bench_eval(a.a_sizes, reps),
+        "d": lambda: bench_scoring(a.d_size, a.d_batch, a.d_batches, min(reps, 3)),
+        "l": lambda: bench_loop(a.l_size, a.l_its, 3),
+        "x": lambda: bench_compile(a.x_size, 2),
+        "s": lambda: bench_solvers(a.s_size, a.s_iterations),
+        "c": lambda: bench_c2f(a.c_size, a.c_iterations, a.c_single_max),
+        "b": lambda: bench_command(a.b_size, a.b_iterations, 1,
+                                   variants=() if q else tuple(v for v in a.b_variants.split(",") if v)),
+    }
+    for key, fn in steps.items():
+        if key not in only:
+            continue
+        res[key] = fn()
+        res["load_end"], res["total_s"] = loadavg(), time.time() - t0
+        if a.out:  # partial results survive an interrupted run
+            Path(a.out).write_text(report(res, info, a) + "\n(partial: sections still running)\n")
     res["load_end"] = loadavg()
     res["total_s"] = time.time() - t0
     md = report(res, info, a)
