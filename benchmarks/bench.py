@@ -577,6 +577,9 @@ def main(argv=None) -> int:
     p.add_argument("--b-variants", default="cache,patch", help="extra (b) rows: cache (the default run fills a "
                    "fresh persistent compilation cache, then a warm run), patch (benchmarks/patched_lbfgs.py), "
                    "scales1 (jaxstyle --scales 1); comma-separated, default cache,patch")
+    p.add_argument("--b-size", dest="b_size_", type=int, default=None, help="(b) size (default 384, quick 128)")
+    p.add_argument("--b-iterations", dest="b_iterations_", type=int, default=None,
+                   help="(b) iterations (default 100, quick 20)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows even if torch is installed")
     a = p.parse_args(argv)
     global torch, TG
@@ -590,6 +593,7 @@ def main(argv=None) -> int:
     reps = a.reps or (3 if q else 5)
     a.a_sizes = [128, 256] if q else [256, 512]
     a.b_size, a.b_iterations = (128, 20) if q else (384, 100)
+    a.b_size, a.b_iterations = a.b_size_ or a.b_size, a.b_iterations_ or a.b_iterations
     a.c_size, a.c_iterations, a.c_single_max = (256, 30, 90) if q else (256, 100, 200)
     a.d_size, a.d_batch, a.d_batches = 224, 16, (1 if q else 2)
     a.s_size, a.s_iterations = (128, 20) if q else (128, 40)

@@ -69,8 +69,9 @@ def test_one_compile_per_scale(tiny):
     assert optimize.compile_count() - start == len(plan)
 
 
-@pytest.mark.xfail(reason="a shorter last chunk is a new static trip count and compiles once more "
-                          "(proposed: pass n_steps as a traced scalar)", strict=False)
+@pytest.mark.xfail(reason="with the fori_loop chunk a shorter last chunk is a new static trip count and "
+                          "compiles once more; passes with benchmarks/proposed_optimize_step_loop.patch",
+                   strict=False)
 def test_remainder_chunk_does_not_recompile(tiny):
     f, x0 = _gatys(tiny, 32)
     start = optimize.compile_count()
