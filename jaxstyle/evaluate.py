@@ -229,16 +229,24 @@ def _meets(v: float, op: str, thr: float) -> bool:
 def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequence[str]) -> str:
     """Markdown: per group (dogs / non-dogs) a table of median [min, max] per method, then targets."""
     lines = [f"# Evaluation summary", ""]
-    lines.append(f"- photos: {settings.get('num_photos')} ({settings.get('num_dogs')} dogs), "
-                 f"styles: {', '.join(settings.get('styles', []))}")
+    done = {r["photo"]: bool(r["is_dog"]) for r in rows}
+    styles_done = list(dict.fromkeys(r["style"] for r in rows))
+    planned = settings.get("num_photos")
+    lines.append(f"- photos: {len(done)} ({sum(done.values())} dogs)"
+                 + (f" of {planned} planned" if planned not in (None, len(done)) else "")
+                 + f", styles: {', '.join(styles_done) or '(none)'}"
+                 + (f" (planned: {', '.join(settings['styles'])})"
+                    if settings.get("styles") and list(settings["styles"]) != styles_done else ""))
     lines.append(f"- size {settings.get('size')}, iterations {settings.get('iterations')}, "
                  f"preset {settings.get('preset')}, class {settings.get('class_name')}"
                  + (f", filters {settings.get('filters')}" if settings.get("filters") else ""))
+    if settings.get("merged_from"):
+        lines.append(f"- merged from {', '.join(settings['merged_from'])}")
     git = settings.get("git") or {}
     lines.append(f"- commit {git.get('commit') or 'unknown'}"
                  + (f" (uncommitted changes in {', '.join(git['dirty'])})" if git.get("dirty") else ""))
     m = settings.get("machine") or {}
-    lines.append(f"- machine: {m.get('processor')} , {m.get('cores')} cores ({m.get('backend')}); "
+    lines.append(f"- machine: {m.get('processor')}, {m.get('cores')} cores ({m.get('backend')}); "
                  f"wall {settings.get('wall_seconds', float('nan')):.0f} s"
                  + ("" if settings.get("complete", True) else " — **partial: run not finished**"))
     lines.append("")
@@ -334,7 +342,8 @@ def gallery(panels: Sequence[tuple[str, np.ndarray | None, str]], title: str = "
 def _caption(m: Mapping | None) -> str:
     if not m:
         return ""
-    return (f"PSNRbg {_fmt(m['psnr_bg'], 'psnr_bg')} gO {_fmt(m['gain_obj'])} gB {_fmt(m['gain_bg'])} "
+    psnr = "inf" if math.isinf(m["psnr_bg"]) else _fmt(m["psnr_bg"], "psnr_bg")  # the bitmap font lacks ∞
+    return (f"PSNRbg {psnr} gO {_fmt(m['gain_obj'])} gB {_fmt(m['gain_bg'])} "
             f"cO {_fmt(m['cover_obj'])} cB {_fmt(m['cover_bg'])}")
 
 
@@ -485,6 +494,60 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     return {"rows": rows, "settings": settings}
 
 
+def _from_json(v):
+    if v is None:
+        return float("nan")
+    if v in ("inf", "-inf"):
+        return float(v)
+    return v
+
+
+def merge(result_dirs: Sequence[str | os.PathLike], out, force: bool = False,
+          log: Callable[[str], None] | None = None) -> dict:
+    """Combine the ``results.json`` of earlier runs into one results.csv/json + summary.md (no stylizing).
+
+    Rows for the same photo x style x method are kept from the last folder given.
+    """
+    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    out = Path(out)
+    if not result_dirs:
+        raise UsageError("--merge needs at least one results folder")
+    check_out(out, force)
+    rows: dict[tuple, dict] = {}
+    parts, methods = [], []
+    for d in result_dirs:
+        f = Path(d) / "results.json"
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+            runs, st = doc["rows"], doc["settings"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise JaxstyleError(f"{f}: not a results file ({type(e).__name__}: {e})") from None
+        for r in runs:
+            r = {k: _from_json(v) for k, v in r.items()}
+            r["is_dog"] = bool(r["is_dog"])
+            rows[(r["photo"], r["style"], r["method"])] = r
+        methods += [m for m in st.get("methods", []) if m not in methods]
+        parts.append(st)
+    rows_l = list(rows.values())
+    first = parts[0]
+    settings = {
+        "merged_from": [str(d) for d in result_dirs], "parts": parts,
+        "styles": list(dict.fromkeys(r["style"] for r in rows_l)),
+        "num_photos": len({r["photo"] for r in rows_l}),
+        "num_dogs": len({r["photo"] for r in rows_l if r["is_dog"]}),
+        "size": "/".join(sorted({str(p.get("size")) for p in parts})),
+        "iterations": "/".join(sorted({str(p.get("iterations")) for p in parts})),
+        "preset": first.get("preset"), "class_name": first.get("class_name"), "filters": first.get("filters"),
+        "git": first.get("git"), "machine": first.get("machine"),
+        "wall_seconds": float(sum(p.get("wall_seconds") or 0 for p in parts)),
+        "complete": all(p.get("complete") for p in parts),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_outputs(out, rows_l, settings, [m for m in ALL_METHODS if m in methods])
+    log(f"merged {len(rows_l)} rows from {len(parts)} runs into {out}")
+    return {"rows": rows_l, "settings": settings}
+
+
 # --------------------------------------------------------------------------- CLI
 def _csv_list(s: str) -> list[str]:
     return [x.strip() for x in s.split(",") if x.strip()]
@@ -495,9 +558,11 @@ def build_parser():
 
     p = ArgumentParser(prog="evaluate.py", description="Score object-only stylization on masked photos "
                        "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
-    p.add_argument("--pairs", required=True, help="folder of NAME.jpg + NAME_mask.png (255 = object); "
+    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                   help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
+    p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "
                    "an index.csv with an is_dog column is used when present")
-    p.add_argument("--styles", required=True, help="folder of style images")
+    p.add_argument("--styles", help="folder of style images")
     p.add_argument("--style-names", type=_csv_list, default=None, metavar="A,B",
                    help="style file stems to use (default: all)")
     p.add_argument("--methods", type=_csv_list, default=list(ALL_METHODS), metavar="M,..",
@@ -521,7 +586,13 @@ def build_parser():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.merge:
+        merge(args.merge, args.out, force=args.force)
+        return 0
+    if not args.pairs or not args.styles:
+        parser.error("--pairs and --styles are required (unless --merge)")
     params = None
     if args.weights:
         from . import weights

@@ -118,6 +118,21 @@ def test_json_and_summary(one_run):
     assert "targets for `auto`" in md and "cover_bg ≤ 0.03" in md
 
 
+def test_merge(one_run, tmp_path):
+    out, res, _ = one_run
+    merged = tmp_path / "merged"
+    assert run_main(evaluate.main, ["--merge", str(out), str(out), "--out", str(merged)]) == 0
+    doc = json.loads((merged / "results.json").read_text())
+    assert len(doc["rows"]) == 8  # duplicates collapse
+    assert doc["settings"]["merged_from"] == [str(out), str(out)]
+    with open(merged / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    with open(out / "results.csv") as f:
+        assert rows == list(csv.DictReader(f))  # numbers survive the JSON round trip
+    assert "## Dogs" in (merged / "summary.md").read_text()
+    assert run_main(evaluate.main, ["--merge", str(out), "--out", str(merged)]) == 1  # no --force
+
+
 def test_refuses_overwrite_then_force(dirs, params):
     pairs, styles, out = dirs
     out.mkdir()
