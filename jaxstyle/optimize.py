@@ -99,37 +99,47 @@ def lbfgs_step(vg, st: _LState, lower: float, upper: float, first_step: float) -
                    s_hist, y_hist, rho, k, jnp.where(ok, 1.0, st.t * 0.5), st.evals + 1)
 
 
-def lbfgs(fun: Callable[[jax.Array], tuple[jax.Array, dict]], x0: jax.Array, iterations: int, *,
+@partial(jax.jit, static_argnames=("fun",))
+def _first_eval(fun, x, args):
+    return jax.value_and_grad(fun, has_aux=True)(x, args)
+
+
+@partial(jax.jit, static_argnames=("fun", "n_steps", "lower", "upper", "first_step"))
+def _run(fun, st, args, n_steps, lower, upper, first_step):
+    _COMPILES["count"] += 1  # runs at trace time only
+    vg = jax.value_and_grad(lambda x: fun(x, args), has_aux=True)
+    return jax.lax.fori_loop(0, n_steps, lambda _, s: lbfgs_step(vg, s, lower, upper, first_step), st)
+
+
+def lbfgs(fun: Callable, x0: jax.Array, iterations: int, *, args=None,
           chunk: int = 10, lower: float = 0.0, upper: float = 255.0, history: int = 10,
           first_step: float = 4.0, solver: str = "lbfgs") -> Iterator[Step]:
-    """Minimise ``fun(x) -> (loss, terms)`` over pixels in ``[lower, upper]``.
+    """Minimise ``fun(x, args) -> (loss, terms)`` (or ``fun(x)`` when ``args`` is None) over pixels.
 
     ``solver="lbfgs"`` (default): projected L-BFGS with one evaluation per iteration
     (``lbfgs_step``). ``solver="jaxopt"``: jaxopt's ``LBFGSB`` with its zoom line search
     (3–4 evaluations per iteration measured here; kept for comparison). Yields a
     :class:`Step` every ``chunk`` iterations; raises JaxstyleError on NaN/inf.
+    Compiled code is cached on ``fun`` (pass the same function object, arrays in ``args``,
+    to reuse it across calls) and on the image shape.
     """
     if iterations <= 0:
         return
+    if args is None:
+        plain = fun
+        fun = lambda x, _args: plain(x)  # noqa: E731 - a new function: compiled per call
     x = jnp.clip(jnp.asarray(x0, jnp.float32), lower, upper)
     if solver == "jaxopt":
-        yield from _jaxopt_lbfgsb(fun, x, iterations, chunk, lower, upper, history)
+        yield from _jaxopt_lbfgsb(lambda x_: fun(x_, args), x, iterations, chunk, lower, upper, history)
         return
-    vg = jax.value_and_grad(fun, has_aux=True)
-    (f0, aux0), g0 = jax.jit(vg)(x)
+    (f0, aux0), g0 = _first_eval(fun, x, args)
     n = x.size
     st = _LState(x, f0, g0, aux0, jnp.zeros((history, n), jnp.float32), jnp.zeros((history, n), jnp.float32),
                  jnp.zeros((history,), jnp.float32), jnp.array(0), jnp.array(1.0), jnp.array(1))
-
-    @partial(jax.jit, static_argnums=1)
-    def run(st, n_steps):
-        _COMPILES["count"] += 1  # runs at trace time only
-        return jax.lax.fori_loop(0, n_steps, lambda _, s: lbfgs_step(vg, s, lower, upper, first_step), st)
-
     done = 0
     while done < iterations:
         k = min(chunk, iterations - done)
-        st = run(st, k)
+        st = _run(fun, st, args, k, float(lower), float(upper), float(first_step))
         done += k
         loss = float(st.f)
         if not math.isfinite(loss):

@@ -12,6 +12,7 @@ Methods
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -167,44 +168,55 @@ def _style_targets(params, style_imgs, weights_, layers, long_side, style_scale,
     return acc
 
 
-def _make_objective(params, spec: dict):
-    """Build ``f(x) -> (loss, terms)`` from a method spec (pure; targets captured)."""
-    style_layers = spec["style_layers"]
-    content_target = spec["content_target"]
-    targets = spec["style_targets"]
-    channels = spec.get("channels") or {}
-    layer_w = spec["layer_weights"]
-    region = spec.get("region")  # (H, W) or None
-    base = spec["base"]  # content image, for the composite
-    relative = spec["normalize"] == "relative"
-    w = spec["weights"]
-    pooling = spec["pooling"]
-    layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
-    # selected-filter Grams compare with the same sub-block of the style's Gram
-    targets = {l: targets[l] if channels.get(l) is None else targets[l][jnp.ix_(channels[l], channels[l])]
-               for l in style_layers}
-    energy = {l: jnp.mean(jnp.square(targets[l])) + 1e-8 for l in style_layers}
-    c_energy = jnp.mean(jnp.square(content_target)) + 1e-8
+@functools.lru_cache(maxsize=None)
+def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], relative: bool,
+               guided: bool, pooling: str):
+    """The objective ``f(x, args) -> (loss, terms)`` for one static configuration.
 
-    def f(x):
-        img = x if region is None else region[..., None] * x + (1.0 - region[..., None]) * base
-        feats = vgg.apply(params, vgg.preprocess(img[None]), layers, pooling)
-        terms = {}
+    One function object per configuration, so jitted optimisation code is reused across
+    scales of the same shape and across calls (``optimize.lbfgs`` caches on it).
+    """
+    layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
+
+    def f(x, a):
+        region = a["region"] if guided else None
+        img = x if region is None else region[..., None] * x + (1.0 - region[..., None]) * a["base"]
+        feats = vgg.apply(a["params"], vgg.preprocess(img[None]), layers, pooling)
         s = 0.0
         for l in style_layers:
             fl = feats[l][0]
             m = None if region is None else losses.resize_mask(region, fl.shape[:2])
-            e = losses.style_loss(fl, targets[l], m, channels.get(l))
-            s = s + layer_w[l] * (e / energy[l] if relative else e)
-        terms["style"] = s
-        c = losses.content_loss(feats[CONTENT_LAYER][0], content_target)
-        terms["content"] = c / c_energy if relative else c
-        t = losses.tv_loss(img)
-        terms["tv"] = t
+            ch = a["channels"][l] if l in selected_layers else None
+            e = losses.style_loss(fl, a["targets"][l], m, ch)
+            s = s + a["layer_w"][l] * (e / a["energy"][l] if relative else e)
+        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"])
+        terms = {"style": s, "content": c / a["c_energy"] if relative else c, "tv": losses.tv_loss(img)}
+        w = a["weights"]
         total = w["content"] * terms["content"] + w["style"] * terms["style"] + w["tv"] * terms["tv"]
         return total, terms
 
     return f
+
+
+def _make_objective(params, spec: dict):
+    """``(f, args)`` for a method spec: ``f`` cached per static configuration, arrays in ``args``."""
+    style_layers = tuple(spec["style_layers"])
+    channels = {l: jnp.asarray(v, jnp.int32) for l, v in (spec.get("channels") or {}).items()}
+    # selected-filter Grams compare with the same sub-block of the style's Gram
+    targets = {l: spec["style_targets"][l] if l not in channels
+               else spec["style_targets"][l][jnp.ix_(channels[l], channels[l])] for l in style_layers}
+    args = dict(
+        params=params, base=jnp.asarray(spec["base"], jnp.float32), targets=targets, channels=channels,
+        region=spec.get("region") if spec.get("region") is not None else jnp.zeros((), jnp.float32),
+        content_target=spec["content_target"],
+        layer_w={l: jnp.float32(spec["layer_weights"][l]) for l in style_layers},
+        energy={l: jnp.mean(jnp.square(targets[l])) + 1e-8 for l in style_layers},
+        c_energy=jnp.mean(jnp.square(spec["content_target"])) + 1e-8,
+        weights={k: jnp.float32(v) for k, v in spec["weights"].items()},
+    )
+    f = _objective(style_layers, tuple(sorted(channels)), spec["normalize"] == "relative",
+                   spec.get("region") is not None, spec["pooling"])
+    return f, args
 
 
 def stylize_iter(content, style, *, method: str = "auto", class_name: str | None = "dog", filters=None,
@@ -335,8 +347,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=region, base=base, normalize=cfg["normalize"], weights=wts,
                     pooling=pooling)
-        fun = _make_objective(params, spec)
-        for step in optimize.lbfgs(fun, x, n_it, chunk=chunk):
+        fun, fargs = _make_objective(params, spec)
+        for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
             x = step.image
             last_terms = dict(step.terms, loss=step.loss)
             history.append(dict(scale=si, shape=hw, iteration=done + step.iteration, **last_terms))

@@ -111,3 +111,15 @@ def test_cli_writes_png_and_refuses_overwrite(tmp_path, real_params):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and "exists" in r.stderr and "Traceback" not in r.stderr
     assert out.read_bytes() == before
+
+
+def test_second_call_reuses_compiled_code(tiny_params):
+    from jaxstyle import optimize
+
+    content, style = _imgs(3)
+    kw = dict(method="mask", mask=np.ones(content.shape[:2], np.float32), size=32, iterations=4, scales=1,
+              chunk=2, params=tiny_params)
+    S.stylize(content, style, **kw)
+    n = optimize.compile_count()
+    S.stylize(content[::-1].copy(), style, **kw)  # new content, same shapes: no new compile
+    assert optimize.compile_count() == n
