@@ -1,8 +1,11 @@
 """Pixel optimisation by L-BFGS with pixel bounds: one jitted chunk of iterations at a time.
 
-The loop runs ``chunk`` iterations inside one compiled ``lax.fori_loop`` (no host round
-trip per iteration) and yields a :class:`Step` after each chunk, so callers decide what
-to print or save. One compile per image shape; ``compile_count`` lets tests assert it.
+Each iteration is one jitted step dispatched asynchronously; the host reads the loss only
+after each ``chunk`` of iterations and yields a :class:`Step`, so callers decide what to
+print or save. A one-step program compiles about 2x faster than a ``lax.fori_loop`` over it
+(measured on an H200: 9.8 s vs 20.7 s for 1000 iterations at 512 px, compilation included,
+same 2.0 ms per iteration). One compile per objective and shape; ``compile_count`` lets
+tests assert it.
 """
 from __future__ import annotations
 
@@ -104,11 +107,11 @@ def _first_eval(fun, x, args):
     return jax.value_and_grad(fun, has_aux=True)(x, args)
 
 
-@partial(jax.jit, static_argnames=("fun", "n_steps", "lower", "upper", "first_step"))
-def _run(fun, st, args, n_steps, lower, upper, first_step):
+@partial(jax.jit, static_argnames=("fun", "lower", "upper", "first_step"))
+def _step(fun, st, args, lower, upper, first_step):
     _COMPILES["count"] += 1  # runs at trace time only
     vg = jax.value_and_grad(lambda x: fun(x, args), has_aux=True)
-    return jax.lax.fori_loop(0, n_steps, lambda _, s: lbfgs_step(vg, s, lower, upper, first_step), st)
+    return lbfgs_step(vg, st, lower, upper, first_step)
 
 
 def lbfgs(fun: Callable, x0: jax.Array, iterations: int, *, args=None,
@@ -139,7 +142,8 @@ def lbfgs(fun: Callable, x0: jax.Array, iterations: int, *, args=None,
     done = 0
     while done < iterations:
         k = min(chunk, iterations - done)
-        st = _run(fun, st, args, k, float(lower), float(upper), float(first_step))
+        for _ in range(k):  # dispatched asynchronously: the host waits only at the chunk's end
+            st = _step(fun, st, args, float(lower), float(upper), float(first_step))
         done += k
         loss = float(st.f)
         if not math.isfinite(loss):
