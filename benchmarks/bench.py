@@ -16,8 +16,8 @@ c  time to the same full-resolution loss: default coarse-to-fine schedule vs a s
 d  scoring throughput (images/s, forward to conv5_1 + per-filter max/argmax/mean, 224 px, batch 16)
    vs the PyTorch forward pass.
 s  solver: projected L-BFGS (1 evaluation/iteration) vs jaxopt LBFGSB, loss after the same wall time.
-l  the L-BFGS chunk as a ``lax.fori_loop`` (now) vs a Python loop over one jitted step.
-x  compile time of value+grad: weights/targets closed over (constants in the program) vs arguments.
+l  the L-BFGS chunk as one ``lax.fori_loop`` program (before 9823962) vs one jitted step per iteration (now).
+x  compile time of value+grad: weights/targets closed over (constants; before f3271f1) vs arguments (now).
 
 The machine may be shared: every ratio compares runs of the same invocation, contenders are
 interleaved and repeated, medians are reported, and the load average is printed. PyTorch
@@ -134,7 +134,7 @@ def interleave(contenders: dict, reps: int) -> dict[str, list[float]]:
 
 
 def jax_objective(size: int, dtype=None):
-    """(f, x0, style targets, content target) for the Gatys objective exactly as ``stylize`` builds it."""
+    """(f, args, x0, style targets, content target): the Gatys objective ``f(x, args)`` as ``stylize`` builds it."""
     params = _params()
     content = jnp.asarray(data.load_image(CONTENT, size))
     style = data.load_image(STYLE, max(2 * size, 64))
@@ -143,18 +143,18 @@ def jax_objective(size: int, dtype=None):
     spec = dict(style_layers=S.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
                 layer_weights={l: 1.0 / len(S.GATYS_STYLE_LAYERS) for l in S.GATYS_STYLE_LAYERS}, region=None,
                 base=content, normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
-    f = S._make_objective(params, spec)
+    f, fargs = S._make_objective(params, spec)
     if dtype is not None:  # same objective with the VGG pass in ``dtype`` (bf16 experiment)
         f0 = f
 
-        def f(x):
+        def f(x, a):
             orig = vgg.apply
-            vgg.apply = lambda *a, **k: orig(*a, **dict(k, dtype=dtype))
+            vgg.apply = lambda *p_, **k: orig(*p_, **dict(k, dtype=dtype))
             try:
-                return f0(x)
+                return f0(x, a)
             finally:
                 vgg.apply = orig
-    return f, content, tg, ct
+    return f, fargs, content, tg, ct
 
 
 _PARAMS = {}
@@ -184,17 +184,17 @@ def bench_eval(sizes, reps) -> list[dict]:
     rows = []
     for size in sizes:
         log(f"[a] {size} px: building objectives (load {loadavg()})")
-        f, x0, tg, ct = jax_objective(size)
+        f, fargs, x0, tg, ct = jax_objective(size)
         fb, *_ = jax_objective(size, dtype=jnp.bfloat16)
         x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
         contenders, compile_s, values = {}, {}, {}
         for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG (experiment)", fb)):
             t = time.perf_counter()
-            c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x).compile()
+            c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, fargs).compile()
             compile_s[name] = time.perf_counter() - t
-            (v, _), g = block(c(x))
+            (v, _), g = block(c(x, fargs))
             values[name] = float(v)
-            contenders[name] = (lambda c=c: block(c(x)))
+            contenders[name] = (lambda c=c: block(c(x, fargs)))
         if TG is not None:
             tp = _torch_params()
             ttg = _torch_targets(tg, ct)
@@ -234,10 +234,6 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
     if "cache" in variants:  # the default row runs first and fills a fresh cache; the warm row reads it
         cmds["jaxstyle (default: coarse-to-fine)"] = (cmds["jaxstyle (default: coarse-to-fine)"][0],
                                                       dict(env, JAX_COMPILATION_CACHE_DIR=str(cache)))
-    if "patch" in variants:
-        cmds["jaxstyle + proposed step loop (benchmarks/patched_lbfgs.py)"] = (
-            [py, "benchmarks/patched_lbfgs.py"] + cmds["jaxstyle (default: coarse-to-fine)"][0][2:-1]
-            + [str(tmp / "jaxp.png")], env)
     if TG is not None:
         cmds["PyTorch LBFGS (torch_gatys.py)"] = ([py, "benchmarks/torch_gatys.py", "--size", str(size),
                                                   "--iterations", str(iterations), "--out", str(tmp / "torch.png")], env)
@@ -261,9 +257,9 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
     # one round runs in insertion order (cold cache before warm); further rounds rotate
     times = interleave({n: runner(n) for n in cmds}, reps)
     # quality: the same full-size objective evaluated on every output image
-    f, *_ = jax_objective(size)
+    f, fargs, *_ = jax_objective(size)
     fj = jax.jit(f)
-    losses = {n: float(fj(jnp.asarray(data.load_image(p)))[0]) for n, p in outs.items()}
+    losses = {n: float(fj(jnp.asarray(data.load_image(p)), fargs)[0]) for n, p in outs.items()}
     ref = median(times.get("PyTorch LBFGS (torch_gatys.py)", []))
     rows = []
     for n, ts in times.items():
@@ -277,6 +273,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
 def _trace(size, iterations, scales, stop_loss=None, chunk=5):
     """[(seconds since start, iteration, scale index, loss)] of a gatys stylize_iter run."""
     params = _params()
+    jax.clear_caches()  # compiled steps are shared across calls: each run pays its own compilation
     pts = []
     t0 = time.perf_counter()
     for p in S.stylize_iter(str(CONTENT), str(STYLE), method="gatys", size=size, iterations=iterations,
@@ -387,7 +384,8 @@ def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
 
 # --------------------------------------------------------------------------- (s) solvers
 def bench_solvers(size, iterations) -> list[dict]:
-    f, x0, *_ = jax_objective(size)
+    f, fargs, x0, *_ = jax_objective(size)
+    jax.clear_caches()
     traces = {}
     for solver, chunk in (("lbfgs", 5), ("jaxopt", 2)):
         log(f"[s] {solver} {size} px (load {loadavg()})")
@@ -395,7 +393,8 @@ def bench_solvers(size, iterations) -> list[dict]:
         t0 = time.perf_counter()
         limit = None if solver == "lbfgs" else traces["lbfgs"][-1][0]
         limit_cf = None if solver == "lbfgs" else _compile_free(traces["lbfgs"])[-1][0]
-        for st in optimize.lbfgs(f, x0, 10 * iterations if limit else iterations, chunk=chunk, solver=solver):
+        for st in optimize.lbfgs(f, x0, 10 * iterations if limit else iterations, args=fargs, chunk=chunk,
+                                 solver=solver):
             pts.append((time.perf_counter() - t0, st.iteration, 0, 1, st.loss))
             # run until both budgets are spent: wall time with and without compilation
             if limit is not None and pts[-1][0] >= limit and len(pts) > 2 and _compile_free(pts)[-1][0] >= limit_cf:
@@ -423,28 +422,22 @@ def bench_solvers(size, iterations) -> list[dict]:
 
 # --------------------------------------------------------------------------- (x) compile time
 def bench_compile(size, reps) -> list[dict]:
-    """Compile time of value+grad with the weights/targets closed over (as ``stylize`` does now: they
-    become constants inside the program) vs passed as arguments; the evaluation time of each too."""
-    params = _params()
-    f, x0, tg, ct = jax_objective(size)
-    spec = dict(style_layers=S.GATYS_STYLE_LAYERS, channels={}, region=None, base=x0,
-                layer_weights={l: 1.0 / len(S.GATYS_STYLE_LAYERS) for l in S.GATYS_STYLE_LAYERS},
-                normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
+    """Compile time of value+grad with the weights/targets closed over (before commit f3271f1 they became
+    constants inside the program) vs passed as arguments (now); the evaluation time of each too."""
+    f, fargs, x0, *_ = jax_objective(size)
+    vg = jax.value_and_grad(f, has_aux=True)
 
     def closed():
-        g = S._make_objective(params, dict(spec, style_targets=tg, content_target=ct))
-        return jax.jit(jax.value_and_grad(g, has_aux=True)).lower(x0).compile(), ()
+        return jax.jit(lambda x: vg(x, fargs)).lower(x0).compile(), ()
 
     def as_args():
-        def g(x, p, t, c):
-            return S._make_objective(p, dict(spec, style_targets=t, content_target=c))(x)
-        return jax.jit(jax.value_and_grad(g, has_aux=True)).lower(x0, params, tg, ct).compile(), (params, tg, ct)
+        return jax.jit(lambda x, a: vg(x, a)).lower(x0, fargs).compile(), (fargs,)
 
-    comp = {"closed over (now)": [], "as arguments": []}
-    ev = {k: [] for k in comp}
+    names = ("closed over (before f3271f1)", "as arguments (now)")
+    comp = {n: [] for n in names}
+    ev = {n: [] for n in names}
     for r in range(reps):
-        order = list(comp) if r % 2 == 0 else list(comp)[::-1]
-        for name in order:
+        for name in (names if r % 2 == 0 else names[::-1]):
             log(f"[x] compile {name} (load {loadavg()})")
             t = time.perf_counter()
             c, args = (closed if name.startswith("closed") else as_args)()
@@ -453,7 +446,7 @@ def bench_compile(size, reps) -> list[dict]:
             t = time.perf_counter()
             block(c(x0, *args))
             ev[name].append(time.perf_counter() - t)
-    ref = median(comp["closed over (now)"])
+    ref = median(comp[names[0]])
     return [dict(variant=n, compile_s=median(ts), speedup=ref / median(ts), s_per_eval=median(ev[n]), reps=len(ts))
             for n, ts in comp.items()]
 
@@ -467,35 +460,32 @@ def lbfgs_state(vg, x0, history=10):
                             jnp.zeros((history,)), jnp.array(0), jnp.array(1.0), jnp.array(1))
 
 
-def step_runners(f, its, lower=0.0, upper=255.0, first_step=4.0):
-    """(fori chunk as ``optimize.lbfgs`` runs it, Python loop over one jitted step with async dispatch)."""
-    vg = jax.value_and_grad(f, has_aux=True)
-    one = lambda s: optimize.lbfgs_step(vg, s, lower, upper, first_step)  # noqa: E731
-    fori = jax.jit(lambda s: jax.lax.fori_loop(0, its, lambda _, s: one(s), s))
+def bench_loop(size, its, reps) -> list[dict]:
+    """A chunk as one ``lax.fori_loop`` program (before commit 9823962) vs ``its`` calls of one jitted step (now)."""
+    f, fargs, x0, *_ = jax_objective(size)
+    one = lambda s, a: optimize.lbfgs_step(jax.value_and_grad(lambda x: f(x, a), has_aux=True),  # noqa: E731
+                                           s, 0.0, 255.0, 4.0)
+    fori = jax.jit(lambda s, a: jax.lax.fori_loop(0, its, lambda _, s_: one(s_, a), s))
     step = jax.jit(one)
 
     def pyloop(s):
         for _ in range(its):
-            s = step(s)  # dispatched asynchronously: no host sync until the caller reads the result
+            s = step(s, fargs)  # asynchronous dispatch; the host waits only at the end
         return s
-    return vg, fori, step, pyloop
 
-
-def bench_loop(size, its, reps) -> list[dict]:
-    f, x0, *_ = jax_objective(size)
-    vg, fori, step, pyloop = step_runners(f, its)
-    st = lbfgs_state(vg, x0)
-    comp, loss = {}, {}
-    for name, fn in (("fori_loop chunk (optimize.lbfgs now)", fori), ("Python loop of one jitted step", step)):
+    st = lbfgs_state(jax.value_and_grad(lambda x: f(x, fargs), has_aux=True), x0)
+    names = ("fori_loop chunk (before 9823962)", "one jitted step per iteration (now)")
+    comp = {}
+    for name, fn in zip(names, (fori, step)):
         log(f"[l] compile {name} {size} px (load {loadavg()})")
         t = time.perf_counter()
-        block(fn(st))
+        block(fn(st, fargs))
         comp[name] = time.perf_counter() - t
     out = {}
-    times = interleave({"fori_loop chunk (optimize.lbfgs now)": lambda: out.__setitem__("f", block(fori(st))),
-                        "Python loop of one jitted step": lambda: out.__setitem__("p", block(pyloop(st)))}, reps)
-    loss = {"fori_loop chunk (optimize.lbfgs now)": float(out["f"].f), "Python loop of one jitted step": float(out["p"].f)}
-    ref = median(times["fori_loop chunk (optimize.lbfgs now)"])
+    times = interleave({names[0]: lambda: out.__setitem__(0, block(fori(st, fargs))),
+                        names[1]: lambda: out.__setitem__(1, block(pyloop(st)))}, reps)
+    loss = {names[0]: float(out[0].f), names[1]: float(out[1].f)}
+    ref = median(times[names[0]])
     return [dict(loop=n, s_per_iteration=median(ts) / its, speedup=ref / median(ts), compile_s=comp[n],
                  loss_after=loss[n], iterations=its, reps=len(ts)) for n, ts in times.items()]
 
@@ -553,13 +543,13 @@ def report(res, info, args) -> str:
                                    ("iterations", "iterations_no_compile"), ("loss w/o compile", "loss_no_compile"),
                                    ("s / iteration", "s_per_iteration")]))
     if "l" in res:
-        md.append(f"\n**(l) L-BFGS chunk: `lax.fori_loop` (now) vs a Python loop over one jitted step** ({args.l_size} px, "
+        md.append(f"\n**(l) L-BFGS chunk: one `lax.fori_loop` program (before 9823962) vs one jitted step per iteration (now)** ({args.l_size} px, "
                   f"same {args.l_its} iterations from the same state; asynchronous dispatch, one host sync per chunk)\n")
         md.append(table(res["l"], [("loop", "loop"), ("s / iteration", "s_per_iteration"), ("speed-up", "speedup"),
                                    ("compile s", "compile_s"), ("loss after", "loss_after"), ("reps", "reps")]))
     if "x" in res:
-        md.append(f"\n**(x) compile time of value+grad** ({args.x_size} px): weights and targets closed over (now: "
-                  "embedded as constants in the program) vs passed as arguments\n")
+        md.append(f"\n**(x) compile time of value+grad** ({args.x_size} px): weights and targets closed over (before "
+                  "f3271f1: embedded as constants in the program) vs passed as arguments (now)\n")
         md.append(table(res["x"], [("variant", "variant"), ("compile s", "compile_s"), ("speed-up", "speedup"),
                                    ("s / eval", "s_per_eval"), ("reps", "reps")]))
     return "\n".join(md) + "\n"
@@ -574,9 +564,9 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=None, help="repeats per timing (default 5, quick 3)")
     p.add_argument("--out", default=None, help="also write the Markdown table here")
     p.add_argument("--json", default=None, help="write the raw numbers here")
-    p.add_argument("--b-variants", default="cache,patch", help="extra (b) rows: cache (the default run fills a "
-                   "fresh persistent compilation cache, then a warm run), patch (benchmarks/patched_lbfgs.py), "
-                   "scales1 (jaxstyle --scales 1); comma-separated, default cache,patch")
+    p.add_argument("--b-variants", default="cache", help="extra (b) rows: cache (the default run fills a "
+                   "fresh persistent compilation cache, then a warm run), scales1 (jaxstyle --scales 1); "
+                   "comma-separated, default cache")
     p.add_argument("--b-size", dest="b_size_", type=int, default=None, help="(b) size (default 384, quick 128)")
     p.add_argument("--b-iterations", dest="b_iterations_", type=int, default=None,
                    help="(b) iterations (default 100, quick 20)")

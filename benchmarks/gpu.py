@@ -6,8 +6,8 @@ network and no jaxopt; run it through ``benchmarks/gpu.sh`` (which sets the envi
 Sections run in order of importance under a wall-clock ``--budget``; a section that would
 not fit is reported as skipped. Prints one Markdown table and writes it to ``--out``.
 
-1. jaxstyle: 1000 iterations of the Gatys objective at 512 px (single scale, chunk 100;
-   1b: the same with the proposed Python loop over one jitted step):
+1. jaxstyle: 1000 iterations of the Gatys objective at 512 px (single scale, chunk 100,
+   ``optimize.lbfgs`` as ``stylize`` calls it):
    seconds in total (compilation included) and without compilation.
 2. jaxstyle scoring: images/s at 224 px, batch 64, random images (forward to conv5_1 +
    per-filter max/argmax/mean, pipelined as ``score_stream`` does).
@@ -110,13 +110,13 @@ def main(argv=None) -> int:
 
     # 1. 1000 iterations at 512 px, single scale --------------------------------------------
     try:
-        f, x0, tg, ct = bench.jax_objective(a.size)
+        f, fargs, x0, tg, ct = bench.jax_objective(a.size)
         hw = f"{x0.shape[1]}x{x0.shape[0]}"
         chunk = max(1, min(100, a.iterations // 5))
         t0 = time.perf_counter()
         marks = []
         last = None
-        for st in optimize.lbfgs(f, x0, a.iterations, chunk=chunk):
+        for st in optimize.lbfgs(f, x0, a.iterations, args=fargs, chunk=chunk):
             marks.append(time.perf_counter() - t0)  # float(loss) inside lbfgs synchronised
             last = st
         total = marks[-1]
@@ -129,29 +129,6 @@ def main(argv=None) -> int:
         add("1", "per iteration (= 1 evaluation)", steady / chunk * 1e3, "ms", f"final loss {last.loss:.4g}")
     except Exception as e:  # report and go on: one shot on the device
         add("1", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
-        import traceback; traceback.print_exc()
-
-    # 1b. the proposed loop (benchmarks/patched_lbfgs.py): Python loop over one jitted step ---------
-    try:
-        if left(B) > 60:
-            vg, _, step, pyloop = bench.step_runners(f, chunk)
-            t0 = time.perf_counter()
-            st = bench.lbfgs_state(vg, x0)
-            marks = []
-            for _ in range(a.iterations // chunk):
-                st = pyloop(st)
-                float(st.f)  # host sync once per chunk, as optimize.lbfgs does
-                marks.append(time.perf_counter() - t0)
-            chunks = np.diff([0.0] + marks)
-            steady = float(np.median(chunks[1:]))
-            add("1b", f"same, Python loop of one jitted step (proposed): {a.iterations} its", marks[-1], "s",
-                "compilation included")
-            add("1b", "same, without compilation", marks[-1] - float(chunks[0] - steady), "s",
-                f"{steady / chunk * 1e3:.2f} ms/it, final loss {float(st.f):.4g}")
-        else:
-            add("1b", "proposed loop", "skipped", "", "budget")
-    except Exception as e:  # report and go on: one shot on the device
-        add("1b", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
 
     # 2. scoring, batch 64 ------------------------------------------------------------------
@@ -285,7 +262,7 @@ def main(argv=None) -> int:
                 if left(B) < 5:
                     break
             add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}", time.perf_counter() - t0, "s",
-                f"compilation ({len(plan)} scales) and targets included")
+                f"targets + compilation of the smaller scales included (the full size reuses section 1)")
         else:
             add("5", "coarse-to-fine run", "skipped", "", "budget")
     except Exception as e:  # report and go on: one shot on the device
