@@ -35,11 +35,11 @@ GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 # Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
 # error divided by the target Gram's energy; content error by the content energy).
 PRESETS: dict[str, dict] = {
-    "default": dict(content_weight=1.0, style_weight=1e3, tv_weight=1e-5, iterations=300, normalize="relative"),
+    "default": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=300, normalize="relative"),
     # The paper's numbers, applied to raw (un-normalised) mean-square losses.
     "paper": dict(content_weight=5.0, style_weight=0.002, tv_weight=0.001, iterations=1000, normalize="raw",
                   layer_weight=0.5),
-    "fast": dict(content_weight=1.0, style_weight=1e3, tv_weight=1e-5, iterations=100, normalize="relative"),
+    "fast": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=100, normalize="relative"),
 }
 
 
