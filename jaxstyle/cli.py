@@ -19,24 +19,22 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def positive_int(s: str) -> int:
+def _int_at_least(s: str, minimum: int) -> int:
     try:
         v = int(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"{s} must be > 0")
+    if v < minimum:
+        raise argparse.ArgumentTypeError(f"{s} must be {'> 0' if minimum == 1 else f'>= {minimum}'}")
     return v
+
+
+def positive_int(s: str) -> int:
+    return _int_at_least(s, 1)
 
 
 def nonneg_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{s!r} is not an integer") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{s} must be >= 0")
-    return v
+    return _int_at_least(s, 0)
 
 
 def nonneg_float(s: str) -> float:
