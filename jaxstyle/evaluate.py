@@ -538,7 +538,10 @@ def merge(result_dirs: Sequence[str | os.PathLike], out, force: bool = False,
         "size": "/".join(sorted({str(p.get("size")) for p in parts})),
         "iterations": "/".join(sorted({str(p.get("iterations")) for p in parts})),
         "preset": first.get("preset"), "class_name": first.get("class_name"), "filters": first.get("filters"),
-        "git": first.get("git"), "machine": first.get("machine"),
+        "git": {"commit": "; ".join(f"{d}: {((p.get('git') or {}).get('commit') or 'unknown')[:12]}"
+                                    for d, p in zip(result_dirs, parts)),
+                "dirty": sorted({f for p in parts for f in (p.get("git") or {}).get("dirty") or []})},
+        "machine": first.get("machine"),
         "wall_seconds": float(sum(p.get("wall_seconds") or 0 for p in parts)),
         "complete": all(p.get("complete") for p in parts),
     }
