@@ -246,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     if a.from_scores:
         return reselect(a, argv)
+    from ._cache import enable_compilation_cache
+
+    enable_compilation_cache()
     layers = vgg.check_layers([l.strip() for l in a.layers.split(",") if l.strip()])
     if not layers:
         raise UsageError("--layers is empty")

@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .stylize import stylize_iter
 
     a = build_parser().parse_args(argv)
+    from ._cache import enable_compilation_cache
+
+    enable_compilation_cache()  # a rerun at the same shapes loads compiled programs from disk
     try:
         styles = [_style_arg(s) for s in (a.style or [str(DEFAULT_STYLE)])]
     except ValueError:
