@@ -238,7 +238,7 @@ def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequen
                  + (f" (planned: {', '.join(settings['styles'])})"
                     if settings.get("styles") and list(settings["styles"]) != styles_done else ""))
     lines.append(f"- size {settings.get('size')}, iterations {settings.get('iterations')}, "
-                 f"preset {settings.get('preset')}, class {settings.get('class_name')}"
+                 f"preset {settings.get('preset')} {settings.get('preset_values') or ''}, class {settings.get('class_name')}"
                  + (f", filters {settings.get('filters')}" if settings.get("filters") else ""))
     if settings.get("merged_from"):
         lines.append(f"- merged from {', '.join(settings['merged_from'])}")
@@ -402,7 +402,7 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
         stylize_kwargs: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Run the evaluation and write its files; returns ``{'rows': [...], 'settings': {...}}``."""
     from . import data, metrics
-    from .stylize import METHODS, stylize
+    from .stylize import METHODS, PRESETS, stylize
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     t_start = time.time()
@@ -423,7 +423,9 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     settings = {
         "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],
         "photos": [p.name for p in pairs], "num_photos": len(pairs), "num_dogs": sum(p.is_dog for p in pairs),
-        "methods": methods, "size": size, "iterations": iterations, "preset": preset, "class_name": class_name,
+        "methods": methods, "size": size, "iterations": iterations, "preset": preset,
+        "preset_values": dict(PRESETS.get(preset, {})), "stylize_kwargs": dict(stylize_kwargs or {}),
+        "class_name": class_name,
         "filters": filters if filters is None or isinstance(filters, str) else str(filters), "seed": seed,
         "metrics_on": "output rounded to uint8 vs the resized content",
         "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
