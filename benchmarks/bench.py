@@ -175,8 +175,8 @@ def _torch_params():
 
 
 def _torch_targets(tg, ct):
-    return {"style": {l: torch.from_numpy(np.asarray(tg[l])) for l in TG.STYLE_LAYERS},
-            "content": torch.from_numpy(np.asarray(ct)).permute(2, 0, 1)[None].contiguous()}
+    return {"style": {l: torch.from_numpy(np.array(tg[l])) for l in TG.STYLE_LAYERS},
+            "content": torch.from_numpy(np.array(ct)).permute(2, 0, 1)[None].contiguous()}
 
 
 # --------------------------------------------------------------------------- (a) per evaluation
@@ -198,9 +198,9 @@ def bench_eval(sizes, reps) -> list[dict]:
         if TG is not None:
             tp = _torch_params()
             ttg = _torch_targets(tg, ct)
-            xt = torch.from_numpy(np.asarray(x))
+            xt = torch.from_numpy(np.array(x))
             for name, bf in (("PyTorch fp32", False), ("PyTorch bf16 autocast", True)):
-                tf = TG.make_objective(tp, ttg, bf16=bf)
+                tf = TG.make_objective(tp, ttg, bf16=bf, weights=WEIGHTS)
                 v, _ = TG.value_and_grad(tf, xt)
                 values[name] = float(v)
                 contenders[name] = (lambda tf=tf: TG.value_and_grad(tf, xt))
@@ -222,6 +222,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
     py = sys.executable
     env = dict(os.environ)
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    env["JAXSTYLE_COMPILATION_CACHE"] = "0"  # the CLI turns a cache on by default (7826ed7): cold unless a row says so
     cache = tmp / "xla-cache"
     cmds = {
         "jaxstyle (default: coarse-to-fine)": ([py, "scripts/stylize.py", "--method", "gatys", "--size", str(size),
@@ -236,7 +237,10 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
                                                       dict(env, JAX_COMPILATION_CACHE_DIR=str(cache)))
     if TG is not None:
         cmds["PyTorch LBFGS (torch_gatys.py)"] = ([py, "benchmarks/torch_gatys.py", "--size", str(size),
-                                                  "--iterations", str(iterations), "--out", str(tmp / "torch.png")], env)
+                                                  "--iterations", str(iterations), "--out", str(tmp / "torch.png"),
+                                                  "--content-weight", str(WEIGHTS["content"]),
+                                                  "--style-weight", str(WEIGHTS["style"]),
+                                                  "--tv-weight", str(WEIGHTS["tv"])], env)
     if "cache" in variants:
         cmds["jaxstyle, warm persistent compilation cache"] = (
             cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jaxc.png")],

@@ -193,7 +193,7 @@ def main(argv=None) -> int:
                        "content": torch.from_numpy(np.array(ct)).permute(2, 0, 1)[None].contiguous().cuda()}
                 xt = torch.from_numpy(np.array(x)).cuda()
                 for name, bf in (("PyTorch fp32 (cuDNN, TF32 default)", False), ("PyTorch bf16 autocast", True)):
-                    tf = TG.make_objective(tp, ttg, bf16=bf)
+                    tf = TG.make_objective(tp, ttg, bf16=bf, weights=bench.WEIGHTS)
                     v, _ = TG.value_and_grad(tf, xt)
                     torch.cuda.synchronize()
                     vals[name] = float(v)

@@ -6,7 +6,8 @@ Benchmark-only (torch is the optional ``bench`` extra). The objective mirrors
 * input: RGB 0–255 image, Caffe preprocessing (BGR, minus the channel means);
 * style: conv1_1…conv5_1, Gram ``F^T F / (H W)``, per layer ``mean((G - A)^2) / (mean(A^2) + 1e-8)``,
   layer weight 1/5, summed; content: conv4_2, ``mean((F - P)^2) / (mean(P^2) + 1e-8)``;
-  TV: ``mean(dy^2) + mean(dx^2)``; total ``1·content + 1e3·style + 1e-5·tv``;
+  TV: ``mean(dy^2) + mean(dx^2)``; total ``wc·content + ws·style + wtv·tv`` (jaxstyle's default preset:
+  1, 10, 1e-5; ``--style-weight`` etc. to match another preset);
 * the network is truncated after conv5_1 (nothing deeper is computed).
 
 As a script it is the PyTorch counterpart of ``scripts/stylize.py --method gatys``:
@@ -31,7 +32,8 @@ CONV = ("conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2",
         "conv4_1", "conv4_2", "conv4_3", "conv4_4", "pool4", "conv5_1")
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 CONTENT_LAYER = "conv4_2"
-WEIGHTS = {"content": 1.0, "style": 1e3, "tv": 1e-5}
+# jaxstyle's default preset (stylize.PRESETS["default"]); bench.py passes the live values explicitly
+WEIGHTS = {"content": 1.0, "style": 10.0, "tv": 1e-5}
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
@@ -85,8 +87,9 @@ def targets(params, content: torch.Tensor, style: torch.Tensor) -> dict:
     return {"style": {l: gram(fs[l]) for l in STYLE_LAYERS}, "content": fc[CONTENT_LAYER]}
 
 
-def make_objective(params, tg: dict, bf16: bool = False, channels_last: bool = False):
+def make_objective(params, tg: dict, bf16: bool = False, channels_last: bool = False, weights: dict | None = None):
     """``f(x) -> (loss, terms)`` for an (H, W, 3) RGB tensor; ``bf16``: autocast the VGG pass."""
+    W = dict(WEIGHTS, **(weights or {}))
     energy = {l: (tg["style"][l].square().mean() + 1e-8) for l in STYLE_LAYERS}
     c_energy = tg["content"].square().mean() + 1e-8
     layers = STYLE_LAYERS + (CONTENT_LAYER,)
@@ -100,7 +103,7 @@ def make_objective(params, tg: dict, bf16: bool = False, channels_last: bool = F
         style = sum(0.2 * (gram(feats[l]) - tg["style"][l]).square().mean() / energy[l] for l in STYLE_LAYERS)
         content = (feats[CONTENT_LAYER] - tg["content"]).square().mean() / c_energy
         tv = (x[1:] - x[:-1]).square().mean() + (x[:, 1:] - x[:, :-1]).square().mean()
-        total = WEIGHTS["content"] * content + WEIGHTS["style"] * style + WEIGHTS["tv"] * tv
+        total = W["content"] * content + W["style"] * style + W["tv"] * tv
         return total, {"content": content.detach(), "style": style.detach(), "tv": tv.detach()}
 
     return f
@@ -133,6 +136,9 @@ def main(argv=None) -> int:
     p.add_argument("--iterations", type=int, default=100)
     p.add_argument("--weights", default=str(ROOT / "weights" / "vgg19.npz"))
     p.add_argument("--bf16", action="store_true", help="autocast the VGG pass to bfloat16")
+    p.add_argument("--content-weight", type=float, default=WEIGHTS["content"])
+    p.add_argument("--style-weight", type=float, default=WEIGHTS["style"])
+    p.add_argument("--tv-weight", type=float, default=WEIGHTS["tv"])
     p.add_argument("--out", default=None, help="write the result (PNG) here")
     a = p.parse_args(argv)
     t0 = time.time()
@@ -144,7 +150,8 @@ def main(argv=None) -> int:
     s = a.size / max(h, w)
     style = F.interpolate(style.permute(2, 0, 1)[None], size=(round(h * s), round(w * s)), mode="bilinear",
                           antialias=True, align_corners=False)[0].permute(1, 2, 0).contiguous()
-    f = make_objective(params, targets(params, content, style), bf16=a.bf16)
+    f = make_objective(params, targets(params, content, style), bf16=a.bf16,
+                       weights={"content": a.content_weight, "style": a.style_weight, "tv": a.tv_weight})
     x = content.clone().requires_grad_(True)
     opt = torch.optim.LBFGS([x], lr=1.0, max_iter=a.iterations, max_eval=None, tolerance_grad=-1,
                             tolerance_change=-1, history_size=10, line_search_fn=None)
