@@ -123,3 +123,11 @@ def test_second_call_reuses_compiled_code(tiny_params):
     n = optimize.compile_count()
     S.stylize(content[::-1].copy(), style, **kw)  # new content, same shapes: no new compile
     assert optimize.compile_count() == n
+
+
+def test_paper_preset_raw_losses_and_proportional_layer_weights(tiny_params):
+    content, style = _imgs(4)
+    for lw in ("equal", "proportional"):
+        r = S.stylize(content, style, method="paper", preset="paper", filters={"conv5_1": [1, 2, 3], "conv4_1": [0]},
+                      size=32, iterations=4, scales=1, layer_weights=lw, params=tiny_params)
+        assert np.isfinite(r.image).all() and set(r.losses) >= {"style", "content", "tv", "loss"}
