@@ -99,7 +99,9 @@ def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[i
     from . import filters as flt
 
     if filters is not None:
-        if isinstance(filters, (str, os.PathLike)) and str(filters).endswith(".json"):
+        if isinstance(filters, (list, tuple)) and len(filters) == 1 and os.path.isfile(str(filters[0])):
+            filters = filters[0]  # --filters FILE
+        if isinstance(filters, (str, os.PathLike)) and os.path.isfile(str(filters)):
             sel = flt.load_file(filters)
         elif isinstance(filters, Mapping):
             sel = {k: [int(i) for i in v] for k, v in filters.items()}
@@ -132,6 +134,8 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
     from . import filters as flt
 
     path = None
+    if isinstance(filters, (list, tuple)) and len(filters) == 1:
+        filters = filters[0]
     if filters is not None and isinstance(filters, (str, os.PathLike)) and str(filters).endswith(".json"):
         path = Path(filters)
     elif filters is None and class_name is not None:

@@ -131,3 +131,10 @@ def test_paper_preset_raw_losses_and_proportional_layer_weights(tiny_params):
         r = S.stylize(content, style, method="paper", preset="paper", filters={"conv5_1": [1, 2, 3], "conv4_1": [0]},
                       size=32, iterations=4, scales=1, layer_weights=lw, params=tiny_params)
         assert np.isfinite(r.image).all() and set(r.losses) >= {"style", "content", "tv", "loss"}
+
+
+def test_filters_from_a_manual_list_file(tiny_params, tmp_path):
+    f = tmp_path / "mine.txt"
+    f.write_text("# hand-picked\nconv5_1:1,2\nconv4_1:3\n")
+    assert S.resolve_filters(tiny_params, None, [str(f)]) == {"conv4_1": [3], "conv5_1": [1, 2]}
+    assert S.resolve_filters(tiny_params, None, ["conv5_1:1,2", "conv4_1:3"]) == {"conv4_1": [3], "conv5_1": [1, 2]}
