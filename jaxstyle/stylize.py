@@ -229,7 +229,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                  tv_weight: float | None = None, layer_weights: str = "equal", seed: int = 0,
                  init: str = "content", scales: int | None = None, preserve_colors: bool = False,
                  style_scale: float = 1.0, params=None, chunk: int = 10, pooling: str = "max",
-                 map_options: Mapping | None = None) -> Iterator[Progress]:
+                 map_options: Mapping | None = None, detail_transfer: bool = True) -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
     ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
@@ -344,7 +344,11 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             else:
                 x = base
         else:
+            prev_hw = x.shape[:2]
             x = _resize(x, hw)
+            if detail_transfer:
+                # Laplacian-pyramid step: add back the photo's detail that the coarse level could not hold
+                x = x + (base - _resize(_resize(base, prev_hw), hw))
         targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
         ctarget = vgg.features(params, base, (CONTENT_LAYER,), pooling)[CONTENT_LAYER]
         ctarget = ctarget[0] if ctarget.ndim == 4 else ctarget
