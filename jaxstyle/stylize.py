@@ -293,8 +293,10 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     elif method == "auto":
         mo = dict(map_options or {})
         map_side = int(mo.pop("size", MAP_SIZE))
-        src = content_img if content is None or not isinstance(content, (str, os.PathLike)) else None
-        map_img = _as_image(content, map_side) if src is None else np.asarray(_resize(src, _hw(src.shape, map_side)))
+        if isinstance(content, (str, os.PathLike)):  # re-read the file at the map's working size
+            map_img = _as_image(content, map_side)
+        else:
+            map_img = np.asarray(_resize(content_img, _hw(content_img.shape, map_side)))
         mf = map_filters(class_name, filters, sel)
         r = objectmap.object_map_jit(params, map_img, mf, **mo)
         omap = np.clip(np.asarray(_resize(r["map"][..., None], (H, W)))[..., 0], 0.0, 1.0)
