@@ -88,10 +88,26 @@ def _resize(img: np.ndarray | jax.Array, hw: tuple[int, int]) -> jax.Array:
     return jax.image.resize(img, tuple(hw) + img.shape[2:], method="linear", antialias=True)
 
 
+def _composite(x: jax.Array, region: jax.Array | None, base: jax.Array) -> jax.Array:
+    """``M·x + (1−M)·base``: the free image inside the region, the photo outside (x if no region)."""
+    if region is None:
+        return x
+    return region[..., None] * x + (1.0 - region[..., None]) * base
+
+
 def _hw(shape, long_side: int) -> tuple[int, int]:
     h, w = shape[:2]
     s = long_side / max(h, w)
     return max(1, round(h * s)), max(1, round(w * s))
+
+
+def _filter_file(filters) -> str | None:
+    """The path when ``filters`` names a file (``--filters FILE`` or ``--scores FILE``), else None."""
+    if isinstance(filters, (list, tuple)) and len(filters) == 1:
+        filters = filters[0]
+    if isinstance(filters, (str, os.PathLike)) and os.path.isfile(str(filters)):
+        return str(filters)
+    return None
 
 
 def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[int]] | None:
@@ -99,10 +115,9 @@ def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[i
     from . import filters as flt
 
     if filters is not None:
-        if isinstance(filters, (list, tuple)) and len(filters) == 1 and os.path.isfile(str(filters[0])):
-            filters = filters[0]  # --filters FILE
-        if isinstance(filters, (str, os.PathLike)) and os.path.isfile(str(filters)):
-            sel = flt.load_file(filters)
+        path = _filter_file(filters)
+        if path is not None:
+            sel = flt.load_file(path)
         elif isinstance(filters, Mapping):
             sel = {k: [int(i) for i in v] for k, v in filters.items()}
         else:
@@ -134,10 +149,9 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
     from . import filters as flt
 
     path = None
-    if isinstance(filters, (list, tuple)) and len(filters) == 1:
-        filters = filters[0]
-    if filters is not None and isinstance(filters, (str, os.PathLike)) and str(filters).endswith(".json"):
-        path = Path(filters)
+    given = _filter_file(filters)
+    if given is not None and given.endswith(".json"):
+        path = Path(given)
     elif filters is None and class_name is not None:
         path = flt.shipped_path(class_name)
     if path is None:
@@ -184,7 +198,7 @@ def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], 
 
     def f(x, a):
         region = a["region"] if guided else None
-        img = x if region is None else region[..., None] * x + (1.0 - region[..., None]) * a["base"]
+        img = _composite(x, region, a["base"])
         feats = vgg.apply(a["params"], vgg.preprocess(img[None]), layers, pooling)
         s = 0.0
         for l in style_layers:
@@ -363,12 +377,11 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             last_terms = dict(step.terms, loss=step.loss)
             history.append(dict(scale=si, shape=hw, iteration=done + step.iteration, **last_terms))
             yield Progress(si, len(plan), hw, done + step.iteration, total, step.loss, step.terms,
-                           x if region is None else region[..., None] * x + (1 - region[..., None]) * base)
+                           _composite(x, region, base))
         done += n_it
 
-    base = jnp.asarray(content_img)
-    out = x if region_full is None else jnp.asarray(region_full)[..., None] * x + (1 - jnp.asarray(region_full)[..., None]) * base
-    out = np.clip(np.asarray(out, np.float32), 0, 255)
+    region = None if region_full is None else jnp.asarray(region_full)
+    out = np.clip(np.asarray(_composite(x, region, jnp.asarray(content_img)), np.float32), 0, 255)
     if preserve_colors:
         out = transfer_luminance(out, content_img)
     res = Result(out, content_img, omap, last_terms, method, sel, time.time() - t0, history)
