@@ -192,7 +192,10 @@ def schedule(size: int, iterations: int, scales: int | None = None, min_size: in
             scales += 1
     scales = max(1, int(scales))
     sizes = [max(16, int(round(size / 2 ** (scales - 1 - i)))) for i in range(scales)]
-    shares = {1: [1.0], 2: [0.6, 0.4], 3: [0.5, 0.3, 0.2]}.get(scales) or list(np.geomspace(2, 1, scales) / np.geomspace(2, 1, scales).sum())
+    shares = {1: [1.0], 2: [0.6, 0.4], 3: [0.5, 0.3, 0.2]}.get(scales)
+    if shares is None:  # more levels: geometric, coarse first
+        g = np.geomspace(2, 1, scales)
+        shares = list(g / g.sum())
     its = [max(1, int(round(iterations * s))) for s in shares]
     its[-1] = max(1, iterations - sum(its[:-1])) if iterations >= scales else its[-1]
     return list(zip(sizes, its))
