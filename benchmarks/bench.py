@@ -5,7 +5,7 @@
     python benchmarks/bench.py --quick    # small sizes, a few minutes
     python benchmarks/bench.py --device   # print the device / versions and exit
 
-Sections (``--only a,l,b,c,d,s,x``):
+Sections (``--only a,l,b,c,g,d,s,x``):
 
 a  seconds per function evaluation (value + gradient of the Gatys objective) at 256/512 px:
    jaxstyle (jit) vs PyTorch fp32 and PyTorch bf16 autocast, on identical targets.
@@ -13,6 +13,8 @@ b  wall time of the whole ``scripts/stylize.py --method gatys --size 384 --itera
    command (start-up and compilation included) vs ``benchmarks/torch_gatys.py`` (torch.optim.LBFGS,
    100 iterations, same objective); subprocesses, contenders alternated.
 c  time to the same full-resolution loss: default coarse-to-fine schedule vs a single-scale loop.
+g  time to the same object style gain (``gain_obj``, docs/METRICS.md): ``auto`` on a masked dog photo,
+   default coarse-to-fine schedule vs a single-scale loop (the issue's criterion for c).
 d  scoring throughput (images/s, forward to conv5_1 + per-filter max/argmax/mean, 224 px, batch 16)
    vs the PyTorch forward pass.
 s  solver: projected L-BFGS (1 evaluation/iteration) vs jaxopt LBFGSB, loss after the same wall time.
@@ -328,6 +330,61 @@ def bench_c2f(size, iterations, single_max) -> list[dict]:
     return rows
 
 
+MASKED = ROOT.parent / "shared" / "data" / "masked"
+
+
+def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5):
+    """[(seconds, iteration, gain_obj)] at the full-size level of an ``auto`` run (metric time excluded)."""
+    from jaxstyle import metrics
+
+    params = _params()
+    jax.clear_caches()
+    mask_path = photo.with_name(photo.stem + "_mask.png")
+    grams = metrics.style_grams(params, data.load_image(STYLE, size))
+    pts, images = [], []
+    t0 = time.perf_counter()
+    for p in S.stylize_iter(str(photo), str(STYLE), method="auto", class_name="dog", size=size,
+                            iterations=iterations, scales=scales, params=params, chunk=chunk):
+        if p.result is not None:
+            break
+        if p.scale == p.num_scales - 1:
+            img = np.asarray(p.image)  # blocks until the chunk is done
+            pts.append((time.perf_counter() - t0, p.done))
+            images.append(img)
+    con = data.load_image(photo, size)
+    mask = data.load_mask(mask_path, con.shape[:2])
+    obj, bg = metrics.regions(mask, metrics.band_radius(mask.shape))
+    gains = [metrics.style_gains(params, data.to_uint8(im).astype(np.float32), con, grams, [obj, bg])["gain"][0]
+             for im in images]
+    return [(t, it, float(g)) for (t, it), g in zip(pts, gains)]
+
+
+def bench_gain(photo: Path, size: int, iterations: int, single_max: int) -> list[dict]:
+    if not photo.exists():
+        log(f"[g] skipped: {photo} not found (needs ../shared/data/masked)")
+        return []
+    log(f"[g] coarse-to-fine auto {size} px, {iterations} iterations on {photo.name} (load {loadavg()})")
+    c2f = _gain_trace(photo, size, iterations, None)
+    target = c2f[-1][2]
+    log(f"[g] single scale {size} px, {single_max} iterations, target gain_obj {target:.3f} (load {loadavg()})")
+    one = _gain_trace(photo, size, single_max, 1)
+    plan = optimize.schedule(size, iterations)
+    rows = []
+    for name, pts in (("coarse-to-fine " + "+".join(f"{n}@{s}" for s, n in plan), c2f),
+                      ("single scale (--scales 1)", one)):
+        hit = next((p for p in pts if p[2] >= target - 1e-9), None)
+        rows.append(dict(run=name, target_gain=target, iterations_to_target=hit[1] if hit else None,
+                         s_to_target=hit[0] if hit else None, final_gain=pts[-1][2],
+                         iterations_run=pts[-1][1], s_run=pts[-1][0],
+                         gain_trace=" ".join(f"{it}:{g:.3f}" for _, it, g in pts[::2])))
+    a, b = rows
+    for r in rows:
+        r["speedup"] = (b["s_to_target"] / r["s_to_target"]) if (b["s_to_target"] and r["s_to_target"]) else None
+    if b["s_to_target"] is None:  # single scale never got there: lower bound
+        a["speedup"] = f"> {b['s_run'] / a['s_to_target']:.2f}"
+    return rows
+
+
 # --------------------------------------------------------------------------- (d) scoring
 def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
     params = _params()
@@ -534,6 +591,16 @@ def report(res, info, args) -> str:
                                    ("s to target", "s_to_target"), ("s w/o compile", "s_to_target_no_compile"),
                                    ("speed-up", "speedup"), ("speed-up w/o compile", "speedup_no_compile"),
                                    ("final loss", "final_loss"), ("iterations run", "iterations_run")]))
+    if "g" in res:
+        md.append(f"\n**(g) time to the same object style gain** (`auto`, {args.g_size} px, {args.g_photo}; target = "
+                  "the coarse-to-fine run's final `gain_obj` on the ground-truth object; times from the start of "
+                  "`stylize_iter`, compilation included, metric time excluded; target ≥ 3×)\n")
+        md.append(table(res["g"], [("run", "run"), ("iterations to target", "iterations_to_target"),
+                                   ("s to target", "s_to_target"), ("speed-up", "speedup"),
+                                   ("final gain_obj", "final_gain"), ("iterations run", "iterations_run"),
+                                   ("s run", "s_run")]))
+        md.append("\n`gain_obj` by iteration at the full-size level: " + "; ".join(
+            f"{r['run']}: {r['gain_trace']}" for r in res["g"]) + "\n")
     if "d" in res:
         md.append(f"\n**(d) scoring throughput** ({args.d_size} px, batch {args.d_batch}, forward to conv5_1 + "
                   "per-filter max/argmax/mean of conv4_1 and conv5_1, random images; target ≥ 1.0×)\n")
@@ -564,7 +631,10 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (a few minutes)")
     p.add_argument("--device", action="store_true", help="print device and versions, then exit")
-    p.add_argument("--only", default="a,l,b,c,d,s,x", help="sections to run (default all: a,l,b,c,d,s,x)")
+    p.add_argument("--only", default="a,l,b,c,g,d,s,x", help="sections to run (default all: a,l,b,c,g,d,s,x)")
+    p.add_argument("--g-photo", default=str(MASKED / "davis_dog_00000.jpg"),
+                   help="(g) photo with a NAME_mask.png beside it (default ../shared/data/masked/davis_dog_00000.jpg)")
+    p.add_argument("--g-size", type=int, default=None, help="(g) size (default 512, quick 256)")
     p.add_argument("--reps", type=int, default=None, help="repeats per timing (default 5, quick 3)")
     p.add_argument("--out", default=None, help="also write the Markdown table here")
     p.add_argument("--json", default=None, help="write the raw numbers here")
@@ -589,6 +659,8 @@ def main(argv=None) -> int:
     a.b_size, a.b_iterations = (128, 20) if q else (384, 100)
     a.b_size, a.b_iterations = a.b_size_ or a.b_size, a.b_iterations_ or a.b_iterations
     a.c_size, a.c_iterations, a.c_single_max = (256, 30, 90) if q else (256, 100, 200)
+    a.g_size = a.g_size or (256 if q else 512)
+    a.g_iterations, a.g_single_max = (60, 90) if q else (100, 150)
     a.d_size, a.d_batch, a.d_batches = 224, 16, (1 if q else 2)
     a.s_size, a.s_iterations = (128, 20) if q else (128, 40)
     a.x_size = 128 if q else 256
@@ -605,6 +677,7 @@ def main(argv=None) -> int:
         "x": lambda: bench_compile(a.x_size, 2),
         "s": lambda: bench_solvers(a.s_size, a.s_iterations),
         "c": lambda: bench_c2f(a.c_size, a.c_iterations, a.c_single_max),
+        "g": lambda: bench_gain(Path(a.g_photo), a.g_size, a.g_iterations, a.g_single_max),
         "b": lambda: bench_command(a.b_size, a.b_iterations, 1,
                                    variants=() if q else tuple(v for v in a.b_variants.split(",") if v)),
     }

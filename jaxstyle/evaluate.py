@@ -496,6 +496,78 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     return {"rows": rows, "settings": settings}
 
 
+MAP_COLUMNS = ("photo", "is_dog", "category", "height", "width", "map_iou", "map_ap", "map_cover", "map_leak",
+               "map_area", "seconds")
+
+
+def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
+             only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
+             map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
+    """Score the ``auto`` object map alone (no stylizing) against every mask: ``maps.csv``, ``maps.md``.
+
+    Per photo: ``map_iou`` and ``map_ap`` (as in :func:`run`), ``map_cover`` = share of the
+    eroded object with map >= 0.5, ``map_leak`` = share of the eroded background with map
+    >= 0.5, ``map_area`` = share of the whole frame with map >= 0.5. Seconds per map.
+    """
+    from . import data, metrics
+    from .stylize import auto_map
+
+    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    out = Path(out)
+    pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
+    if out.exists() and not out.is_dir():
+        raise JaxstyleError(f"{out}: exists and is not a directory")
+    if not force and any((out / n).exists() for n in ("maps.csv", "maps.md")):
+        raise JaxstyleError(f"{out}: already holds maps.csv/maps.md; pass --force to overwrite")
+    out.mkdir(parents=True, exist_ok=True)
+    if params is None:
+        from . import weights
+        params, _ = weights.load()
+    rows = []
+    for pair in pairs:
+        con = data.load_image(pair.photo, size)
+        hw = con.shape[:2]
+        t0 = time.time()
+        omap = auto_map(params, str(pair.photo), hw, class_name, filters, map_options=map_options)
+        secs = time.time() - t0
+        mask = data.load_mask(pair.mask, hw)
+        rad = metrics.band_radius(hw)
+        obj, bg = metrics.regions(mask, rad)
+        on = omap >= 0.5
+        row = {"photo": pair.name, "is_dog": pair.is_dog, "category": pair.category, "height": hw[0],
+               "width": hw[1], "map_iou": metrics.map_iou(omap, mask, radius=rad),
+               "map_ap": metrics.map_ap(omap, mask, radius=rad),
+               "map_cover": float(on[obj].mean()) if obj.any() else float("nan"),
+               "map_leak": float(on[bg].mean()) if bg.any() else float("nan"),
+               "map_area": float(on.mean()), "seconds": secs}
+        rows.append(row)
+        log(f"{pair.name}: iou {row['map_iou']:.2f} ap {row['map_ap']:.2f} cover {row['map_cover']:.2f} "
+            f"leak {row['map_leak']:.3f} ({secs:.1f} s)")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=MAP_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (int(v) if isinstance(v, bool) else v) for k, v in r.items()})
+    _write_text(out / "maps.csv", buf.getvalue())
+    md = [f"# Object maps alone: `--class {class_name}`" if filters is None else f"# Object maps alone: {filters}",
+          "", f"{len(rows)} photos from `{pairs_dir}` at {size} px; map ≥ 0.5 is 'on'; regions eroded by "
+          "2 % of the long side (docs/METRICS.md).", "",
+          "| photos | n | map IoU | map AP | cover (object on) | leak (background on) |", "|---|---:|---:|---:|---:|---:|"]
+    for label, group in (("dogs", [r for r in rows if r["is_dog"]]), ("other", [r for r in rows if not r["is_dog"]])):
+        if group:
+            cells = []
+            for k in ("map_iou", "map_ap", "map_cover", "map_leak"):
+                med, lo, hi, _ = _stats([r[k] for r in group])
+                cells.append(f"{med:.3f} [{lo:.3f}, {hi:.3f}]")
+            md.append(f"| {label} | {len(group)} | " + " | ".join(cells) + " |")
+    md += ["", "| photo | dog | IoU | AP | cover | leak |", "|---|---|---:|---:|---:|---:|"]
+    md += [f"| {r['photo']} | {int(r['is_dog'])} | {r['map_iou']:.3f} | {r['map_ap']:.3f} | {r['map_cover']:.3f} | "
+           f"{r['map_leak']:.3f} |" for r in rows]
+    _write_text(out / "maps.md", "\n".join(md) + "\n")
+    log(f"wrote {out / 'maps.csv'} and maps.md")
+    return {"rows": rows}
+
+
 def _from_json(v):
     if v is None:
         return float("nan")
@@ -563,6 +635,9 @@ def build_parser():
 
     p = ArgumentParser(prog="evaluate.py", description="Score object-only stylization on masked photos "
                        "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
+    p.add_argument("--maps-only", action="store_true",
+                   help="score the auto object map alone against each mask (no stylizing; no --styles needed): "
+                   "OUT/maps.csv and maps.md")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
     p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "
@@ -596,12 +671,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.merge:
         merge(args.merge, args.out, force=args.force)
         return 0
-    if not args.pairs or not args.styles:
-        parser.error("--pairs and --styles are required (unless --merge)")
+    if not args.pairs or not (args.styles or args.maps_only):
+        parser.error("--pairs and --styles are required (unless --merge or --maps-only)")
     params = None
     if args.weights:
         from . import weights
         params, _ = weights.load(args.weights)
+    if args.maps_only:
+        run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
+                 photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
+                 params=params)
+        return 0
     run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,
         iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
         seed=args.seed, photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos,

@@ -45,19 +45,20 @@ def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]
     return e / (jnp.max(e) + 1e-6)
 
 
-def descriptors(feats: Mapping[str, jax.Array], shape: tuple[int, int]) -> jax.Array:
+def descriptors(feats: Mapping[str, jax.Array], shape: tuple[int, int],
+                layers: Sequence[str] = FEATURE_LAYERS) -> jax.Array:
     """Per-cell descriptor (h*w, D): L2-normalised mid-level features + a bias column."""
     parts = []
-    for layer in FEATURE_LAYERS:
+    for layer in layers:
         f = _resize(feats[layer], shape)
         f = f / (jnp.linalg.norm(f, axis=-1, keepdims=True) + 1e-6)
-        parts.append(f / jnp.sqrt(len(FEATURE_LAYERS)))
+        parts.append(f / jnp.sqrt(len(layers)))
     d = jnp.concatenate(parts, axis=-1).reshape(shape[0] * shape[1], -1)
     return jnp.concatenate([d, jnp.ones((d.shape[0], 1), d.dtype)], axis=1)
 
 
 def propagate(e: jax.Array, desc: jax.Array, fg: float = 0.35, bg: float = 0.08,
-              ridge: float = 1.0, rounds: int = 3) -> jax.Array:
+              ridge: float = 1.0, rounds: int = 3, later: tuple[float, float] = (0.75, 0.25)) -> jax.Array:
     """Spread confident evidence to similar-looking cells with a weighted ridge classifier."""
     h, w = e.shape
     p = e.reshape(-1)
@@ -71,7 +72,7 @@ def propagate(e: jax.Array, desc: jax.Array, fg: float = 0.35, bg: float = 0.08,
         score = desc @ beta
         # keep strong original evidence, add what looks like it
         p = jnp.maximum(jnp.clip(0.5 + 0.5 * score, 0.0, 1.0), jnp.where(p >= fg, 1.0, 0.0))
-        fg, bg = 0.75, 0.25  # later rounds: the classifier's own confident cells
+        fg, bg = later  # later rounds: the classifier's own confident cells
     return p.reshape(h, w)
 
 
@@ -110,7 +111,8 @@ def guided_upsample(coarse: jax.Array, rgb: jax.Array, radius: int, eps: float =
 def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]], *,
                fg: float = 0.7, bg: float = 0.2, rounds: int = 2, radius_frac: float = 0.02,
                eps: float = 1e-3, threshold: float = 0.3, softness: float = 0.1,
-               dilate_frac: float = 0.0, pooling: str = "max") -> dict[str, jax.Array]:
+               dilate_frac: float = 0.0, pooling: str = "max", feature_layers: Sequence[str] = FEATURE_LAYERS,
+               later: tuple[float, float] = (0.75, 0.25)) -> dict[str, jax.Array]:
     """Soft object map (H, W) in [0, 1] for an RGB photo (H, W, 3) in [0, 255].
 
     The guided-upsampled score is mapped through a smoothstep from ``threshold - softness``
@@ -118,11 +120,11 @@ def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[i
     (the last two at 1/8 resolution).
     """
     H, W = rgb.shape[:2]
-    layers = tuple(sorted(set(filters) | set(FEATURE_LAYERS) | {BASE}, key=vgg.CONV_LAYERS.index))
+    layers = tuple(sorted(set(filters) | set(feature_layers) | {BASE}, key=vgg.CONV_LAYERS.index))
     feats = {k: v[0] for k, v in vgg.apply(params, vgg.preprocess(rgb[None]), layers, pooling).items()}
     shape = feats[BASE].shape[:2]
     e = evidence(feats, filters, shape)
-    coarse = propagate(e, descriptors(feats, shape), fg, bg, rounds=rounds) if rounds > 0 else e
+    coarse = propagate(e, descriptors(feats, shape, feature_layers), fg, bg, rounds=rounds, later=later) if rounds > 0 else e
     radius = max(1, int(round(radius_frac * max(H, W))))
     score = guided_upsample(coarse, rgb, radius, eps)
     u = jnp.clip((score - (threshold - softness)) / (2 * softness + 1e-6), 0.0, 1.0)
@@ -133,7 +135,8 @@ def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[i
     return {"map": m, "score": score, "evidence": e, "coarse": coarse}
 
 
-@partial(jax.jit, static_argnames=("filters", "rounds", "radius_frac", "dilate_frac", "pooling"))
+@partial(jax.jit, static_argnames=("filters", "rounds", "radius_frac", "dilate_frac", "pooling",
+                                   "feature_layers", "later"))
 def _object_map_jit(params, rgb, filters, **kw):
     return object_map(params, rgb, dict(filters), **kw)
 

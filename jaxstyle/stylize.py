@@ -174,6 +174,28 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
     return out
 
 
+def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog", filters=None,
+             selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None) -> np.ndarray:
+    """The ``auto`` object map (H, W) in [0, 1] for ``content`` (path or RGB array), at size ``hw``.
+
+    Computed at ``MAP_SIZE`` long side (``map_options["size"]`` overrides; a path is re-read
+    at that size) from :func:`map_filters`, then resized to ``hw``.
+    """
+    if selected is None:
+        selected = resolve_filters(params, class_name, filters)
+        if selected is None:
+            raise UsageError("the object map needs --class, --filters or --scores")
+    mo = dict(map_options or {})
+    map_side = int(mo.pop("size", MAP_SIZE))
+    if isinstance(content, (str, os.PathLike)):  # re-read the file at the map's working size
+        map_img = _as_image(content, map_side)
+    else:
+        img = _as_image(content, None)
+        map_img = np.asarray(_resize(img, _hw(img.shape, map_side)))
+    r = objectmap.object_map_jit(params, map_img, map_filters(class_name, filters, selected), **mo)
+    return np.clip(np.asarray(_resize(r["map"][..., None], tuple(hw)))[..., 0], 0.0, 1.0)
+
+
 def _style_targets(params, style_imgs, weights_, layers, long_side, style_scale, pooling):
     """Blended Gram targets {layer: A} over the styles (weights normalised)."""
     total = float(sum(weights_))
@@ -305,15 +327,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             if region_full.max() < 0.5:
                 raise JaxstyleError("mask is empty (no value >= 0.5)")
     elif method == "auto":
-        mo = dict(map_options or {})
-        map_side = int(mo.pop("size", MAP_SIZE))
-        if isinstance(content, (str, os.PathLike)):  # re-read the file at the map's working size
-            map_img = _as_image(content, map_side)
-        else:
-            map_img = np.asarray(_resize(content_img, _hw(content_img.shape, map_side)))
-        mf = map_filters(class_name, filters, sel)
-        r = objectmap.object_map_jit(params, map_img, mf, **mo)
-        omap = np.clip(np.asarray(_resize(r["map"][..., None], (H, W)))[..., 0], 0.0, 1.0)
+        omap = auto_map(params, content, (H, W), class_name, filters, sel, map_options)
         region_full = omap
 
     if method == "paper":

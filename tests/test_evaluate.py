@@ -187,3 +187,34 @@ def test_gallery_layout():
     assert sheet.dtype == np.uint8 and sheet.shape[1] == 2 * 80 + 3 * 4
     with pytest.raises(ValueError):
         evaluate.gallery([("x", None, "")])
+
+
+def test_maps_only(dirs, params, monkeypatch):
+    pairs, _, out = dirs
+    logs: list[str] = []
+    res = evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append,
+                            map_options={"size": 48})
+    with open(out / "maps.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["photo"] for r in rows] == ["cat_b", "dog_a"] and len(res["rows"]) == 2
+    for r in rows:
+        for k in ("map_iou", "map_ap", "map_cover", "map_leak", "map_area"):
+            assert 0.0 <= float(r[k]) <= 1.0, (k, r[k])
+    with pytest.raises(JaxstyleError, match="--force"):
+        evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append)
+
+    # the plumbing: a map equal to the mask scores IoU 1, cover 1, leak 0; its inverse the opposite
+    from jaxstyle import data, stylize
+
+    def oracle(params_, photo, hw, *a, **k):
+        return data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), hw)
+
+    monkeypatch.setattr(stylize, "auto_map", oracle)
+    rows = evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params, force=True,
+                             log=logs.append)["rows"]
+    assert all(r["map_iou"] == 1.0 and r["map_cover"] == 1.0 and r["map_leak"] == 0.0 for r in rows)
+    monkeypatch.setattr(stylize, "auto_map", lambda *a, **k: 1.0 - oracle(*a, **k))
+    rows = evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params, force=True,
+                             log=logs.append)["rows"]
+    assert all(r["map_iou"] == 0.0 and r["map_cover"] == 0.0 and r["map_leak"] == 1.0 for r in rows)
+    assert "| photo | dog |" in (out / "maps.md").read_text()
