@@ -32,11 +32,20 @@ def gram(f: jax.Array, mask: jax.Array | None = None, channels: jax.Array | Sequ
     return fm.T @ fm / jnp.maximum(jnp.sum(m * m), 1e-8)
 
 
+def resize(a: jax.Array, shape: tuple[int, int]) -> jax.Array:
+    """Antialiased linear resize of ``a`` (H, W, ...) to ``shape`` (h, w); area-like when shrinking.
+
+    The one resize of the package (masks to feature maps, images between scales, object maps).
+    """
+    a = jnp.asarray(a)
+    if a.shape[:2] == tuple(shape):
+        return a
+    return jax.image.resize(a, tuple(shape) + a.shape[2:], method="linear", antialias=True)
+
+
 def resize_mask(mask: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    """Area-style downsample of a (H, W) mask to a feature map's (h, w)."""
-    if mask.shape == tuple(shape):
-        return mask
-    return jax.image.resize(mask, shape, method="linear", antialias=True)
+    """Area-style downsample of a (H, W) mask to a feature map's (h, w) (:func:`resize`)."""
+    return resize(mask, shape)
 
 
 def content_loss(f: jax.Array, p: jax.Array, weight: jax.Array | None = None) -> jax.Array:

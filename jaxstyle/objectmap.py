@@ -6,9 +6,10 @@ Pipeline (all from the content photo; no segmentation network, no user mask):
    photo, averaged per layer and across layers at the conv4 resolution (1/8).
 2. ``propagate``: the evidence fires hardest on heads/faces. To reach the whole object,
    confident object cells (evidence ≥ ``fg``·max) and confident background cells
-   (evidence ≤ ``bg``·max) train a ridge classifier on normalised mid-level features
-   (conv3_4 pooled + conv4_2: fur, colour, texture); its prediction covers the parts of
-   the object that look like the confident part. Iterated a few times.
+   (evidence ≤ ``bg``·max) train a ridge classifier on normalised features (conv2_2 and
+   conv3_4 pooled + conv4_2: colour, fur, texture, parts); its prediction covers the parts
+   of the object that look like the confident part. Iterated: later rounds train on the
+   previous round's cells ≥ 0.6 (object) and ≤ 0.25 (background).
 3. ``guided_upsample``: edge-aware upsampling to pixels with a guided filter (He et al.
    2010) taking the photo as guide, so the map follows the object's outline.
 """
@@ -22,13 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import vgg
+from .losses import resize as _resize
 
-FEATURE_LAYERS = ("conv3_4", "conv4_2")
+FEATURE_LAYERS = ("conv2_2", "conv3_4", "conv4_2")  # colour/edges, texture, parts
 BASE = "conv4_1"  # resolution of the coarse map (1/8)
-
-
-def _resize(a: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    return jax.image.resize(a, tuple(shape) + a.shape[2:], method="linear", antialias=True)
 
 
 def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]], shape: tuple[int, int]) -> jax.Array:
@@ -58,7 +56,7 @@ def descriptors(feats: Mapping[str, jax.Array], shape: tuple[int, int],
 
 
 def propagate(e: jax.Array, desc: jax.Array, fg: float = 0.35, bg: float = 0.08,
-              ridge: float = 1.0, rounds: int = 3, later: tuple[float, float] = (0.75, 0.25)) -> jax.Array:
+              ridge: float = 1.0, rounds: int = 3, later: tuple[float, float] = (0.6, 0.25)) -> jax.Array:
     """Spread confident evidence to similar-looking cells with a weighted ridge classifier."""
     h, w = e.shape
     p = e.reshape(-1)
@@ -112,7 +110,7 @@ def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[i
                fg: float = 0.7, bg: float = 0.2, rounds: int = 2, radius_frac: float = 0.02,
                eps: float = 1e-3, threshold: float = 0.3, softness: float = 0.1,
                dilate_frac: float = 0.0, pooling: str = "max", feature_layers: Sequence[str] = FEATURE_LAYERS,
-               later: tuple[float, float] = (0.75, 0.25)) -> dict[str, jax.Array]:
+               later: tuple[float, float] = (0.6, 0.25)) -> dict[str, jax.Array]:
     """Soft object map (H, W) in [0, 1] for an RGB photo (H, W, 3) in [0, 255].
 
     The guided-upsampled score is mapped through a smoothstep from ``threshold - softness``
@@ -124,7 +122,8 @@ def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[i
     feats = {k: v[0] for k, v in vgg.apply(params, vgg.preprocess(rgb[None]), layers, pooling).items()}
     shape = feats[BASE].shape[:2]
     e = evidence(feats, filters, shape)
-    coarse = propagate(e, descriptors(feats, shape, feature_layers), fg, bg, rounds=rounds, later=later) if rounds > 0 else e
+    coarse = (propagate(e, descriptors(feats, shape, feature_layers), fg, bg, rounds=rounds, later=later)
+              if rounds > 0 else e)
     radius = max(1, int(round(radius_frac * max(H, W))))
     score = guided_upsample(coarse, rgb, radius, eps)
     u = jnp.clip((score - (threshold - softness)) / (2 * softness + 1e-6), 0.0, 1.0)

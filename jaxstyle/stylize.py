@@ -82,10 +82,7 @@ def _as_image(x, size: int | None) -> np.ndarray:
 
 
 def _resize(img: np.ndarray | jax.Array, hw: tuple[int, int]) -> jax.Array:
-    img = jnp.asarray(img, jnp.float32)
-    if img.shape[:2] == tuple(hw):
-        return img
-    return jax.image.resize(img, tuple(hw) + img.shape[2:], method="linear", antialias=True)
+    return losses.resize(jnp.asarray(img, jnp.float32), hw)
 
 
 def _composite(x: jax.Array, region: jax.Array | None, base: jax.Array) -> jax.Array:
