@@ -667,7 +667,7 @@ def main(argv=None) -> int:
     a.l_size, a.l_its = (128, 5) if q else (256, 10)
     only = set(a.only.split(","))
     if TG is None:
-        log("torch not installed: PyTorch rows skipped (pip install torch, the 'bench' extra)")
+        log("PyTorch rows skipped (--no-torch, or torch not installed: pip install torch, the 'bench' extra)")
     res = {"load_start": loadavg()}
     t0 = time.time()
     steps = {

@@ -43,7 +43,7 @@ METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "map_i
 EXTRA_KEYS = ("d_obj_output", "d_obj_content", "d_bg_output", "d_bg_content", "frac_obj", "frac_bg",
               "radius", "window")
 COLUMNS = ("photo", "style", "method", "is_dog", "category", "height", "width", "size", "iterations",
-           "seconds") + METRIC_KEYS + ("gain_obj_vs_gatys",) + EXTRA_KEYS
+           "seconds") + METRIC_KEYS + ("gain_obj_vs_gatys", "gain_obj_gatys") + EXTRA_KEYS
 SUMMARY_KEYS = METRIC_KEYS + ("gain_obj_vs_gatys", "seconds")
 PHOTO_EXTS = (".jpg", ".jpeg", ".png")
 MASK_SUFFIX = "_mask"
@@ -212,12 +212,23 @@ def _stats(values: Sequence[float]) -> tuple[float, float, float, int]:
 
 
 def add_relative_gains(rows: list[dict]) -> None:
-    """Set ``gain_obj_vs_gatys`` = gain_obj / gain_obj(gatys, same photo and style) in place."""
+    """Set ``gain_obj_gatys`` (gatys' gain_obj on the same photo and style) and
+    ``gain_obj_vs_gatys`` = gain_obj / gain_obj_gatys (NaN unless gatys' gain > 0) in place."""
     ref = {(r["photo"], r["style"]): r["gain_obj"] for r in rows if r["method"] == "gatys"}
     for r in rows:
         g = ref.get((r["photo"], r["style"]))
+        r["gain_obj_gatys"] = float("nan") if g is None else float(g)
         r["gain_obj_vs_gatys"] = (float(r["gain_obj"] / g) if g is not None and g > 0 and not math.isnan(r["gain_obj"])
                                   else float("nan"))
+
+
+def _meets_row(r: Mapping, key: str, op: str, thr: float) -> bool:
+    """One run against one target; the gatys ratio is checked as gain_obj >= thr * gatys' gain,
+    so a run where whole-image gatys moved the object away from the style (gain <= 0) counts."""
+    if key == "gain_obj_vs_gatys":
+        g, a = r.get("gain_obj_gatys", float("nan")), r.get("gain_obj", float("nan"))
+        return not (g is None or math.isnan(g) or math.isnan(a)) and a >= thr * g
+    return _meets(r.get(key, float("nan")), op, thr)
 
 
 def _meets(v: float, op: str, thr: float) -> bool:
@@ -274,11 +285,13 @@ def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequen
     auto_dogs = [r for r in rows if r["method"] == "auto" and r["is_dog"]]
     if auto_dogs:
         lines += ["", "## Issue-4 targets for `auto` on dogs", "",
+                  "The gatys-ratio target is checked per run as gain_obj ≥ 0.8 × gatys' gain_obj (a run where "
+                  "gatys' gain is ≤ 0 has no ratio but can meet it).", "",
                   "| target | median | runs meeting it | median meets it |", "|---|---:|---:|:---:|"]
         for key, op, thr, text in TARGETS:
             vals = [r.get(key, float("nan")) for r in auto_dogs]
             med, _, _, n = _stats(vals)
-            ok = sum(_meets(v, op, thr) for v in vals)
+            ok = sum(_meets_row(r, key, op, thr) for r in auto_dogs)
             lines.append(f"| {text} | {_fmt(med, key)} | {ok}/{len(vals)} | "
                          f"{'pass' if _meets(med, op, thr) else 'FAIL'} |")
     return "\n".join(lines) + "\n"

@@ -218,3 +218,17 @@ def test_maps_only(dirs, params, monkeypatch):
                              log=logs.append)["rows"]
     assert all(r["map_iou"] == 0.0 and r["map_cover"] == 0.0 and r["map_leak"] == 1.0 for r in rows)
     assert "| photo | dog |" in (out / "maps.md").read_text()
+
+
+def test_gatys_ratio_target_with_negative_gatys_gain():
+    def row(photo, method, gain):
+        return {"photo": photo, "style": "s", "method": method, "is_dog": True, "gain_obj": gain, "psnr_bg": 40.0,
+                "gain_bg": 0.0, "cover_obj": 1.0, "cover_bg": 0.0, "map_iou": 1.0, "map_ap": 1.0, "seconds": 1.0}
+    rows = [row("a", "auto", 0.9), row("a", "gatys", -0.5),   # gatys moved away from the style: met, no ratio
+            row("b", "auto", 0.1), row("b", "gatys", 0.5),    # 0.1 < 0.8 * 0.5: not met
+            row("c", "auto", 0.5), row("c", "gatys", 0.5)]    # ratio 1: met
+    evaluate.add_relative_gains(rows)
+    assert math.isnan(rows[0]["gain_obj_vs_gatys"]) and rows[0]["gain_obj_gatys"] == -0.5
+    md = evaluate.summary_markdown(rows, {"size": 8}, ["auto", "gatys"])
+    line = next(l for l in md.splitlines() if l.startswith("| gain_obj ≥ 0.8 × gatys"))
+    assert "| 2/3 |" in line, line
