@@ -37,7 +37,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--layers", default=",".join(scoring.DEFAULT_LAYERS), help="comma list of conv layers")
     p.add_argument("--top-k", type=positive_int, default=scoring.DEFAULT_TOP_K, help="images kept per filter")
     p.add_argument("--size", type=positive_int, default=224, help="short side resized to SIZE, centre SIZE x SIZE crop")
-    p.add_argument("--batch", type=positive_int, default=16, help="images per device per step")
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help=f"images per device per step (default {scoring.CPU_BATCH} on CPU, {scoring.ACCEL_BATCH} on "
+                        "GPU/TPU: on the 2-core CPU batch 2-4 ran ~25 %% faster than 16, docs/BENCHMARKS.md (d))")
     p.add_argument("--min-purity", type=unit_float, default=None,
                    help="purity@k floor (default 1.0 = the paper's 9/9, capped at what the pool allows)")
     p.add_argument("--min-ap", type=unit_float, default=scoring.DEFAULT_MIN_AP, help="average-precision floor")
@@ -276,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import jax
 
     devices = tuple(jax.devices())
+    if a.batch is None:
+        a.batch = scoring.default_batch(devices[0].platform)
     config = {"schema": SCHEMA, "weights_sha256": meta.get("sha256"), "dataset": pool.name, "pool_size": total,
               "image_size": a.size, "class_indices": cls_idx, "layers": list(layers), "top_k": a.top_k,
               "batch_per_device": a.batch}

@@ -37,6 +37,15 @@ DEFAULT_MAX_FILTERS = 8
 
 
 # --------------------------------------------------------------------------- device pass
+CPU_BATCH = 4  # images per step on CPU: smaller working sets ran faster than 16 (BENCHMARKS.md (d))
+ACCEL_BATCH = 16  # per device on GPU/TPU
+
+
+def default_batch(platform: str) -> int:
+    """Images per device per step for a JAX platform name ("cpu", "gpu", "tpu", ...)."""
+    return CPU_BATCH if platform == "cpu" else ACCEL_BATCH
+
+
 def _reduce(params, images, layers):
     """(B,H,W,3) RGB 0-255 -> {layer: (max (B,C), argmax y (B,C), x (B,C), spatial mean (B,C))}."""
     feats = vgg.apply(params, vgg.preprocess(images), layers)

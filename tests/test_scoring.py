@@ -273,3 +273,8 @@ def test_cli_script_one_line_error():
     r = subprocess.run([sys.executable, "scripts/score_filters.py", "--class", "dog", "--data", "tfds:"],
                        cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error:") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_default_batch_per_platform():
+    assert scoring.default_batch("cpu") == scoring.CPU_BATCH < scoring.ACCEL_BATCH
+    assert scoring.default_batch("gpu") == scoring.default_batch("tpu") == scoring.ACCEL_BATCH
