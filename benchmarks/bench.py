@@ -305,6 +305,18 @@ def _compile_free(pts):
     return [(t - per_scale[sc], it, sc, ns, loss) for (t, it, sc, ns, loss) in pts]
 
 
+def _speedups(rows: list[dict], suffixes) -> None:
+    """rows = [coarse-to-fine, single scale]: ``speedup{sfx}`` = single's ``s_to_target{sfx}`` / each row's;
+    a lower bound ("> x") when the single-scale run never reached the target."""
+    a, b = rows
+    for sfx in suffixes:
+        for r in rows:
+            r["speedup" + sfx] = (b["s_to_target" + sfx] / r["s_to_target" + sfx]) if (
+                b["s_to_target" + sfx] and r["s_to_target" + sfx]) else None
+    if b["s_to_target"] is None:  # single scale never got there: lower bound
+        a["speedup"] = f"> {b['s_run'] / a['s_to_target']:.2f}"
+
+
 def bench_c2f(size, iterations, single_max) -> list[dict]:
     log(f"[c] coarse-to-fine {size} px, {iterations} iterations (load {loadavg()})")
     c2f = _trace(size, iterations, None)
@@ -320,13 +332,7 @@ def bench_c2f(size, iterations, single_max) -> list[dict]:
         rows.append(dict(run=name, iterations_to_target=hit[1] if hit else None, s_to_target=hit[0] if hit else None,
                          s_to_target_no_compile=hit_cf[0] if hit_cf else None, final_loss=pts[-1][4],
                          iterations_run=pts[-1][1], s_run=pts[-1][0]))
-    a, b = rows
-    for r in rows:
-        r["speedup"] = (b["s_to_target"] / r["s_to_target"]) if (b["s_to_target"] and r["s_to_target"]) else None
-        r["speedup_no_compile"] = (b["s_to_target_no_compile"] / r["s_to_target_no_compile"]) if (
-            b["s_to_target_no_compile"] and r["s_to_target_no_compile"]) else None
-    if b["s_to_target"] is None:  # single scale never got there: lower bound
-        a["speedup"] = f"> {b['s_run'] / a['s_to_target']:.2f}"
+    _speedups(rows, ("", "_no_compile"))
     return rows
 
 
@@ -377,11 +383,7 @@ def bench_gain(photo: Path, size: int, iterations: int, single_max: int) -> list
                          s_to_target=hit[0] if hit else None, final_gain=pts[-1][2],
                          iterations_run=pts[-1][1], s_run=pts[-1][0],
                          gain_trace=" ".join(f"{it}:{g:.3f}" for _, it, g in pts[::2])))
-    a, b = rows
-    for r in rows:
-        r["speedup"] = (b["s_to_target"] / r["s_to_target"]) if (b["s_to_target"] and r["s_to_target"]) else None
-    if b["s_to_target"] is None:  # single scale never got there: lower bound
-        a["speedup"] = f"> {b['s_run'] / a['s_to_target']:.2f}"
+    _speedups(rows, ("",))
     return rows
 
 

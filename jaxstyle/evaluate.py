@@ -395,13 +395,14 @@ def write_outputs(out: Path, rows: list[dict], settings: Mapping, methods: Seque
     _write_text(out / "summary.md", summary_markdown(rows, settings, methods))
 
 
-def check_out(out: Path, force: bool) -> None:
-    """Refuse (before any work) to overwrite previous results unless ``force``."""
+def check_out(out: Path, force: bool, files: Sequence[str] = OUTPUT_FILES, gallery: bool = True) -> None:
+    """Refuse (before any work) to overwrite previous results (``files``, and the gallery
+    folder when ``gallery``) unless ``force``."""
     if out.exists() and not out.is_dir():
         raise JaxstyleError(f"{out}: exists and is not a directory")
     if out.is_dir() and not force:
-        old = [n for n in OUTPUT_FILES if (out / n).exists()]
-        if (out / GALLERY_DIR).is_dir() and any((out / GALLERY_DIR).iterdir()):
+        old = [n for n in files if (out / n).exists()]
+        if gallery and (out / GALLERY_DIR).is_dir() and any((out / GALLERY_DIR).iterdir()):
             old.append(GALLERY_DIR + "/")
         if old:
             raise JaxstyleError(f"{out}: already holds {', '.join(old)}; pass --force to overwrite")
@@ -511,6 +512,7 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
 
 MAP_COLUMNS = ("photo", "is_dog", "category", "height", "width", "map_iou", "map_ap", "map_cover", "map_leak",
                "map_area", "seconds")
+MAP_FILES = ("maps.csv", "maps.md")
 
 
 def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
@@ -528,10 +530,7 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     out = Path(out)
     pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
-    if out.exists() and not out.is_dir():
-        raise JaxstyleError(f"{out}: exists and is not a directory")
-    if not force and any((out / n).exists() for n in ("maps.csv", "maps.md")):
-        raise JaxstyleError(f"{out}: already holds maps.csv/maps.md; pass --force to overwrite")
+    check_out(out, force, MAP_FILES, gallery=False)
     out.mkdir(parents=True, exist_ok=True)
     if params is None:
         from . import weights
@@ -561,7 +560,7 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
     w.writeheader()
     for r in rows:
         w.writerow({k: (int(v) if isinstance(v, bool) else v) for k, v in r.items()})
-    _write_text(out / "maps.csv", buf.getvalue())
+    _write_text(out / MAP_FILES[0], buf.getvalue())
     md = [f"# Object maps alone: `--class {class_name}`" if filters is None else f"# Object maps alone: {filters}",
           "", f"{len(rows)} photos from `{pairs_dir}` at {size} px; map ≥ 0.5 is 'on'; regions eroded by "
           "2 % of the long side (docs/METRICS.md).", "",
@@ -576,7 +575,7 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
     md += ["", "| photo | dog | IoU | AP | cover | leak |", "|---|---|---:|---:|---:|---:|"]
     md += [f"| {r['photo']} | {int(r['is_dog'])} | {r['map_iou']:.3f} | {r['map_ap']:.3f} | {r['map_cover']:.3f} | "
            f"{r['map_leak']:.3f} |" for r in rows]
-    _write_text(out / "maps.md", "\n".join(md) + "\n")
+    _write_text(out / MAP_FILES[1], "\n".join(md) + "\n")
     log(f"wrote {out / 'maps.csv'} and maps.md")
     return {"rows": rows}
 
