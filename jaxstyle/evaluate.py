@@ -433,6 +433,8 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     if params is None:
         from . import weights
         params, _ = weights.load()
+    from . import vgg
+    params = vgg.prepare(params)  # once, not per stylization
 
     settings = {
         "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],
@@ -535,6 +537,8 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
     if params is None:
         from . import weights
         params, _ = weights.load()
+    from . import vgg
+    params = vgg.prepare(params)  # once, not per stylization
     rows = []
     for pair in pairs:
         con = data.load_image(pair.photo, size)

@@ -76,6 +76,7 @@ class BatchScorer:
     devices: tuple = field(default_factory=lambda: tuple(jax.devices()))
 
     def __post_init__(self):
+        object.__setattr__(self, "params", vgg.prepare(self.params, backend=self.devices[0].platform))
         if len(self.devices) > 1:
             mesh = jax.sharding.Mesh(np.array(self.devices), ("d",))
             data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("d"))

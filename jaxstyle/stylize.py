@@ -262,11 +262,13 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                  tv_weight: float | None = None, layer_weights: str = "equal", seed: int = 0,
                  init: str = "content", scales: int | None = None, preserve_colors: bool = False,
                  style_scale: float = 1.0, params=None, chunk: int = 10, pooling: str = "max",
-                 map_options: Mapping | None = None, detail_transfer: bool = True) -> Iterator[Progress]:
+                 map_options: Mapping | None = None, detail_transfer: bool = True,
+                 conv: str = "auto") -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
     ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
-    paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight).
+    paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight). ``conv``:
+    the VGG convolution algorithm (:func:`vgg.prepare`; Winograd on CPU by default).
     """
     t0 = time.time()
     if method not in METHODS:
@@ -289,6 +291,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     if params is None:
         from . import weights as W
         params, _ = W.load()
+    params = vgg.prepare(params, conv)
 
     content_img = _as_image(content, size)
     if max(content_img.shape[:2]) != size:

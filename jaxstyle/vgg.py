@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import winograd
 from .errors import UsageError
 
 # Layers in order; a "pool" entry closes each block.
@@ -70,11 +71,46 @@ def receptive_field(layer: str) -> tuple[int, int]:
     raise AssertionError(layer)
 
 
+# Winograd tile m per layer on CPU (vgg.prepare): F(4x4,3x3) on blocks 3-4, F(2x2,3x3) on block 5
+# (its maps are 14-32 px, where 4x4 tiles waste padding). Blocks 1-2 (64-128 input channels)
+# stay direct: there the tile transforms cost more than the multiplies saved
+# (docs/BENCHMARKS.md, "Winograd").
+WINOGRAD_TILE: dict[str, int] = {n: (4 if n[4] in "34" else 2) for n in CONV_LAYERS if n[4] in "345"}
+WINOGRAD_MIN_CHANNELS = 128  # narrower layers (the tiny test VGGs) stay direct: nothing to gain
+CONV_ALGOS = ("auto", "direct", "winograd")
+
+
+def prepare(params: Mapping, conv: str = "auto", backend: str | None = None) -> dict:
+    """Params with each layer's convolution algorithm chosen; pure (the input is not changed).
+
+    ``conv="winograd"`` adds ``"winograd"`` (the transformed kernel, :data:`WINOGRAD_TILE`)
+    to the layers of blocks 3-5 with >= :data:`WINOGRAD_MIN_CHANNELS` inputs, which :func:`apply` then runs as Winograd convolutions;
+    ``"direct"`` removes it; ``"auto"`` is ``"winograd"`` on the CPU backend and ``"direct"``
+    elsewhere (cuDNN and TPU convolutions pick their own algorithms). Idempotent. Gradients
+    reach the input image; for gradients w.r.t. the kernels use ``conv="direct"``.
+    """
+    if conv not in CONV_ALGOS:
+        raise UsageError(f"unknown convolution algorithm {conv!r}; use one of {', '.join(CONV_ALGOS)}")
+    if conv == "auto":
+        conv = "winograd" if (backend or jax.default_backend()) == "cpu" else "direct"
+    out = {}
+    for name, p in params.items():
+        p = dict(p)
+        if conv == "direct" or name not in WINOGRAD_TILE or np.shape(p["kernel"])[2] < WINOGRAD_MIN_CHANNELS:
+            p.pop("winograd", None)
+        elif "winograd" not in p:
+            p["winograd"] = jnp.asarray(winograd.transform_kernel(p["kernel"], WINOGRAD_TILE[name]))
+        out[name] = p
+    return out
+
+
 def _conv(x, p, dtype):
-    k = p["kernel"].astype(dtype)
-    y = jax.lax.conv_general_dilated(
-        x.astype(dtype), k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
-    )
+    if "winograd" in p:
+        y = winograd.conv3x3(x.astype(dtype), p["winograd"].astype(dtype))
+    else:
+        y = jax.lax.conv_general_dilated(
+            x.astype(dtype), p["kernel"].astype(dtype), (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
     return jax.nn.relu(y + p["bias"].astype(dtype))
 
 

@@ -1,0 +1,162 @@
+"""Winograd F(m x m, 3 x 3) convolution: VGG's 3x3 "SAME" convolutions with fewer multiplies.
+
+A direct 3x3 convolution costs 9 multiplies per output and input channel; F(4x4, 3x3)
+costs 36/16 = 2.25 and F(2x2, 3x3) 16/4 = 4 (Lavin & Gray 2016, "Fast Algorithms for
+Convolutional Neural Networks"). The input is cut into overlapping (m+2)^2 tiles,
+each tile and each kernel is transformed (``B^T d B``, ``G g G^T``), the channel sum becomes
+(m+2)^2 batched matrix products, and ``A^T M A`` gives the m x m outputs of each tile.
+
+On the 2-core CPU XLA's direct convolutions already run near the FMA peak, so this is the
+only way to a faster VGG pass there (docs/BENCHMARKS.md, "Winograd"). The kernel
+transform is done once, in numpy, by :func:`transform_kernel` (``vgg.prepare``), never in
+the hot loop. The backward pass is written out (``custom_vjp``) as the same three steps
+transposed: autodiff of the tiling gave a gradient 3-7x slower than the forward.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# m -> (B^T (a, a), G (a, 3), A^T (m, a)), a = m + 2; interpolation points 0, ±1 (, ±2), inf.
+MATRICES: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {
+    2: (np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
+        np.array([[1, 0, 0], [.5, .5, .5], [.5, -.5, .5], [0, 0, 1]], np.float64),
+        np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)),
+    4: (np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                  [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], np.float64),
+        np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]], np.float64),
+        np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+                 np.float64)),
+}
+
+
+def transform_kernel(kernel, m: int) -> np.ndarray:
+    """(3, 3, in, out) HWIO kernel -> ((m+2)^2, in, out) float32 ``G g G^T``."""
+    if m not in MATRICES:
+        raise ValueError(f"Winograd tile m={m} not supported; use one of {sorted(MATRICES)}")
+    k = np.asarray(kernel, np.float32)
+    if k.ndim != 4 or k.shape[:2] != (3, 3):
+        raise ValueError(f"expected a (3, 3, in, out) kernel, got shape {k.shape}")
+    g = MATRICES[m][1].astype(np.float32)
+    cin, cout = k.shape[2:]
+    rows = np.tensordot(g, k, 1)                                   # (a, 3, in, out)
+    u = np.einsum("jl,ilcd->ijcd", g, rows, optimize=True)       # (a, a, in, out)
+    return np.ascontiguousarray(u.reshape((m + 2) ** 2, cin, cout), np.float32)
+
+
+def tile_size(u: jax.Array) -> int:
+    """The m of a transformed kernel from its leading axis ((m+2)^2)."""
+    a = int(round(u.shape[0] ** 0.5))
+    if a * a != u.shape[0] or a - 2 not in MATRICES:
+        raise ValueError(f"not a Winograd kernel: leading axis {u.shape[0]}")
+    return a - 2
+
+
+def _combine(slices, mat):
+    """[sum_k mat[r, k] * slices[k] for each row r], skipping zeros and unit multiplies."""
+    out = []
+    for row in mat:
+        acc = None
+        for c, s in zip(row, slices):
+            if c == 0:
+                continue
+            term = s if c == 1 else (-s if c == -1 else float(c) * s)
+            acc = term if acc is None else acc + term
+        out.append(acc)
+    return out
+
+
+def _tiles(x, axis: int, m: int, t: int):
+    """The m+2 strided views of ``x`` (length m*(t+1) on ``axis``): view k holds x[m*i + k], i < t."""
+    shp = x.shape
+    xr = x.reshape(shp[:axis] + (t + 1, m) + shp[axis + 1:])
+    out = []
+    for k in range(m + 2):
+        blk, off = divmod(k, m)
+        s = jax.lax.slice_in_dim(xr, blk, blk + t, axis=axis)
+        out.append(jax.lax.index_in_dim(s, off, axis=axis + 1, keepdims=False))
+    return out
+
+
+def _untile(views, axis: int, m: int):
+    """Adjoint of :func:`_tiles`: scatter-add the m+2 views back to length m*(t+1)."""
+    z = []
+    for off in range(m):
+        s = views[off]
+        pad = [(0, 0)] * s.ndim
+        pad[axis] = (0, 1)
+        s = jnp.pad(s, pad)
+        if m + off < len(views):  # views m, m+1 start one tile later
+            pad[axis] = (1, 0)
+            s = s + jnp.pad(views[m + off], pad)
+        z.append(s)
+    z = jnp.stack(z, axis=axis + 1)
+    shp = z.shape
+    return z.reshape(shp[:axis] + (shp[axis] * m,) + shp[axis + 2:])
+
+
+def _geometry(x, m):
+    n, h, w, c = x.shape
+    return n, h, w, c, -(-h // m), -(-w // m)
+
+
+def _input_transform(x, m):
+    """(n, h, w, c) -> V ((m+2)^2, n*th*tw, c): ``B^T d B`` of every tile."""
+    n, h, w, c, th, tw = _geometry(x, m)
+    xp = jnp.pad(x, ((0, 0), (1, m * (th + 1) - h - 1), (1, m * (tw + 1) - w - 1), (0, 0)))
+    bt = jnp.asarray(MATRICES[m][0], x.dtype)
+    r = jnp.tensordot(bt, jnp.stack(_tiles(xp, 1, m, th)), 1)        # (a, n, th, W', c)
+    v = jnp.einsum("jb,ab...->aj...", bt, jnp.stack(_tiles(r, 3, m, tw), axis=1))
+    return v.reshape((m + 2) ** 2, n * th * tw, c)
+
+
+def _forward(x, u):
+    m = tile_size(u)
+    a = m + 2
+    n, h, w, _, th, tw = _geometry(x, m)
+    mm = jax.lax.dot_general(_input_transform(x, m), u, (((2,), (1,)), ((0,), (0,))))
+    mm = mm.reshape(a, a, n, th, tw, u.shape[-1])
+    at = MATRICES[m][2]
+    cols = _combine([mm[:, j] for j in range(a)], at)            # cols[q]: (a, n, th, tw, out)
+    ys = [_combine([cq[i] for i in range(a)], at) for cq in cols]  # ys[q][p]: output row p, column q
+    y = jnp.stack([jnp.stack([ys[q][p] for q in range(m)], axis=3) for p in range(m)], axis=2)
+    return y.reshape(n, m * th, m * tw, u.shape[-1])[:, :h, :w]
+
+
+@jax.custom_vjp
+def conv3x3(x: jax.Array, u: jax.Array) -> jax.Array:
+    """3x3 stride-1 "SAME" cross-correlation of NHWC ``x`` with a :func:`transform_kernel` kernel.
+
+    Equals ``lax.conv_general_dilated(x, kernel, (1, 1), "SAME")`` up to float32 rounding
+    (relative error ~1e-6 for m=2, ~1e-5 for m=4 on VGG-like weights).
+    """
+    return _forward(x, u)
+
+
+def _fwd(x, u):
+    return _forward(x, u), (x, u)
+
+
+def _bwd(res, dy):
+    x, u = res
+    m = tile_size(u)
+    a = m + 2
+    n, h, w, c, th, tw = _geometry(x, m)
+    dy = jnp.pad(dy, ((0, 0), (0, m * th - h), (0, m * tw - w), (0, 0))).reshape(n, th, m, tw, m, -1)
+    bt, _, at = MATRICES[m]
+    # adjoint of the output transform: dM[i, j] = sum_pq A^T[p, i] A^T[q, j] dy[p, q]
+    rows = [_combine([dy[:, :, p, :, q] for q in range(m)], at.T) for p in range(m)]   # rows[p][j]
+    by_j = [_combine([rows[p][j] for p in range(m)], at.T) for j in range(a)]          # by_j[j][i]
+    dm = jnp.stack([by_j[j][i] for i in range(a) for j in range(a)]).reshape(a * a, n * th * tw, -1)
+    dv = jax.lax.dot_general(dm, u, (((2,), (2,)), ((0,), (0,)))).reshape(a, a, n, th, tw, c)
+    # adjoint of the input transform (B^T d B, then tiling), columns first
+    rows = [_untile(_combine([dv[r, j] for j in range(a)], bt.T), 2, m) for r in range(a)]
+    dxp = _untile(_combine(rows, bt.T), 1, m)
+    dx = dxp[:, 1:1 + h, 1:1 + w]
+    du = jax.lax.dot_general(_input_transform(x, m), dm, (((1,), (1,)), ((0,), (0,))))  # dropped unless used
+    return dx, du
+
+
+conv3x3.defvjp(_fwd, _bwd)
