@@ -8,7 +8,7 @@
 Sections (``--only a,l,b,c,g,d,s,x``):
 
 a  seconds per function evaluation (value + gradient of the Gatys objective) at 256/512 px:
-   jaxstyle (jit) vs PyTorch fp32 and PyTorch bf16 autocast, on identical targets.
+   jaxstyle (jit; default Winograd and --conv direct) vs PyTorch fp32 and bf16 autocast, identical targets.
 b  wall time of the whole ``scripts/stylize.py --method gatys --size 384 --iterations 100``
    command (start-up and compilation included) vs ``benchmarks/torch_gatys.py`` (torch.optim.LBFGS,
    100 iterations, same objective); subprocesses, contenders alternated.
@@ -16,7 +16,7 @@ c  time to the same full-resolution loss: default coarse-to-fine schedule vs a s
 g  time to the same object style gain (``gain_obj``, docs/METRICS.md): ``auto`` on a masked dog photo,
    default coarse-to-fine schedule vs a single-scale loop (the issue's criterion for c).
 d  scoring throughput (images/s, forward to conv5_1 + per-filter max/argmax/mean, 224 px, batch 16)
-   vs the PyTorch forward pass.
+   vs the PyTorch forward pass (jaxstyle default Winograd and direct convolutions).
 s  solver: projected L-BFGS (1 evaluation/iteration) vs jaxopt LBFGSB, loss after the same wall time.
 l  the L-BFGS chunk as one ``lax.fori_loop`` program (before 9823962) vs one jitted step per iteration (now).
 x  compile time of value+grad: weights/targets closed over (constants; before f3271f1) vs arguments (now).
@@ -135,9 +135,9 @@ def interleave(contenders: dict, reps: int) -> dict[str, list[float]]:
     return out
 
 
-def jax_objective(size: int, dtype=None):
+def jax_objective(size: int, conv: str = "auto"):
     """(f, args, x0, style targets, content target): the Gatys objective ``f(x, args)`` as ``stylize`` builds it."""
-    params = _params()
+    params = vgg.prepare(_params(), conv)
     content = jnp.asarray(data.load_image(CONTENT, size))
     style = data.load_image(STYLE, max(2 * size, 64))
     tg = S._style_targets(params, [style], [1.0], S.GATYS_STYLE_LAYERS, size, 1.0, "max")
@@ -146,16 +146,6 @@ def jax_objective(size: int, dtype=None):
                 layer_weights={l: 1.0 / len(S.GATYS_STYLE_LAYERS) for l in S.GATYS_STYLE_LAYERS}, region=None,
                 base=content, normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
     f, fargs = S._make_objective(params, spec)
-    if dtype is not None:  # same objective with the VGG pass in ``dtype`` (bf16 experiment)
-        f0 = f
-
-        def f(x, a):
-            orig = vgg.apply
-            vgg.apply = lambda *p_, **k: orig(*p_, **dict(k, dtype=dtype))
-            try:
-                return f0(x, a)
-            finally:
-                vgg.apply = orig
     return f, fargs, content, tg, ct
 
 
@@ -182,21 +172,25 @@ def _torch_targets(tg, ct):
 
 
 # --------------------------------------------------------------------------- (a) per evaluation
+JAX_DEFAULT = "jaxstyle fp32 (default: Winograd blocks 3-5 on CPU)"
+JAX_DIRECT = "jaxstyle fp32, --conv direct (XLA convolutions)"
+
+
 def bench_eval(sizes, reps) -> list[dict]:
     rows = []
     for size in sizes:
         log(f"[a] {size} px: building objectives (load {loadavg()})")
         f, fargs, x0, tg, ct = jax_objective(size)
-        fb, *_ = jax_objective(size, dtype=jnp.bfloat16)
         x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
         contenders, compile_s, values = {}, {}, {}
-        for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG (experiment)", fb)):
+        for name, conv in ((JAX_DEFAULT, "auto"), (JAX_DIRECT, "direct")):
+            args = dict(fargs, params=vgg.prepare(fargs["params"], conv))
             t = time.perf_counter()
-            c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, fargs).compile()
+            c = jax.jit(jax.value_and_grad(f, has_aux=True)).lower(x, args).compile()
             compile_s[name] = time.perf_counter() - t
-            (v, _), g = block(c(x, fargs))
+            (v, _), g = block(c(x, args))
             values[name] = float(v)
-            contenders[name] = (lambda c=c: block(c(x, fargs)))
+            contenders[name] = (lambda c=c, args=args: block(c(x, args)))
         if TG is not None:
             tp = _torch_params()
             ttg = _torch_targets(tg, ct)
@@ -208,7 +202,7 @@ def bench_eval(sizes, reps) -> list[dict]:
                 contenders[name] = (lambda tf=tf: TG.value_and_grad(tf, xt))
         times = interleave(contenders, reps)
         ref = median(times["PyTorch fp32"]) if "PyTorch fp32" in times else None
-        base = values["jaxstyle fp32"]
+        base = values[JAX_DIRECT]
         for name, ts in times.items():
             m = median(ts)
             rows.append(dict(size=f"{x0.shape[1]}x{x0.shape[0]}", impl=name, s_per_eval=m, min=min(ts),
@@ -231,6 +225,9 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
                                                 "--iterations", str(iterations), "--quiet", "--force",
                                                 "--out", str(tmp / "jax.png")], env),
     }
+    if "direct" in variants:
+        cmds["jaxstyle --conv direct (XLA convolutions)"] = (
+            cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jaxd.png"), "--conv", "direct"], env)
     if "scales1" in variants:
         cmds["jaxstyle --scales 1 (same iterations at full size)"] = (
             cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jax1.png"), "--scales", "1"], env)
@@ -393,22 +390,25 @@ def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
     layers = scoring.DEFAULT_LAYERS
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8) for _ in range(n_batches)]
-    scorer = scoring.BatchScorer(params, layers, per_device=batch // len(jax.devices()))
     log(f"[d] scoring {size} px batch {batch} (load {loadavg()})")
-    t = time.perf_counter()
-    scorer.fetch(scorer.dispatch(imgs[0]))
-    comp = time.perf_counter() - t
+    contenders, comp = {}, {}
+    for name, conv in (("jaxstyle BatchScorer fp32 (default: Winograd on CPU)", "auto"),
+                       ("jaxstyle BatchScorer fp32, direct convolutions", "direct")):
+        scorer = scoring.BatchScorer(params, layers, per_device=batch // len(jax.devices()), conv=conv)
+        t = time.perf_counter()
+        scorer.fetch(scorer.dispatch(imgs[0]))
+        comp[name] = time.perf_counter() - t
 
-    def jax_run():  # pipelined as score_stream does: next batch dispatched before the last is fetched
-        pending = None
-        for b in imgs:
-            h = scorer.dispatch(b)
-            if pending is not None:
-                scorer.fetch(pending)
-            pending = h
-        scorer.fetch(pending)
+        def jax_run(scorer=scorer):  # pipelined as score_stream does: next batch dispatched before the last is fetched
+            pending = None
+            for b in imgs:
+                h = scorer.dispatch(b)
+                if pending is not None:
+                    scorer.fetch(pending)
+                pending = h
+            scorer.fetch(pending)
 
-    contenders = {"jaxstyle BatchScorer fp32": jax_run}
+        contenders[name] = jax_run
     if TG is not None:
         tp = _torch_params()
 
@@ -441,7 +441,7 @@ def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
     for name, ts in times.items():
         ips = n / median(ts)
         rows.append(dict(impl=name, images_per_s=ips, vs_torch=(ips / ref if ref else None),
-                         compile_s=comp if name.startswith("jax") else None, reps=len(ts)))
+                         compile_s=comp.get(name), reps=len(ts)))
     return rows
 
 
@@ -578,7 +578,7 @@ def report(res, info, args) -> str:
                   "conv4_2, TV; median of interleaved repeats; `vs torch` = PyTorch fp32 time / this time)\n")
         md.append(table(res["a"], [("size", "size"), ("implementation", "impl"), ("s / eval", "s_per_eval"),
                                    ("min", "min"), ("vs PyTorch fp32", "vs_torch"), ("compile s", "compile_s"),
-                                   ("loss rel. diff vs jaxstyle fp32", "loss_rel_diff"), ("reps", "reps")]))
+                                   ("loss rel. diff vs --conv direct", "loss_rel_diff"), ("reps", "reps")]))
     if "b" in res:
         md.append(f"\n**(b) whole command wall time** (`stylize.py --method gatys --size {args.b_size} --iterations "
                   f"{args.b_iterations}` incl. start-up + compilation, subprocesses; `PyTorch/this` = PyTorch wall / "
@@ -642,9 +642,9 @@ def main(argv=None) -> int:
     p.add_argument("--reps", type=int, default=None, help="repeats per timing (default 5, quick 3)")
     p.add_argument("--out", default=None, help="also write the Markdown table here")
     p.add_argument("--json", default=None, help="write the raw numbers here")
-    p.add_argument("--b-variants", default="cache", help="extra (b) rows: cache (the default run fills a "
-                   "fresh persistent compilation cache, then a warm run), scales1 (jaxstyle --scales 1); "
-                   "comma-separated, default cache")
+    p.add_argument("--b-variants", default="cache,direct", help="extra (b) rows: cache (the default run fills a "
+                   "fresh persistent compilation cache, then a warm run), direct (jaxstyle --conv direct), "
+                   "scales1 (jaxstyle --scales 1); comma-separated, default cache,direct")
     p.add_argument("--b-size", dest="b_size_", type=int, default=None, help="(b) size (default 384, quick 128)")
     p.add_argument("--b-iterations", dest="b_iterations_", type=int, default=None,
                    help="(b) iterations (default 100, quick 20)")

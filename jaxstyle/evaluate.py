@@ -434,7 +434,7 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
         from . import weights
         params, _ = weights.load()
     from . import vgg
-    params = vgg.prepare(params)  # once, not per stylization
+    params = vgg.prepare(params)  # once, not per stylization (stylize uses it for its objective only)
 
     settings = {
         "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],
@@ -538,7 +538,7 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
         from . import weights
         params, _ = weights.load()
     from . import vgg
-    params = vgg.prepare(params)  # once, not per stylization
+    params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
     rows = []
     for pair in pairs:
         con = data.load_image(pair.photo, size)

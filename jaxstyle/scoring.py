@@ -74,9 +74,10 @@ class BatchScorer:
     layers: tuple[str, ...]
     per_device: int
     devices: tuple = field(default_factory=lambda: tuple(jax.devices()))
+    conv: str = "auto"  # vgg.prepare: Winograd on CPU
 
     def __post_init__(self):
-        object.__setattr__(self, "params", vgg.prepare(self.params, backend=self.devices[0].platform))
+        object.__setattr__(self, "params", vgg.prepare(self.params, self.conv, backend=self.devices[0].platform))
         if len(self.devices) > 1:
             mesh = jax.sharding.Mesh(np.array(self.devices), ("d",))
             data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("d"))

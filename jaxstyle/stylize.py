@@ -291,7 +291,10 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     if params is None:
         from . import weights as W
         params, _ = W.load()
-    params = vgg.prepare(params, conv)
+    # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration; the one-off
+    # passes (style/content targets, object map) run direct: a Winograd compile would not pay back
+    fast = vgg.prepare(params, conv)
+    params = vgg.prepare(params, "direct")
 
     content_img = _as_image(content, size)
     if max(content_img.shape[:2]) != size:
@@ -385,7 +388,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=region, base=base, normalize=cfg["normalize"], weights=wts,
                     pooling=pooling)
-        fun, fargs = _make_objective(params, spec)
+        fun, fargs = _make_objective(fast, spec)
         for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
             x = step.image
             last_terms = dict(step.terms, loss=step.loss)

@@ -61,6 +61,8 @@ def build_parser() -> ArgumentParser:
                    help="also write OUT_stepNNNN.png about every K iterations")
     p.add_argument("--save-map", default=None, metavar="PATH", help="write the object map (auto) as a PNG")
     p.add_argument("--weights", default=None, help="VGG-19 .npz (default weights/vgg19.npz; made on first use)")
+    p.add_argument("--conv", choices=["auto", "direct", "winograd"], default="auto",
+                   help="VGG convolutions: auto = Winograd for blocks 3-5 on CPU, the backend's own elsewhere")
     p.add_argument("--out", default="out/stylized.png", help="output image (.png or .jpg)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -114,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              content_weight=a.content_weight, style_weight=a.style_weight,
                              tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed, init=a.init,
                              scales=a.scales, preserve_colors=a.preserve_colors, style_scale=a.style_scale,
-                             params=params):
+                             params=params, conv=a.conv):
         if bar is not None:
             bar.total = prog.total
             bar.n = prog.done
