@@ -2,10 +2,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import metrics, objectmap, stylize as S
+from jaxstyle import metrics, objectmap, vgg, stylize as S
 from jaxstyle.data import load_image, load_mask
 from jaxstyle.errors import UsageError
 
@@ -83,10 +85,25 @@ def test_real_weights_smoke_64px(real_params, shared_data):
     r = S.stylize(photo, style, method="gatys", size=64, iterations=10, scales=1, params=real_params)
     assert r.image.shape == (36, 64, 3) and np.isfinite(r.image).all()
     assert np.abs(r.image - r.content).mean() > 2.0  # the style changed the picture
-    # the CPU default runs blocks 3-5 as Winograd convolutions; XLA's direct ones give the same picture
+    # the CPU default runs blocks 3-5 as Winograd convolutions; with XLA's direct ones the run
+    # ends at a similar loss (L-BFGS trajectories from gradients equal to ~1e-6 drift apart:
+    # 3.76 vs 3.88 here), and the objective and its gradient agree at the same point
     d = S.stylize(photo, style, method="gatys", size=64, iterations=10, scales=1, params=real_params, conv="direct")
-    assert np.abs(d.image - r.image).mean() < 0.05 * np.abs(r.image - r.content).mean()
-    assert abs(d.losses["loss"] - r.losses["loss"]) < 1e-3 * abs(r.losses["loss"])
+    assert abs(d.losses["loss"] - r.losses["loss"]) < 0.1 * abs(r.losses["loss"])
+    x = jnp.asarray(r.image)
+    vg = {}
+    for conv in ("winograd", "direct"):
+        params = vgg.prepare(real_params, conv)
+        tg = S._style_targets(params, [load_image(style, 128)], [1.0], S.GATYS_STYLE_LAYERS, 64, 1.0, "max")
+        ct = vgg.features(params, jnp.asarray(r.content), (S.CONTENT_LAYER,))[S.CONTENT_LAYER]
+        spec = dict(style_layers=S.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
+                    layer_weights={l: 0.2 for l in S.GATYS_STYLE_LAYERS}, region=None, base=jnp.asarray(r.content),
+                    normalize="relative", weights=dict(content=1.0, style=1e3, tv=1e-5), pooling="max")
+        f, args = S._make_objective(params, spec)
+        (v, _), g = jax.jit(jax.value_and_grad(f, has_aux=True))(x, args)
+        vg[conv] = (float(v), np.asarray(g))
+    assert abs(vg["winograd"][0] - vg["direct"][0]) < 1e-5 * abs(vg["direct"][0])
+    assert np.linalg.norm(vg["winograd"][1] - vg["direct"][1]) < 1e-3 * np.linalg.norm(vg["direct"][1])
 
 
 @pytest.mark.slow
