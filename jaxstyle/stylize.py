@@ -29,6 +29,10 @@ from .errors import JaxstyleError, UsageError
 METHODS = ("auto", "paper", "gatys", "mask")
 CONTENT_LAYER = "conv4_2"
 MIN_SHORT_SIDE = 16  # conv5_1 needs at least one cell after four 2x2 poolings
+# conv="auto" uses the Winograd VGG (CPU) at a level only if it runs >= this many pixel-iterations:
+# its objective compiles ~5-10 s slower and saves ~4.3 us per pixel per evaluation on the 2-core
+# CPU (docs/BENCHMARKS.md, third stop), so smaller levels are faster with XLA's convolutions.
+WINOGRAD_MIN_WORK = 1_500_000
 MAP_SIZE = 512  # the object map is computed at this long side whatever the output size
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
@@ -235,6 +239,15 @@ def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], 
     return f
 
 
+def level_uses_fast_conv(conv: str, hw: tuple[int, int], iterations: int) -> bool:
+    """Whether a level of ``iterations`` at ``hw`` runs its objective on ``vgg.prepare(params, conv)``.
+
+    Always for an explicit ``conv``; for ``"auto"`` only with >= ``WINOGRAD_MIN_WORK``
+    pixel-iterations (``vgg.prepare`` then decides per backend: Winograd on CPU only).
+    """
+    return conv != "auto" or iterations * hw[0] * hw[1] >= WINOGRAD_MIN_WORK
+
+
 def _make_objective(params, spec: dict):
     """``(f, args)`` for a method spec: ``f`` cached per static configuration, arrays in ``args``."""
     style_layers = tuple(spec["style_layers"])
@@ -291,8 +304,9 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     if params is None:
         from . import weights as W
         params, _ = W.load()
-    # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration; the one-off
-    # passes (style/content targets, object map) run direct: a Winograd compile would not pay back
+    # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
+    # with enough work (WINOGRAD_MIN_WORK); the one-off passes (style/content targets, object map)
+    # run direct: a Winograd compile would not pay back
     fast = vgg.prepare(params, conv)
     params = vgg.prepare(params, "direct")
 
@@ -388,7 +402,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=region, base=base, normalize=cfg["normalize"], weights=wts,
                     pooling=pooling)
-        fun, fargs = _make_objective(fast, spec)
+        fun, fargs = _make_objective(fast if level_uses_fast_conv(conv, hw, n_it) else params, spec)
         for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
             x = step.image
             last_terms = dict(step.terms, loss=step.loss)

@@ -74,7 +74,7 @@ def receptive_field(layer: str) -> tuple[int, int]:
 # Winograd tile m per layer on CPU (vgg.prepare): F(4x4,3x3) on blocks 3-4, F(2x2,3x3) on block 5
 # (its maps are 14-32 px, where 4x4 tiles waste padding). Blocks 1-2 (64-128 input channels)
 # stay direct: there the tile transforms cost more than the multiplies saved
-# (docs/BENCHMARKS.md, "Winograd").
+# (docs/BENCHMARKS.md, third stop).
 WINOGRAD_TILE: dict[str, int] = {n: (4 if n[4] in "34" else 2) for n in CONV_LAYERS if n[4] in "345"}
 WINOGRAD_MIN_CHANNELS = 128  # narrower layers (the tiny test VGGs) stay direct: nothing to gain
 CONV_ALGOS = ("auto", "direct", "winograd")

@@ -7,7 +7,7 @@ each tile and each kernel is transformed (``B^T d B``, ``G g G^T``), the channel
 (m+2)^2 batched matrix products, and ``A^T M A`` gives the m x m outputs of each tile.
 
 On the 2-core CPU XLA's direct convolutions already run near the FMA peak, so this is the
-only way to a faster VGG pass there (docs/BENCHMARKS.md, "Winograd"). The kernel
+only way to a faster VGG pass there (docs/BENCHMARKS.md, third stop). The kernel
 transform is done once, in numpy, by :func:`transform_kernel` (``vgg.prepare``), never in
 the hot loop. The backward pass is written out (``custom_vjp``) as the same three steps
 transposed: autodiff of the tiling gave a gradient 3-7x slower than the forward.

@@ -96,3 +96,15 @@ def test_prepared_vgg_matches_direct_features_and_pixel_gradient(monkeypatch):
     g = jax.jit(jax.grad(f, argnums=1))
     ga, gb = g(p, img), g(w, img)
     assert float(jnp.linalg.norm(gb - ga) / jnp.linalg.norm(ga)) < 1e-3
+
+
+def test_stylize_levels_use_winograd_only_with_enough_work():
+    from jaxstyle import stylize as S
+
+    big = (288, 512)
+    assert S.level_uses_fast_conv("auto", big, 20)  # 2.9M pixel-iterations
+    assert not S.level_uses_fast_conv("auto", (72, 128), 50)  # 0.46M: the compile would not pay back
+    assert S.level_uses_fast_conv("winograd", (72, 128), 1) and S.level_uses_fast_conv("direct", (72, 128), 1)
+    n = S.WINOGRAD_MIN_WORK
+    assert S.level_uses_fast_conv("auto", (100, 100), n // 10_000) != S.level_uses_fast_conv("auto", (100, 100),
+                                                                                              n // 10_000 - 1)
