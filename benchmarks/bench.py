@@ -135,8 +135,11 @@ def interleave(contenders: dict, reps: int) -> dict[str, list[float]]:
     return out
 
 
-def jax_objective(size: int, conv: str = "auto"):
-    """(f, args, x0, style targets, content target): the Gatys objective ``f(x, args)`` as ``stylize`` builds it."""
+def jax_objective(size: int, conv: str = "auto", dtype=None):
+    """(f, args, x0, style targets, content target): the Gatys objective ``f(x, args)`` as ``stylize`` builds it.
+
+    ``dtype``: the same objective with the VGG pass in ``dtype`` (the bf16 experiment; gpu.py's rows).
+    """
     params = vgg.prepare(_params(), conv)
     content = jnp.asarray(data.load_image(CONTENT, size))
     style = data.load_image(STYLE, max(2 * size, 64))
@@ -146,6 +149,16 @@ def jax_objective(size: int, conv: str = "auto"):
                 layer_weights={l: 1.0 / len(S.GATYS_STYLE_LAYERS) for l in S.GATYS_STYLE_LAYERS}, region=None,
                 base=content, normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
     f, fargs = S._make_objective(params, spec)
+    if dtype is not None:
+        f0 = f
+
+        def f(x, a):
+            orig = vgg.apply
+            vgg.apply = lambda *p_, **k: orig(*p_, **dict(k, dtype=dtype))
+            try:
+                return f0(x, a)
+            finally:
+                vgg.apply = orig
     return f, fargs, content, tg, ct
 
 
