@@ -290,6 +290,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         raise UsageError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
     if init not in ("content", "noise"):
         raise UsageError(f"unknown init {init!r}; use content or noise")
+    if conv not in vgg.CONV_ALGOS:
+        raise UsageError(f"unknown convolution algorithm {conv!r}; use one of {', '.join(vgg.CONV_ALGOS)}")
     if layer_weights not in ("equal", "proportional"):
         raise UsageError("layer weights must be 'equal' or 'proportional'")
     if size < 16:
@@ -306,9 +308,9 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         params, _ = W.load()
     # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
     # with enough work (WINOGRAD_MIN_WORK); the one-off passes (style/content targets, object map)
-    # run direct: a Winograd compile would not pay back
-    fast = vgg.prepare(params, conv)
-    params = vgg.prepare(params, "direct")
+    # run direct: a Winograd compile would not pay back. Kernels are transformed on first use.
+    raw, fast = params, None
+    params = vgg.prepare(raw, "direct")
 
     content_img = _as_image(content, size)
     if max(content_img.shape[:2]) != size:
@@ -402,7 +404,10 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=region, base=base, normalize=cfg["normalize"], weights=wts,
                     pooling=pooling)
-        fun, fargs = _make_objective(fast if level_uses_fast_conv(conv, hw, n_it) else params, spec)
+        obj_params = params
+        if level_uses_fast_conv(conv, hw, n_it):
+            fast = obj_params = vgg.prepare(raw, conv) if fast is None else fast
+        fun, fargs = _make_objective(obj_params, spec)
         for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
             x = step.image
             last_terms = dict(step.terms, loss=step.loss)

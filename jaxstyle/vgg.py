@@ -84,8 +84,8 @@ def prepare(params: Mapping, conv: str = "auto", backend: str | None = None) -> 
     """Params with each layer's convolution algorithm chosen; pure (the input is not changed).
 
     ``conv="winograd"`` adds ``"winograd"`` (the transformed kernel, :data:`WINOGRAD_TILE`)
-    to the layers of blocks 3-5 with >= :data:`WINOGRAD_MIN_CHANNELS` inputs, which :func:`apply` then runs as Winograd convolutions;
-    ``"direct"`` removes it; ``"auto"`` is ``"winograd"`` on the CPU backend and ``"direct"``
+    to the layers of blocks 3-5 with >= :data:`WINOGRAD_MIN_CHANNELS` inputs, which
+    :func:`apply` then runs as Winograd convolutions; ``"direct"`` removes it; ``"auto"`` is ``"winograd"`` on the CPU backend and ``"direct"``
     elsewhere (cuDNN and TPU convolutions pick their own algorithms). Idempotent. Gradients
     reach the input image; for gradients w.r.t. the kernels use ``conv="direct"``.
     """

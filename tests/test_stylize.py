@@ -50,6 +50,8 @@ def test_paper_needs_filters_and_mask_needs_mask(tiny_params):
         S.stylize(content, style, method="paper", class_name=None, size=32, iterations=2, params=tiny_params)
     with pytest.raises(UsageError):
         S.stylize(content, style, method="nope", size=32, iterations=2, params=tiny_params)
+    with pytest.raises(UsageError, match="convolution algorithm"):
+        S.stylize(content, style, method="gatys", size=32, iterations=2, params=tiny_params, conv="fft")
 
 
 def test_same_seed_same_output(tiny_params):
