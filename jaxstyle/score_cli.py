@@ -40,7 +40,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--batch", type=positive_int, default=None,
                    help=f"images per device per step (default {scoring.CPU_BATCH} on CPU, {scoring.ACCEL_BATCH} on "
                         "GPU/TPU: on the 2-core CPU batch 2-4 ran ~25 %% faster than 16, docs/BENCHMARKS.md (d))")
-    p.add_argument("--conv", choices=["auto", "direct", "winograd"], default="auto",
+    p.add_argument("--conv", choices=vgg.CONV_ALGOS, default="auto",
                    help="VGG convolutions: auto = Winograd for blocks 3-5 on CPU (~1.6x faster there, activations "
                         "equal to ~1e-5 relative), the backend's own on GPU/TPU; direct reproduces lists made before it")
     p.add_argument("--min-purity", type=unit_float, default=None,
@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     devices = tuple(jax.devices())
     if a.batch is None:
         a.batch = scoring.default_batch(devices[0].platform)
-    conv = a.conv if a.conv != "auto" else ("winograd" if devices[0].platform == "cpu" else "direct")
+    conv = vgg.resolve_conv(a.conv, devices[0].platform)
     config = {"schema": SCHEMA, "weights_sha256": meta.get("sha256"), "dataset": pool.name, "pool_size": total,
               "image_size": a.size, "class_indices": cls_idx, "layers": list(layers), "top_k": a.top_k,
               "batch_per_device": a.batch, "conv": conv}

@@ -290,8 +290,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         raise UsageError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
     if init not in ("content", "noise"):
         raise UsageError(f"unknown init {init!r}; use content or noise")
-    if conv not in vgg.CONV_ALGOS:
-        raise UsageError(f"unknown convolution algorithm {conv!r}; use one of {', '.join(vgg.CONV_ALGOS)}")
+    vgg.resolve_conv(conv)  # an unknown algorithm fails here, before any work
     if layer_weights not in ("equal", "proportional"):
         raise UsageError("layer weights must be 'equal' or 'proportional'")
     if size < 16:

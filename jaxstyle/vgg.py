@@ -80,6 +80,15 @@ WINOGRAD_MIN_CHANNELS = 128  # narrower layers (the tiny test VGGs) stay direct:
 CONV_ALGOS = ("auto", "direct", "winograd")
 
 
+def resolve_conv(conv: str, backend: str | None = None) -> str:
+    """``"winograd"`` or ``"direct"``: ``"auto"`` is Winograd on the CPU backend only (default: JAX's)."""
+    if conv not in CONV_ALGOS:
+        raise UsageError(f"unknown convolution algorithm {conv!r}; use one of {', '.join(CONV_ALGOS)}")
+    if conv == "auto":
+        return "winograd" if (backend or jax.default_backend()) == "cpu" else "direct"
+    return conv
+
+
 def prepare(params: Mapping, conv: str = "auto", backend: str | None = None) -> dict:
     """Params with each layer's convolution algorithm chosen; pure (the input is not changed).
 
@@ -89,10 +98,7 @@ def prepare(params: Mapping, conv: str = "auto", backend: str | None = None) -> 
     elsewhere (cuDNN and TPU convolutions pick their own algorithms). Idempotent. Gradients
     reach the input image; for gradients w.r.t. the kernels use ``conv="direct"``.
     """
-    if conv not in CONV_ALGOS:
-        raise UsageError(f"unknown convolution algorithm {conv!r}; use one of {', '.join(CONV_ALGOS)}")
-    if conv == "auto":
-        conv = "winograd" if (backend or jax.default_backend()) == "cpu" else "direct"
+    conv = resolve_conv(conv, backend)
     out = {}
     for name, p in params.items():
         p = dict(p)
