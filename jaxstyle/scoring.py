@@ -77,7 +77,8 @@ class BatchScorer:
     conv: str = "auto"  # vgg.prepare: Winograd on CPU
 
     def __post_init__(self):
-        object.__setattr__(self, "params", vgg.prepare(self.params, self.conv, backend=self.devices[0].platform))
+        object.__setattr__(self, "params", vgg.prepare(self.params, self.conv, backend=self.devices[0].platform,
+                                                       grad=False))  # forward only
         if len(self.devices) > 1:
             mesh = jax.sharding.Mesh(np.array(self.devices), ("d",))
             data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("d"))

@@ -30,9 +30,9 @@ METHODS = ("auto", "paper", "gatys", "mask")
 CONTENT_LAYER = "conv4_2"
 MIN_SHORT_SIDE = 16  # conv5_1 needs at least one cell after four 2x2 poolings
 # conv="auto" uses the Winograd VGG (CPU) at a level only if it runs >= this many pixel-iterations:
-# its objective compiles ~5-10 s slower and saves ~4.3 us per pixel per evaluation on the 2-core
-# CPU (docs/BENCHMARKS.md, third stop), so smaller levels are faster with XLA's convolutions.
-WINOGRAD_MIN_WORK = 1_500_000
+# its objective compiles ~2-3 s slower and saves ~3.5 us per pixel per evaluation on the 2-core
+# CPU (docs/BENCHMARKS.md, fourth stop), so smaller levels are faster with XLA's convolutions.
+WINOGRAD_MIN_WORK = 700_000
 MAP_SIZE = 512  # the object map is computed at this long side whatever the output size
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 

@@ -71,12 +71,14 @@ def receptive_field(layer: str) -> tuple[int, int]:
     raise AssertionError(layer)
 
 
-# Winograd tile m per layer on CPU (vgg.prepare): F(4x4,3x3) on blocks 3-4, F(2x2,3x3) on block 5
-# (its maps are 14-32 px, where 4x4 tiles waste padding). Blocks 1-2 (64-128 input channels)
-# stay direct: there the tile transforms cost more than the multiplies saved
-# (docs/BENCHMARKS.md, third stop).
-WINOGRAD_TILE: dict[str, int] = {n: (4 if n[4] in "34" else 2) for n in CONV_LAYERS if n[4] in "345"}
-WINOGRAD_MIN_CHANNELS = 128  # narrower layers (the tiny test VGGs) stay direct: nothing to gain
+# Winograd tile m per layer on CPU (vgg.prepare): F(4x4,3x3) on blocks 2-4, F(2x2,3x3) on block 5
+# (its maps are 14-32 px, where 4x4 tiles waste padding). Block 1 stays direct: there the tile
+# transforms cost more than the multiplies saved. Block 2 pays only when the gradient is taken
+# (its Winograd forward alone is slower than XLA's), so forward-only passes keep it direct
+# (docs/BENCHMARKS.md, fourth stop).
+WINOGRAD_TILE: dict[str, int] = {n: (4 if n[4] in "234" else 2) for n in CONV_LAYERS if n[4] in "2345"}
+WINOGRAD_FORWARD_ONLY_SKIP = tuple(n for n in WINOGRAD_TILE if n[4] == "2")
+WINOGRAD_MIN_CHANNELS = 64  # narrower layers (the tiny test VGGs) stay direct: nothing to gain
 CONV_ALGOS = ("auto", "direct", "winograd")
 
 
@@ -89,20 +91,23 @@ def resolve_conv(conv: str, backend: str | None = None) -> str:
     return conv
 
 
-def prepare(params: Mapping, conv: str = "auto", backend: str | None = None) -> dict:
+def prepare(params: Mapping, conv: str = "auto", backend: str | None = None, *, grad: bool = True) -> dict:
     """Params with each layer's convolution algorithm chosen; pure (the input is not changed).
 
     ``conv="winograd"`` adds ``"winograd"`` (the transformed kernel, :data:`WINOGRAD_TILE`)
-    to the layers of blocks 3-5 with >= :data:`WINOGRAD_MIN_CHANNELS` inputs, which
-    :func:`apply` then runs as Winograd convolutions; ``"direct"`` removes it; ``"auto"`` is ``"winograd"`` on the CPU backend and ``"direct"``
-    elsewhere (cuDNN and TPU convolutions pick their own algorithms). Idempotent. Gradients
-    reach the input image; for gradients w.r.t. the kernels use ``conv="direct"``.
+    to the layers of blocks 2-5 with >= :data:`WINOGRAD_MIN_CHANNELS` inputs, which
+    :func:`apply` then runs as Winograd convolutions; ``grad=False`` (forward-only passes,
+    e.g. scoring) keeps :data:`WINOGRAD_FORWARD_ONLY_SKIP` direct. ``"direct"`` removes
+    them; ``"auto"`` is ``"winograd"`` on the CPU backend and ``"direct"`` elsewhere (cuDNN
+    and TPU convolutions pick their own algorithms). Idempotent. Gradients reach the input
+    image; for gradients w.r.t. the kernels use ``conv="direct"``.
     """
     conv = resolve_conv(conv, backend)
     out = {}
     for name, p in params.items():
         p = dict(p)
-        if conv == "direct" or name not in WINOGRAD_TILE or np.shape(p["kernel"])[2] < WINOGRAD_MIN_CHANNELS:
+        if (conv == "direct" or name not in WINOGRAD_TILE or (not grad and name in WINOGRAD_FORWARD_ONLY_SKIP)
+                or np.shape(p["kernel"])[2] < WINOGRAD_MIN_CHANNELS):
             p.pop("winograd", None)
         elif "winograd" not in p:
             p["winograd"] = jnp.asarray(winograd.transform_kernel(p["kernel"], WINOGRAD_TILE[name]))

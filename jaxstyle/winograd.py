@@ -54,18 +54,14 @@ def tile_size(u: jax.Array) -> int:
     return a - 2
 
 
-def _combine(slices, mat):
-    """[sum_k mat[r, k] * slices[k] for each row r], skipping zeros and unit multiplies."""
-    out = []
-    for row in mat:
-        acc = None
-        for c, s in zip(row, slices):
-            if c == 0:
-                continue
-            term = s if c == 1 else (-s if c == -1 else float(c) * s)
-            acc = term if acc is None else acc + term
-        out.append(acc)
-    return out
+def _kron(mat: np.ndarray, dtype) -> jax.Array:
+    """``mat ⊗ mat``: a 2-D transform ``M X M^T`` of every tile as one matrix product."""
+    return jnp.asarray(np.kron(mat, mat), dtype)
+
+
+def _transform(k2: jax.Array, t: jax.Array) -> jax.Array:
+    """``k2 @ t`` over the leading (tile-position) axis of ``t``, the rest flattened."""
+    return jnp.tensordot(k2, t.reshape(t.shape[0], -1), 1).reshape((k2.shape[0],) + t.shape[1:])
 
 
 def _tiles(x, axis: int, m: int, t: int):
@@ -106,9 +102,8 @@ def _input_transform(x, m):
     """(n, h, w, c) -> V ((m+2)^2, n*th*tw, c): ``B^T d B`` of every tile."""
     n, h, w, c, th, tw = _geometry(x, m)
     xp = jnp.pad(x, ((0, 0), (1, m * (th + 1) - h - 1), (1, m * (tw + 1) - w - 1), (0, 0)))
-    bt = jnp.asarray(MATRICES[m][0], x.dtype)
-    r = jnp.tensordot(bt, jnp.stack(_tiles(xp, 1, m, th)), 1)        # (a, n, th, W', c)
-    v = jnp.einsum("jb,ab...->aj...", bt, jnp.stack(_tiles(r, 3, m, tw), axis=1))
+    d = jnp.stack([jnp.stack(_tiles(r, 2, m, tw)) for r in _tiles(xp, 1, m, th)])  # (a, a, n, th, tw, c)
+    v = _transform(_kron(MATRICES[m][0], x.dtype), d.reshape((m + 2) ** 2, n, th, tw, c))
     return v.reshape((m + 2) ** 2, n * th * tw, c)
 
 
@@ -117,11 +112,8 @@ def _forward(x, u):
     a = m + 2
     n, h, w, _, th, tw = _geometry(x, m)
     mm = jax.lax.dot_general(_input_transform(x, m), u, (((2,), (1,)), ((0,), (0,))))
-    mm = mm.reshape(a, a, n, th, tw, u.shape[-1])
-    at = MATRICES[m][2]
-    cols = _combine([mm[:, j] for j in range(a)], at)            # cols[q]: (a, n, th, tw, out)
-    ys = [_combine([cq[i] for i in range(a)], at) for cq in cols]  # ys[q][p]: output row p, column q
-    y = jnp.stack([jnp.stack([ys[q][p] for q in range(m)], axis=3) for p in range(m)], axis=2)
+    y = _transform(_kron(MATRICES[m][2], mm.dtype), mm)                 # (m*m, P, out): A^T M A
+    y = y.reshape(m, m, n, th, tw, -1).transpose(2, 3, 0, 4, 1, 5)
     return y.reshape(n, m * th, m * tw, u.shape[-1])[:, :h, :w]
 
 
@@ -146,14 +138,13 @@ def _bwd(res, dy):
     n, h, w, c, th, tw = _geometry(x, m)
     dy = jnp.pad(dy, ((0, 0), (0, m * th - h), (0, m * tw - w), (0, 0))).reshape(n, th, m, tw, m, -1)
     bt, _, at = MATRICES[m]
-    # adjoint of the output transform: dM[i, j] = sum_pq A^T[p, i] A^T[q, j] dy[p, q]
-    rows = [_combine([dy[:, :, p, :, q] for q in range(m)], at.T) for p in range(m)]   # rows[p][j]
-    by_j = [_combine([rows[p][j] for p in range(m)], at.T) for j in range(a)]          # by_j[j][i]
-    dm = jnp.stack([by_j[j][i] for i in range(a) for j in range(a)]).reshape(a * a, n * th * tw, -1)
-    dv = jax.lax.dot_general(dm, u, (((2,), (2,)), ((0,), (0,)))).reshape(a, a, n, th, tw, c)
-    # adjoint of the input transform (B^T d B, then tiling), columns first
-    rows = [_untile(_combine([dv[r, j] for j in range(a)], bt.T), 2, m) for r in range(a)]
-    dxp = _untile(_combine(rows, bt.T), 1, m)
+    # adjoint of the output transform: dM = (A ⊗ A) dy, dy's tiles ordered (row, column) like y's
+    dy = dy.transpose(2, 4, 0, 1, 3, 5).reshape(m * m, n * th * tw, -1)
+    dm = _transform(_kron(at.T, dy.dtype), dy)                             # (a*a, P, out)
+    dv = jax.lax.dot_general(dm, u, (((2,), (2,)), ((0,), (0,))))          # (a*a, P, c)
+    # adjoint of the input transform: (B ⊗ B) dV per tile, then the overlapping tiles summed back
+    dd = _transform(_kron(bt.T, dv.dtype), dv).reshape(a, a, n, th, tw, c)
+    dxp = _untile([_untile([dd[k, l] for l in range(a)], 2, m) for k in range(a)], 1, m)
     dx = dxp[:, 1:1 + h, 1:1 + w]
     du = jax.lax.dot_general(_input_transform(x, m), dm, (((1,), (1,)), ((0,), (0,))))  # dropped unless used
     return dx, du

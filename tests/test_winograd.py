@@ -72,6 +72,10 @@ def test_prepare_is_pure_idempotent_and_reversible(monkeypatch):
     again = vgg.prepare(w, "winograd")
     assert all(again[n]["winograd"] is w[n]["winograd"] for n in vgg.WINOGRAD_TILE)
     assert all("winograd" not in v for v in vgg.prepare(w, "direct").values())
+    fwd = vgg.prepare(w, "winograd", grad=False)  # forward-only: block 2 back to direct
+    assert vgg.WINOGRAD_FORWARD_ONLY_SKIP and all("winograd" not in fwd[n] for n in vgg.WINOGRAD_FORWARD_ONLY_SKIP)
+    assert sorted(n for n, v in fwd.items() if "winograd" in v) == sorted(
+        set(vgg.WINOGRAD_TILE) - set(vgg.WINOGRAD_FORWARD_ONLY_SKIP))
     assert any("winograd" in v for v in vgg.prepare(p, "auto", backend="cpu").values())
     assert all("winograd" not in v for v in vgg.prepare(p, "auto", backend="gpu").values())
     with pytest.raises(UsageError, match="convolution algorithm"):
