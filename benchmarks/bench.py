@@ -185,7 +185,7 @@ def _torch_targets(tg, ct):
 
 
 # --------------------------------------------------------------------------- (a) per evaluation
-JAX_DEFAULT = "jaxstyle fp32 (default: Winograd blocks 3-5 on CPU)"
+JAX_DEFAULT = "jaxstyle fp32 (default: Winograd blocks 2-5 on CPU)"
 JAX_DIRECT = "jaxstyle fp32, --conv direct (XLA convolutions)"
 
 

@@ -61,8 +61,9 @@ def build_parser() -> ArgumentParser:
                    help="also write OUT_stepNNNN.png about every K iterations")
     p.add_argument("--save-map", default=None, metavar="PATH", help="write the object map (auto) as a PNG")
     p.add_argument("--weights", default=None, help="VGG-19 .npz (default weights/vgg19.npz; made on first use)")
-    p.add_argument("--conv", choices=["auto", "direct", "winograd"], default="auto",
-                   help="VGG convolutions: auto = Winograd for blocks 3-5 on CPU, the backend's own elsewhere")
+    p.add_argument("--conv", choices=["auto", "direct", "winograd"], default="auto",  # = vgg.CONV_ALGOS
+                   help="VGG convolutions: auto = Winograd for blocks 2-5 on CPU at levels where it pays, "
+                        "the backend's own elsewhere")
     p.add_argument("--out", default="out/stylized.png", help="output image (.png or .jpg)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
