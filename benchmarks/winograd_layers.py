@@ -7,7 +7,8 @@
 For one layer of each distinct shape (input ``size`` px, so conv3_x maps are size/4):
 milliseconds for conv + bias-free ReLU forward, and for the gradient w.r.t. the input of a
 sum of squares; random data, kernels pre-transformed (as ``vgg.prepare`` does). The
-policy in ``vgg.WINOGRAD_TILE`` / ``WINOGRAD_MIN_CHANNELS`` was read off this table.
+policy in ``vgg.WINOGRAD_TILE`` / ``WINOGRAD_FORWARD_ONLY_SKIP`` / ``WINOGRAD_MIN_CHANNELS`` was read
+off this table.
 """
 from __future__ import annotations
 
@@ -53,8 +54,9 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; XLA_FLAGS `{os.environ.get('XLA_FLAGS', '')}`; "
           f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
-    print("| layer | input (N×H×W×C → out) | direct fwd / grad ms | F(2,3) fwd / grad | F(4,3) fwd / grad | used |")
-    print("|---|---|---|---|---|---|")
+    print("| layer | input (N×H×W×C → out) | direct fwd / grad ms | F(2,3) fwd / grad | F(4,3) fwd / grad "
+          "| used (gradient) | used (forward only) |")
+    print("|---|---|---|---|---|---|---|")
     for name in LAYERS:
         block = int(name[4])
         hw = a.size // 2 ** (block - 1)
@@ -67,9 +69,10 @@ def main(argv=None) -> int:
             fwd = jax.jit(lambda x, w, conv=conv: jax.nn.relu(conv(x, w)))
             grad = jax.jit(jax.grad(lambda x, w, conv=conv: jnp.sum(jax.nn.relu(conv(x, w)) ** 2)))
             cols.append(f"{_ms(fwd, x, w, reps=a.reps):.1f} / {_ms(grad, x, w, reps=a.reps):.1f}")
-        used = (f"F({vgg.WINOGRAD_TILE[name]},3)" if name in vgg.WINOGRAD_TILE and cin >= vgg.WINOGRAD_MIN_CHANNELS
-                else "direct")
-        print(f"| {name} | {a.batch}×{hw}×{hw}×{cin} → {cout} | " + " | ".join(cols) + f" | {used} |", flush=True)
+        wino = name in vgg.WINOGRAD_TILE and cin >= vgg.WINOGRAD_MIN_CHANNELS
+        used = [f"F({vgg.WINOGRAD_TILE[name]},3)" if wino and (grad or name not in vgg.WINOGRAD_FORWARD_ONLY_SKIP)
+                else "direct" for grad in (True, False)]
+        print(f"| {name} | {a.batch}×{hw}×{hw}×{cin} → {cout} | " + " | ".join(cols + used) + " |", flush=True)
     return 0
 
 
