@@ -7,8 +7,9 @@ each tile and each kernel is transformed (``B^T d B``, ``G g G^T``), the channel
 (m+2)^2 batched matrix products, and ``A^T M A`` gives the m x m outputs of each tile.
 
 Every 2-D tile transform ``M X M^T`` is one matrix product with ``M ⊗ M`` over the
-flattened tile positions (36 x 36 at most), so a Winograd layer is four matrix products
-and some strided copies: XLA compiles that ~3x faster than the same transforms written as
+flattened tile positions (36 x 36 at most), so a Winograd layer's forward is three matrix
+products (input transform, channel sums, output transform) plus strided copies, and its
+backward three more: XLA compiles that ~3x faster than the same transforms written as
 sums of strided slices (~0.5 s instead of ~1.3 s per layer's forward and backward), and
 runs it as fast.
 
@@ -115,7 +116,6 @@ def _input_transform(x, m):
 
 def _forward(x, u):
     m = tile_size(u)
-    a = m + 2
     n, h, w, _, th, tw = _geometry(x, m)
     mm = jax.lax.dot_general(_input_transform(x, m), u, (((2,), (1,)), ((0,), (0,))))
     y = _transform(_kron(MATRICES[m][2], mm.dtype), mm)                 # (m*m, P, out): A^T M A
