@@ -147,6 +147,13 @@ def test_batching_does_not_change_results():
         assert a[l].top_idx.tolist() == brute_topk(np.concatenate(st1.layer[l].maxima), 9)
 
 
+def test_scorer_keeps_forward_only_layers_direct(monkeypatch):
+    monkeypatch.setattr(vgg, "WINOGRAD_MIN_CHANNELS", 1)  # the tiny VGG's layers are narrow
+    s = scoring.BatchScorer(tiny_params(0), ("conv5_1",), 2, devices=tuple(jax.devices("cpu")), conv="winograd")
+    used = sorted(n for n, p in s.params.items() if "winograd" in p)
+    assert used == sorted(set(vgg.WINOGRAD_TILE) - set(vgg.WINOGRAD_FORWARD_ONLY_SKIP))
+
+
 MULTI = textwrap.dedent("""
     import json, sys, jax, numpy as np
     sys.path.insert(0, sys.argv[1])
