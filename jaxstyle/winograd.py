@@ -110,8 +110,7 @@ def _input_transform(x, m):
     n, h, w, c, th, tw = _geometry(x, m)
     xp = jnp.pad(x, ((0, 0), (1, m * (th + 1) - h - 1), (1, m * (tw + 1) - w - 1), (0, 0)))
     d = jnp.stack([jnp.stack(_tiles(r, 2, m, tw)) for r in _tiles(xp, 1, m, th)])  # (a, a, n, th, tw, c)
-    v = _transform(_kron(MATRICES[m][0], x.dtype), d.reshape((m + 2) ** 2, n, th, tw, c))
-    return v.reshape((m + 2) ** 2, n * th * tw, c)
+    return _transform(_kron(MATRICES[m][0], x.dtype), d.reshape((m + 2) ** 2, n * th * tw, c))
 
 
 def _forward(x, u):
