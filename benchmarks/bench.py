@@ -323,8 +323,8 @@ def _speedups(rows: list[dict], suffixes) -> None:
         for r in rows:
             r["speedup" + sfx] = (b["s_to_target" + sfx] / r["s_to_target" + sfx]) if (
                 b["s_to_target" + sfx] and r["s_to_target" + sfx]) else None
-    if b["s_to_target"] is None:  # single scale never got there: lower bound
-        a["speedup"] = f"> {b['s_run'] / a['s_to_target']:.2f}"
+        if b["s_to_target" + sfx] is None and a["s_to_target" + sfx]:  # single scale never got there
+            a["speedup" + sfx] = f"> {b['s_run'] / a['s_to_target' + sfx]:.2f}"  # a lower bound
 
 
 def bench_c2f(size, iterations, single_max) -> list[dict]:
@@ -349,15 +349,23 @@ def bench_c2f(size, iterations, single_max) -> list[dict]:
 MASKED = ROOT.parent / "shared" / "data" / "masked"
 
 
-def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5):
-    """[(seconds, iteration, gain_obj)] at the full-size level of an ``auto`` run (metric time excluded)."""
+def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, stop=None):
+    """[(seconds, iteration, gain_obj, loss)] at the full-size level of an ``auto`` run.
+
+    The metric runs inline on every chunk of the full-size level with the clock paused, so a
+    run can stop as soon as it reaches ``stop = (gain_obj, loss)``: a gain at least and a loss
+    at most these (the loss is the full-size objective's, comparable across schedules).
+    """
     from jaxstyle import metrics
 
     params = _params()
     jax.clear_caches()
     mask_path = photo.with_name(photo.stem + "_mask.png")
     grams = metrics.style_grams(params, data.load_image(STYLE, size))
-    pts, images = [], []
+    con = data.load_image(photo, size)
+    mask = data.load_mask(mask_path, con.shape[:2])
+    obj, _ = metrics.regions(mask, metrics.band_radius(mask.shape))
+    pts, paused = [], 0.0
     t0 = time.perf_counter()
     for p in S.stylize_iter(str(photo), str(STYLE), method="auto", class_name="dog", size=size,
                             iterations=iterations, scales=scales, params=params, chunk=chunk):
@@ -365,35 +373,40 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5)
             break
         if p.scale == p.num_scales - 1:
             img = np.asarray(p.image)  # blocks until the chunk is done
-            pts.append((time.perf_counter() - t0, p.done))
-            images.append(img)
-    con = data.load_image(photo, size)
-    mask = data.load_mask(mask_path, con.shape[:2])
-    obj, bg = metrics.regions(mask, metrics.band_radius(mask.shape))
-    gains = [metrics.style_gains(params, data.to_uint8(im).astype(np.float32), con, grams, [obj, bg])["gain"][0]
-             for im in images]
-    return [(t, it, float(g)) for (t, it), g in zip(pts, gains)]
+            t = time.perf_counter()
+            gain = float(metrics.style_gains(params, data.to_uint8(img).astype(np.float32), con, grams,
+                                             [obj])["gain"][0])
+            pts.append((t - t0 - paused, p.done, gain, p.loss))
+            paused += time.perf_counter() - t
+            if stop is not None and gain >= stop[0] - 1e-9 and p.loss <= stop[1]:
+                break
+    return pts
 
 
 def bench_gain(photo: Path, size: int, iterations: int, single_max: int) -> list[dict]:
     if not photo.exists():
         log(f"[g] skipped: {photo} not found (needs ../shared/data/masked)")
         return []
-    log(f"[g] coarse-to-fine auto {size} px, {iterations} iterations on {photo.name} (load {loadavg()})")
-    c2f = _gain_trace(photo, size, iterations, None)
-    target = c2f[-1][2]
-    log(f"[g] single scale {size} px, {single_max} iterations, target gain_obj {target:.3f} (load {loadavg()})")
-    one = _gain_trace(photo, size, single_max, 1)
     plan = optimize.schedule(size, iterations)
+    log(f"[g] coarse-to-fine auto {size} px, {'+'.join(f'{n}@{s}' for s, n in plan)} on {photo.name} "
+        f"(load {loadavg()})")
+    c2f = _gain_trace(photo, size, iterations, None)
+    target, target_loss = c2f[-1][2], c2f[-1][3]
+    log(f"[g] single scale {size} px, up to {single_max} iterations, stop at gain_obj {target:.3f} and "
+        f"loss {target_loss:.4g} (load {loadavg()})")
+    one = _gain_trace(photo, size, single_max, 1, stop=(target, target_loss))
     rows = []
     for name, pts in (("coarse-to-fine " + "+".join(f"{n}@{s}" for s, n in plan), c2f),
                       ("single scale (--scales 1)", one)):
         hit = next((p for p in pts if p[2] >= target - 1e-9), None)
+        hit_l = next((p for p in pts if p[3] <= target_loss), None)
         rows.append(dict(run=name, target_gain=target, iterations_to_target=hit[1] if hit else None,
                          s_to_target=hit[0] if hit else None, final_gain=pts[-1][2],
+                         iterations_to_target_loss=hit_l[1] if hit_l else None,
+                         s_to_target_loss=hit_l[0] if hit_l else None, final_loss=pts[-1][3],
                          iterations_run=pts[-1][1], s_run=pts[-1][0],
-                         gain_trace=" ".join(f"{it}:{g:.3f}" for _, it, g in pts[::2])))
-    _speedups(rows, ("",))
+                         gain_trace=" ".join(f"{it}:{g:.3f}/{l:.3g}" for _, it, g, l in pts[::2])))
+    _speedups(rows, ("", "_loss"))
     return rows
 
 
@@ -612,9 +625,12 @@ def report(res, info, args) -> str:
                   "`stylize_iter`, compilation included, metric time excluded; target ≥ 3×)\n")
         md.append(table(res["g"], [("run", "run"), ("iterations to target", "iterations_to_target"),
                                    ("s to target", "s_to_target"), ("speed-up", "speedup"),
-                                   ("final gain_obj", "final_gain"), ("iterations run", "iterations_run"),
+                                   ("final gain_obj", "final_gain"),
+                                   ("iterations to target loss", "iterations_to_target_loss"),
+                                   ("s to target loss", "s_to_target_loss"), ("speed-up (loss)", "speedup_loss"),
+                                   ("final loss", "final_loss"), ("iterations run", "iterations_run"),
                                    ("s run", "s_run")]))
-        md.append("\n`gain_obj` by iteration at the full-size level: " + "; ".join(
+        md.append("\n`gain_obj`/loss by iteration at the full-size level: " + "; ".join(
             f"{r['run']}: {r['gain_trace']}" for r in res["g"]) + "\n")
     if "d" in res:
         md.append(f"\n**(d) scoring throughput** ({args.d_size} px, batch {args.d_batch}, forward to conv5_1 + "
@@ -652,6 +668,8 @@ def main(argv=None) -> int:
     p.add_argument("--g-photo", default=str(MASKED / "davis_dog_00000.jpg"),
                    help="(g) photo with a NAME_mask.png beside it (default ../shared/data/masked/davis_dog_00000.jpg)")
     p.add_argument("--g-size", type=int, default=None, help="(g) size (default 512, quick 256)")
+    p.add_argument("--g-iterations", dest="g_iterations_", type=int, default=None,
+                   help="(g) coarse-to-fine iterations (default 100, quick 60); the single-scale loop gets up to 2x")
     p.add_argument("--reps", type=int, default=None, help="repeats per timing (default 5, quick 3)")
     p.add_argument("--out", default=None, help="also write the Markdown table here")
     p.add_argument("--json", default=None, help="write the raw numbers here")
@@ -677,7 +695,8 @@ def main(argv=None) -> int:
     a.b_size, a.b_iterations = a.b_size_ or a.b_size, a.b_iterations_ or a.b_iterations
     a.c_size, a.c_iterations, a.c_single_max = (256, 30, 90) if q else (256, 100, 200)
     a.g_size = a.g_size or (256 if q else 512)
-    a.g_iterations, a.g_single_max = (60, 90) if q else (100, 150)
+    a.g_iterations = a.g_iterations_ or (60 if q else 100)
+    a.g_single_max = 2 * a.g_iterations
     a.d_size = 224
     a.d_batches = max(1, (16 if q else 32) // a.d_batch)  # 16 / 32 images per timing whatever the batch
     a.s_size, a.s_iterations = (128, 20) if q else (128, 40)

@@ -193,11 +193,22 @@ def _jaxopt_lbfgsb(fun, x, iterations, chunk, lower, upper, history) -> Iterator
         yield Step(done, loss, {k: float(v) for k, v in state.aux.items()}, x)
 
 
-def schedule(size: int, iterations: int, scales: int | None = None, min_size: int = 128) -> list[tuple[int, int]]:
+# Coarse-to-fine: the coarsest level keeps its long side >= MIN_LEVEL_SIZE (VGG-19 was
+# trained at 224 px; a 128 or 192 px level, style image resized alike, gave a worse start
+# than its cost in single-scale iterations), and the level below full size gets most
+# iterations: the full-size level needs ~20 % to restore the fine (conv1_1-conv3_1)
+# texture. Measured on four photos in docs/BENCHMARKS.md, "Fifth stop".
+MIN_LEVEL_SIZE = 256
+LEVEL_SHARES = {1: (1.0,), 2: (0.8, 0.2), 3: (0.2, 0.6, 0.2)}
+
+
+def schedule(size: int, iterations: int, scales: int | None = None,
+             min_size: int = MIN_LEVEL_SIZE) -> list[tuple[int, int]]:
     """Coarse-to-fine plan ``[(long_side, iterations), ...]`` ending at ``size``.
 
-    With ``scales=None`` the image is halved while it stays ≥ ``min_size`` (at most 3
-    scales); iterations are split 50/30/20 % (coarse gets most, as it is cheap).
+    With ``scales=None`` the image is halved while it stays >= ``min_size`` (at most 3
+    scales); iterations are split by :data:`LEVEL_SHARES` (80/20 % for two levels,
+    20/60/20 % for three), geometric and coarse-first for more levels.
     """
     if scales is None:
         scales = 1
@@ -205,7 +216,7 @@ def schedule(size: int, iterations: int, scales: int | None = None, min_size: in
             scales += 1
     scales = max(1, int(scales))
     sizes = [max(16, int(round(size / 2 ** (scales - 1 - i)))) for i in range(scales)]
-    shares = {1: [1.0], 2: [0.6, 0.4], 3: [0.5, 0.3, 0.2]}.get(scales)
+    shares = LEVEL_SHARES.get(scales)
     if shares is None:  # more levels: geometric, coarse first
         g = np.geomspace(2, 1, scales)
         shares = list(g / g.sum())
