@@ -234,18 +234,23 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
     env["JAXSTYLE_COMPILATION_CACHE"] = "0"  # the CLI turns a cache on by default (7826ed7): cold unless a row says so
     cache = tmp / "xla-cache"
     cmds = {
-        "jaxstyle (default: coarse-to-fine)": ([py, "scripts/stylize.py", "--method", "gatys", "--size", str(size),
+        "jaxstyle (default schedule)": ([py, "scripts/stylize.py", "--method", "gatys", "--size", str(size),
                                                 "--iterations", str(iterations), "--quiet", "--force",
                                                 "--out", str(tmp / "jax.png")], env),
     }
     if "direct" in variants:
         cmds["jaxstyle --conv direct (XLA convolutions)"] = (
-            cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jaxd.png"), "--conv", "direct"], env)
+            cmds["jaxstyle (default schedule)"][0][:-1] + [str(tmp / "jaxd.png"), "--conv", "direct"], env)
     if "scales1" in variants:
         cmds["jaxstyle --scales 1 (same iterations at full size)"] = (
-            cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jax1.png"), "--scales", "1"], env)
+            cmds["jaxstyle (default schedule)"][0][:-1] + [str(tmp / "jax1.png"), "--scales", "1"], env)
+    if "short" in variants:  # equal quality rather than equal work: compare its final loss with PyTorch's
+        short = max(1, iterations // 5)
+        c = cmds["jaxstyle (default schedule)"][0]
+        c = c[:c.index("--iterations") + 1] + [str(short)] + c[c.index("--iterations") + 2:]
+        cmds[f"jaxstyle --iterations {short} (1/5 of the iterations)"] = (c[:-1] + [str(tmp / "jax5.png")], env)
     if "cache" in variants:  # the default row runs first and fills a fresh cache; the warm row reads it
-        cmds["jaxstyle (default: coarse-to-fine)"] = (cmds["jaxstyle (default: coarse-to-fine)"][0],
+        cmds["jaxstyle (default schedule)"] = (cmds["jaxstyle (default schedule)"][0],
                                                       dict(env, JAX_COMPILATION_CACHE_DIR=str(cache)))
     if TG is not None:
         cmds["PyTorch LBFGS (torch_gatys.py)"] = ([py, "benchmarks/torch_gatys.py", "--size", str(size),
@@ -255,7 +260,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
                                                   "--tv-weight", str(WEIGHTS["tv"])], env)
     if "cache" in variants:
         cmds["jaxstyle, warm persistent compilation cache"] = (
-            cmds["jaxstyle (default: coarse-to-fine)"][0][:-1] + [str(tmp / "jaxc.png")],
+            cmds["jaxstyle (default schedule)"][0][:-1] + [str(tmp / "jaxc.png")],
             dict(env, JAX_COMPILATION_CACHE_DIR=str(cache)))
     outs = {}
 
@@ -675,7 +680,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None, help="write the raw numbers here")
     p.add_argument("--b-variants", default="cache,direct", help="extra (b) rows: cache (the default run fills a "
                    "fresh persistent compilation cache, then a warm run), direct (jaxstyle --conv direct), "
-                   "scales1 (jaxstyle --scales 1); comma-separated, default cache,direct")
+                   "scales1 (jaxstyle --scales 1), short (jaxstyle with 1/5 of the iterations: equal quality "
+                   "rather than equal work, read its final loss); comma-separated, default cache,direct")
     p.add_argument("--b-size", dest="b_size_", type=int, default=None, help="(b) size (default 384, quick 128)")
     p.add_argument("--b-iterations", dest="b_iterations_", type=int, default=None,
                    help="(b) iterations (default 100, quick 20)")

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Compare coarse-to-fine plans against a single-scale loop on one photo (BENCHMARKS.md, fifth stop).
+
+    python benchmarks/c2f_plans.py PHOTO STYLE --method auto --size 512 \\
+        --plans '[[[256,80],[512,20]], [[128,50],[256,30],[512,20]]]' --single 150 --json out.json
+
+Each plan is a list of ``[long_side, iterations]`` levels (the last is full size) and runs
+through ``stylize_iter`` with compilation included (``jax.clear_caches()`` before each
+run). At every 5-iteration chunk of the full-size level it records the seconds since the
+start, the full-size objective's loss and the style gain (``metrics.style_gains``,
+conv1_1–conv3_1) on ``PHOTO``'s ``NAME_mask.png`` object region, or on the whole image
+when there is no mask; the metric runs after the run, outside the clock. The table gives,
+per plan, how much sooner than the single-scale loop it reached its own final gain and loss.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import bench as B  # sets the CPU XLA flags before JAX starts; same weights and helpers
+
+import jax
+import numpy as np
+
+from jaxstyle import data, metrics, optimize
+from jaxstyle import stylize as S
+
+
+def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | None, params, region, grams):
+    """[(seconds, iteration, loss, gain)] at the full-size level of one run (a plan, or ``single`` iterations)."""
+    orig = optimize.schedule
+    if single is None:
+        optimize.schedule = lambda *a, **k: [tuple(x) for x in plan]  # noqa: E731
+        its, scales = sum(n for _, n in plan), None
+    else:
+        its, scales = single, 1
+    try:
+        jax.clear_caches()
+        pts, images = [], []
+        t0 = time.perf_counter()
+        for p in S.stylize_iter(str(photo), str(style), method=method, class_name="dog", size=size,
+                                iterations=its, scales=scales, params=params, chunk=5):
+            if p.result is not None:
+                break
+            if p.scale == p.num_scales - 1:
+                images.append(np.asarray(p.image))  # blocks until the chunk is done
+                pts.append((time.perf_counter() - t0, p.done, p.loss))
+    finally:
+        optimize.schedule = orig
+    con = data.load_image(photo, size)
+    gains = [metrics.style_gains(params, data.to_uint8(im).astype(np.float32), con, grams, [region])["gain"][0]
+             for im in images]
+    return [(t, it, loss, float(g)) for (t, it, loss), g in zip(pts, gains)]
+
+
+def speedup(run, single, key: int, higher: bool) -> str:
+    """Single-scale seconds to this run's final value / this run's seconds ("> x" if never reached)."""
+    target, t = run[-1][key], run[-1][0]
+    hit = next((p for p in single if (p[key] >= target - 1e-9 if higher else p[key] <= target + 1e-9)), None)
+    return f"{hit[0] / t:.2f}×" if hit else f"> {single[-1][0] / t:.2f}×"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("photo", type=Path)
+    p.add_argument("style", type=Path)
+    p.add_argument("--method", default="auto", choices=("auto", "gatys"))
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--plans", required=True, help="JSON list of plans, each [[long_side, iterations], ...]")
+    p.add_argument("--single", type=int, default=150, help="iterations of the single-scale loop (default 150)")
+    p.add_argument("--json", default=None, help="write the traces here")
+    a = p.parse_args(argv)
+    for f in (a.photo, a.style):
+        if not f.exists():
+            p.error(f"{f} not found")
+    try:
+        plans = json.loads(a.plans)
+        assert all(isinstance(pl, list) and pl and all(len(lv) == 2 for lv in pl) for pl in plans)
+    except (ValueError, AssertionError, TypeError):
+        p.error("--plans must be a JSON list of [[long_side, iterations], ...] plans")
+    params = B._params()
+    con = data.load_image(a.photo, a.size)
+    mask_path = a.photo.with_name(a.photo.stem + "_mask.png")
+    if mask_path.exists():
+        region, _ = metrics.regions(data.load_mask(mask_path, con.shape[:2]), metrics.band_radius(con.shape[:2]))
+    else:
+        region = np.ones(con.shape[:2], np.float32)
+    grams = metrics.style_grams(params, data.load_image(a.style, a.size))
+    runs = {}
+    for plan in plans:
+        name = "+".join(f"{n}@{s}" for s, n in plan)
+        B.log(f"{name} (load {B.loadavg()})")
+        runs[name] = trace(a.photo, a.style, a.method, a.size, plan, None, params, region, grams)
+    B.log(f"single scale, {a.single} iterations (load {B.loadavg()})")
+    single = trace(a.photo, a.style, a.method, a.size, None, a.single, params, region, grams)
+    what = "object" if mask_path.exists() else "whole-image"
+    print(f"\n{a.photo.name} × {a.style.name}, {a.method}, {a.size} px ({what} gain)\n")
+    print("| plan | s | final gain | final loss | vs single, same gain | vs single, same loss |")
+    print("|---|---|---|---|---|---|")
+    for name, r in runs.items():
+        print(f"| {name} | {r[-1][0]:.0f} | {r[-1][3]:.3f} | {r[-1][2]:.3g} | {speedup(r, single, 3, True)} | "
+              f"{speedup(r, single, 2, False)} |")
+    print(f"| single scale {a.single}@{a.size} | {single[-1][0]:.0f} | {single[-1][3]:.3f} | {single[-1][2]:.3g} "
+          "| 1 | 1 |")
+    if a.json:
+        Path(a.json).write_text(json.dumps(dict(runs, single=single), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
