@@ -235,8 +235,8 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
     cache = tmp / "xla-cache"
     cmds = {
         "jaxstyle (default schedule)": ([py, "scripts/stylize.py", "--method", "gatys", "--size", str(size),
-                                                "--iterations", str(iterations), "--quiet", "--force",
-                                                "--out", str(tmp / "jax.png")], env),
+                                         "--iterations", str(iterations), "--quiet", "--force",
+                                         "--out", str(tmp / "jax.png")], env),
     }
     if "direct" in variants:
         cmds["jaxstyle --conv direct (XLA convolutions)"] = (
@@ -251,7 +251,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
         cmds[f"jaxstyle --iterations {short} (1/5 of the iterations)"] = (c[:-1] + [str(tmp / "jax5.png")], env)
     if "cache" in variants:  # the default row runs first and fills a fresh cache; the warm row reads it
         cmds["jaxstyle (default schedule)"] = (cmds["jaxstyle (default schedule)"][0],
-                                                      dict(env, JAX_COMPILATION_CACHE_DIR=str(cache)))
+                                               dict(env, JAX_COMPILATION_CACHE_DIR=str(cache)))
     if TG is not None:
         cmds["PyTorch LBFGS (torch_gatys.py)"] = ([py, "benchmarks/torch_gatys.py", "--size", str(size),
                                                   "--iterations", str(iterations), "--out", str(tmp / "torch.png"),
@@ -354,25 +354,28 @@ def bench_c2f(size, iterations, single_max) -> list[dict]:
 MASKED = ROOT.parent / "shared" / "data" / "masked"
 
 
-def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, stop=None):
-    """[(seconds, iteration, gain_obj, loss)] at the full-size level of an ``auto`` run.
+def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, stop=None, *,
+                style: Path = STYLE, method: str = "auto", region=None, params=None, grams=None):
+    """[(seconds, iteration, gain, loss)] at the full-size level of a ``method`` run on ``photo``.
 
-    The metric runs inline on every chunk of the full-size level with the clock paused, so a
-    run can stop as soon as it reaches ``stop = (gain_obj, loss)``: a gain at least and a loss
-    at most these (the loss is the full-size objective's, comparable across schedules).
+    The gain (``metrics.style_gains``) is on ``region``, by default the object region of the
+    photo's ``NAME_mask.png``; the loss is the full-size objective's, comparable across
+    schedules. The metric runs inline on every chunk of the full-size level with the clock
+    paused, so a run can stop as soon as it reaches ``stop = (gain, loss)``: a gain at least
+    and a loss at most these.
     """
     from jaxstyle import metrics
 
-    params = _params()
-    jax.clear_caches()
-    mask_path = photo.with_name(photo.stem + "_mask.png")
-    grams = metrics.style_grams(params, data.load_image(STYLE, size))
+    params = _params() if params is None else params
+    jax.clear_caches()  # each run pays its own compilation
+    grams = metrics.style_grams(params, data.load_image(style, size)) if grams is None else grams
     con = data.load_image(photo, size)
-    mask = data.load_mask(mask_path, con.shape[:2])
-    obj, _ = metrics.regions(mask, metrics.band_radius(mask.shape))
+    if region is None:
+        mask = data.load_mask(photo.with_name(photo.stem + "_mask.png"), con.shape[:2])
+        region, _ = metrics.regions(mask, metrics.band_radius(mask.shape))
     pts, paused = [], 0.0
     t0 = time.perf_counter()
-    for p in S.stylize_iter(str(photo), str(STYLE), method="auto", class_name="dog", size=size,
+    for p in S.stylize_iter(str(photo), str(style), method=method, class_name="dog", size=size,
                             iterations=iterations, scales=scales, params=params, chunk=chunk):
         if p.result is not None:
             break
@@ -380,7 +383,7 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
             img = np.asarray(p.image)  # blocks until the chunk is done
             t = time.perf_counter()
             gain = float(metrics.style_gains(params, data.to_uint8(img).astype(np.float32), con, grams,
-                                             [obj])["gain"][0])
+                                             [region])["gain"][0])
             pts.append((t - t0 - paused, p.done, gain, p.loss))
             paused += time.perf_counter() - t
             if stop is not None and gain >= stop[0] - 1e-9 and p.loss <= stop[1]:

@@ -7,9 +7,9 @@
 Each plan is a list of ``[long_side, iterations]`` levels (the last is full size) and runs
 through ``stylize_iter`` with compilation included (``jax.clear_caches()`` before each
 run). At every 5-iteration chunk of the full-size level it records the seconds since the
-start, the full-size objective's loss and the style gain (``metrics.style_gains``,
-conv1_1–conv3_1) on ``PHOTO``'s ``NAME_mask.png`` object region, or on the whole image
-when there is no mask; the metric runs after the run, outside the clock. The table gives,
+start, the style gain (``metrics.style_gains``, conv1_1–conv3_1) on ``PHOTO``'s ``NAME_mask.png``
+object region, or on the whole image when there is no mask, and the full-size objective's
+loss (``bench._gain_trace``: the metric runs with the clock paused). The table gives,
 per plan, how much sooner than the single-scale loop it reached its own final gain and loss.
 """
 from __future__ import annotations
@@ -17,20 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import bench as B  # sets the CPU XLA flags before JAX starts; same weights and helpers
 
-import jax
 import numpy as np
 
 from jaxstyle import data, metrics, optimize
-from jaxstyle import stylize as S
 
 
 def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | None, params, region, grams):
-    """[(seconds, iteration, loss, gain)] at the full-size level of one run (a plan, or ``single`` iterations)."""
+    """[(seconds, iteration, gain, loss)] at the full-size level of one run (a plan, or ``single`` iterations)."""
     orig = optimize.schedule
     if single is None:
         optimize.schedule = lambda *a, **k: [tuple(x) for x in plan]  # noqa: E731
@@ -38,22 +35,10 @@ def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | 
     else:
         its, scales = single, 1
     try:
-        jax.clear_caches()
-        pts, images = [], []
-        t0 = time.perf_counter()
-        for p in S.stylize_iter(str(photo), str(style), method=method, class_name="dog", size=size,
-                                iterations=its, scales=scales, params=params, chunk=5):
-            if p.result is not None:
-                break
-            if p.scale == p.num_scales - 1:
-                images.append(np.asarray(p.image))  # blocks until the chunk is done
-                pts.append((time.perf_counter() - t0, p.done, p.loss))
+        return B._gain_trace(photo, size, its, scales, style=style, method=method, region=region, params=params,
+                             grams=grams)
     finally:
         optimize.schedule = orig
-    con = data.load_image(photo, size)
-    gains = [metrics.style_gains(params, data.to_uint8(im).astype(np.float32), con, grams, [region])["gain"][0]
-             for im in images]
-    return [(t, it, loss, float(g)) for (t, it, loss), g in zip(pts, gains)]
 
 
 def speedup(run, single, key: int, higher: bool) -> str:
@@ -101,9 +86,9 @@ def main(argv=None) -> int:
     print("| plan | s | final gain | final loss | vs single, same gain | vs single, same loss |")
     print("|---|---|---|---|---|---|")
     for name, r in runs.items():
-        print(f"| {name} | {r[-1][0]:.0f} | {r[-1][3]:.3f} | {r[-1][2]:.3g} | {speedup(r, single, 3, True)} | "
-              f"{speedup(r, single, 2, False)} |")
-    print(f"| single scale {a.single}@{a.size} | {single[-1][0]:.0f} | {single[-1][3]:.3f} | {single[-1][2]:.3g} "
+        print(f"| {name} | {r[-1][0]:.0f} | {r[-1][2]:.3f} | {r[-1][3]:.3g} | {speedup(r, single, 2, True)} | "
+              f"{speedup(r, single, 3, False)} |")
+    print(f"| single scale {a.single}@{a.size} | {single[-1][0]:.0f} | {single[-1][2]:.3f} | {single[-1][3]:.3g} "
           "| 1 | 1 |")
     if a.json:
         Path(a.json).write_text(json.dumps(dict(runs, single=single), indent=1))

@@ -8,10 +8,10 @@ import c2f_plans  # noqa: E402
 
 
 def test_speedup_to_the_same_gain_and_loss():
-    # (seconds, iteration, loss, gain)
-    run = [(10.0, 5, 3.0, 0.5), (20.0, 10, 2.0, 0.8)]
-    single = [(5.0, 5, 4.0, 0.3), (30.0, 10, 2.5, 0.7), (40.0, 15, 1.9, 0.85), (60.0, 20, 1.5, 0.9)]
-    assert c2f_plans.speedup(run, single, 3, higher=True) == "2.00×"  # gain 0.8 first reached at 40 s
-    assert c2f_plans.speedup(run, single, 2, higher=False) == "2.00×"  # loss 2.0 first reached at 40 s
-    never = [(5.0, 5, 4.0, 0.3), (50.0, 10, 2.5, 0.7)]
-    assert c2f_plans.speedup(run, never, 3, higher=True) == "> 2.50×"  # a lower bound
+    # (seconds, iteration, gain, loss), as bench._gain_trace returns them
+    run = [(10.0, 5, 0.5, 3.0), (20.0, 10, 0.8, 2.0)]
+    single = [(5.0, 5, 0.3, 4.0), (30.0, 10, 0.7, 2.5), (40.0, 15, 0.85, 1.9), (60.0, 20, 0.9, 1.5)]
+    assert c2f_plans.speedup(run, single, 2, higher=True) == "2.00×"  # gain 0.8 first reached at 40 s
+    assert c2f_plans.speedup(run, single, 3, higher=False) == "2.00×"  # loss 2.0 first reached at 40 s
+    never = [(5.0, 5, 0.3, 4.0), (50.0, 10, 0.7, 2.5)]
+    assert c2f_plans.speedup(run, never, 2, higher=True) == "> 2.50×"  # a lower bound
