@@ -67,12 +67,9 @@ def main(argv=None) -> int:
     except (ValueError, AssertionError, TypeError):
         p.error("--plans must be a JSON list of [[long_side, iterations], ...] plans")
     params = B._params()
-    con = data.load_image(a.photo, a.size)
-    mask_path = a.photo.with_name(a.photo.stem + "_mask.png")
-    if mask_path.exists():
-        region, _ = metrics.regions(data.load_mask(mask_path, con.shape[:2]), metrics.band_radius(con.shape[:2]))
-    else:
-        region = np.ones(con.shape[:2], np.float32)
+    has_mask = a.photo.with_name(a.photo.stem + "_mask.png").exists()
+    # with a mask, bench._gain_trace takes its object region; without one, the whole image
+    region = None if has_mask else np.ones(data.load_image(a.photo, a.size).shape[:2], np.float32)
     grams = metrics.style_grams(params, data.load_image(a.style, a.size))
     runs = {}
     for plan in plans:
@@ -81,7 +78,7 @@ def main(argv=None) -> int:
         runs[name] = trace(a.photo, a.style, a.method, a.size, plan, None, params, region, grams)
     B.log(f"single scale, {a.single} iterations (load {B.loadavg()})")
     single = trace(a.photo, a.style, a.method, a.size, None, a.single, params, region, grams)
-    what = "object" if mask_path.exists() else "whole-image"
+    what = "object" if has_mask else "whole-image"
     print(f"\n{a.photo.name} × {a.style.name}, {a.method}, {a.size} px ({what} gain)\n")
     print("| plan | s | final gain | final loss | vs single, same gain | vs single, same loss |")
     print("|---|---|---|---|---|---|")
