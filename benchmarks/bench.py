@@ -295,6 +295,7 @@ def _trace(size, iterations, scales, stop_loss=None, chunk=5):
     """[(seconds since start, iteration, scale index, loss)] of a gatys stylize_iter run."""
     params = _params()
     jax.clear_caches()  # compiled steps are shared across calls: each run pays its own compilation
+    optimize.clear_programs()
     pts = []
     t0 = time.perf_counter()
     for p in S.stylize_iter(str(CONTENT), str(STYLE), method="gatys", size=size, iterations=iterations,
@@ -368,6 +369,7 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
 
     params = _params() if params is None else params
     jax.clear_caches()  # each run pays its own compilation
+    optimize.clear_programs()
     grams = metrics.style_grams(params, data.load_image(style, size)) if grams is None else grams
     con = data.load_image(photo, size)
     if region is None:
@@ -483,6 +485,7 @@ def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
 def bench_solvers(size, iterations) -> list[dict]:
     f, fargs, x0, *_ = jax_objective(size)
     jax.clear_caches()
+    optimize.clear_programs()
     traces = {}
     for solver, chunk in (("lbfgs", 5), ("jaxopt", 2)):
         log(f"[s] {solver} {size} px (load {loadavg()})")

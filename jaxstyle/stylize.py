@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -198,15 +199,34 @@ def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog
 
 
 def _style_targets(params, style_imgs, weights_, layers, long_side, style_scale, pooling):
-    """Blended Gram targets {layer: A} over the styles (weights normalised)."""
-    total = float(sum(weights_))
+    """Blended Gram targets {layer: A} over the styles (weights normalised): one jitted program."""
+    hws = tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
+    return _blended_grams(params, tuple(jnp.asarray(i, jnp.float32) for i in style_imgs),
+                          jnp.asarray(weights_, jnp.float32), tuple(layers), hws, pooling)
+
+
+@functools.partial(jax.jit, static_argnames=("layers", "hws", "pooling"))
+def _blended_grams(params, imgs, weights_, layers, hws, pooling):
     acc = None
-    for img, w in zip(style_imgs, weights_):
-        hw = _hw(img.shape, max(16, int(round(long_side * style_scale))))
-        f = vgg.features(params, _resize(img, hw), layers, pooling)
-        g = {l: losses.gram(f[l][0] if f[l].ndim == 4 else f[l]) * (w / total) for l in layers}
+    for i, (img, hw) in enumerate(zip(imgs, hws)):
+        f = vgg.apply(params, vgg.preprocess(losses.resize(img, hw)[None]), layers, pooling)
+        g = {l: losses.gram(f[l][0]) * (weights_[i] / jnp.sum(weights_)) for l in layers}
         acc = g if acc is None else {l: acc[l] + g[l] for l in layers}
     return acc
+
+
+@functools.partial(jax.jit, static_argnames=("hw", "pooling"))
+def _level_photo(params, content, hw, pooling):
+    """The photo at a level's size and its content target (conv4_2): one jitted program."""
+    base = losses.resize(content, hw)
+    return base, vgg.apply(params, vgg.preprocess(base[None]), (CONTENT_LAYER,), pooling)[CONTENT_LAYER][0]
+
+
+@jax.jit
+def _energies(targets, content_target):
+    """Mean squared Gram per style layer and mean squared content target (the "relative" normalisers)."""
+    return ({l: jnp.mean(jnp.square(t)) + 1e-8 for l, t in targets.items()},
+            jnp.mean(jnp.square(content_target)) + 1e-8)
 
 
 @functools.lru_cache(maxsize=None)
@@ -260,8 +280,7 @@ def _make_objective(params, spec: dict):
         region=spec.get("region") if spec.get("region") is not None else jnp.zeros((), jnp.float32),
         content_target=spec["content_target"],
         layer_w={l: jnp.float32(spec["layer_weights"][l]) for l in style_layers},
-        energy={l: jnp.mean(jnp.square(targets[l])) + 1e-8 for l in style_layers},
-        c_energy=jnp.mean(jnp.square(spec["content_target"])) + 1e-8,
+        **dict(zip(("energy", "c_energy"), _energies(targets, spec["content_target"]))),
         weights={k: jnp.float32(v) for k, v in spec["weights"].items()},
     )
     f = _objective(style_layers, tuple(sorted(channels)), spec["normalize"] == "relative",
@@ -276,12 +295,14 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                  init: str = "content", scales: int | None = None, preserve_colors: bool = False,
                  style_scale: float = 1.0, params=None, chunk: int = 10, pooling: str = "max",
                  map_options: Mapping | None = None, detail_transfer: bool = True,
-                 conv: str = "auto") -> Iterator[Progress]:
+                 conv: str = "auto", prefetch: bool = True) -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
     ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
     paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight). ``conv``:
     the VGG convolution algorithm (:func:`vgg.prepare`; Winograd on CPU by default).
+    ``prefetch``: prepare and compile each level in a background thread while the object
+    map is computed and earlier levels iterate (``False``: each level when it starts).
     """
     t0 = time.time()
     if method not in METHODS:
@@ -308,7 +329,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
     # with enough work (WINOGRAD_MIN_WORK); the one-off passes (style/content targets, object map)
     # run direct: a Winograd compile would not pay back. Kernels are transformed on first use.
-    raw, fast = params, None
+    raw = params
     params = vgg.prepare(raw, "direct")
 
     content_img = _as_image(content, size)
@@ -331,23 +352,6 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         sel = resolve_filters(params, class_name, filters)
         if sel is None:
             raise UsageError(f"method {method} needs --class, --filters or --scores")
-    region_full = None
-    omap = None
-    H, W = content_img.shape[:2]
-    if method == "mask":
-        if mask is None:
-            raise UsageError("method mask needs --mask PATH")
-        if isinstance(mask, (str, os.PathLike)):
-            from .data import load_mask
-            region_full = load_mask(mask, (H, W))
-        else:
-            region_full = np.asarray(_resize(np.asarray(mask, np.float32), (H, W)))
-            if region_full.max() < 0.5:
-                raise JaxstyleError("mask is empty (no value >= 0.5)")
-    elif method == "auto":
-        omap = auto_map(params, content, (H, W), class_name, filters, sel, map_options)
-        region_full = omap
-
     if method == "paper":
         style_layers = tuple(l for l in vgg.CONV_LAYERS if l in sel)
         channels = {l: jnp.asarray(sel[l], jnp.int32) for l in style_layers}
@@ -375,45 +379,79 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             kept.append((side, n + carry))
             carry = 0
     plan = kept + [(plan[-1][0], plan[-1][1] + carry)]
-    total = sum(n for _, n in plan)
-    key = jax.random.PRNGKey(seed)
-    x = None
-    done = 0
-    history: list[dict] = []
-    last_terms: dict[str, float] = {}
-    for si, (side, n_it) in enumerate(plan):
-        hw = _hw(content_img.shape, side)
-        base = _resize(content_img, hw)
-        region = None if region_full is None else jnp.clip(_resize(region_full, hw), 0.0, 1.0)
-        if x is None:
-            if init == "noise":
-                key, sub = jax.random.split(key)
-                x = jax.random.uniform(sub, base.shape, jnp.float32, 0.0, 255.0)
-            else:
-                x = base
+    region_full = None
+    omap = None
+    H, W = content_img.shape[:2]
+    if method == "mask":
+        if mask is None:
+            raise UsageError("method mask needs --mask PATH")
+        if isinstance(mask, (str, os.PathLike)):
+            from .data import load_mask
+            region_full = load_mask(mask, (H, W))
         else:
-            prev_hw = x.shape[:2]
-            x = _resize(x, hw)
-            if detail_transfer:
-                # Laplacian-pyramid step: add back the photo's detail that the coarse level could not hold
-                x = x + (base - _resize(_resize(base, prev_hw), hw))
+            region_full = np.asarray(_resize(np.asarray(mask, np.float32), (H, W)))
+            if region_full.max() < 0.5:
+                raise JaxstyleError("mask is empty (no value >= 0.5)")
+
+    guided = method in ("mask", "auto")
+    fast: dict = {}
+    content_dev = jnp.asarray(content_img, jnp.float32)
+
+    def prepare_level(side: int, n_it: int):
+        """A level's photo, objective and arguments, its programs compiled: all but the image and mask."""
+        hw = _hw(content_img.shape, side)
+        base, ctarget = _level_photo(params, content_dev, hw, pooling)
         targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
-        ctarget = vgg.features(params, base, (CONTENT_LAYER,), pooling)[CONTENT_LAYER]
-        ctarget = ctarget[0] if ctarget.ndim == 4 else ctarget
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
-                    layer_weights=lw, region=region, base=base, normalize=cfg["normalize"], weights=wts,
-                    pooling=pooling)
+                    layer_weights=lw, region=jnp.zeros(hw, jnp.float32) if guided else None, base=base,
+                    normalize=cfg["normalize"], weights=wts, pooling=pooling)  # the region is set at run time
         obj_params = params
         if level_uses_fast_conv(conv, hw, n_it):
-            fast = obj_params = vgg.prepare(raw, conv) if fast is None else fast
+            obj_params = fast["params"] = fast.get("params") or vgg.prepare(raw, conv)
         fun, fargs = _make_objective(obj_params, spec)
-        for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
-            x = step.image
-            last_terms = dict(step.terms, loss=step.loss)
-            history.append(dict(scale=si, shape=hw, iteration=done + step.iteration, **last_terms))
-            yield Progress(si, len(plan), hw, done + step.iteration, total, step.loss, step.terms,
-                           _composite(x, region, base))
-        done += n_it
+        optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
+        return hw, base, fun, fargs
+
+    # Every level is prepared in a background thread, in order, while the object map is computed
+    # and the earlier levels iterate (compilation overlaps work; on a GPU it is hidden entirely).
+    pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if prefetch else None
+    levels = [pool.submit(prepare_level, *lv) for lv in plan] if pool else None
+    try:
+        if method == "auto":
+            omap = region_full = auto_map(params, content, (H, W), class_name, filters, sel, map_options)
+        total = sum(n for _, n in plan)
+        key = jax.random.PRNGKey(seed)
+        x = None
+        done = 0
+        history: list[dict] = []
+        last_terms: dict[str, float] = {}
+        for si, (side, n_it) in enumerate(plan):
+            hw, base, fun, fargs = levels[si].result() if levels else prepare_level(side, n_it)
+            region = None if region_full is None else jnp.clip(_resize(region_full, hw), 0.0, 1.0)
+            if region is not None:
+                fargs = dict(fargs, region=region)
+            if x is None:
+                if init == "noise":
+                    key, sub = jax.random.split(key)
+                    x = jax.random.uniform(sub, base.shape, jnp.float32, 0.0, 255.0)
+                else:
+                    x = base
+            else:
+                prev_hw = x.shape[:2]
+                x = _resize(x, hw)
+                if detail_transfer:
+                    # Laplacian-pyramid step: add back the photo's detail that the coarse level could not hold
+                    x = x + (base - _resize(_resize(base, prev_hw), hw))
+            for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
+                x = step.image
+                last_terms = dict(step.terms, loss=step.loss)
+                history.append(dict(scale=si, shape=hw, iteration=done + step.iteration, **last_terms))
+                yield Progress(si, len(plan), hw, done + step.iteration, total, step.loss, step.terms,
+                               _composite(x, region, base))
+            done += n_it
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     region = None if region_full is None else jnp.asarray(region_full)
     out = np.clip(np.asarray(_composite(x, region, jnp.asarray(content_img)), np.float32), 0, 255)

@@ -55,19 +55,23 @@ def test_chunks_at_one_shape_compile_once(tiny):
     assert rest[-1].loss <= first.loss
 
 
-def test_one_compile_per_scale(tiny):
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_one_compile_per_scale(tiny, prefetch):
     content, style = _images(64)
     plan = optimize.schedule(64, 20, 2)
     assert [s for s, _ in plan] == [32, 64] and all(n % 4 == 0 for _, n in plan)
     jax.clear_caches()  # compiled steps are shared across calls now: start from nothing
+    optimize.clear_programs()
     start = optimize.compile_count()
     seen = []
     for p in S.stylize_iter(content, style, method="gatys", size=64, iterations=20, scales=2, params=tiny,
-                            chunk=4, class_name=None):
+                            chunk=4, class_name=None, prefetch=prefetch):
         if p.result is None:
             seen.append((p.scale, optimize.compile_count() - start))
-    # the count after each chunk equals the number of scales entered so far
-    assert all(n == scale + 1 for scale, n in seen), seen
+    if not prefetch:  # each level compiles when it starts
+        assert all(n == scale + 1 for scale, n in seen), seen
+    else:  # levels compile ahead, in the background, but never twice
+        assert all(scale + 1 <= n <= len(plan) for scale, n in seen), seen
     assert optimize.compile_count() - start == len(plan)
 
 

@@ -1,3 +1,4 @@
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -53,3 +54,42 @@ def test_schedule_coarse_to_fine():
     assert sum(n for _, n in optimize.schedule(512, 7, scales=5)) == 7
     assert optimize.schedule(100, 10) == [(100, 10)]
     assert optimize.schedule(512, 10, scales=1) == [(512, 10)]
+
+
+def test_prepare_is_cached_and_compiles_once_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def f(x, a):
+        v = jnp.sum(jnp.square(x - a["t"]))
+        return v, {"v": v}
+
+    args = {"t": jnp.full((4, 4, 3), 7.0)}
+    x = jnp.zeros((4, 4, 3))
+    start = optimize.compile_count()
+    with ThreadPoolExecutor(4) as pool:  # four threads ask at once: one compiles, three wait
+        progs = list(pool.map(lambda _: optimize.prepare(f, x, args), range(4)))
+    assert optimize.compile_count() - start == 1
+    assert all(p is progs[0] for p in progs)
+    assert optimize.prepare(f, jax.ShapeDtypeStruct(x.shape, jnp.float32), args) is progs[0]  # shapes suffice
+    assert optimize.prepare(f, jnp.zeros((4, 5, 3)), {"t": jnp.zeros((4, 5, 3))}) is not progs[0]  # new shape
+    assert optimize.prepare(f, x, args, upper=100.0) is not progs[0]  # new bounds (same objective trace)
+    steps = list(optimize.lbfgs(f, x, 20, args=args, chunk=10))  # the loop uses the cached programs
+    assert optimize.compile_count() - start == 2
+    np.testing.assert_allclose(np.asarray(steps[-1].image), 7.0, atol=1e-2)
+    optimize.clear_programs()
+    jax.clear_caches()
+    assert optimize.prepare(f, x, args) is not progs[0]
+    assert optimize.compile_count() - start == 3  # cleared: traced and compiled again
+
+
+def test_prepare_failure_is_not_cached():
+    calls = []
+
+    def f(x, a):
+        calls.append(1)
+        raise ValueError("bad objective")
+
+    for _ in range(2):  # the second call tries again (and fails the same way), it does not hang
+        with pytest.raises(ValueError, match="bad objective"):
+            optimize.prepare(f, jnp.zeros((2, 2, 3)), None)
+    assert len(calls) == 2

@@ -161,3 +161,33 @@ def test_filters_from_a_manual_list_file(tiny_params, tmp_path):
     f.write_text("# hand-picked\nconv5_1:1,2\nconv4_1:3\n")
     assert S.resolve_filters(tiny_params, None, [str(f)]) == {"conv4_1": [3], "conv5_1": [1, 2]}
     assert S.resolve_filters(tiny_params, None, ["conv5_1:1,2", "conv4_1:3"]) == {"conv4_1": [3], "conv5_1": [1, 2]}
+
+
+@pytest.mark.parametrize("method", ["mask", "gatys"])
+def test_prefetched_levels_give_the_same_image(tiny_params, method):
+    """Preparing levels in a background thread changes when work happens, not the result."""
+    content, style = _imgs(4, (40, 48))
+    mask = np.zeros(content.shape[:2], np.float32)
+    mask[8:30, 10:40] = 1.0
+    kw = dict(method=method, mask=mask if method == "mask" else None, size=96, iterations=9, scales=3, chunk=3,
+              params=tiny_params)
+    a = S.stylize(content, style, prefetch=True, **kw)
+    b = S.stylize(content, style, prefetch=False, **kw)
+    assert [h["shape"] for h in a.history] == [h["shape"] for h in b.history] and len({h["shape"] for h in a.history}) == 2
+    np.testing.assert_array_equal(a.image, b.image)
+    assert a.losses == b.losses
+
+
+def test_abandoned_run_stops_its_background_levels(tiny_params):
+    import threading
+
+    content, style = _imgs(5, (40, 48))
+    it = S.stylize_iter(content, style, method="gatys", size=48, iterations=40, scales=2, chunk=2,
+                        params=tiny_params)
+    first = next(it)
+    assert first.scale == 0 and first.result is None
+    it.close()  # the caller stops early: no error, and the level thread finishes on its own
+    for t in threading.enumerate():
+        if t.name.startswith("jaxstyle-level"):
+            t.join(timeout=60)
+            assert not t.is_alive()
