@@ -48,6 +48,19 @@ def speedup(run, single, key: int, higher: bool) -> str:
     return f"{hit[0] / t:.2f}×" if hit else f"> {single[-1][0] / t:.2f}×"
 
 
+def to_bar(run, bar: float) -> float | None:
+    """Seconds at which ``run`` first has a gain >= ``bar`` (None if never)."""
+    return next((t for t, _, g, _ in run if g >= bar - 1e-9), None)
+
+
+def bar_speedup(run, single, bar: float) -> str:
+    """Single-scale seconds to the gain ``bar`` / this run's seconds to it (bounds when one never gets there)."""
+    t, ts = to_bar(run, bar), to_bar(single, bar)
+    if t is None:
+        return "never" if ts is None else f"< {single[-1][0] / run[-1][0]:.2f}×"
+    return f"{ts / t:.2f}×" if ts is not None else f"> {single[-1][0] / t:.2f}×"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("photo", type=Path)
@@ -56,6 +69,8 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--plans", required=True, help="JSON list of plans, each [[long_side, iterations], ...]")
     p.add_argument("--single", type=int, default=150, help="iterations of the single-scale loop (default 150)")
+    p.add_argument("--bar", type=float, default=0.95,
+                   help="also compare the time to this fraction of the single-scale loop's best gain (default 0.95)")
     p.add_argument("--json", default=None, help="write the traces here")
     a = p.parse_args(argv)
     for f in (a.photo, a.style):
@@ -79,14 +94,20 @@ def main(argv=None) -> int:
     B.log(f"single scale, {a.single} iterations (load {B.loadavg()})")
     single = trace(a.photo, a.style, a.method, a.size, None, a.single, params, region, grams)
     what = "object" if has_mask else "whole-image"
-    print(f"\n{a.photo.name} × {a.style.name}, {a.method}, {a.size} px ({what} gain)\n")
-    print("| plan | s | final gain | final loss | vs single, same gain | vs single, same loss |")
-    print("|---|---|---|---|---|---|")
+    bar = a.bar * max(g for _, _, g, _ in single)
+    print(f"\n{a.photo.name} × {a.style.name}, {a.method}, {a.size} px ({what} gain; bar = {a.bar:g} × the "
+          f"single-scale loop's best = {bar:.3f})\n")
+    print("| plan | s | final gain | final loss | vs single, same gain | vs single, same loss | s to bar "
+          "| vs single, to bar |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in runs.items():
+        tb = to_bar(r, bar)
         print(f"| {name} | {r[-1][0]:.0f} | {r[-1][2]:.3f} | {r[-1][3]:.3g} | {speedup(r, single, 2, True)} | "
-              f"{speedup(r, single, 3, False)} |")
+              f"{speedup(r, single, 3, False)} | {'–' if tb is None else f'{tb:.0f}'} | "
+              f"{bar_speedup(r, single, bar)} |")
+    tb = to_bar(single, bar)
     print(f"| single scale {a.single}@{a.size} | {single[-1][0]:.0f} | {single[-1][2]:.3f} | {single[-1][3]:.3g} "
-          "| 1 | 1 |")
+          f"| 1 | 1 | {'–' if tb is None else f'{tb:.0f}'} | 1 |")
     if a.json:
         Path(a.json).write_text(json.dumps(dict(runs, single=single), indent=1))
     return 0

@@ -15,3 +15,13 @@ def test_speedup_to_the_same_gain_and_loss():
     assert c2f_plans.speedup(run, single, 3, higher=False) == "2.00×"  # loss 2.0 first reached at 40 s
     never = [(5.0, 5, 0.3, 4.0), (50.0, 10, 0.7, 2.5)]
     assert c2f_plans.speedup(run, never, 2, higher=True) == "> 2.50×"  # a lower bound
+
+
+def test_time_to_a_fixed_gain_bar():
+    run = [(10.0, 5, 0.5, 3.0), (20.0, 10, 0.8, 2.0), (25.0, 15, 0.78, 1.8)]
+    single = [(5.0, 5, 0.3, 4.0), (30.0, 10, 0.7, 2.5), (40.0, 15, 0.85, 1.9), (60.0, 20, 0.8, 1.5)]
+    assert c2f_plans.to_bar(run, 0.75) == 20.0 and c2f_plans.to_bar(single, 0.75) == 40.0
+    assert c2f_plans.bar_speedup(run, single, 0.75) == "2.00×"
+    assert c2f_plans.bar_speedup(run, single, 0.84) == "< 2.40×"  # the run never gets there: an upper bound
+    assert c2f_plans.bar_speedup(run, single, 0.95) == "never"
+    assert c2f_plans.bar_speedup(single, run, 0.84) == "> 0.62×"  # 25 s / 40 s: a lower bound
