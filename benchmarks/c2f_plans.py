@@ -48,16 +48,14 @@ def speedup(run, single, key: int, higher: bool) -> str:
     return f"{hit[0] / t:.2f}×" if hit else f"> {single[-1][0] / t:.2f}×"
 
 
-def to_bar(run, bar: float) -> float | None:
-    """Seconds at which ``run`` first has a gain >= ``bar`` (None if never)."""
-    return next((t for t, _, g, _ in run if g >= bar - 1e-9), None)
+to_bar = B.to_bar  # seconds at which a run first has a gain >= bar (None if never)
 
 
 def bar_speedup(run, single, bar: float) -> str:
     """Single-scale seconds to the gain ``bar`` / this run's seconds to it (bounds when one never gets there)."""
     t, ts = to_bar(run, bar), to_bar(single, bar)
-    if t is None:
-        return "never" if ts is None else f"< {single[-1][0] / run[-1][0]:.2f}×"
+    if t is None:  # would need more than its whole run
+        return "never" if ts is None else f"< {ts / run[-1][0]:.2f}×"
     return f"{ts / t:.2f}×" if ts is not None else f"> {single[-1][0] / t:.2f}×"
 
 

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import metrics, objectmap, vgg, stylize as S
+from jaxstyle import metrics, objectmap, optimize, vgg, stylize as S
 from jaxstyle.data import load_image, load_mask
 from jaxstyle.errors import UsageError
 
@@ -171,7 +171,11 @@ def test_prefetched_levels_give_the_same_image(tiny_params, method):
     mask[8:30, 10:40] = 1.0
     kw = dict(method=method, mask=mask if method == "mask" else None, size=96, iterations=9, scales=3, chunk=3,
               params=tiny_params)
+    jax.clear_caches()
+    optimize.clear_programs()
+    start = optimize.compile_count()
     a = S.stylize(content, style, prefetch=True, **kw)
+    assert optimize.compile_count() - start == 2  # one per level: the run-time mask matches the prepared shape
     b = S.stylize(content, style, prefetch=False, **kw)
     assert [h["shape"] for h in a.history] == [h["shape"] for h in b.history] and len({h["shape"] for h in a.history}) == 2
     np.testing.assert_array_equal(a.image, b.image)
