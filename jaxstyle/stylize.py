@@ -413,7 +413,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         return hw, base, fun, fargs
 
     # Every level is prepared in a background thread, in order, while the object map is computed
-    # and the earlier levels iterate (compilation overlaps work; on a GPU it is hidden entirely).
+    # and the earlier levels iterate, so compilation overlaps work (2-core CPU, cold 512 px auto
+    # run: 71 -> 62-66 s; on a GPU the host would compile while the device iterates, unmeasured).
     pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if prefetch else None
     levels = [pool.submit(prepare_level, *lv) for lv in plan] if pool else None
     try:
