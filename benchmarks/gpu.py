@@ -252,24 +252,28 @@ def main(argv=None) -> int:
         add("4", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
 
-    # 5. default coarse-to-fine schedule ----------------------------------------------------
-    try:
-        if left(B) > 45 and "5" in only:
-            plan = optimize.schedule(a.size, a.iterations)
-            t0 = time.perf_counter()
-            n = 0
-            for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,
-                                       iterations=a.iterations, params=params, chunk=50, class_name=None):
-                n = prog.done
-                if left(B) < 5:
-                    break
-            add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}", time.perf_counter() - t0, "s",
-                f"targets + compilation of the smaller scales included (the full size reuses section 1)")
-        else:
-            add("5", "coarse-to-fine run", "skipped", "", "budget or --only")
-    except Exception as e:  # report and go on: one shot on the device
-        add("5", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
-        import traceback; traceback.print_exc()
+    # 5. default coarse-to-fine schedule, levels prepared in the background (default) and not ----------
+    for variant, prefetch in (("levels prepared in the background", True), ("each level when it starts", False)):
+        try:
+            if left(B) > 45 and "5" in only:
+                plan = optimize.schedule(a.size, a.iterations)
+                jax.clear_caches()  # each variant pays all of its compilation
+                optimize.clear_programs()
+                t0 = time.perf_counter()
+                n = 0
+                for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,
+                                           iterations=a.iterations, params=params, chunk=50, class_name=None,
+                                           prefetch=prefetch):
+                    n = prog.done
+                    if left(B) < 5:
+                        break
+                add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}, {variant}",
+                    time.perf_counter() - t0, "s", "targets and every level's compilation included")
+            else:
+                add("5", f"coarse-to-fine run, {variant}", "skipped", "", "budget or --only")
+        except Exception as e:  # report and go on: one shot on the device
+            add("5", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
+            import traceback; traceback.print_exc()
 
     md = [f"### jaxstyle GPU check\n", f"- device: {info['device']} ({info['nvidia_smi']})",
           f"- jax {info['jax']} / jaxlib {info['jaxlib']}, torch {info['torch']}, python {info['python']}",
