@@ -294,8 +294,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
 def _trace(size, iterations, scales, stop_loss=None, chunk=5):
     """[(seconds since start, iteration, scale index, loss)] of a gatys stylize_iter run."""
     params = _params()
-    jax.clear_caches()  # compiled steps are shared across calls: each run pays its own compilation
-    optimize.clear_programs()
+    optimize.clear_caches()  # compiled steps are shared across calls: each run pays its own compilation
     pts = []
     t0 = time.perf_counter()
     for p in S.stylize_iter(str(CONTENT), str(STYLE), method="gatys", size=size, iterations=iterations,
@@ -370,8 +369,7 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
     from jaxstyle import metrics
 
     params = _params() if params is None else params
-    jax.clear_caches()  # each run pays its own compilation
-    optimize.clear_programs()
+    optimize.clear_caches()  # each run pays its own compilation
     grams = metrics.style_grams(params, data.load_image(style, size)) if grams is None else grams
     con = data.load_image(photo, size)
     if region is None:
@@ -421,13 +419,9 @@ def bench_gain(photo: Path, size: int, iterations: int, single_max: int) -> list
                          iterations_to_target_loss=hit_l[1] if hit_l else None,
                          s_to_target_loss=hit_l[0] if hit_l else None, final_loss=pts[-1][3],
                          iterations_run=pts[-1][1], s_run=pts[-1][0], bar=bar, s_to_bar=to_bar(pts, bar),
+                         speedup_bar=bar_speedup(pts, one, bar),
                          gain_trace=" ".join(f"{it}:{g:.3f}/{l:.3g}" for _, it, g, l in pts[::2])))
     _speedups(rows, ("", "_loss"))
-    a, b = rows
-    for r in rows:
-        r["speedup_bar"] = b["s_to_bar"] / r["s_to_bar"] if r["s_to_bar"] and b["s_to_bar"] else None
-    if a["s_to_bar"] is None and b["s_to_bar"]:  # coarse-to-fine never got there in its whole run: an upper bound
-        a["speedup_bar"] = f"< {b['s_to_bar'] / a['s_run']:.2f}"
     return rows
 
 
@@ -437,6 +431,15 @@ BAR = 0.95
 def to_bar(run, bar: float) -> float | None:
     """Seconds at which a ``_gain_trace`` run first has a gain >= ``bar`` (None if never)."""
     return next((t for t, _, g, _ in run if g >= bar - 1e-9), None)
+
+
+def bar_speedup(run, single, bar: float) -> float | str | None:
+    """Single-scale seconds to the gain ``bar`` / ``run``'s seconds to it; ``"< x"`` / ``"> x"``
+    bounds when only one of them gets there (by its whole run's seconds); None when neither does."""
+    t, ts = to_bar(run, bar), to_bar(single, bar)
+    if t is None:  # would need more than its whole run
+        return None if ts is None else f"< {ts / run[-1][0]:.2f}"
+    return ts / t if ts is not None else f"> {single[-1][0] / t:.2f}"
 
 
 # --------------------------------------------------------------------------- (d) scoring
@@ -503,8 +506,7 @@ def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
 # --------------------------------------------------------------------------- (s) solvers
 def bench_solvers(size, iterations) -> list[dict]:
     f, fargs, x0, *_ = jax_objective(size)
-    jax.clear_caches()
-    optimize.clear_programs()
+    optimize.clear_caches()
     traces = {}
     for solver, chunk in (("lbfgs", 5), ("jaxopt", 2)):
         log(f"[s] {solver} {size} px (load {loadavg()})")

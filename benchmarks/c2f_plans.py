@@ -5,7 +5,7 @@
         --plans '[[[256,80],[512,20]], [[128,50],[256,30],[512,20]]]' --single 150 --json out.json
 
 Each plan is a list of ``[long_side, iterations]`` levels (the last is full size) and runs
-through ``stylize_iter`` with compilation included (``jax.clear_caches()`` before each
+through ``stylize_iter`` with compilation included (``optimize.clear_caches()`` before each
 run). At every 5-iteration chunk of the full-size level it records the seconds since the
 start, the style gain (``metrics.style_gains``, conv1_1–conv3_1) on ``PHOTO``'s ``NAME_mask.png``
 object region, or on the whole image when there is no mask, and the full-size objective's
@@ -52,11 +52,9 @@ to_bar = B.to_bar  # seconds at which a run first has a gain >= bar (None if nev
 
 
 def bar_speedup(run, single, bar: float) -> str:
-    """Single-scale seconds to the gain ``bar`` / this run's seconds to it (bounds when one never gets there)."""
-    t, ts = to_bar(run, bar), to_bar(single, bar)
-    if t is None:  # would need more than its whole run
-        return "never" if ts is None else f"< {ts / run[-1][0]:.2f}×"
-    return f"{ts / t:.2f}×" if ts is not None else f"> {single[-1][0] / t:.2f}×"
+    """:func:`bench.bar_speedup` as a table cell: ``"2.00×"``, ``"< 1.60×"``, ``"> 0.62×"`` or ``"never"``."""
+    v = B.bar_speedup(run, single, bar)
+    return "never" if v is None else f"{v:.2f}×" if isinstance(v, float) else f"{v}×"
 
 
 def main(argv=None) -> int:

@@ -257,8 +257,7 @@ def main(argv=None) -> int:
         try:
             if left(B) > 45 and "5" in only:
                 plan = optimize.schedule(a.size, a.iterations)
-                jax.clear_caches()  # each variant pays all of its compilation
-                optimize.clear_programs()
+                optimize.clear_caches()  # each variant pays all of its compilation
                 t0 = time.perf_counter()
                 n = 0
                 for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,

@@ -144,8 +144,9 @@ _PROGRAMS: OrderedDict = OrderedDict()
 _PROGRAMS_LOCK = threading.Lock()
 
 
-def clear_programs() -> None:
-    """Forget every compiled program set (benchmarks call it with ``jax.clear_caches()``)."""
+def clear_caches() -> None:
+    """``jax.clear_caches()`` and forget every :func:`prepare` program set: the next run compiles from scratch."""
+    jax.clear_caches()
     with _PROGRAMS_LOCK:
         _PROGRAMS.clear()
 

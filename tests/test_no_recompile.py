@@ -60,8 +60,7 @@ def test_one_compile_per_scale(tiny, prefetch):
     content, style = _images(64)
     plan = optimize.schedule(64, 20, 2)
     assert [s for s, _ in plan] == [32, 64] and all(n % 4 == 0 for _, n in plan)
-    jax.clear_caches()  # compiled steps are shared across calls now: start from nothing
-    optimize.clear_programs()
+    optimize.clear_caches()  # compiled steps are shared across calls now: start from nothing
     start = optimize.compile_count()
     seen = []
     for p in S.stylize_iter(content, style, method="gatys", size=64, iterations=20, scales=2, params=tiny,

@@ -76,8 +76,7 @@ def test_prepare_is_cached_and_compiles_once_across_threads():
     steps = list(optimize.lbfgs(f, x, 20, args=args, chunk=10))  # the loop uses the cached programs
     assert optimize.compile_count() - start == 2
     np.testing.assert_allclose(np.asarray(steps[-1].image), 7.0, atol=1e-2)
-    optimize.clear_programs()
-    jax.clear_caches()
+    optimize.clear_caches()
     assert optimize.prepare(f, x, args) is not progs[0]
     assert optimize.compile_count() - start == 3  # cleared: traced and compiled again
 

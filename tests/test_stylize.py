@@ -171,8 +171,7 @@ def test_prefetched_levels_give_the_same_image(tiny_params, method):
     mask[8:30, 10:40] = 1.0
     kw = dict(method=method, mask=mask if method == "mask" else None, size=96, iterations=9, scales=3, chunk=3,
               params=tiny_params)
-    jax.clear_caches()
-    optimize.clear_programs()
+    optimize.clear_caches()
     start = optimize.compile_count()
     a = S.stylize(content, style, prefetch=True, **kw)
     assert optimize.compile_count() - start == 2  # one per level: the run-time mask matches the prepared shape
