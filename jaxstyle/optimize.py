@@ -283,16 +283,26 @@ def _jaxopt_lbfgsb(fun, x, iterations, chunk, lower, upper, history) -> Iterator
 # all seven frames cost ~10 % more time (docs/BENCHMARKS.md, "Fifth stop").
 MIN_LEVEL_SIZE = 128
 LEVEL_SHARES = {1: (1.0,), 2: (0.6, 0.4), 3: (0.5, 0.3, 0.2)}
+# On a GPU an iteration is ~2 ms at 512 px and a fresh process pays seconds of compilation and
+# autotuning per level: on an H100 (2026-11-26) 1000 single-scale iterations at 512 px took 10.9 s
+# with compilation, the three-level schedule 83-92 s in a fresh process (14.4 s once the process
+# had autotuned those shapes). So accelerators default to a single level (docs/BENCHMARKS.md, "GPU").
+ACCELERATOR_SCALES = 1
 
 
 def schedule(size: int, iterations: int, scales: int | None = None,
-             min_size: int = MIN_LEVEL_SIZE) -> list[tuple[int, int]]:
+             min_size: int = MIN_LEVEL_SIZE, backend: str = "cpu") -> list[tuple[int, int]]:
     """Coarse-to-fine plan ``[(long_side, iterations), ...]`` ending at ``size``.
 
-    With ``scales=None`` the image is halved while it stays >= ``min_size`` (at most 3
-    scales); iterations are split by :data:`LEVEL_SHARES` (60/40 % for two levels,
-    50/30/20 % for three), geometric and coarse-first for more levels.
+    With ``scales=None`` on ``backend="cpu"`` the image is halved while it stays >=
+    ``min_size`` (at most 3 scales); iterations are split by :data:`LEVEL_SHARES` (60/40 %
+    for two levels, 50/30/20 % for three), geometric and coarse-first for more levels.
+    On any other backend (``"gpu"``, ``"tpu"``) ``scales=None`` means one level: there an
+    iteration costs milliseconds and each level's compilation (with the GPU autotuner) costs
+    seconds, so coarse levels cost more than they save (:data:`ACCELERATOR_SCALES`).
     """
+    if scales is None and backend != "cpu":
+        scales = ACCELERATOR_SCALES
     if scales is None:
         scales = 1
         while scales < 3 and size / 2 ** scales >= min_size:

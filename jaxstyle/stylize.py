@@ -365,7 +365,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         channels = {}
         lw = {l: 1.0 / len(style_layers) for l in style_layers}
 
-    plan = optimize.schedule(size, iterations, scales)
+    plan = optimize.schedule(size, iterations, scales, backend=jax.default_backend())
     if min(_hw(content_img.shape, size)) < MIN_SHORT_SIDE:
         raise UsageError(f"the image is too small for VGG-19 at --size {size}: its short side must be "
                          f">= {MIN_SHORT_SIDE} px (4 poolings before conv5_1)")

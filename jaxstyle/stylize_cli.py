@@ -47,7 +47,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--preset", default="default", choices=sorted(PRESETS))
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
     p.add_argument("--iterations", type=positive_int, default=None, help="total L-BFGS iterations")
-    p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: auto, up to 3)")
+    p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--content-weight", type=nonneg_float, default=None)
     p.add_argument("--style-weight", type=nonneg_float, default=None)
     p.add_argument("--tv-weight", type=nonneg_float, default=None)

@@ -56,6 +56,12 @@ def test_schedule_coarse_to_fine():
     assert optimize.schedule(512, 10, scales=1) == [(512, 10)]
 
 
+def test_schedule_is_one_level_on_accelerators_unless_asked():
+    assert optimize.schedule(512, 300, backend="gpu") == [(512, 300)]
+    assert optimize.schedule(512, 300, backend="tpu") == [(512, 300)]
+    assert optimize.schedule(512, 300, scales=3, backend="gpu") == optimize.schedule(512, 300)
+
+
 def test_prepare_is_cached_and_compiles_once_across_threads():
     from concurrent.futures import ThreadPoolExecutor
 

@@ -194,3 +194,15 @@ def test_abandoned_run_stops_its_background_levels(tiny_params):
         if t.name.startswith("jaxstyle-level"):
             t.join(timeout=60)
             assert not t.is_alive()
+
+
+@pytest.mark.parametrize("backend, levels", [("cpu", 2), ("gpu", 1)])
+def test_default_levels_follow_the_backend(tiny_params, monkeypatch, backend, levels):
+    """CPU: coarse-to-fine by default; GPU/TPU: one level (compilation dominates there)."""
+    monkeypatch.setattr(jax, "default_backend", lambda: backend)
+    content, style = _imgs(6, (96, 256))
+    it = S.stylize_iter(content, style, method="gatys", size=256, iterations=4, chunk=2, params=tiny_params)
+    first = next(it)
+    it.close()
+    assert first.num_scales == levels
+    assert max(first.shape) == (256 if levels == 1 else 128)
