@@ -670,6 +670,8 @@ def build_parser():
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels")
     p.add_argument("--iterations", type=positive_int, default=None, help="L-BFGS iterations (default: preset's)")
     p.add_argument("--preset", default="default")
+    p.add_argument("--scales", type=positive_int, default=None,
+                   help="coarse-to-fine levels (default: the backend's, up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--class", dest="class_name", default="dog", help="class for auto/paper (default dog)")
     p.add_argument("--filters", default=None, help="filters for auto/paper instead of --class, e.g. conv5_1:3,17")
     p.add_argument("--seed", type=nonneg_int, default=0)
@@ -701,5 +703,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,
         iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
         seed=args.seed, photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos,
-        force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params)
+        force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params,
+        stylize_kwargs=None if args.scales is None else {"scales": args.scales})
     return 0

@@ -285,7 +285,7 @@ MIN_LEVEL_SIZE = 128
 LEVEL_SHARES = {1: (1.0,), 2: (0.6, 0.4), 3: (0.5, 0.3, 0.2)}
 # On a GPU an iteration is ~2 ms at 512 px and a fresh process pays seconds of compilation and
 # autotuning per level: on an H100 (2026-11-26) 1000 single-scale iterations at 512 px took 10.9 s
-# with compilation, the three-level schedule 83-92 s in a fresh process (14.4 s once the process
+# with compilation, the three-level schedule 82-92 s in a fresh process (14.4 s once the process
 # had autotuned those shapes). So accelerators default to a single level (docs/BENCHMARKS.md, "GPU").
 ACCELERATOR_SCALES = 1
 

@@ -232,3 +232,12 @@ def test_gatys_ratio_target_with_negative_gatys_gain():
     md = evaluate.summary_markdown(rows, {"size": 8}, ["auto", "gatys"])
     line = next(l for l in md.splitlines() if l.startswith("| gain_obj ≥ 0.8 × gatys"))
     assert "| 2/3 |" in line, line
+
+
+def test_scales_flag_reaches_stylize(dirs, monkeypatch):
+    pairs, styles, out = dirs
+    seen: list = []
+    monkeypatch.setattr(evaluate, "run", lambda *a, **k: seen.append(k.get("stylize_kwargs")))
+    evaluate.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out), "--scales", "1"])
+    evaluate.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out)])
+    assert seen == [{"scales": 1}, None]
