@@ -414,7 +414,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
 
     # Every level is prepared in a background thread, in order, while the object map is computed
     # and the earlier levels iterate, so compilation overlaps work (2-core CPU, cold 512 px auto
-    # run: 71 -> 62-66 s; on a GPU the host would compile while the device iterates, unmeasured).
+    # run: 71 -> 62-66 s). H100, three levels in a fresh process: 82.5 s with it, 91.8 s without,
+    # one run each; there the cost is compiling and autotuning, and the GPU default is one level.
     pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if prefetch else None
     levels = [pool.submit(prepare_level, *lv) for lv in plan] if pool else None
     try:
