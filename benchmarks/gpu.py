@@ -99,6 +99,9 @@ def main(argv=None) -> int:
     p.add_argument("--switch-interval", type=float, default=None,
                    help="sys.setswitchinterval (s) for this process: how long a thread may hold the GIL")
     a = p.parse_args(argv)
+    bad = set(a.variants.split(",")) - {"default", "c2f", "c2f-serial"}
+    if bad:
+        p.error(f"--variants: unknown {', '.join(sorted(bad))}; use default, c2f, c2f-serial")
     B = a.budget
     if a.switch_interval:
         sys.setswitchinterval(a.switch_interval)
