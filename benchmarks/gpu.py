@@ -42,10 +42,10 @@ except ImportError:
 import numpy as np  # noqa: E402
 
 ROWS: list[dict] = []
-
-
-class _Skip(Exception):
-    """A section not asked for."""
+# section 5's runs: name -> (description, scales for stylize_iter, prefetch)
+VARIANTS = {"default": ("the backend's default schedule", None, True),
+            "c2f": ("three levels, prepared in the background", 3, True),
+            "c2f-serial": ("three levels, each prepared when it starts", 3, False)}
 
 
 def log(*a):
@@ -99,9 +99,9 @@ def main(argv=None) -> int:
     p.add_argument("--switch-interval", type=float, default=None,
                    help="sys.setswitchinterval (s) for this process: how long a thread may hold the GIL")
     a = p.parse_args(argv)
-    bad = set(a.variants.split(",")) - {"default", "c2f", "c2f-serial"}
+    bad = set(a.variants.split(",")) - set(VARIANTS)
     if bad:
-        p.error(f"--variants: unknown {', '.join(sorted(bad))}; use default, c2f, c2f-serial")
+        p.error(f"--variants: unknown {', '.join(sorted(bad))}; use {', '.join(VARIANTS)}")
     B = a.budget
     if a.switch_interval:
         sys.setswitchinterval(a.switch_interval)
@@ -133,25 +133,22 @@ def main(argv=None) -> int:
         if only & {"1", "3"}:
             f, fargs, x0, tg, ct = bench.jax_objective(a.size)
             hw = f"{x0.shape[1]}x{x0.shape[0]}"
-        if "1" not in only:
-            raise _Skip
-        chunk = max(1, min(100, a.iterations // 5))
-        t0 = time.perf_counter()
-        marks = []
-        last = None
-        for st in optimize.lbfgs(f, x0, a.iterations, args=fargs, chunk=chunk):
-            marks.append(time.perf_counter() - t0)  # float(loss) inside lbfgs synchronised
-            last = st
-        total = marks[-1]
-        chunks = np.diff([0.0] + marks)
-        steady = float(np.median(chunks[1:])) if len(chunks) > 1 else float("nan")
-        compile_s = float(chunks[0] - steady)
-        add("1", f"{a.iterations} iterations Gatys {hw}, single scale", total, "s", "compilation included")
-        add("1", f"{a.iterations} iterations Gatys {hw}, without compilation", total - compile_s, "s",
-            f"first chunk {chunks[0]:.2f}s vs median chunk {steady:.3f}s of {chunk} its")
-        add("1", "per iteration (= 1 evaluation)", steady / chunk * 1e3, "ms", f"final loss {last.loss:.4g}")
-    except _Skip:
-        pass
+        if "1" in only:
+            chunk = max(1, min(100, a.iterations // 5))
+            t0 = time.perf_counter()
+            marks = []
+            last = None
+            for st in optimize.lbfgs(f, x0, a.iterations, args=fargs, chunk=chunk):
+                marks.append(time.perf_counter() - t0)  # float(loss) inside lbfgs synchronised
+                last = st
+            total = marks[-1]
+            chunks = np.diff([0.0] + marks)
+            steady = float(np.median(chunks[1:])) if len(chunks) > 1 else float("nan")
+            compile_s = float(chunks[0] - steady)
+            add("1", f"{a.iterations} iterations Gatys {hw}, single scale", total, "s", "compilation included")
+            add("1", f"{a.iterations} iterations Gatys {hw}, without compilation", total - compile_s, "s",
+                f"first chunk {chunks[0]:.2f}s vs median chunk {steady:.3f}s of {chunk} its")
+            add("1", "per iteration (= 1 evaluation)", steady / chunk * 1e3, "ms", f"final loss {last.loss:.4g}")
     except Exception as e:  # report and go on: one shot on the device
         add("1", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback; traceback.print_exc()
@@ -276,11 +273,8 @@ def main(argv=None) -> int:
         import traceback; traceback.print_exc()
 
     # 5. the stylize command's optimisation: the backend's default schedule and three levels ----------
-    variants = {"default": ("the backend's default schedule", None, True),
-                "c2f": ("three levels, prepared in the background", 3, True),
-                "c2f-serial": ("three levels, each prepared when it starts", 3, False)}
     for i, vname in enumerate(a.variants.split(",")):
-        variant, scales, prefetch = variants[vname]
+        variant, scales, prefetch = VARIANTS[vname]
         try:
             if left(B) > 45 and "5" in only:
                 plan = optimize.schedule(a.size, a.iterations, scales, backend=jax.default_backend())
