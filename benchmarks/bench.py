@@ -356,7 +356,7 @@ MASKED = ROOT.parent / "shared" / "data" / "masked"
 
 def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, stop=None, *,
                 style: Path = STYLE, method: str = "auto", region=None, params=None, grams=None,
-                plateau: int | None = None):
+                plateau: int | None = None, **stylize_kw):
     """[(seconds, iteration, gain, loss)] at the full-size level of a ``method`` run on ``photo``.
 
     The gain (``metrics.style_gains``) is on ``region``, by default the object region of the
@@ -365,6 +365,7 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
     paused, so a run can stop as soon as it reaches ``stop = (gain, loss)``: a gain at least
     and a loss at most these, and (with ``plateau``) once its best gain has not risen by
     0.005 for ``plateau`` iterations, so that the best gain of the run is about known.
+    ``stylize_kw`` go to ``stylize_iter`` (e.g. ``detail``).
     """
     from jaxstyle import metrics
 
@@ -378,7 +379,7 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
     pts, paused, best_at, best_seen = [], 0.0, 0, -np.inf
     t0 = time.perf_counter()
     for p in S.stylize_iter(str(photo), str(style), method=method, class_name="dog", size=size,
-                            iterations=iterations, scales=scales, params=params, chunk=chunk):
+                            iterations=iterations, scales=scales, params=params, chunk=chunk, **stylize_kw):
         if p.result is not None:
             break
         if p.scale == p.num_scales - 1:

@@ -24,9 +24,11 @@ import bench as B  # sets the CPU XLA flags before JAX starts; same weights and 
 import numpy as np
 
 from jaxstyle import data, metrics, optimize
+from jaxstyle.stylize import DETAILS
 
 
-def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | None, params, region, grams):
+def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | None, params, region, grams,
+          detail: str = "style"):
     """[(seconds, iteration, gain, loss)] at the full-size level of one run (a plan, or ``single`` iterations)."""
     orig = optimize.schedule
     if single is None:
@@ -36,7 +38,7 @@ def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | 
         its, scales = single, 1
     try:
         return B._gain_trace(photo, size, its, scales, style=style, method=method, region=region, params=params,
-                             grams=grams)
+                             grams=grams, detail=detail)
     finally:
         optimize.schedule = orig
 
@@ -67,6 +69,8 @@ def main(argv=None) -> int:
     p.add_argument("--single", type=int, default=150, help="iterations of the single-scale loop (default 150)")
     p.add_argument("--bar", type=float, default=0.95,
                    help="also compare the time to this fraction of the single-scale loop's best gain (default 0.95)")
+    p.add_argument("--details", default="style", metavar="D,..",
+                   help="run every plan with each of these detail bands (style, photo, none; default style)")
     p.add_argument("--json", default=None, help="write the traces here")
     a = p.parse_args(argv)
     for f in (a.photo, a.style):
@@ -77,6 +81,9 @@ def main(argv=None) -> int:
         assert all(isinstance(pl, list) and pl and all(len(lv) == 2 for lv in pl) for pl in plans)
     except (ValueError, AssertionError, TypeError):
         p.error("--plans must be a JSON list of [[long_side, iterations], ...] plans")
+    details = a.details.split(",")
+    if not details or any(d not in DETAILS for d in details):
+        p.error(f"--details takes a comma list of {', '.join(DETAILS)}")
     params = B._params()
     has_mask = a.photo.with_name(a.photo.stem + "_mask.png").exists()
     # with a mask, bench._gain_trace takes its object region; without one, the whole image
@@ -84,9 +91,10 @@ def main(argv=None) -> int:
     grams = metrics.style_grams(params, data.load_image(a.style, a.size))
     runs = {}
     for plan in plans:
-        name = "+".join(f"{n}@{s}" for s, n in plan)
-        B.log(f"{name} (load {B.loadavg()})")
-        runs[name] = trace(a.photo, a.style, a.method, a.size, plan, None, params, region, grams)
+        for detail in details:
+            name = "+".join(f"{n}@{s}" for s, n in plan) + ("" if len(details) == 1 else f" ({detail})")
+            B.log(f"{name} (load {B.loadavg()})")
+            runs[name] = trace(a.photo, a.style, a.method, a.size, plan, None, params, region, grams, detail)
     B.log(f"single scale, {a.single} iterations (load {B.loadavg()})")
     single = trace(a.photo, a.style, a.method, a.size, None, a.single, params, region, grams)
     what = "object" if has_mask else "whole-image"

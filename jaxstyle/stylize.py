@@ -39,6 +39,8 @@ GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
 # Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
 # error divided by the target Gram's energy; content error by the content energy).
+DETAILS = ("style", "photo", "none")  # what fills a new level's detail band (stylize_iter's ``detail``)
+
 PRESETS: dict[str, dict] = {
     "default": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=300, normalize="relative"),
     # The paper's numbers, applied to raw (un-normalised) mean-square losses.
@@ -198,6 +200,36 @@ def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog
     return np.clip(np.asarray(_resize(r["map"][..., None], tuple(hw)))[..., 0], 0.0, 1.0)
 
 
+def _mirror_tile(a: jax.Array, hw: tuple[int, int]) -> jax.Array:
+    """``a`` (h, w, C) mirror-tiled (no seams) and cropped to ``hw``."""
+    a = jnp.concatenate([a, a[::-1]], 0)
+    a = jnp.concatenate([a, a[:, ::-1]], 1)
+    return jnp.tile(a, (-(-hw[0] // a.shape[0]), -(-hw[1] // a.shape[1]), 1))[:hw[0], :hw[1]]
+
+
+def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw) -> jax.Array:
+    """The styles' detail band for a level: what a ``prev_hw`` level cannot hold, at ``hw``.
+
+    Each style at the level's scale (as its Gram targets) minus its blur by the factor
+    ``prev_hw / hw``, mirror-tiled to ``hw``; several styles mixed with weights ``sqrt(w)``
+    so that the band's covariance is the weighted blend of theirs, as the Gram targets are.
+    """
+    hws = tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
+    lows = tuple((max(1, round(h * prev_hw[0] / hw[0])), max(1, round(w * prev_hw[1] / hw[1]))) for h, w in hws)
+    return _detail_band(tuple(jnp.asarray(i, jnp.float32) for i in style_imgs), jnp.asarray(weights_, jnp.float32),
+                        hws, lows, tuple(hw))
+
+
+@functools.partial(jax.jit, static_argnames=("hws", "lows", "hw"))
+def _detail_band(imgs, weights_, hws, lows, hw):
+    w = jnp.sqrt(weights_ / jnp.sum(weights_))
+    acc = jnp.zeros(hw + (3,), jnp.float32)
+    for i, (img, shw, low) in enumerate(zip(imgs, hws, lows)):
+        s = losses.resize(img, shw)
+        acc = acc + w[i] * _mirror_tile(s - losses.resize(losses.resize(s, low), shw), hw)
+    return acc
+
+
 def _style_targets(params, style_imgs, weights_, layers, long_side, style_scale, pooling):
     """Blended Gram targets {layer: A} over the styles (weights normalised): one jitted program."""
     hws = tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
@@ -294,7 +326,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                  tv_weight: float | None = None, layer_weights: str = "equal", seed: int = 0,
                  init: str = "content", scales: int | None = None, preserve_colors: bool = False,
                  style_scale: float = 1.0, params=None, chunk: int = 10, pooling: str = "max",
-                 map_options: Mapping | None = None, detail_transfer: bool = True,
+                 map_options: Mapping | None = None, detail: str = "style",
                  conv: str = "auto", prefetch: bool = True) -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
@@ -303,6 +335,9 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     the VGG convolution algorithm (:func:`vgg.prepare`; Winograd on CPU by default).
     ``prefetch``: prepare and compile each level in a background thread while the object
     map is computed and earlier levels iterate (``False``: each level when it starts).
+    ``detail``: what fills the band of detail a coarse level could not hold when the next
+    level starts (:data:`DETAILS`): the style's inside the object region and the photo's
+    outside (``"style"``; whole-image methods get the photo's), the photo's, or nothing.
     """
     t0 = time.time()
     if method not in METHODS:
@@ -312,6 +347,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     if init not in ("content", "noise"):
         raise UsageError(f"unknown init {init!r}; use content or noise")
     vgg.resolve_conv(conv)  # an unknown algorithm fails here, before any work
+    if detail not in DETAILS:
+        raise UsageError(f"unknown detail {detail!r}; use one of {', '.join(DETAILS)}")
     if layer_weights not in ("equal", "proportional"):
         raise UsageError("layer weights must be 'equal' or 'proportional'")
     if size < 16:
@@ -397,10 +434,16 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     fast: dict = {}
     content_dev = jnp.asarray(content_img, jnp.float32)
 
-    def prepare_level(side: int, n_it: int):
-        """A level's photo, objective and arguments, its programs compiled: all but the image and mask."""
+    def prepare_level(side: int, n_it: int, prev_side: int | None):
+        """A level's photo, objective and arguments (its programs compiled) and its detail band."""
         hw = _hw(content_img.shape, side)
         base, ctarget = _level_photo(params, content_dev, hw, pooling)
+        band = None
+        if prev_side is not None and detail != "none":
+            prev_hw = _hw(content_img.shape, prev_side)
+            band = base - _resize(_resize(base, prev_hw), hw)  # the photo's (a Laplacian-pyramid step)
+            if detail == "style" and guided:
+                band = (band, _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw))
         targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=jnp.zeros(hw, jnp.float32) if guided else None, base=base,
@@ -410,14 +453,15 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             obj_params = fast["params"] = fast.get("params") or vgg.prepare(raw, conv)
         fun, fargs = _make_objective(obj_params, spec)
         optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
-        return hw, base, fun, fargs
+        return hw, base, fun, fargs, band
 
     # Every level is prepared in a background thread, in order, while the object map is computed
     # and the earlier levels iterate, so compilation overlaps work (2-core CPU, cold 512 px auto
     # run: 71 -> 62-66 s). H100, three levels in a fresh process: 82.5 s with it, 91.8 s without,
     # one run each; there the cost is compiling and autotuning, and the GPU default is one level.
     pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if prefetch else None
-    levels = [pool.submit(prepare_level, *lv) for lv in plan] if pool else None
+    prevs = [None] + [s for s, _ in plan[:-1]]
+    levels = [pool.submit(prepare_level, *lv, pv) for lv, pv in zip(plan, prevs)] if pool else None
     try:
         if method == "auto":
             omap = region_full = auto_map(params, content, (H, W), class_name, filters, sel, map_options)
@@ -428,7 +472,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         history: list[dict] = []
         last_terms: dict[str, float] = {}
         for si, (side, n_it) in enumerate(plan):
-            hw, base, fun, fargs = levels[si].result() if levels else prepare_level(side, n_it)
+            hw, base, fun, fargs, band = levels[si].result() if levels else prepare_level(side, n_it, prevs[si])
             region = None if region_full is None else jnp.clip(_resize(region_full, hw), 0.0, 1.0)
             if region is not None:
                 fargs = dict(fargs, region=region)
@@ -439,11 +483,14 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                 else:
                     x = base
             else:
-                prev_hw = x.shape[:2]
+                # the upsampled result plus the detail the coarse level could not hold: with the style's
+                # inside the object the full-size level starts with the fine texture that conv1_1-conv3_1
+                # measure instead of rebuilding it (BENCHMARKS.md, eighth stop)
                 x = _resize(x, hw)
-                if detail_transfer:
-                    # Laplacian-pyramid step: add back the photo's detail that the coarse level could not hold
-                    x = x + (base - _resize(_resize(base, prev_hw), hw))
+                if isinstance(band, tuple):
+                    band = band[0] if region is None else _composite(band[1], region, band[0])
+                if band is not None:
+                    x = x + band
             for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
                 x = step.image
                 last_terms = dict(step.terms, loss=step.loss)

@@ -28,7 +28,7 @@ def _style_arg(s: str) -> tuple[str, float]:
 
 
 def build_parser() -> ArgumentParser:
-    from .stylize import METHODS, PRESETS
+    from .stylize import DETAILS, METHODS, PRESETS
 
     p = ArgumentParser(prog="stylize.py", description="Put a painting's style on one object of a photo "
                        "(default: the bundled dog photo, Starry Night, --class dog).")
@@ -48,6 +48,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
     p.add_argument("--iterations", type=positive_int, default=None, help="total L-BFGS iterations")
     p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: up to 3 on CPU, 1 on GPU/TPU)")
+    p.add_argument("--detail", choices=DETAILS, default="style",
+                   help="what a new coarse-to-fine level starts with in the band of detail the coarser level "
+                        "could not hold: the style's inside the object (default), the photo's, or none")
     p.add_argument("--content-weight", type=nonneg_float, default=None)
     p.add_argument("--style-weight", type=nonneg_float, default=None)
     p.add_argument("--tv-weight", type=nonneg_float, default=None)
@@ -116,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              mask=a.mask, size=a.size, iterations=a.iterations, preset=a.preset,
                              content_weight=a.content_weight, style_weight=a.style_weight,
                              tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed, init=a.init,
-                             scales=a.scales, preserve_colors=a.preserve_colors, style_scale=a.style_scale,
+                             scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors, style_scale=a.style_scale,
                              params=params, conv=a.conv):
         if bar is not None:
             bar.total = prog.total
