@@ -207,26 +207,50 @@ def _mirror_tile(a: jax.Array, hw: tuple[int, int]) -> jax.Array:
     return jnp.tile(a, (-(-hw[0] // a.shape[0]), -(-hw[1] // a.shape[1]), 1))[:hw[0], :hw[1]]
 
 
-def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw) -> jax.Array:
+def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key=None) -> jax.Array:
     """The styles' detail band for a level: what a ``prev_hw`` level cannot hold, at ``hw``.
 
     Each style at the level's scale (as its Gram targets) minus its blur by the factor
-    ``prev_hw / hw``, mirror-tiled to ``hw``; several styles mixed with weights ``sqrt(w)``
-    so that the band's covariance is the weighted blend of theirs, as the Gram targets are.
+    ``prev_hw / hw``. With ``key`` (as :func:`stylize_iter` uses it) that band becomes a
+    random-phase texture (:func:`_random_phase` of its mirror image, tiled): its spectra are
+    the painting's, its layout is not, so no piece of the painting is pasted onto the object.
+    Without ``key`` the band itself is mirror-tiled. Several styles mix with weights
+    ``sqrt(w)`` so that the band's covariance is the weighted blend of theirs, as the Gram
+    targets are.
     """
     hws = tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
     lows = tuple((max(1, round(h * prev_hw[0] / hw[0])), max(1, round(w * prev_hw[1] / hw[1]))) for h, w in hws)
+    keys = None if key is None else jax.random.split(key, len(style_imgs))
     return _detail_band(tuple(jnp.asarray(i, jnp.float32) for i in style_imgs), jnp.asarray(weights_, jnp.float32),
-                        hws, lows, tuple(hw))
+                        hws, lows, tuple(hw), keys)
+
+
+def _random_phase(a: jax.Array, key: jax.Array) -> jax.Array:
+    """``a`` (h, w, C) with its Fourier phases shifted by one random field shared by the channels.
+
+    Keeps every channel's power spectrum and the cross-channel spectra (a random-phase
+    texture of ``a``) and drops its layout.
+    """
+    h, w = a.shape[:2]
+    noise = jax.random.normal(key, (h, w), jnp.float32)
+    phase = jnp.fft.rfft2(noise)
+    phase = phase / jnp.maximum(jnp.abs(phase), 1e-12)
+    return jnp.fft.irfft2(jnp.fft.rfft2(a, axes=(0, 1)) * phase[..., None], s=(h, w), axes=(0, 1)).astype(a.dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("hws", "lows", "hw"))
-def _detail_band(imgs, weights_, hws, lows, hw):
+def _detail_band(imgs, weights_, hws, lows, hw, keys=None):
     w = jnp.sqrt(weights_ / jnp.sum(weights_))
     acc = jnp.zeros(hw + (3,), jnp.float32)
     for i, (img, shw, low) in enumerate(zip(imgs, hws, lows)):
         s = losses.resize(img, shw)
-        acc = acc + w[i] * _mirror_tile(s - losses.resize(losses.resize(s, low), shw), hw)
+        d = s - losses.resize(losses.resize(s, low), shw)
+        if keys is not None:  # the mirror image is periodic, so its random-phase texture tiles without seams
+            d = _random_phase(_mirror_tile(d, (2 * shw[0], 2 * shw[1])), keys[i])
+            reps = (-(-hw[0] // d.shape[0]), -(-hw[1] // d.shape[1]), 1)
+            acc = acc + w[i] * jnp.tile(d, reps)[:hw[0], :hw[1]]
+        else:
+            acc = acc + w[i] * _mirror_tile(d, hw)
     return acc
 
 
@@ -443,7 +467,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             prev_hw = _hw(content_img.shape, prev_side)
             band = base - _resize(_resize(base, prev_hw), hw)  # the photo's (a Laplacian-pyramid step)
             if detail == "style" and guided:
-                band = (band, _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw))
+                band = (band, _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw,
+                                            jax.random.fold_in(jax.random.PRNGKey(seed), side)))
         targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=jnp.zeros(hw, jnp.float32) if guided else None, base=base,
