@@ -200,29 +200,31 @@ def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog
     return np.clip(np.asarray(_resize(r["map"][..., None], tuple(hw)))[..., 0], 0.0, 1.0)
 
 
-def _mirror_tile(a: jax.Array, hw: tuple[int, int]) -> jax.Array:
-    """``a`` (h, w, C) mirror-tiled (no seams) and cropped to ``hw``."""
+def _mirror(a: jax.Array) -> jax.Array:
+    """``a`` (h, w, C) and its reflections, (2h, 2w, C): periodic without seams."""
     a = jnp.concatenate([a, a[::-1]], 0)
-    a = jnp.concatenate([a, a[:, ::-1]], 1)
+    return jnp.concatenate([a, a[:, ::-1]], 1)
+
+
+def _tile(a: jax.Array, hw: tuple[int, int]) -> jax.Array:
+    """``a`` (h, w, C) repeated and cropped to ``hw``."""
     return jnp.tile(a, (-(-hw[0] // a.shape[0]), -(-hw[1] // a.shape[1]), 1))[:hw[0], :hw[1]]
 
 
-def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key=None) -> jax.Array:
+def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key) -> jax.Array:
     """The styles' detail band for a level: what a ``prev_hw`` level cannot hold, at ``hw``.
 
     Each style at the level's scale (as its Gram targets) minus its blur by the factor
-    ``prev_hw / hw``. With ``key`` (as :func:`stylize_iter` uses it) that band becomes a
-    random-phase texture (:func:`_random_phase` of its mirror image, tiled): its spectra are
-    the painting's, its layout is not, so no piece of the painting is pasted onto the object.
-    Without ``key`` the band itself is mirror-tiled. Several styles mix with weights
-    ``sqrt(w)`` so that the band's covariance is the weighted blend of theirs, as the Gram
-    targets are.
+    ``prev_hw / hw``, made a random-phase texture (:func:`_random_phase` of its mirror
+    image, which is periodic, so the texture tiles without seams): its spectra are the
+    painting's, its layout is not, so no piece of the painting is pasted onto the object.
+    Several styles mix with weights ``sqrt(w)`` so that the band's covariance is the
+    weighted blend of theirs, as the Gram targets are.
     """
     hws = tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
     lows = tuple((max(1, round(h * prev_hw[0] / hw[0])), max(1, round(w * prev_hw[1] / hw[1]))) for h, w in hws)
-    keys = None if key is None else jax.random.split(key, len(style_imgs))
     return _detail_band(tuple(jnp.asarray(i, jnp.float32) for i in style_imgs), jnp.asarray(weights_, jnp.float32),
-                        hws, lows, tuple(hw), keys)
+                        hws, lows, tuple(hw), jax.random.split(key, len(style_imgs)))
 
 
 def _random_phase(a: jax.Array, key: jax.Array) -> jax.Array:
@@ -239,18 +241,12 @@ def _random_phase(a: jax.Array, key: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("hws", "lows", "hw"))
-def _detail_band(imgs, weights_, hws, lows, hw, keys=None):
+def _detail_band(imgs, weights_, hws, lows, hw, keys):
     w = jnp.sqrt(weights_ / jnp.sum(weights_))
     acc = jnp.zeros(hw + (3,), jnp.float32)
     for i, (img, shw, low) in enumerate(zip(imgs, hws, lows)):
         s = losses.resize(img, shw)
-        d = s - losses.resize(losses.resize(s, low), shw)
-        if keys is not None:  # the mirror image is periodic, so its random-phase texture tiles without seams
-            d = _random_phase(_mirror_tile(d, (2 * shw[0], 2 * shw[1])), keys[i])
-            reps = (-(-hw[0] // d.shape[0]), -(-hw[1] // d.shape[1]), 1)
-            acc = acc + w[i] * jnp.tile(d, reps)[:hw[0], :hw[1]]
-        else:
-            acc = acc + w[i] * _mirror_tile(d, hw)
+        acc = acc + w[i] * _tile(_random_phase(_mirror(s - losses.resize(losses.resize(s, low), shw)), keys[i]), hw)
     return acc
 
 
@@ -462,13 +458,13 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         """A level's photo, objective and arguments (its programs compiled) and its detail band."""
         hw = _hw(content_img.shape, side)
         base, ctarget = _level_photo(params, content_dev, hw, pooling)
-        band = None
+        band = style_band = None
         if prev_side is not None and detail != "none":
             prev_hw = _hw(content_img.shape, prev_side)
             band = base - _resize(_resize(base, prev_hw), hw)  # the photo's (a Laplacian-pyramid step)
             if detail == "style" and guided:
-                band = (band, _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw,
-                                            jax.random.fold_in(jax.random.PRNGKey(seed), side)))
+                style_band = _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw,
+                                           jax.random.fold_in(jax.random.PRNGKey(seed), side))
         targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
         spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=jnp.zeros(hw, jnp.float32) if guided else None, base=base,
@@ -478,7 +474,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             obj_params = fast["params"] = fast.get("params") or vgg.prepare(raw, conv)
         fun, fargs = _make_objective(obj_params, spec)
         optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
-        return hw, base, fun, fargs, band
+        return hw, base, fun, fargs, band, style_band
 
     # Every level is prepared in a background thread, in order, while the object map is computed
     # and the earlier levels iterate, so compilation overlaps work (2-core CPU, cold 512 px auto
@@ -497,7 +493,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         history: list[dict] = []
         last_terms: dict[str, float] = {}
         for si, (side, n_it) in enumerate(plan):
-            hw, base, fun, fargs, band = levels[si].result() if levels else prepare_level(side, n_it, prevs[si])
+            hw, base, fun, fargs, band, style_band = (levels[si].result() if levels
+                                                      else prepare_level(side, n_it, prevs[si]))
             region = None if region_full is None else jnp.clip(_resize(region_full, hw), 0.0, 1.0)
             if region is not None:
                 fargs = dict(fargs, region=region)
@@ -512,8 +509,8 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                 # inside the object the full-size level starts with the fine texture that conv1_1-conv3_1
                 # measure instead of rebuilding it (BENCHMARKS.md, eighth stop)
                 x = _resize(x, hw)
-                if isinstance(band, tuple):
-                    band = band[0] if region is None else _composite(band[1], region, band[0])
+                if style_band is not None:  # guided methods always have a region
+                    band = _composite(style_band, region, band)
                 if band is not None:
                     x = x + band
             for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
