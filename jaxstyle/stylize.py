@@ -37,10 +37,10 @@ WINOGRAD_MIN_WORK = 700_000
 MAP_SIZE = 512  # the object map is computed at this long side whatever the output size
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
-# Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
-# error divided by the target Gram's energy; content error by the content energy).
 DETAILS = ("style", "photo", "none")  # what fills a new level's detail band (stylize_iter's ``detail``)
 
+# Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
+# error divided by the target Gram's energy; content error by the content energy).
 PRESETS: dict[str, dict] = {
     "default": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=300, normalize="relative"),
     # The paper's numbers, applied to raw (un-normalised) mean-square losses.
@@ -200,6 +200,11 @@ def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog
     return np.clip(np.asarray(_resize(r["map"][..., None], tuple(hw)))[..., 0], 0.0, 1.0)
 
 
+def _style_hws(style_imgs, long_side: int, style_scale: float) -> tuple[tuple[int, int], ...]:
+    """Each style's size at a level (long side ``long_side * style_scale``, at least 16 px)."""
+    return tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
+
+
 def _mirror(a: jax.Array) -> jax.Array:
     """``a`` (h, w, C) and its reflections, (2h, 2w, C): periodic without seams."""
     a = jnp.concatenate([a, a[::-1]], 0)
@@ -221,7 +226,7 @@ def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key
     Several styles mix with weights ``sqrt(w)`` so that the band's covariance is the
     weighted blend of theirs, as the Gram targets are.
     """
-    hws = tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
+    hws = _style_hws(style_imgs, long_side, style_scale)
     lows = tuple((max(1, round(h * prev_hw[0] / hw[0])), max(1, round(w * prev_hw[1] / hw[1]))) for h, w in hws)
     return _detail_band(tuple(jnp.asarray(i, jnp.float32) for i in style_imgs), jnp.asarray(weights_, jnp.float32),
                         hws, lows, tuple(hw), jax.random.split(key, len(style_imgs)))
@@ -252,7 +257,7 @@ def _detail_band(imgs, weights_, hws, lows, hw, keys):
 
 def _style_targets(params, style_imgs, weights_, layers, long_side, style_scale, pooling):
     """Blended Gram targets {layer: A} over the styles (weights normalised): one jitted program."""
-    hws = tuple(_hw(img.shape, max(16, int(round(long_side * style_scale)))) for img in style_imgs)
+    hws = _style_hws(style_imgs, long_side, style_scale)
     return _blended_grams(params, tuple(jnp.asarray(i, jnp.float32) for i in style_imgs),
                           jnp.asarray(weights_, jnp.float32), tuple(layers), hws, pooling)
 
