@@ -356,7 +356,7 @@ MASKED = ROOT.parent / "shared" / "data" / "masked"
 
 def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, stop=None, *,
                 style: Path = STYLE, method: str = "auto", region=None, params=None, grams=None,
-                plateau: int | None = None, **stylize_kw):
+                plateau: int | None = None, cold: bool = True, **stylize_kw):
     """[(seconds, iteration, gain, loss)] at the full-size level of a ``method`` run on ``photo``.
 
     The gain (``metrics.style_gains``) is on ``region``, by default the object region of the
@@ -365,12 +365,14 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
     paused, so a run can stop as soon as it reaches ``stop = (gain, loss)``: a gain at least
     and a loss at most these, and (with ``plateau``) once its best gain has not risen by
     0.005 for ``plateau`` iterations, so that the best gain of the run is about known.
-    ``stylize_kw`` go to ``stylize_iter`` (e.g. ``detail``).
+    ``stylize_kw`` go to ``stylize_iter`` (e.g. ``detail``). ``cold=False`` keeps the programs
+    an earlier run of the same shapes compiled (a warm persistent cache, without its loading).
     """
     from jaxstyle import metrics
 
     params = _params() if params is None else params
-    optimize.clear_caches()  # each run pays its own compilation
+    if cold:
+        optimize.clear_caches()  # each run pays its own compilation
     grams = metrics.style_grams(params, data.load_image(style, size)) if grams is None else grams
     con = data.load_image(photo, size)
     if region is None:

@@ -305,3 +305,65 @@ def test_style_detail_gives_the_full_size_level_a_head_start(real_params, shared
             it.close()
             gain[detail] = metrics.style_gains(real_params, np.asarray(p.image), content, grams, [obj])["gain"][0]
         assert gain["style"] > gain["photo"] + 0.08, (name, gain)
+
+
+def _last_of_level(it, level):
+    """The image of the last chunk of ``level`` and the run's final Progress."""
+    last = final = None
+    for p in it:
+        if p.result is not None:
+            final = p
+        elif p.scale == level:
+            last = np.asarray(p.image)
+    return last, final
+
+
+def test_detail_level_keeps_the_coarse_levels_low_band(tiny_params):
+    """``fine="detail"``: the finest level changes only the detail band, with style Grams and no content term."""
+    content, style = _imgs(3, (40, 48))
+    runs = {}
+    for fine in S.FINES:
+        it = S.stylize_iter(content, style, method="gatys", size=96, iterations=12, scales=2, chunk=2, fine=fine,
+                            params=tiny_params, detail="none")
+        coarse, final = _last_of_level(it, 0)
+        runs[fine] = coarse, final
+    drift = {}
+    for fine, (coarse, final) in runs.items():
+        img = jnp.asarray(final.result.image)
+        up = S._resize(coarse, img.shape[:2])  # where the finest level started (detail="none")
+        # the low band (blurred to the coarse level's size, as S._low): measured 0.06 detail, 0.90 full
+        drift[fine] = float(jnp.abs(S._low(img, coarse.shape[:2]) - S._low(up, coarse.shape[:2])).mean())
+        assert float(jnp.abs(img - up).mean()) > 0.3  # the finest level did change the image (0.64, 2.1)
+    assert drift["detail"] < 0.2 * drift["full"], drift
+    last = runs["detail"][1].result.history[-1]
+    assert last["content"] == 0.0 and last["style"] > 0.0
+    assert runs["full"][1].result.history[-1]["content"] > 0.0
+    with pytest.raises(UsageError, match="fine"):
+        next(S.stylize_iter(content, style, method="gatys", size=96, fine="coarse", params=tiny_params))
+
+
+def test_detail_level_objective_stops_at_conv3_1(tiny_params):
+    """The detail level's objective runs VGG to conv3_1 only; ``paper`` keeps its literal objective."""
+    f = S._objective(S.DETAIL_STYLE_LAYERS, (), True, False, "max", (8, 8))
+    seen = []
+    orig = vgg.apply
+    try:
+        content, style = _imgs(4, (16, 16))
+        targets = S._style_targets(tiny_params, [style], [1.0], S.DETAIL_STYLE_LAYERS, 16, 1.0, "max")
+        base, ct = S._level_photo(tiny_params, jnp.asarray(content), (16, 16), "max")
+        spec = dict(style_layers=S.DETAIL_STYLE_LAYERS, content_target=ct, style_targets=targets, channels={},
+                    layer_weights={l: 0.2 for l in S.DETAIL_STYLE_LAYERS}, region=None, base=base,
+                    normalize="relative", weights=dict(content=1.0, style=10.0, tv=1e-5), pooling="max",
+                    low_hw=(8, 8))
+        fun, args = S._make_objective(tiny_params, spec)
+        assert fun is f
+        vgg.apply = lambda p, x, layers, *a, **k: seen.append(tuple(layers)) or orig(p, x, layers, *a, **k)
+        loss, terms = fun(base, dict(args, anchor=base))
+    finally:
+        vgg.apply = orig
+    assert seen == [("conv1_1", "conv2_1", "conv3_1")]
+    assert float(terms["content"]) == 0.0 and np.isfinite(float(loss))
+    content, style = _imgs(5, (40, 48))
+    a, b = (S.stylize(content, style, method="paper", filters={"conv4_1": [0, 1], "conv5_1": [2]}, size=96,
+                      iterations=4, scales=2, chunk=2, fine=fine, params=tiny_params).image for fine in S.FINES)
+    np.testing.assert_array_equal(a, b)
