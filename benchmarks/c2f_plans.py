@@ -24,11 +24,11 @@ import bench as B  # sets the CPU XLA flags before JAX starts; same weights and 
 import numpy as np
 
 from jaxstyle import data, metrics, optimize
-from jaxstyle.stylize import DETAILS, FINES
+from jaxstyle.stylize import DETAILS
 
 
 def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | None, params, region, grams,
-          detail: str = "style", fine: str = "full", warm: bool = False):
+          detail: str = "style", warm: bool = False):
     """[(seconds, iteration, gain, loss)] at the full-size level of one run (a plan, or ``single`` iterations).
 
     ``warm``: the run is made twice and the second, which finds its programs compiled, is timed.
@@ -40,7 +40,7 @@ def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | 
     else:
         its, scales = single, 1
     try:
-        kw = dict(style=style, method=method, region=region, params=params, grams=grams, detail=detail, fine=fine)
+        kw = dict(style=style, method=method, region=region, params=params, grams=grams, detail=detail)
         if warm:
             B._gain_trace(photo, size, its, scales, **kw)
         return B._gain_trace(photo, size, its, scales, cold=not warm, **kw)
@@ -76,8 +76,6 @@ def main(argv=None) -> int:
                    help="also compare the time to this fraction of the single-scale loop's best gain (default 0.95)")
     p.add_argument("--details", default="style", metavar="D,..",
                    help="run every plan with each of these detail bands (style, photo, none; default style)")
-    p.add_argument("--fines", default="full", metavar="F,..",
-                   help="run every plan with each of these finest-level objectives (full, detail; default full)")
     p.add_argument("--warm", action="store_true",
                    help="time each run with its programs already compiled (each is run twice, the second timed)")
     p.add_argument("--json", default=None, help="write the traces here")
@@ -93,9 +91,6 @@ def main(argv=None) -> int:
     details = a.details.split(",")
     if not details or any(d not in DETAILS for d in details):
         p.error(f"--details takes a comma list of {', '.join(DETAILS)}")
-    fines = a.fines.split(",")
-    if not fines or any(f not in FINES for f in fines):
-        p.error(f"--fines takes a comma list of {', '.join(FINES)}")
     params = B._params()
     has_mask = a.photo.with_name(a.photo.stem + "_mask.png").exists()
     # with a mask, bench._gain_trace takes its object region; without one, the whole image
@@ -104,18 +99,15 @@ def main(argv=None) -> int:
     runs = {}
     for plan in plans:
         for detail in details:
-            for fine in fines:
-                tags = [t for t, n in ((detail, len(details)), (fine, len(fines))) if n > 1]
-                name = "+".join(f"{n}@{s}" for s, n in plan) + (f" ({', '.join(tags)})" if tags else "")
-                B.log(f"{name} (load {B.loadavg()})")
-                runs[name] = trace(a.photo, a.style, a.method, a.size, plan, None, params, region, grams, detail,
-                                   fine, a.warm)
+            name = "+".join(f"{n}@{s}" for s, n in plan) + ("" if len(details) == 1 else f" ({detail})")
+            B.log(f"{name} (load {B.loadavg()})")
+            runs[name] = trace(a.photo, a.style, a.method, a.size, plan, None, params, region, grams, detail, a.warm)
     B.log(f"single scale, {a.single} iterations (load {B.loadavg()})")
     single = trace(a.photo, a.style, a.method, a.size, None, a.single, params, region, grams, warm=a.warm)
     what = "object" if has_mask else "whole-image"
     bar = a.bar * max(g for _, _, g, _ in single)
-    print(f"\n{a.photo.name} × {a.style.name}, {a.method}, {a.size} px, {'warm' if a.warm else 'cold'} ({what} gain; bar = {a.bar:g} × the "
-          f"single-scale loop's best = {bar:.3f})\n")
+    print(f"\n{a.photo.name} × {a.style.name}, {a.method}, {a.size} px, {'warm' if a.warm else 'cold'} ({what} gain; "
+          f"bar = {a.bar:g} × the single-scale loop's best = {bar:.3f})\n")
     print("| plan | s | final gain | final loss | vs single, same gain | vs single, same loss | s to bar "
           "| vs single, to bar |")
     print("|---|---|---|---|---|---|---|---|")

@@ -648,7 +648,7 @@ def _csv_list(s: str) -> list[str]:
 
 def build_parser():
     from .cli import ArgumentParser, nonneg_int, positive_int
-    from .stylize import DETAILS, FINES
+    from .stylize import DETAILS
 
     p = ArgumentParser(prog="evaluate.py", description="Score object-only stylization on masked photos "
                        "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
@@ -675,8 +675,6 @@ def build_parser():
                    help="coarse-to-fine levels (default: the backend's, up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--detail", choices=DETAILS, default=None,
                    help="a new level's detail band: style, photo or none (default: stylize's, style)")
-    p.add_argument("--fine", choices=FINES, default=None,
-                   help="the finest coarse-to-fine level's objective: full or detail (default: stylize's)")
     p.add_argument("--class", dest="class_name", default="dog", help="class for auto/paper (default dog)")
     p.add_argument("--filters", default=None, help="filters for auto/paper instead of --class, e.g. conv5_1:3,17")
     p.add_argument("--seed", type=nonneg_int, default=0)
@@ -709,6 +707,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
         seed=args.seed, photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos,
         force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params,
-        stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail),
-                                                                  ("fine", args.fine)) if v is not None} or None)
+        stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail)) if v is not None} or None)
     return 0

@@ -36,10 +36,6 @@ MIN_SHORT_SIDE = 16  # conv5_1 needs at least one cell after four 2x2 poolings
 WINOGRAD_MIN_WORK = 700_000
 MAP_SIZE = 512  # the object map is computed at this long side whatever the output size
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-# The finest level of a ``fine="detail"`` run: only these style layers, no content layer, and the
-# image's low band held at the coarser level's result, so the pass stops at conv3_1.
-DETAIL_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1")
-FINES = ("full", "detail")
 
 DETAILS = ("style", "photo", "none")  # what fills a new level's detail band (stylize_iter's ``detail``)
 
@@ -290,33 +286,18 @@ def _energies(targets, content_target):
             jnp.mean(jnp.square(content_target)) + 1e-8)
 
 
-def _low(x: jax.Array, low_hw: tuple[int, int]) -> jax.Array:
-    """``x`` (h, w, 3) blurred to what a ``low_hw`` level holds: down to ``low_hw`` and back up."""
-    return losses.resize(losses.resize(x, low_hw), x.shape[:2])
-
-
-def detail_image(z: jax.Array, anchor: jax.Array, low_hw: tuple[int, int]) -> jax.Array:
-    """The image of a detail level's variable ``z``: ``anchor`` (the low band) plus ``z``'s detail band."""
-    return z - _low(z, low_hw) + anchor
-
-
 @functools.lru_cache(maxsize=None)
 def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], relative: bool,
-               guided: bool, pooling: str, low_hw: tuple[int, int] | None = None):
+               guided: bool, pooling: str):
     """The objective ``f(x, args) -> (loss, terms)`` for one static configuration.
 
     One function object per configuration, so jitted optimisation code is reused across
-    scales of the same shape and across calls (``optimize.lbfgs`` caches on it). With
-    ``low_hw`` (a detail level) the image is :func:`detail_image` of ``x`` and ``args["anchor"]``
-    and there is no content term: the low band is the coarser level's result.
+    scales of the same shape and across calls (``optimize.lbfgs`` caches on it).
     """
-    content = low_hw is None
-    layers = tuple(sorted(set(style_layers) | ({CONTENT_LAYER} if content else set()), key=vgg.CONV_LAYERS.index))
+    layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
 
     def f(x, a):
         region = a["region"] if guided else None
-        if not content:
-            x = detail_image(x, a["anchor"], low_hw)
         img = _composite(x, region, a["base"])
         feats = vgg.apply(a["params"], vgg.preprocess(img[None]), layers, pooling)
         s = 0.0
@@ -326,7 +307,7 @@ def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], 
             ch = a["channels"][l] if l in selected_layers else None
             e = losses.style_loss(fl, a["targets"][l], m, ch)
             s = s + a["layer_w"][l] * (e / a["energy"][l] if relative else e)
-        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"]) if content else jnp.float32(0.0)
+        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"])
         terms = {"style": s, "content": c / a["c_energy"] if relative else c, "tv": losses.tv_loss(img)}
         w = a["weights"]
         total = w["content"] * terms["content"] + w["style"] * terms["style"] + w["tv"] * terms["tv"]
@@ -359,11 +340,8 @@ def _make_objective(params, spec: dict):
         **dict(zip(("energy", "c_energy"), _energies(targets, spec["content_target"]))),
         weights={k: jnp.float32(v) for k, v in spec["weights"].items()},
     )
-    low_hw = spec.get("low_hw")
-    if low_hw is not None:
-        args["anchor"] = jnp.zeros(tuple(spec["base"].shape), jnp.float32)  # set at run time
     f = _objective(style_layers, tuple(sorted(channels)), spec["normalize"] == "relative",
-                   spec.get("region") is not None, spec["pooling"], None if low_hw is None else tuple(low_hw))
+                   spec.get("region") is not None, spec["pooling"])
     return f, args
 
 
@@ -373,7 +351,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                  tv_weight: float | None = None, layer_weights: str = "equal", seed: int = 0,
                  init: str = "content", scales: int | None = None, preserve_colors: bool = False,
                  style_scale: float = 1.0, params=None, chunk: int = 10, pooling: str = "max",
-                 map_options: Mapping | None = None, detail: str = "style", fine: str = "full",
+                 map_options: Mapping | None = None, detail: str = "style",
                  conv: str = "auto", prefetch: bool = True) -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
@@ -396,8 +374,6 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     vgg.resolve_conv(conv)  # an unknown algorithm fails here, before any work
     if detail not in DETAILS:
         raise UsageError(f"unknown detail {detail!r}; use one of {', '.join(DETAILS)}")
-    if fine not in FINES:
-        raise UsageError(f"unknown fine {fine!r}; use one of {', '.join(FINES)}")
     if layer_weights not in ("equal", "proportional"):
         raise UsageError("layer weights must be 'equal' or 'proportional'")
     if size < 16:
@@ -494,15 +470,10 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
             if detail == "style" and guided:
                 style_band = _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw,
                                            jax.random.fold_in(jax.random.PRNGKey(seed), side))
-        low_hw = None
-        lv_layers = style_layers
-        if fine == "detail" and prev_side is not None and side == plan[-1][0] and method != "paper":
-            low_hw = _hw(content_img.shape, prev_side)
-            lv_layers = tuple(l for l in style_layers if l in DETAIL_STYLE_LAYERS)
-        targets = _style_targets(params, style_imgs, style_w, lv_layers, side, style_scale, pooling)
-        spec = dict(style_layers=lv_layers, content_target=ctarget, style_targets=targets, channels=channels,
+        targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
+        spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
                     layer_weights=lw, region=jnp.zeros(hw, jnp.float32) if guided else None, base=base,
-                    normalize=cfg["normalize"], weights=wts, pooling=pooling, low_hw=low_hw)  # region: at run time
+                    normalize=cfg["normalize"], weights=wts, pooling=pooling)  # the region is set at run time
         obj_params = params
         if level_uses_fast_conv(conv, hw, n_it):
             obj_params = fast["params"] = fast.get("params") or vgg.prepare(raw, conv)
@@ -516,7 +487,6 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
     # one run each; there the cost is compiling and autotuning, and the GPU default is one level.
     pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if prefetch else None
     prevs = [None] + [s for s, _ in plan[:-1]]
-    prevs_hw = [None if s is None else _hw(content_img.shape, s) for s in prevs]
     levels = [pool.submit(prepare_level, *lv, pv) for lv, pv in zip(plan, prevs)] if pool else None
     try:
         if method == "auto":
@@ -546,14 +516,10 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
                 x = _resize(x, hw)
                 if style_band is not None:  # guided methods always have a region
                     band = _composite(style_band, region, band)
-                if "anchor" in fargs:  # a detail level: the low band stays the coarser level's result
-                    fargs = dict(fargs, anchor=_low(x, prevs_hw[si]))
                 if band is not None:
                     x = x + band
-            show = ((lambda z, a=fargs["anchor"], l=prevs_hw[si]: detail_image(z, a, l)) if "anchor" in fargs
-                    else (lambda z: z))
             for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
-                x = show(step.image)
+                x = step.image
                 last_terms = dict(step.terms, loss=step.loss)
                 history.append(dict(scale=si, shape=hw, iteration=done + step.iteration, **last_terms))
                 yield Progress(si, len(plan), hw, done + step.iteration, total, step.loss, step.terms,

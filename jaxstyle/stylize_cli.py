@@ -28,7 +28,7 @@ def _style_arg(s: str) -> tuple[str, float]:
 
 
 def build_parser() -> ArgumentParser:
-    from .stylize import DETAILS, FINES, METHODS, PRESETS
+    from .stylize import DETAILS, METHODS, PRESETS
 
     p = ArgumentParser(prog="stylize.py", description="Put a painting's style on one object of a photo "
                        "(default: the bundled dog photo, Starry Night, --class dog).")
@@ -51,10 +51,6 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--detail", choices=DETAILS, default="style",
                    help="what a new coarse-to-fine level starts with in the band of detail the coarser level "
                         "could not hold: the style's inside the object (default), the photo's, or none")
-    p.add_argument("--fine", choices=FINES, default=None,
-                   help="the finest coarse-to-fine level's objective: full (content conv4_2 + style conv1_1-conv5_1) "
-                        "or detail (style conv1_1-conv3_1 on the detail band only, the coarser result's low band "
-                        "kept; faster); default: stylize's")
     p.add_argument("--content-weight", type=nonneg_float, default=None)
     p.add_argument("--style-weight", type=nonneg_float, default=None)
     p.add_argument("--tv-weight", type=nonneg_float, default=None)
@@ -123,8 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              mask=a.mask, size=a.size, iterations=a.iterations, preset=a.preset,
                              content_weight=a.content_weight, style_weight=a.style_weight,
                              tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed, init=a.init,
-                             scales=a.scales, detail=a.detail, **({} if a.fine is None else {"fine": a.fine}),
-                             preserve_colors=a.preserve_colors, style_scale=a.style_scale,
+                             scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors, style_scale=a.style_scale,
                              params=params, conv=a.conv):
         if bar is not None:
             bar.total = prog.total

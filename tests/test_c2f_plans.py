@@ -25,3 +25,20 @@ def test_time_to_a_fixed_gain_bar():
     assert c2f_plans.bar_speedup(run, single, 0.84) == "< 1.60×"  # the run never gets there: 40 s / its 25 s
     assert c2f_plans.bar_speedup(run, single, 0.95) == "never"
     assert c2f_plans.bar_speedup(single, run, 0.84) == "> 0.62×"  # 25 s / 40 s: a lower bound
+
+
+def test_warm_runs_time_the_second_of_two(monkeypatch):
+    """``--warm``: each run is made twice; only the second, which keeps the compiled programs, is returned."""
+    calls = []
+
+    def fake(photo, size, its, scales, cold=True, **kw):
+        calls.append((its, scales, cold))
+        return [(float(len(calls)), its, 0.5, 1.0)]
+
+    monkeypatch.setattr(c2f_plans.B, "_gain_trace", fake)
+    out = c2f_plans.trace(Path("p.jpg"), Path("s.jpg"), "auto", 64, [[32, 3], [64, 2]], None, None, None, None,
+                          warm=True)
+    assert calls == [(5, None, True), (5, None, False)] and out == [(2.0, 5, 0.5, 1.0)]
+    calls.clear()
+    c2f_plans.trace(Path("p.jpg"), Path("s.jpg"), "auto", 64, None, 7, None, None, None)
+    assert calls == [(7, 1, True)]
