@@ -216,6 +216,11 @@ def _tile(a: jax.Array, hw: tuple[int, int]) -> jax.Array:
     return jnp.tile(a, (-(-hw[0] // a.shape[0]), -(-hw[1] // a.shape[1]), 1))[:hw[0], :hw[1]]
 
 
+def _fine_band(a: jax.Array, low_hw: tuple[int, int]) -> jax.Array:
+    """``a`` (h, w, C) minus its blur to ``low_hw`` and back: what a ``low_hw`` level cannot hold."""
+    return a - losses.resize(losses.resize(a, low_hw), a.shape[:2])
+
+
 def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key) -> jax.Array:
     """The styles' detail band for a level: what a ``prev_hw`` level cannot hold, at ``hw``.
 
@@ -251,7 +256,7 @@ def _detail_band(imgs, weights_, hws, lows, hw, keys):
     acc = jnp.zeros(hw + (3,), jnp.float32)
     for i, (img, shw, low) in enumerate(zip(imgs, hws, lows)):
         s = losses.resize(img, shw)
-        acc = acc + w[i] * _tile(_random_phase(_mirror(s - losses.resize(losses.resize(s, low), shw)), keys[i]), hw)
+        acc = acc + w[i] * _tile(_random_phase(_mirror(_fine_band(s, low)), keys[i]), hw)
     return acc
 
 
@@ -466,7 +471,7 @@ def stylize_iter(content, style, *, method: str = "auto", class_name: str | None
         band = style_band = None
         if prev_side is not None and detail != "none":
             prev_hw = _hw(content_img.shape, prev_side)
-            band = base - _resize(_resize(base, prev_hw), hw)  # the photo's (a Laplacian-pyramid step)
+            band = _fine_band(base, prev_hw)  # the photo's (a Laplacian-pyramid step)
             if detail == "style" and guided:
                 style_band = _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw,
                                            jax.random.fold_in(jax.random.PRNGKey(seed), side))
