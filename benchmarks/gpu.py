@@ -25,19 +25,12 @@ import statistics
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 T_START = time.time()
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-os.environ.setdefault("JAXSTYLE_XLA_FLAGS", "0")  # CPU flags: irrelevant here, and skips a probe
-
-try:  # the device image has no jaxopt; only the comparison solver needs it
-    import jaxopt  # noqa: F401
-except ImportError:
-    sys.modules["jaxopt"] = types.ModuleType("jaxopt")
 
 import numpy as np  # noqa: E402
 

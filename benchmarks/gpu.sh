@@ -12,7 +12,7 @@
 # $CLI_ARGS to the stylize command; $ONLY picks step 1's sections, $VARIANTS step 2's runs.
 # Writes $OUT/gpu.md (the tables), $OUT/gpu.json (sections 1-4) and $OUT/gpu.log.
 set -o pipefail
-export PYTHONUNBUFFERED=1 JAXSTYLE_XLA_FLAGS=0 XLA_PYTHON_CLIENT_MEM_FRACTION=0.5 TF_CPP_MIN_LOG_LEVEL=1
+export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_MEM_FRACTION=0.5 TF_CPP_MIN_LOG_LEVEL=1
 OUT=${OUT:-out/gpu}
 mkdir -p "$OUT"
 LOG="$OUT/gpu.log"

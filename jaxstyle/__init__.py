@@ -1,6 +1,7 @@
-"""jaxstyle: style transfer onto one object of a photo, steered by VGG-19 filters chosen per class."""
-from . import _xla
+"""jaxstyle: style transfer onto one object of a photo, steered by VGG-19 filters chosen per class.
 
-_xla.configure()  # CPU XLA flags must be set before JAX starts
+Importing the package changes nothing outside it: no environment variables, no files, no
+subprocesses.
+"""
 
 __version__ = "0.1.0"

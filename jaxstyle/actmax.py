@@ -32,7 +32,6 @@ __all__ = [
     "ActmaxConfig",
     "filter_key",
     "maximize",
-    "maximize_filters",
     "initial_images",
     "activation",
     "gaussian_blur",
@@ -278,16 +277,6 @@ def maximize(
     x, hist = _run(params, jnp.asarray(chans, jnp.int32), keys, layer, config)
     rgb = jnp.clip(vgg.deprocess(x), 0.0, 255.0)
     return np.asarray(rgb, np.float32), np.asarray(hist, np.float32)
-
-
-def maximize_filters(
-    params: Mapping,
-    filters: Mapping[str, Sequence[int]],
-    key: jax.Array,
-    config: ActmaxConfig = ActmaxConfig(),
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{layer: [channels]}`` -> ``{layer: (images, history)}``; one jitted run per layer."""
-    return {layer: maximize(params, layer, chans, key, config) for layer, chans in filters.items()}
 
 
 @partial(jax.jit, static_argnames=("layer", "center", "pooling"))

@@ -11,7 +11,7 @@ depend on image size or on the number of channels used):
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -69,7 +69,3 @@ def tv_loss(x: jax.Array) -> jax.Array:
     dx = x[..., :, 1:, :] - x[..., :, :-1, :]
     return jnp.mean(jnp.square(dy)) + jnp.mean(jnp.square(dx))
 
-
-def weighted_sum(terms: Mapping[str, jax.Array], weights: Mapping[str, float]) -> jax.Array:
-    """Σ weight·term over the names in ``weights``."""
-    return sum(weights[k] * terms[k] for k in weights if k in terms)

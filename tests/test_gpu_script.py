@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_gpu_check_runs_its_sections_on_cpu(real_params, tmp_path):
     out = tmp_path / "gpu.md"
-    env = dict(os.environ, JAXSTYLE_XLA_FLAGS="0", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py"), "--only", "1,5", "--size", "64",
                         "--iterations", "6", "--variants", "default,c2f", "--budget", "400", "--out", str(out),
                         "--json", str(tmp_path / "gpu.json")],

@@ -172,7 +172,7 @@ MULTI = textwrap.dedent("""
 
 
 def test_one_and_two_devices_identical():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAXSTYLE_XLA_FLAGS="0",
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
                JAX_PLATFORMS="cpu")
     r = subprocess.run([sys.executable, "-c", MULTI, str(Path(__file__).parent)], env=env, cwd=REPO,
                        capture_output=True, text=True, timeout=300)
