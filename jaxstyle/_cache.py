@@ -21,12 +21,17 @@ ENV_SWITCH = "JAXSTYLE_COMPILATION_CACHE"
 MIN_COMPILE_SECS = 0.5
 
 
+def cache_root() -> Path:
+    """The package's cache directory: ``$XDG_CACHE_HOME/jaxstyle`` (``~/.cache/jaxstyle``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jaxstyle"
+
+
 def default_dir() -> Path:
-    """``$JAXSTYLE_COMPILATION_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxstyle/xla`` (``~/.cache``)."""
+    """``$JAXSTYLE_COMPILATION_CACHE_DIR``, else :func:`cache_root` ``/xla``."""
     env = os.environ.get(ENV_DIR)
     if env:
         return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jaxstyle" / "xla"
+    return cache_root() / "xla"
 
 
 def enable_compilation_cache(path: str | os.PathLike | None = None,

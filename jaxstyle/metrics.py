@@ -24,6 +24,7 @@ from typing import Mapping, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import ndimage
 
 from . import vgg
 from .errors import JaxstyleError
@@ -79,21 +80,6 @@ def cover_window(shape: Sequence[int], fraction: float = WINDOW_FRACTION) -> int
     return max(1, 2 * int(round((fraction * max(shape[:2]) - 1) / 2)) + 1)
 
 
-def _filter1d(a: np.ndarray, k: int, axis: int, op, pad_value: float) -> np.ndarray:
-    """Centred 1-D ``op`` (np.min / np.max) filter of odd width ``k``, padding with ``pad_value``."""
-    h = k // 2
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (h, h)
-    win = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad, constant_values=pad_value), k, axis=axis)
-    return op(win, axis=-1)
-
-
-def _minmax(a: np.ndarray, radius: int, op, pad_value: float) -> np.ndarray:
-    """Square (2r+1)^2 min/max filter, separable; the padding value keeps borders neutral."""
-    k = 2 * radius + 1
-    return _filter1d(_filter1d(a, k, 0, op, pad_value), k, 1, op, pad_value)
-
-
 def regions(mask, radius: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(object, background) boolean (H, W) regions: mask >= 0.5 eroded / dilated-then-complemented.
 
@@ -107,7 +93,9 @@ def regions(mask, radius: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     if r == 0:
         return b, ~b
     # The image border is not a boundary: erosion pads with "object", dilation with "background".
-    return _minmax(b, r, np.min, True), ~_minmax(b, r, np.max, False)
+    square = np.ones((2 * r + 1, 2 * r + 1), bool)
+    return (ndimage.binary_erosion(b, square, border_value=1),
+            ~ndimage.binary_dilation(b, square, border_value=0))
 
 
 def _region(region, shape: tuple[int, int], name: str = "region") -> np.ndarray:
@@ -263,22 +251,11 @@ def style_gains(params: Mapping, output, content, style, regs: Sequence) -> dict
 
 
 # --------------------------------------------------------------------------- cover
-def _box_sum(a: np.ndarray, k: int, axis: int) -> np.ndarray:
-    """Centred 1-D box sum of odd width ``k`` along ``axis`` (zero padding), via cumulative sums."""
-    h = k // 2
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (h + 1, h)
-    c = np.cumsum(np.pad(a, pad), axis=axis)
-    n = a.shape[axis]
-    return np.take(c, np.arange(k, k + n), axis=axis) - np.take(c, np.arange(0, n), axis=axis)
-
-
 def _box_mean(a: np.ndarray, k: int) -> np.ndarray:
     """Mean over the in-image pixels of the centred k x k window (float64)."""
     a = a.astype(np.float64)
-    s = _box_sum(_box_sum(a, k, 0), k, 1)
-    n = np.outer(_box_sum(np.ones(a.shape[0]), k, 0), _box_sum(np.ones(a.shape[1]), k, 0))
-    return s / n
+    inside = ndimage.uniform_filter(np.ones_like(a), k, mode="constant", cval=0.0)
+    return ndimage.uniform_filter(a, k, mode="constant", cval=0.0) / inside
 
 
 def local_change(output, content, window: int | None = None) -> np.ndarray:

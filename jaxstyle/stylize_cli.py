@@ -1,7 +1,6 @@
 """``scripts/stylize.py``: object-only style transfer from the command line."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Sequence

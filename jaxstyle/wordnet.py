@@ -15,11 +15,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .classes import norm
 from .errors import JaxstyleError
 
 # Curated short names -> WordNet offsets (checked against the generated class sets in tests).
@@ -92,11 +92,6 @@ def ancestors(offset: str, synsets: dict[str, Synset]) -> set[str]:
             seen.add(o)
             stack.extend(synsets[o].hypernyms)
     return seen
-
-
-def norm(name: str) -> str:
-    """Lookup key: lower case, runs of spaces/underscores/hyphens -> one underscore."""
-    return re.sub(r"[\s_\-]+", "_", name.strip().lower())
 
 
 def read_class_table(path: str | Path) -> tuple[list[tuple[int, str]], set[str]]:

@@ -1,21 +1,16 @@
 """Shared fixtures: a tiny random VGG for unit tests, the real weights for integration tests."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-SHARED = Path(os.environ.get("JAXSTYLE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+from helpers import SHARED
+from helpers import tiny_params as _tiny_params
 
 
 @pytest.fixture(scope="session")
 def tiny_params():
-    import jax
-
-    from jaxstyle import vgg
-
-    return vgg.init_params(jax.random.PRNGKey(0), width=1 / 16)
+    return _tiny_params()
 
 
 @pytest.fixture(scope="session")
@@ -30,5 +25,5 @@ def real_params():
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED / "masked").is_dir():
-        pytest.skip(f"shared data not found at {SHARED}")
+        pytest.skip(f"shared data not found at {SHARED} (set JAXSTYLE_SHARED_DATA)")
     return SHARED

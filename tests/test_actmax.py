@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from jaxstyle import actmax, vgg
-from tiny_vgg import tiny_params
+from helpers import tiny_params
 from jaxstyle import visualize_cli as vc
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError, UsageError
@@ -78,11 +78,24 @@ def test_filter_key_depends_on_filter_only():
 
 
 def test_other_regularisers_and_sgd(params):
-    cfg = replace(CFG, steps=6, optimizer="sgd", lr=2.0, norm_pct=10.0, contrib_pct=10.0, center=True,
-                  l2_decay=0.01, preact=False)
-    imgs, hist = actmax.maximize(params, "conv2_1", [1, 2], jax.random.PRNGKey(0), cfg)
-    assert imgs.shape == (2, 32, 32, 3) and np.isfinite(imgs).all() and np.isfinite(hist).all()
-    assert imgs.min() >= 0 and imgs.max() <= 255
+    """Each regulariser leaves its mark: the percentile clippings zero (mean-grey) pixels, decay shrinks."""
+    base = replace(CFG, steps=6, optimizer="sgd", lr=2.0, center=True, l2_decay=0.0, blur_every=0, preact=False)
+    grey = np.asarray(vgg.deprocess(np.zeros(3, np.float32)))  # a zeroed pixel
+
+    def run(**kw):
+        imgs, hist = actmax.maximize(params, "conv2_1", [1, 2], jax.random.PRNGKey(0), replace(base, **kw))
+        assert imgs.shape == (2, 32, 32, 3) and np.isfinite(imgs).all() and np.isfinite(hist).all()
+        assert imgs.min() >= 0 and imgs.max() <= 255
+        return imgs
+
+    def zeroed(imgs):
+        return float(np.mean(np.all(np.abs(imgs - grey) < 1e-3, axis=-1)))
+
+    plain = run()
+    assert zeroed(plain) < 0.01
+    assert zeroed(run(norm_pct=10.0)) >= 0.09
+    assert zeroed(run(contrib_pct=10.0, center=False)) > 0.03  # ties at zero gradient keep some pixels
+    assert np.abs(run(l2_decay=0.3) - grey).mean() < 0.8 * np.abs(plain - grey).mean()
 
 
 def test_gaussian_blur():

