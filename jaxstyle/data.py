@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image, ImageOps
 
-from .errors import JaxstyleError, UsageError
+from .errors import JaxstyleError, OutputExistsError, UsageError
 
 MAX_PIXELS = 100_000_000  # refuse larger images (decompression bombs)
 MIN_SIDE = 16  # below this an image is upscaled with a warning... or refused when degenerate
@@ -140,7 +140,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], force: 
     """Call ``write(tmp)`` then rename to ``path``; an existing file is kept unless ``force``."""
     path = Path(path)
     if path.exists() and not force:
-        raise JaxstyleError(f"{path}: exists; pass --force to overwrite")
+        raise OutputExistsError(path)
     if path.is_dir():
         raise JaxstyleError(f"{path}: is a directory")
     try:

@@ -1,4 +1,9 @@
-"""The one error type for user mistakes. The CLI turns it into a one-line message."""
+"""The error types for user mistakes. The CLI turns each into a one-line message and an exit code.
+
+Exit codes, the same in every command: 0 done, 1 runtime failure (bad file contents, out of
+memory, an internal error), 2 usage (bad flag or value, an output that exists without
+``--force``), 130 interrupted.
+"""
 from __future__ import annotations
 
 
@@ -15,3 +20,10 @@ class UsageError(JaxstyleError):
 
     def __init__(self, message: str):
         super().__init__(message, exit_code=2)
+
+
+class OutputExistsError(UsageError):
+    """An output file or folder is already there and ``--force`` was not given (exit code 2)."""
+
+    def __init__(self, path, what: str = "exists"):
+        super().__init__(f"{path}: {what}; pass --force to overwrite")

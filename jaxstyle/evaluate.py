@@ -36,7 +36,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .errors import JaxstyleError, UsageError
+from .errors import JaxstyleError, OutputExistsError, UsageError
 
 ALL_METHODS = ("auto", "paper", "gatys", "mask")
 METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "map_iou", "map_ap")
@@ -405,7 +405,7 @@ def check_out(out: Path, force: bool, files: Sequence[str] = OUTPUT_FILES, galle
         if gallery and (out / GALLERY_DIR).is_dir() and any((out / GALLERY_DIR).iterdir()):
             old.append(GALLERY_DIR + "/")
         if old:
-            raise JaxstyleError(f"{out}: already holds {', '.join(old)}; pass --force to overwrite")
+            raise OutputExistsError(out, f"already holds {', '.join(old)}")
 
 
 # --------------------------------------------------------------------------- the run
@@ -650,7 +650,7 @@ def build_parser():
     from .cli import ArgumentParser, nonneg_int, positive_int
     from .stylize import DETAILS
 
-    p = ArgumentParser(prog="evaluate.py", description="Score object-only stylization on masked photos "
+    p = ArgumentParser(prog="jaxstyle evaluate", description="Score object-only stylization on masked photos "
                        "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
     p.add_argument("--maps-only", action="store_true",
                    help="score the auto object map alone against each mask (no stylizing; no --styles needed): "
@@ -670,14 +670,14 @@ def build_parser():
     p.add_argument("--limit-photos", type=positive_int, default=None, metavar="K", help="first K photos")
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels")
     p.add_argument("--iterations", type=positive_int, default=None, help="L-BFGS iterations (default: preset's)")
-    p.add_argument("--preset", default="default")
+    p.add_argument("--preset", default="default", help="stylize preset: default, fast or paper")
     p.add_argument("--scales", type=positive_int, default=None,
                    help="coarse-to-fine levels (default: the backend's, up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--detail", choices=DETAILS, default=None,
                    help="a new level's detail band: style, photo or none (default: stylize's, style)")
     p.add_argument("--class", dest="class_name", default="dog", help="class for auto/paper (default dog)")
     p.add_argument("--filters", default=None, help="filters for auto/paper instead of --class, e.g. conv5_1:3,17")
-    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed of every run")
     p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
     p.add_argument("--save-outputs", action="store_true", help=f"also save every output under OUT/{IMAGES_DIR}/")
     p.add_argument("--gallery-width", type=positive_int, default=256, help="panel long side in the gallery")

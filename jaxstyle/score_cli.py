@@ -20,7 +20,7 @@ import numpy as np
 from . import __version__, classes, scoring, vgg
 from .cli import ArgumentParser, nonneg_int, positive_int, unit_float
 from .data import atomic_write, save_image
-from .errors import JaxstyleError, UsageError
+from .errors import JaxstyleError, OutputExistsError, UsageError
 from .filters import SCHEMA
 
 DEFAULT_POOL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "imagenet-sample"
@@ -28,7 +28,7 @@ PURITY_LEVELS = (9, 7, 5)
 
 
 def build_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="score_filters.py", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="jaxstyle score", description=__doc__.split("\n\n")[0])
     p.add_argument("--class", dest="cls", required=True,
                    help="group (dog, cat, bird, car, ...), class name, wnid, index, or a comma list")
     p.add_argument("--data", default=None,
@@ -211,7 +211,7 @@ def reselect(a, argv) -> int:
     if out is None:
         raise UsageError("--from-scores needs --out")
     if out.exists() and not a.force:
-        raise JaxstyleError(f"{out}: exists; pass --force to overwrite")
+        raise OutputExistsError(out)
     k = a.top_k = int(doc["provenance"]["top_k"])
     selected = scoring.select(scores, n_pos, k, a.min_purity, a.min_ap, a.max_filters or None)
     if a.compact:
@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(a.out or f"out/scores_{cls_name.replace('+', '_')}.json")
     ckpt = checkpoint_path(out)
     if out.exists() and not a.force:
-        raise JaxstyleError(f"{out}: exists; pass --force to overwrite")
+        raise OutputExistsError(out)
     sheets = Path(a.sheets) if a.sheets else None
     if sheets and sheets.is_dir() and any(sheets.glob("*.png")) and not a.force:
         raise JaxstyleError(f"{sheets}: already holds PNGs; pass --force to overwrite")

@@ -10,6 +10,9 @@ from .cli import ArgumentParser, nonneg_float, nonneg_int, positive_int
 EXAMPLES = Path(__file__).parent / "data" / "examples"
 DEFAULT_CONTENT = EXAMPLES / "dog.jpg"
 DEFAULT_STYLE = EXAMPLES / "starry_night.jpg"
+# Without --out the result goes here and replaces the previous one, so the README's first
+# command can be run again; an explicit --out (or --save-map) is never overwritten without --force.
+DEFAULT_OUT = Path("out") / "stylized.png"
 
 
 def _style_arg(s: str) -> tuple[str, float]:
@@ -29,7 +32,7 @@ def _style_arg(s: str) -> tuple[str, float]:
 def build_parser() -> ArgumentParser:
     from .stylize import DETAILS, METHODS, PRESETS
 
-    p = ArgumentParser(prog="stylize.py", description="Put a painting's style on one object of a photo "
+    p = ArgumentParser(prog="jaxstyle stylize", description="Put a painting's style on one object of a photo "
                        "(default: the bundled dog photo, Starry Night, --class dog).")
     p.add_argument("--content", default=str(DEFAULT_CONTENT), help="content photo")
     p.add_argument("--style", action="append", default=None, metavar="PATH[:WEIGHT]",
@@ -43,21 +46,23 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--mask", default=None, help="object mask image (255 = object) for --method mask")
     p.add_argument("--method", default=None, choices=METHODS,
                    help="auto (default; object map from the filters), paper, gatys (whole image), mask")
-    p.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                   help="weights and iterations: default, fast (fewer iterations), paper (the paper's raw losses)")
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
     p.add_argument("--iterations", type=positive_int, default=None, help="total L-BFGS iterations")
     p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--detail", choices=DETAILS, default="style",
                    help="what a new coarse-to-fine level starts with in the band of detail the coarser level "
                         "could not hold: the style's inside the object (default), the photo's, or none")
-    p.add_argument("--content-weight", type=nonneg_float, default=None)
-    p.add_argument("--style-weight", type=nonneg_float, default=None)
-    p.add_argument("--tv-weight", type=nonneg_float, default=None)
+    p.add_argument("--content-weight", type=nonneg_float, default=None, help="content loss weight (default: the preset's)")
+    p.add_argument("--style-weight", type=nonneg_float, default=None, help="style loss weight (default: the preset's)")
+    p.add_argument("--tv-weight", type=nonneg_float, default=None,
+                   help="total-variation (smoothness) weight (default: the preset's)")
     p.add_argument("--layer-weights", choices=["equal", "proportional"], default="equal",
                    help="paper method: per-layer style weights equal or proportional to #filters")
     p.add_argument("--style-scale", type=nonneg_float, default=1.0, help="style image size relative to --size")
-    p.add_argument("--seed", type=nonneg_int, default=0)
-    p.add_argument("--init", choices=["content", "noise"], default="content")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (noise start, detail band phases)")
+    p.add_argument("--init", choices=["content", "noise"], default="content", help="start from the photo or from noise")
     p.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours (luminance transfer)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="K",
                    help="also write OUT_stepNNNN.png about every K iterations")
@@ -66,8 +71,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--conv", choices=["auto", "direct", "winograd"], default="auto",  # = vgg.CONV_ALGOS
                    help="VGG convolutions: auto = Winograd for blocks 2-5 on CPU at levels where it pays, "
                         "the backend's own elsewhere")
-    p.add_argument("--out", default="out/stylized.png", help="output image (.png or .jpg)")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, "
+                   "which each run without --out replaces")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out, --save-map or step images")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -76,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
 
     from . import data, weights
-    from .errors import UsageError
+    from .errors import OutputExistsError, UsageError
     from .stylize import stylize_iter
 
     a = build_parser().parse_args(argv)
@@ -92,11 +98,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError("--mask is only used with --method mask")
     if a.save_map and method != "auto":
         raise UsageError("--save-map needs --method auto")
+    if a.out is None:  # the demo's own default output: replaced on every run
+        a.out, replace_out = str(DEFAULT_OUT), True
+    else:
+        replace_out = a.force
     out = Path(a.out)
-    for p in [out] + ([Path(a.save_map)] if a.save_map else []):
-        if p.exists() and not a.force:
-            raise UsageError(f"{p}: exists; pass --force to overwrite")
-    if a.save_every and not a.force and any(out.parent.glob(f"{out.stem}_step*{out.suffix}")):
+    if out.exists() and not replace_out:
+        raise OutputExistsError(out)
+    if a.save_map and Path(a.save_map).exists() and not a.force:
+        raise OutputExistsError(a.save_map)
+    if a.save_every and not replace_out and any(out.parent.glob(f"{out.stem}_step*{out.suffix}")):
         raise UsageError(f"{out.parent}/{out.stem}_step*{out.suffix}: exist; pass --force to overwrite")
     if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
@@ -134,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = prog.result or result
     if bar is not None:
         bar.close()
-    data.save_image(result.image, out, force=a.force)
+    data.save_image(result.image, out, force=replace_out)
     if a.save_map:
         data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
     fl = ""

@@ -21,7 +21,7 @@ from . import filters as filtersmod
 from . import vgg
 from .cli import ArgumentParser, nonneg_float, nonneg_int, positive_int
 from .data import atomic_write, save_image
-from .errors import JaxstyleError, UsageError
+from .errors import JaxstyleError, OutputExistsError, UsageError
 
 SCORE_KEYS = ("purity", "ap", "selectivity")
 DEFAULT_TOP = 8
@@ -193,7 +193,7 @@ def render(params: Mapping, wanted: Mapping[str, Sequence[int]], out_dir: str | 
         planned += [out / sheet_name(l, i) for l, idxs in wanted.items() for i in idxs]
     clash = [str(p) for p in planned if p.exists()]
     if clash and not force:
-        raise JaxstyleError(f"{clash[0]}: exists ({len(clash)} output file(s) would be overwritten); pass --force")
+        raise OutputExistsError(clash[0], f"exists ({len(clash)} output file(s) would be overwritten)")
 
     key = jax.random.PRNGKey(seed)
     t0 = time.time()
@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import actmax
 
     d = actmax.ActmaxConfig()
-    p = ArgumentParser(prog="visualize_filters.py", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="jaxstyle visualize", description=__doc__.split("\n\n")[0])
     src = p.add_mutually_exclusive_group()
     src.add_argument("--class", dest="cls", metavar="NAME",
                      help="the shipped filter list of a class (its selected filters, with scores)")

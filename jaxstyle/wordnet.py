@@ -157,11 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .data import atomic_write
 
     here = Path(__file__).parent / "data"
-    p = ArgumentParser(prog="make_class_groups.py", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="jaxstyle class-groups", description=__doc__.split("\n\n")[0])
     p.add_argument("--wordnet", default="/usr/share/wordnet",
                    help="folder with WordNet 3.0 data.noun and index.noun (Debian wordnet-base)")
     p.add_argument("--classes", default=str(here / "imagenet_classes.csv"), help="ImageNet class table CSV")
-    p.add_argument("--out", default=str(here / "class_groups.json"))
+    p.add_argument("--out", default=str(here / "class_groups.json"), help="output JSON table")
     p.add_argument("--force", action="store_true", help="overwrite --out")
     a = p.parse_args(argv)
     wn = Path(a.wordnet)

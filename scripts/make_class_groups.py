@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Regenerate jaxstyle/data/class_groups.json from WordNet 3.0. See --help."""
+"""Regenerate jaxstyle/data/class_groups.json from WordNet 3.0 (jaxstyle class-groups). See --help."""
 import sys
 
-from jaxstyle.cli import run_main
-from jaxstyle.wordnet import main
+try:
+    from jaxstyle.cli import script
+except ModuleNotFoundError as e:  # run from a clone without `pip install -e .`
+    from pathlib import Path
+    sys.exit(f"error: {e.name} is not installed; run: pip install -e {Path(__file__).resolve().parents[1]}")
 
-sys.exit(run_main(main))
+script("class-groups")

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Score VGG-19 filters for a class and select object filters. See --help."""
+"""Score VGG-19 filters for a class (jaxstyle score). See --help."""
 import sys
 
-from jaxstyle.cli import run_main
-from jaxstyle.score_cli import main
+try:
+    from jaxstyle.cli import script
+except ModuleNotFoundError as e:  # run from a clone without `pip install -e .`
+    from pathlib import Path
+    sys.exit(f"error: {e.name} is not installed; run: pip install -e {Path(__file__).resolve().parents[1]}")
 
-sys.exit(run_main(main))
+script("score")

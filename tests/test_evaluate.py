@@ -131,7 +131,7 @@ def test_merge(one_run, tmp_path):
     with open(out / "results.csv") as f:
         assert rows == list(csv.DictReader(f))  # numbers survive the JSON round trip
     assert "## Dogs" in (merged / "summary.md").read_text()
-    assert run_main(evaluate.main, ["--merge", str(out), "--out", str(merged)]) == 1  # no --force
+    assert run_main(evaluate.main, ["--merge", str(out), "--out", str(merged)]) == 2  # no --force: usage
 
 
 def test_refuses_overwrite_then_force(dirs, params):

@@ -142,6 +142,17 @@ def test_cli_writes_png_and_refuses_overwrite(tmp_path, real_params):
     assert out.read_bytes() == before
 
 
+@pytest.mark.slow
+def test_cli_default_output_is_replaced_so_the_first_command_runs_twice(tmp_path, real_params):
+    """The README's first command, twice: without --out the demo's own out/stylized.png is replaced."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "stylize.py"), "--size", "32", "--iterations", "2", "--quiet"]
+    for _ in range(2):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "wrote out/stylized.png" in r.stdout
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["stylized.png"]
+
+
 def test_second_call_reuses_compiled_code(tiny_params):
     from jaxstyle import optimize
 
