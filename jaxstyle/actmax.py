@@ -132,20 +132,7 @@ def _transform(x: jax.Array, key: jax.Array, cfg: ActmaxConfig) -> jax.Array:
 
 def _layer_output(params: Mapping, x: jax.Array, layer: str, pooling: str, preact: bool) -> jax.Array:
     """(1, h, w, C) output of ``layer``: post-ReLU, or the conv output before its ReLU."""
-    if not preact:
-        return vgg.apply(params, x, (layer,), pooling)[layer]
-    i = vgg.VGG19_LAYERS.index(layer)
-    if i > 0:
-        prev = vgg.VGG19_LAYERS[i - 1]
-        if prev.startswith("pool"):
-            x = vgg._pool(vgg.apply(params, x, (vgg.VGG19_LAYERS[i - 2],), pooling)[vgg.VGG19_LAYERS[i - 2]],
-                          pooling)
-        else:
-            x = vgg.apply(params, x, (prev,), pooling)[prev]
-    p = params[layer]
-    y = jax.lax.conv_general_dilated(x, p["kernel"].astype(x.dtype), (1, 1), "SAME",
-                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    return y + p["bias"].astype(y.dtype)
+    return vgg.apply(params, x, (layer,), pooling, preact=preact)[layer]
 
 
 def _objective(params: Mapping, x: jax.Array, layer: str, channel: jax.Array, center: bool,

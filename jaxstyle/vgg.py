@@ -1,14 +1,25 @@
-"""VGG-19 (the 16 conv layers of the Caffe/Keras "notop" model) as pure JAX functions.
+"""VGG-19 (the 16 conv layers of the Caffe/Keras "notop" model) as a Flax module.
 
-``VGG19_LAYERS`` is the single source of layer names. Params are a flat-ish pytree
-``{"conv1_1": {"kernel": (3,3,in,out) HWIO, "bias": (out,)}, ...}``; ``features`` returns
-post-ReLU activations named after their conv (``conv4_1`` = relu4_1), NHWC.
+:class:`VGG19` is a ``flax.linen`` module whose params are the converted weights as they are
+stored: ``{"conv1_1": {"kernel": (3,3,in,out) HWIO, "bias": (out,)}, ...}``. Any conv layers
+can be tapped; it returns post-ReLU activations named after their conv (``conv4_1`` =
+relu4_1), NHWC, or the conv outputs before their ReLU with ``preact=True``. A layer whose
+params also hold ``"winograd"`` (see :func:`prepare`) runs as a Winograd convolution: the
+algorithm is the params' choice, the module's output is the same up to float32 rounding.
+
+Linen rather than NNX because the weights stay one immutable pytree passed in at each call:
+every caller jits and differentiates pure functions of (params, image), and the same params
+are shared read-only by several threads; linen's ``apply`` fits that without splitting and
+merging module state. :func:`apply` and :func:`features` are the functional entry points.
+
+``VGG19_LAYERS`` is the single source of layer names.
 """
 from __future__ import annotations
 
 from functools import partial
 from typing import Iterable, Mapping, Sequence
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -75,7 +86,7 @@ def receptive_field(layer: str) -> tuple[int, int]:
 # (its maps are 14-32 px, where 4x4 tiles waste padding). Block 1 stays direct: there the tile
 # transforms cost more than the multiplies saved. Block 2 pays only when the gradient is taken
 # (its Winograd forward alone is slower than XLA's), so forward-only passes keep it direct
-# (docs/BENCHMARKS.md, fourth stop).
+# (per-layer timings: docs/BENCHMARKS.md, "Winograd convolutions").
 WINOGRAD_TILE: dict[str, int] = {n: (4 if n[4] in "234" else 2) for n in CONV_LAYERS if n[4] in "2345"}
 WINOGRAD_FORWARD_ONLY_SKIP = tuple(n for n in WINOGRAD_TILE if n[4] == "2")
 WINOGRAD_MIN_CHANNELS = 64  # narrower layers (the tiny test VGGs) stay direct: nothing to gain
@@ -115,14 +126,28 @@ def prepare(params: Mapping, conv: str = "auto", backend: str | None = None, *, 
     return out
 
 
-def _conv(x, p, dtype):
-    if "winograd" in p:
-        y = winograd.conv3x3(x.astype(dtype), p["winograd"].astype(dtype))
-    else:
-        y = jax.lax.conv_general_dilated(
-            x.astype(dtype), p["kernel"].astype(dtype), (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
-        )
-    return jax.nn.relu(y + p["bias"].astype(dtype))
+class Conv3x3(nn.Module):
+    """3x3 "SAME" convolution + bias (+ ReLU unless ``relu=False``); Winograd when params hold one."""
+
+    features: int
+    dtype: object = jnp.float32
+    relu: bool = True
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        if self.has_variable("params", "kernel"):  # apply: the stored weights, whatever their width
+            kernel, bias = self.get_variable("params", "kernel"), self.get_variable("params", "bias")
+        else:  # init: He-normal kernel, zero bias
+            kernel = self.param("kernel", nn.initializers.he_normal(), (3, 3, x.shape[-1], self.features))
+            bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        x = x.astype(self.dtype)
+        if self.has_variable("params", "winograd"):
+            y = winograd.conv3x3(x, self.get_variable("params", "winograd").astype(self.dtype))
+        else:
+            y = jax.lax.conv_general_dilated(x, kernel.astype(self.dtype), (1, 1), "SAME",
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        y = y + bias.astype(self.dtype)
+        return jax.nn.relu(y) if self.relu else y
 
 
 def _pool(x, pooling: str):
@@ -133,31 +158,53 @@ def _pool(x, pooling: str):
     raise UsageError(f"unknown pooling {pooling!r}; use 'max' or 'avg'")
 
 
+class VGG19(nn.Module):
+    """VGG-19's conv layers up to the deepest tap; returns ``{tap: float32 activations}``.
+
+    ``taps``: conv layer names to return. ``pooling``: ``"max"`` (the trained net) or
+    ``"avg"`` (Gatys et al.'s variant). ``dtype``: compute dtype (activations are returned
+    as float32). ``preact``: return the taps before their ReLU (the forward pass continues
+    after it). ``width``: channel multiplier for :meth:`init` (the real net is 1).
+    Input: preprocessed NHWC images (:func:`preprocess`).
+    """
+
+    taps: tuple[str, ...]
+    pooling: str = "max"
+    dtype: object = jnp.float32
+    preact: bool = False
+    width: float = 1.0
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> dict[str, jax.Array]:
+        taps = check_layers(self.taps)
+        if not taps:
+            return {}
+        last = max(VGG19_LAYERS.index(l) for l in taps)
+        out = {}
+        for name in VGG19_LAYERS[: last + 1]:
+            if name.startswith("pool"):
+                x = _pool(x, self.pooling)
+                continue
+            y = Conv3x3(max(1, int(CHANNELS[name] * self.width)), self.dtype, relu=False, name=name)(x)
+            x = jax.nn.relu(y)
+            if name in taps:
+                out[name] = (y if self.preact else x).astype(jnp.float32)
+        return out
+
+
 def apply(
     params: Mapping,
     x: jax.Array,
     layers: Sequence[str],
     pooling: str = "max",
     dtype=jnp.float32,
+    preact: bool = False,
 ) -> dict[str, jax.Array]:
-    """Run preprocessed NHWC input through VGG-19 up to the deepest of ``layers``.
+    """Run preprocessed NHWC input through :class:`VGG19` up to the deepest of ``layers``.
 
     Not jitted (composable inside other jitted functions); see :func:`features`.
     """
-    layers = check_layers(layers)
-    if not layers:
-        return {}
-    want = set(layers)
-    last = max(VGG19_LAYERS.index(l) for l in layers)
-    out = {}
-    for name in VGG19_LAYERS[: last + 1]:
-        if name.startswith("pool"):
-            x = _pool(x, pooling)
-        else:
-            x = _conv(x, params[name], dtype)
-            if name in want:
-                out[name] = x.astype(jnp.float32)
-    return out
+    return VGG19(tuple(check_layers(layers)), pooling, dtype, preact).apply({"params": params}, x)
 
 
 @partial(jax.jit, static_argnames=("layers", "pooling", "dtype"))
