@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare coarse-to-fine plans against a single-scale loop on one photo (BENCHMARKS.md, fifth stop).
+"""Compare coarse-to-fine plans against a single-scale loop on one photo (docs/BENCHMARKS.md, "Coarse-to-fine").
 
     python benchmarks/c2f_plans.py PHOTO STYLE --method auto --size 512 \\
         --plans '[[[256,80],[512,20]], [[128,50],[256,30],[512,20]]]' --single 150 --json out.json

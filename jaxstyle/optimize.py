@@ -280,7 +280,7 @@ def _jaxopt_lbfgsb(fun, x, iterations, chunk, lower, upper, history) -> Iterator
 # coarse levels get most iterations, as they are cheap. Other splits (20/60/20, 80/20 without
 # the 128 px level, a 10 % full-size level) moved single frames' object style gain by up to
 # +-0.06 but none beat 50/30/20 on the seven-frame evaluation's median, and those run on
-# all seven frames cost ~10 % more time (docs/BENCHMARKS.md, "Fifth stop").
+# all seven frames cost ~10 % more time (docs/history/BENCHMARKS-2026-11-26.md, "Fifth stop").
 MIN_LEVEL_SIZE = 128
 LEVEL_SHARES = {1: (1.0,), 2: (0.6, 0.4), 3: (0.5, 0.3, 0.2)}
 # On a GPU an iteration is ~2 ms at 512 px and a fresh process pays seconds of compilation and

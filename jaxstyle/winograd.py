@@ -14,7 +14,7 @@ sums of strided slices (~0.5 s instead of ~1.3 s per layer's forward and backwar
 runs it as fast.
 
 On the 2-core CPU XLA's direct convolutions already run near the FMA peak, so this is the
-only way to a faster VGG pass there (docs/BENCHMARKS.md, third stop). The kernel
+only way to a faster VGG pass there (docs/BENCHMARKS.md, "Winograd convolutions"). The kernel
 transform is done once, in numpy, by :func:`transform_kernel` (``vgg.prepare``), never in
 the hot loop. The backward pass is written out (``custom_vjp``) as the same three steps
 transposed: autodiff of the tiling gave a gradient 3-7x slower than the forward.

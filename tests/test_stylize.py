@@ -310,7 +310,7 @@ def test_style_detail_gives_the_full_size_level_a_head_start(real_params, shared
     Object style gain after the first 5 iterations at 256 px (18@128 + 12@256, Starry Night),
     measured: dog_00030 0.454 vs 0.237, dog_00000 0.420 vs 0.278 (style's vs photo's band). The
     head start is the claim; the final gain at this small size is mixed (0.645 vs 0.528 and
-    0.506 vs 0.552 after all 30 iterations; BENCHMARKS.md, eighth stop, for 512 px).
+    0.506 vs 0.552 after all 30 iterations; docs/history/BENCHMARKS-2026-11-26.md has 512 px).
     """
     style = shared_data / "styles" / "vangogh_starry_night.jpg"
     grams = metrics.style_grams(real_params, load_image(style, 256))
