@@ -416,7 +416,7 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
         stylize_kwargs: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Run the evaluation and write its files; returns ``{'rows': [...], 'settings': {...}}``."""
     from . import data, metrics
-    from .stylize import METHODS, PRESETS, stylize
+    from .stylize import METHODS, PRESETS
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     t_start = time.time()
@@ -451,56 +451,22 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     (out / GALLERY_DIR).mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     total = len(pairs) * len(styles) * len(methods)
-    done = 0
+    base_kw = dict(class_name=class_name, filters=filters, size=size, iterations=iterations, preset=preset,
+                   params=params, seed=seed, **dict(stylize_kwargs or {}))
     for sname, spath in styles:
-        style_img = data.load_image(spath, size)
-        grams = metrics.style_grams(params, style_img)  # once per style at this size
+        grams = metrics.style_grams(params, data.load_image(spath, size))  # once per style at this size
         for pair in pairs:
-            results: dict[str, dict] = {}
-            images: dict[str, np.ndarray] = {}
-            content = mask = omap = None
+            runs = {}
             for meth in methods:
-                done += 1
-                kw = dict(method=meth, class_name=class_name, filters=filters, size=size, iterations=iterations,
-                          preset=preset, params=params, seed=seed, **dict(stylize_kwargs or {}))
-                if meth == "mask":
-                    kw["mask"] = str(pair.mask)
-                t0 = time.time()
-                res = stylize(str(pair.photo), str(spath), **kw)
-                secs = time.time() - t0
-                img = data.to_uint8(res.image).astype(np.float32)
-                con = np.asarray(res.content, np.float32)
-                if content is None:
-                    content = con
-                    mask = data.load_mask(pair.mask, con.shape[:2])
-                elif con.shape != content.shape:  # pragma: no cover - methods disagree on size
-                    raise JaxstyleError(f"{pair.name}: method {meth} returned size {con.shape[:2]}, "
-                                        f"others {content.shape[:2]}")
-                if res.object_map is not None and meth == "auto":
-                    omap = np.asarray(res.object_map, np.float32)
-                m = metrics.evaluate(params, img, con, grams, mask, res.object_map)
-                row = {"photo": pair.name, "style": sname, "method": meth, "is_dog": pair.is_dog,
-                       "category": pair.category, "height": int(con.shape[0]), "width": int(con.shape[1]),
-                       "size": size, "iterations": iterations if iterations is not None else "",
-                       "seconds": float(secs), **{k: float(v) for k, v in m.items()}}
-                rows.append(row)
-                results[meth] = m
-                images[meth] = img
+                runs[meth] = _one_run(pair, sname, spath, meth, base_kw, grams, runs)
+                rows.append(runs[meth]["row"])
                 if save_outputs:
-                    data.save_image(img, out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png", force=True)
-                log(f"[{done}/{total}] {pair.name} x {sname} {meth}: {secs:.0f} s  "
-                    f"psnr_bg {_fmt(m['psnr_bg'], 'psnr_bg')} gain_obj {m['gain_obj']:.3f} "
-                    f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f}"
-                    + (f" map_iou {m['map_iou']:.2f}" if res.object_map is not None else ""))
-            names = [("auto", "auto"), ("paper", "paper"), ("gatys", "gatys"), ("mask", "mask-guided")]
-            panels = [("content", content, pair.name), ("mask", mask, pair.category),
-                      ("object map (auto)", omap, "" if omap is None else
-                       f"IoU {_fmt(results['auto']['map_iou'])} AP {_fmt(results['auto']['map_ap'])}")]
-            panels += [(lab, images.get(k), _caption(results.get(k))) for k, lab in names]
-            sheet = gallery(panels, title=f"{pair.name} x {sname}  size {size}, iterations "
-                            f"{iterations if iterations is not None else preset}",
-                            cols=4, width=gallery_width)
-            data.save_image(sheet, out / GALLERY_DIR / f"{pair.name}__{sname}.png", force=True)
+                    data.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
+                                    force=True)
+                log(f"[{len(rows)}/{total}] {pair.name} x {sname} {meth}: " + _run_line(runs[meth]))
+            title = f"{pair.name} x {sname}  size {size}, iterations {iterations if iterations is not None else preset}"
+            data.save_image(_pair_sheet(pair, runs, title, gallery_width), out / GALLERY_DIR / f"{pair.name}__{sname}.png",
+                            force=True)
             settings["wall_seconds"] = time.time() - t_start
             write_outputs(out, rows, settings, methods)
     settings["complete"] = True
@@ -510,6 +476,52 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     log(f"wrote {out / 'results.csv'}, results.json, summary.md and {len(pairs) * len(styles)} galleries "
         f"in {settings['wall_seconds']:.0f} s")
     return {"rows": rows, "settings": settings}
+
+
+def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
+    """Stylize one photo x style with one method and score it: ``{row, metrics, image, content, mask, map}``."""
+    from . import data, metrics
+    from .stylize import stylize
+
+    kw = dict(base_kw, method=meth, **({"mask": str(pair.mask)} if meth == "mask" else {}))
+    t0 = time.time()
+    res = stylize(str(pair.photo), str(spath), **kw)
+    secs = time.time() - t0
+    img = data.to_uint8(res.image).astype(np.float32)
+    con = np.asarray(res.content, np.float32)
+    first = next(iter(earlier.values()), None)
+    if first is not None and con.shape != first["content"].shape:  # pragma: no cover - methods disagree on size
+        raise JaxstyleError(f"{pair.name}: method {meth} returned size {con.shape[:2]}, "
+                            f"others {first['content'].shape[:2]}")
+    mask = first["mask"] if first is not None else data.load_mask(pair.mask, con.shape[:2])
+    m = metrics.evaluate(kw["params"], img, con, grams, mask, res.object_map)
+    row = {"photo": pair.name, "style": sname, "method": meth, "is_dog": pair.is_dog,
+           "category": pair.category, "height": int(con.shape[0]), "width": int(con.shape[1]),
+           "size": kw["size"], "iterations": kw["iterations"] if kw["iterations"] is not None else "",
+           "seconds": float(secs), **{k: float(v) for k, v in m.items()}}
+    omap = np.asarray(res.object_map, np.float32) if res.object_map is not None and meth == "auto" else None
+    return {"row": row, "metrics": m, "image": img, "content": con, "mask": mask, "map": omap,
+            "seconds": secs, "has_map": res.object_map is not None}
+
+
+def _run_line(r: Mapping) -> str:
+    m = r["metrics"]
+    return (f"{r['seconds']:.0f} s  psnr_bg {_fmt(m['psnr_bg'], 'psnr_bg')} gain_obj {m['gain_obj']:.3f} "
+            f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f}"
+            + (f" map_iou {m['map_iou']:.2f}" if r["has_map"] else ""))
+
+
+def _pair_sheet(pair, runs: Mapping, title: str, width: int) -> np.ndarray:
+    """One photo x style's gallery: content, mask, auto's map, one panel per method."""
+    first = next(iter(runs.values()))
+    omap = runs["auto"]["map"] if "auto" in runs else None
+    names = [("auto", "auto"), ("paper", "paper"), ("gatys", "gatys"), ("mask", "mask-guided")]
+    panels = [("content", first["content"], pair.name), ("mask", first["mask"], pair.category),
+              ("object map (auto)", omap, "" if omap is None else
+               f"IoU {_fmt(runs['auto']['metrics']['map_iou'])} AP {_fmt(runs['auto']['metrics']['map_ap'])}")]
+    panels += [(lab, runs[k]["image"] if k in runs else None, _caption(runs[k]["metrics"] if k in runs else None))
+               for k, lab in names]
+    return gallery(panels, title=title, cols=4, width=width)
 
 
 MAP_COLUMNS = ("photo", "is_dog", "category", "height", "width", "map_iou", "map_ap", "map_cover", "map_leak",

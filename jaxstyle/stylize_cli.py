@@ -78,11 +78,38 @@ def build_parser() -> ArgumentParser:
     return p
 
 
+def _check_outputs(a) -> tuple[Path, bool]:
+    """The output path and whether it may be replaced; refuses, before any work, what exists."""
+    from .errors import OutputExistsError, UsageError
+
+    if a.out is None:  # the demo's own default output: replaced on every run
+        out, replace_out = DEFAULT_OUT, True
+    else:
+        out, replace_out = Path(a.out), a.force
+    if out.exists() and not replace_out:
+        raise OutputExistsError(out)
+    if a.save_map and Path(a.save_map).exists() and not a.force:
+        raise OutputExistsError(a.save_map)
+    if a.save_every and not replace_out and any(out.parent.glob(f"{out.stem}_step*{out.suffix}")):
+        raise OutputExistsError(f"{out.parent}/{out.stem}_step*{out.suffix}", "exist")
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
+    return out, replace_out
+
+
+def _show(bar, prog) -> None:
+    """One progress-bar update: level size, iterations, loss terms."""
+    bar.total, bar.n, t = prog.total, prog.done, prog.terms
+    bar.set_description(f"{prog.shape[1]}x{prog.shape[0]}")
+    bar.set_postfix_str(f"loss {prog.loss:.4g} style {t.get('style', float('nan')):.3g} "
+                        f"content {t.get('content', float('nan')):.3g}", refresh=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
 
     from . import data, weights
-    from .errors import OutputExistsError, UsageError
+    from .errors import UsageError
     from .stylize import stylize_iter
 
     a = build_parser().parse_args(argv)
@@ -98,19 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError("--mask is only used with --method mask")
     if a.save_map and method != "auto":
         raise UsageError("--save-map needs --method auto")
-    if a.out is None:  # the demo's own default output: replaced on every run
-        a.out, replace_out = str(DEFAULT_OUT), True
-    else:
-        replace_out = a.force
-    out = Path(a.out)
-    if out.exists() and not replace_out:
-        raise OutputExistsError(out)
-    if a.save_map and Path(a.save_map).exists() and not a.force:
-        raise OutputExistsError(a.save_map)
-    if a.save_every and not replace_out and any(out.parent.glob(f"{out.stem}_step*{out.suffix}")):
-        raise UsageError(f"{out.parent}/{out.stem}_step*{out.suffix}: exist; pass --force to overwrite")
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
+    out, replace_out = _check_outputs(a)
     # Decode inputs first so a bad file fails before weights load or compile.
     data.load_image(a.content, a.size)  # validate early; stylize reloads at each needed size
     style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
@@ -132,12 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                              scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors, style_scale=a.style_scale,
                              params=params, conv=a.conv):
         if bar is not None:
-            bar.total = prog.total
-            bar.n = prog.done
-            t = prog.terms
-            bar.set_description(f"{prog.shape[1]}x{prog.shape[0]}")
-            bar.set_postfix_str(f"loss {prog.loss:.4g} style {t.get('style', float('nan')):.3g} "
-                                f"content {t.get('content', float('nan')):.3g}", refresh=True)
+            _show(bar, prog)
         if a.save_every and prog.result is None and prog.done - last_saved >= a.save_every:
             last_saved = prog.done
             data.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
