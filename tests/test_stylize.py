@@ -21,24 +21,44 @@ def _imgs(seed=0, hw=(24, 32)):
     return content, style
 
 
-@pytest.mark.parametrize("method", ["gatys", "paper", "mask", "auto"])
-def test_every_method_runs_and_lowers_the_loss(tiny_params, method):
-    content, style = _imgs()
-    mask = np.zeros(content.shape[:2], np.float32)
+def _box_mask(shape):
+    mask = np.zeros(shape, np.float32)
     mask[6:18, 8:24] = 1.0
-    progress = list(S.stylize_iter(content, style, method=method, filters={"conv5_1": [1, 2], "conv4_1": [3]},
-                                   mask=mask, size=32, iterations=8, scales=1, chunk=2, params=tiny_params))
+    return mask
+
+
+@pytest.fixture(scope="module")
+def method_runs(tiny_params):
+    """Each method once on the same tiny inputs: (content, mask, progress list)."""
+    content, style = _imgs()
+    mask = _box_mask(content.shape[:2])
+    return {m: (content, mask, list(S.stylize_iter(content, style, method=m, mask=mask, size=32, iterations=8,
+                                                   filters={"conv5_1": [1, 2], "conv4_1": [3]}, scales=1, chunk=2,
+                                                   params=tiny_params)))
+            for m in ("gatys", "paper", "mask", "auto")}
+
+
+@pytest.mark.parametrize("method", ["gatys", "paper", "mask", "auto"])
+def test_every_method_runs_and_lowers_the_loss(method_runs, method):
+    content, _, progress = method_runs[method]
     res = progress[-1].result
     assert res is not None and res.image.shape == content.shape
     assert np.isfinite(res.image).all() and res.image.min() >= 0 and res.image.max() <= 255
     losses = [p.loss for p in progress[:-1]]
     assert losses[-1] < losses[0]
-    if method == "mask":  # outside the mask the output is exactly the content (composite)
-        np.testing.assert_allclose(res.image[mask == 0], content[mask == 0], atol=1e-3)
-        assert np.abs(res.image[mask == 1] - content[mask == 1]).max() > 1.0
-    if method == "auto":  # the object map is a soft [0, 1] plane at the content's size
-        m = res.object_map
-        assert m.shape == content.shape[:2] and m.min() >= 0 and m.max() <= 1
+
+
+def test_mask_method_keeps_the_outside_exactly(method_runs):
+    content, mask, progress = method_runs["mask"]
+    res = progress[-1].result
+    np.testing.assert_allclose(res.image[mask == 0], content[mask == 0], atol=1e-3)  # composite
+    assert np.abs(res.image[mask == 1] - content[mask == 1]).max() > 1.0
+
+
+def test_auto_returns_a_soft_object_map(method_runs):
+    content, _, progress = method_runs["auto"]
+    m = progress[-1].result.object_map
+    assert m.shape == content.shape[:2] and m.min() >= 0 and m.max() <= 1 and m.max() > m.min()
 
 
 def test_paper_needs_filters_and_mask_needs_mask(tiny_params):
