@@ -228,25 +228,6 @@ def features(
     return {k: v[0] for k, v in out.items()} if squeeze else out
 
 
-def init_params(key: jax.Array, width: float = 1.0, scale: float = 1.0) -> dict:
-    """Random He-initialised params; ``width`` < 1 gives the tiny VGGs used in tests.
-
-    Drawn with numpy from a seed derived from ``key`` (no per-shape XLA compiles).
-    """
-    seed = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
-    rng = np.random.default_rng(seed.astype(np.uint32).ravel().tolist())
-    params = {}
-    for name in CONV_LAYERS:
-        cin = 3 if name == "conv1_1" else max(1, int(IN_CHANNELS[name] * width))
-        cout = max(1, int(CHANNELS[name] * width))
-        std = scale * np.sqrt(2.0 / (9 * cin))
-        params[name] = {
-            "kernel": jnp.asarray(rng.standard_normal((3, 3, cin, cout), np.float32) * std),
-            "bias": jnp.zeros((cout,), jnp.float32),
-        }
-    return params
-
-
 def num_channels(params: Mapping, layer: str) -> int:
     """Output channels of ``layer`` in these params (512 for conv5_1 in the real net)."""
     return int(params[layer]["bias"].shape[0])

@@ -1,8 +1,8 @@
 """Test helpers: the tiny random VGG-19 and where the shared real data lies.
 
-The tiny VGG is built in numpy (same shapes as ``vgg.init_params(width=1/16)``):
-``vgg.init_params`` draws with jax.random op by op, which compiles one small kernel per
-layer shape (tens of seconds on a busy 2-core machine); numpy is instant.
+The tiny VGG is built in numpy (the shapes of ``vgg.VGG19(..., width=1/16).init``): drawing
+with jax.random compiles one small kernel per layer shape (tens of seconds on a busy 2-core
+machine); numpy is instant.
 """
 import os
 from pathlib import Path

@@ -22,7 +22,7 @@ CFG = actmax.ActmaxConfig(size=32, steps=24, optimizer="adam", lr=4.0, jitter=2,
 
 @pytest.fixture(scope="module")
 def params():
-    return tiny_params(0)  # numpy-built, same shapes as vgg.init_params(width=1/16), no compiles
+    return tiny_params(0)  # numpy-built, 1/16 of the real widths, no compiles
 
 
 @pytest.fixture(scope="module")
