@@ -39,8 +39,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if ("%(default)" not in text and action.default not in (None, False, argparse.SUPPRESS)
-                and action.option_strings and "default" not in text):
+        d = action.default
+        if (d is not None and d is not False and d is not argparse.SUPPRESS and action.option_strings
+                and "%(default)" not in text and "(default" not in text and "default:" not in text
+                and f"default {d}" not in text):
             text += " (default: %(default)s)"
         return text
 

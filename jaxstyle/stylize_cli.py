@@ -36,7 +36,7 @@ def build_parser() -> ArgumentParser:
                        "(default: the bundled dog photo, Starry Night, --class dog).")
     p.add_argument("--content", default=str(DEFAULT_CONTENT), help="content photo")
     p.add_argument("--style", action="append", default=None, metavar="PATH[:WEIGHT]",
-                   help="style image; repeat to blend several (weights normalised)")
+                   help="style image; repeat to blend several (weights normalised) (default: the bundled Starry Night)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--class", dest="class_name", default=None,
                      help="object class or group with a shipped filter list (default dog)")
@@ -49,7 +49,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--preset", default="default", choices=sorted(PRESETS),
                    help="weights and iterations: default, fast (fewer iterations), paper (the paper's raw losses)")
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
-    p.add_argument("--iterations", type=positive_int, default=None, help="total L-BFGS iterations")
+    p.add_argument("--iterations", type=positive_int, default=None,
+                   help="total L-BFGS iterations (default: the preset's, 300 for default)")
     p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--detail", choices=DETAILS, default="style",
                    help="what a new coarse-to-fine level starts with in the band of detail the coarser level "

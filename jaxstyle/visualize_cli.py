@@ -262,9 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--optimizer", choices=("adam", "sgd"), default=d.optimizer,
                    help=f"adam, or sgd = gradient ascent on the RMS-normalised gradient (default {d.optimizer})")
     p.add_argument("--lr", type=nonneg_float, default=d.lr, help=f"step size in pixel units (default {d.lr})")
-    p.add_argument("--l2-decay", type=nonneg_float, default=d.l2_decay, help=f"default {d.l2_decay}")
-    p.add_argument("--blur-every", type=nonneg_int, default=d.blur_every, help=f"default {d.blur_every}")
-    p.add_argument("--blur-sigma", type=nonneg_float, default=d.blur_sigma, help=f"default {d.blur_sigma}")
+    p.add_argument("--l2-decay", type=nonneg_float, default=d.l2_decay, help="L2 decay: x <- (1 - decay) x after each step (pulls pixels to the mean colour)")
+    p.add_argument("--blur-every", type=nonneg_int, default=d.blur_every, help="Gaussian blur every N steps (0 = never)")
+    p.add_argument("--blur-sigma", type=nonneg_float, default=d.blur_sigma, help="Gaussian blur sigma in px")
     p.add_argument("--jitter", type=nonneg_int, default=d.jitter, help=f"px (default {d.jitter})")
     p.add_argument("--scale", type=nonneg_float, default=d.scale, help=f"random zoom +- (default {d.scale})")
     p.add_argument("--norm-pct", type=nonneg_float, default=d.norm_pct, help="pixel-norm clipping percentile")
