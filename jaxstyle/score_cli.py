@@ -472,8 +472,15 @@ def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.nd
         provenance["note"] = a.note
     doc = score_document(state, scores, selected, provenance, _selection(a, n_pos),
                          topk_for=selected if a.compact else None)
+    k = a.top_k
     doc.update(report.document(selected))
     doc["selection"]["rule"] += "; at most max_confusion of any one confuser group in the top k"
+    m = int(np.ceil(doc["selection"]["purity_floor"] * k - 1e-9))
+    p_chance = scoring.chance_purity(report.base_rate, k, m)
+    n_filters = sum(len(s.purity) for s in scores.values())
+    doc["selection"]["chance"] = {"base_rate": round(report.base_rate, 4), "purity_floor_images": m,
+                                  "p_random_topk_reaches_floor": float(f"{p_chance:.3g}"),
+                                  "expected_filters_by_chance": float(f"{p_chance * n_filters:.3g}")}
     atomic_write(out, lambda tmp: tmp.write_text(dumps(doc)), force=a.force)
     k = a.top_k
     print(f"{name}: {n_pos} positives of {int(np.sum(state.known))} known (base rate {report.base_rate:.3f}); "

@@ -339,7 +339,23 @@ def find_confusers(state: ScoreState, filters: Mapping[str, Sequence[int]], name
                 tally[names[lab[i]]] = tally.get(names[lab[i]], 0) + 1
             total += len(row)
     best = sorted(tally.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
-    return [{"name": k, "count": v, "share": round(v / total, 4)} for k, v in best]
+    return [{"name": k, "wnid": _wnid_of(k), "count": v, "share": round(v / total, 4)} for k, v in best]
+
+
+def _wnid_of(name: str) -> str | None:
+    from . import classes
+
+    try:
+        return sorted(classes.target_synsets(name))[0]
+    except Exception:  # a confusion name is a group or class key; anything else has no synset
+        return None
+
+
+def chance_purity(base_rate: float, k: int, m: int) -> float:
+    """P(at least ``m`` of ``k`` random pool images are positives) at the pool's base rate."""
+    from math import comb
+
+    return float(sum(comb(k, j) * base_rate ** j * (1 - base_rate) ** (k - j) for j in range(m, k + 1)))
 
 
 def confusion_shares(state: ScoreState, scores: Mapping[str, LayerScores], names: Sequence[str],

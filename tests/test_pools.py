@@ -175,3 +175,15 @@ def test_assess_finds_confusers_and_excludes():
     assert scoring.select(sc, 4, 3, min_purity=0.0, min_ap=0.0)["conv5_1"] == [0, 1]
     doc = rep.document(sel)
     assert json.dumps(doc) and doc["confusers"][0]["name"] == "dog"
+
+
+def test_one_compile_across_sources_sizes_and_the_last_batch(tmp_path):
+    a, b = _two_sources(tmp_path)  # images of several sizes in two sources; 13 = 4 batches of 4, last padded
+    pool = open_pools([f"folder:{a}", f"folder:{b}"])
+    p = tiny_params(1)
+    scorer = scoring.BatchScorer(p, ("conv5_1",), 4)
+    state = scoring.init_state(("conv5_1",), {"conv5_1": 32}, 3)
+    before = scoring._reduce_jit._cache_size()
+    scoring.score_stream(scorer, pool.batches(4, 40), C.class_mask("cat"), state)
+    assert state.n == 13
+    assert scoring._reduce_jit._cache_size() == before + 1
