@@ -48,6 +48,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--min-purity", type=unit_float, default=None,
                    help="purity@k floor (default 1.0 = the paper's 9/9, capped at what the pool allows)")
     p.add_argument("--min-ap", type=unit_float, default=scoring.DEFAULT_MIN_AP, help="average-precision floor")
+    p.add_argument("--min-ap-lift", type=float, default=scoring.DEFAULT_MIN_AP_LIFT,
+                   help="AP must also reach this multiple of the class's base rate in the pool (default "
+                        f"{scoring.DEFAULT_MIN_AP_LIFT}: twice chance); 0 turns it off")
     p.add_argument("--max-filters", type=nonneg_int, default=scoring.DEFAULT_MAX_FILTERS,
                    help="keep at most this many filters per layer, best AP first (0 = no limit)")
     p.add_argument("--out", default=None, help="score JSON (default out/scores_<class>.json)")
@@ -450,7 +453,8 @@ def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.nd
         raise JaxstyleError(f"{run['dataset']}: no images of class {name} among {state.n}; nothing to score")
     scores = scoring.finalize(state)
     report = scoring.assess(state, scores, a.top_k, a.max_confusion, a.confuser or ())
-    selected = scoring.select(scores, n_pos, a.top_k, a.min_purity, a.min_ap, a.max_filters or None,
+    min_ap = max(a.min_ap, a.min_ap_lift * report.base_rate)
+    selected = scoring.select(scores, n_pos, a.top_k, a.min_purity, min_ap, a.max_filters or None,
                               exclude=report.excluded)
     report = scoring.with_selected(report, state, scores, selected)
     codes = np.asarray(state.labels, np.int64)
@@ -474,7 +478,9 @@ def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.nd
                          topk_for=selected if a.compact else None)
     k = a.top_k
     doc.update(report.document(selected))
-    doc["selection"]["rule"] += "; at most max_confusion of any one confuser group in the top k"
+    doc["selection"]["rule"] += ("; AP >= min_ap_lift x base rate too; at most max_confusion of any one "
+                                 "confuser group (its negatives) in the top k")
+    doc["selection"].update({"min_ap_lift": a.min_ap_lift, "ap_floor": round(min_ap, 4)})
     m = int(np.ceil(doc["selection"]["purity_floor"] * k - 1e-9))
     p_chance = scoring.chance_purity(report.base_rate, k, m)
     n_filters = sum(len(s.purity) for s in scores.values())

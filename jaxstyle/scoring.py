@@ -33,6 +33,7 @@ from .errors import UsageError
 DEFAULT_LAYERS = ("conv4_1", "conv5_1")
 DEFAULT_TOP_K = 9
 DEFAULT_MIN_AP = 0.3
+DEFAULT_MIN_AP_LIFT = 2.0  # AP also >= 2 x the class's base rate
 DEFAULT_MAX_FILTERS = 8
 
 
@@ -360,13 +361,16 @@ def chance_purity(base_rate: float, k: int, m: int) -> float:
 
 def confusion_shares(state: ScoreState, scores: Mapping[str, LayerScores], names: Sequence[str],
                      groups: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
-    """``{layer: {group: (C,) share of the group among each filter's top-k}}``."""
+    """``{layer: {group: (C,) share of the group's negatives among each filter's top-k}}``."""
     lab = np.asarray(state.labels, np.int64)
+    neg = ~np.asarray(state.positive, bool)
     name_arr = np.asarray(names, object)
     out = {}
     for l, s in scores.items():
         idx = s.top_idx
-        got = np.where(idx >= 0, name_arr[lab[np.maximum(idx, 0)]], None) if idx.size else idx.astype(object)
+        safe = np.maximum(idx, 0)
+        got = (np.where((idx >= 0) & neg[safe], name_arr[lab[safe]], None) if idx.size
+               else idx.astype(object))
         kk = max(idx.shape[1], 1)
         out[l] = {g: (got == g).sum(1) / kk for g in groups}
     return out
