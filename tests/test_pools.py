@@ -173,6 +173,8 @@ def test_assess_finds_confusers_and_excludes():
     sel = scoring.select(sc, 4, 3, min_purity=0.0, min_ap=0.0, exclude=rep.excluded)
     assert sel["conv5_1"] == [0]
     assert scoring.select(sc, 4, 3, min_purity=0.0, min_ap=0.0)["conv5_1"] == [0, 1]
+    own = scoring.assess(st, sc, 3, extra=["cat"], depth=6)  # the class itself is never its own confuser
+    assert own.confusion["conv5_1"]["cat"].tolist() == [0.0, 0.0] and own.excluded["conv5_1"].tolist() == [False, True]
     doc = rep.document(sel)
     assert json.dumps(doc) and doc["confusers"][0]["name"] == "dog"
 
@@ -187,3 +189,32 @@ def test_one_compile_across_sources_sizes_and_the_last_batch(tmp_path):
     scoring.score_stream(scorer, pool.batches(4, 40), C.class_mask("cat"), state)
     assert state.n == 13
     assert scoring._reduce_jit._cache_size() == before + 1
+
+
+def test_cli_selects_classes_from_saved_pool_scores(tmp_path):
+    from jaxstyle import filters, score_cli
+
+    a, b = _two_sources(tmp_path)
+    pool = open_pools([f"folder:{a}", f"folder:{b}"])
+    st = _score_pool(pool, "cat", 4, record=True)
+    meta = {"sources": [{"data": f"folder:{a}", "name": "a", "images": 3, "skipped": 0},
+                        {"data": f"folder:{b}", "name": "b", "images": 10, "skipped": 0}],
+            "dataset": pool.name, "pool_size": 13, "image_size": 32, "command": "python scripts/score_filters.py ..."}
+    ps = poolscores.from_state(st, np.asarray([pool.source_of(i) for i in st.ids]), meta)
+    path = poolscores.save(ps, tmp_path / "ps.npz")
+    out = tmp_path / "out"
+    argv = ["--pool-scores", str(path), "--class", "cat", "--class", "151", "--top-k", "4", "--min-purity", "0",
+            "--min-ap", "0", "--min-ap-lift", "0", "--max-confusion", "1", "--out-dir", str(out), "--compact"]
+    assert score_cli.main(argv) == 0
+    cat = json.loads((out / "cat.json").read_text())
+    prov = cat["provenance"]
+    assert [(s["name"], s["positive"], s["negative"], s["unknown"]) for s in prov["sources"]] == \
+        [("a", 1, 2, 0), ("b", 5, 5, 0)]
+    assert prov["n_positive"] == 6 and prov["class_synsets"] == [DOMESTIC_CAT]
+    assert prov["scored_by"].startswith("python") and "--pool-scores" in prov["command"]
+    assert cat["base_rate"] == round(6 / 13, 4) and "confusers" in cat
+    assert filters.from_scores(out / "cat.json") == {l: v for l, v in cat["selected"].items() if v}
+    chi = json.loads((out / "Chihuahua.json").read_text())["provenance"]
+    assert chi["sources"][1]["unknown"] == 5 and chi["n_known"] == 8 and chi["n_positive"] == 1
+    with pytest.raises(JaxstyleError, match="--out-dir"):
+        score_cli.main(argv[:-3] + ["--out", str(tmp_path / "x.json")])
