@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 from .errors import JaxstyleError, UsageError
 
@@ -46,6 +47,7 @@ class Group:
     synset: str
     lemmas: tuple[str, ...]
     classes: tuple[int, ...]
+    hypernyms: tuple[str, ...] = ()  # wnids of the groups above this one
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def _read(data_dir: Path) -> Table:
                               tuple(s.strip() for s in r["synonyms"].split(",") if s.strip()))
                 for r in csv.DictReader(f))
         doc = json.loads((data_dir / "class_groups.json").read_text())
-        groups = tuple(Group(g["name"], g["wnid"], g["synset"], tuple(g["lemmas"]), tuple(g["classes"]))
+        groups = tuple(Group(g["name"], g["wnid"], g["synset"], tuple(g["lemmas"]), tuple(g["classes"]),
+                             tuple(g.get("hypernyms", ())))
                        for g in doc["groups"])
     except (OSError, KeyError, ValueError) as e:
         raise JaxstyleError(f"{data_dir}: class tables missing or damaged ({e}); reinstall jaxstyle") from None
@@ -185,3 +188,123 @@ def describe(indices: list[int], limit: int = 4) -> str:
     names = [class_name(i) for i in indices[:limit]]
     more = ", ..." if len(indices) > limit else ""
     return f"{len(indices)} class{'es' if len(indices) != 1 else ''} ({', '.join(names)}{more})"
+
+
+# --------------------------------------------------------------------------- image labels
+# An image label is an ImageNet class or any group synset (a Kaggle cat is labelled
+# domestic_cat n02121808, not a breed). Labels travel as integer codes: 0..999 the classes,
+# 1000 + i the i-th group of the table.
+UNKNOWN_LABEL = -1
+
+
+def label_code(label: str | int) -> int:
+    """A class index or wnid (class or group) -> its label code; JaxstyleError if unknown."""
+    t = table()
+    if isinstance(label, (int,)) or (isinstance(label, str) and label.strip().lstrip("-").isdigit()):
+        i = int(label)
+        if 0 <= i < NUM_CLASSES:
+            return i
+        raise JaxstyleError(f"label {label!r} is not an ImageNet-1k class index")
+    w = str(label).strip().lower()
+    codes = _codes(None)
+    if w not in codes:
+        raise JaxstyleError(f"label {label!r} is neither an ImageNet-1k class nor a WordNet group of "
+                            "jaxstyle/data/class_groups.json (regenerate it with scripts/make_class_groups.py)")
+    return codes[w]
+
+
+@lru_cache(maxsize=1)
+def _codes(data_dir: str | None) -> dict[str, int]:
+    t = table(data_dir)
+    out = {c.wnid: c.index for c in t.classes}
+    out.update({g.wnid: NUM_CLASSES + i for i, g in enumerate(t.groups)})
+    return out
+
+
+def label_wnid(code: int) -> str:
+    t = table()
+    return t.classes[code].wnid if code < NUM_CLASSES else t.groups[code - NUM_CLASSES].wnid
+
+
+def label_name(code: int) -> str:
+    t = table()
+    return _class_key(t.classes[code], t) if code < NUM_CLASSES else t.groups[code - NUM_CLASSES].name
+
+
+def num_labels() -> int:
+    return NUM_CLASSES + len(table().groups)
+
+
+def target_synsets(spec: str) -> set[str]:
+    """The synsets a ``--class`` value stands for: a group's wnid, else its classes' wnids."""
+    t = table()
+    by_name = {g.name: g for g in t.groups}
+    out: set[str] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        name, idx = _resolve_one(part, t)
+        out |= {by_name[name].wnid} if name in by_name else {t.classes[i].wnid for i in idx}
+    return out
+
+
+@dataclass(frozen=True)
+class ClassMask:
+    """Per label code: does an image with this label belong to the class (``positive``), and
+    can its label say so either way (``known``)? Index with an array of label codes."""
+    positive: "np.ndarray"
+    known: "np.ndarray"
+
+
+def class_mask(spec: str | Sequence[int]) -> ClassMask:
+    """Label-code lookup tables for a ``--class`` value (or a list of class indices).
+
+    A class label is known, positive iff it is in the class set. A group label (``n02121808``
+    domestic_cat) is positive when the class is that group or one of its hypernyms (cat,
+    feline, carnivore); negative when none of the group's ImageNet classes is in the class
+    set (dog); otherwise unknown (a Kaggle dog for ``beagle``: it may or may not be one).
+    """
+    import numpy as np
+
+    t = table()
+    if isinstance(spec, str):
+        idx, syn = resolve(spec)[1], target_synsets(spec)
+    else:
+        idx = sorted({int(i) for i in spec})
+        syn = {t.classes[i].wnid for i in idx}
+    in_set = np.zeros(NUM_CLASSES, bool)
+    in_set[idx] = True
+    pos = np.zeros(NUM_CLASSES + len(t.groups), bool)
+    known = np.ones_like(pos)
+    pos[:NUM_CLASSES] = in_set
+    for i, g in enumerate(t.groups):
+        j = NUM_CLASSES + i
+        pos[j] = bool(syn & ({g.wnid} | set(g.hypernyms)))
+        known[j] = pos[j] or not in_set[list(g.classes)].any()
+    return ClassMask(pos, known)
+
+
+# Basic-level groups in which negatives are counted ("which look-alikes does a filter fire on?").
+# A label counts under the smallest of these that holds it, else under its own name.
+CONFUSION_GROUPS = ("dog", "cat", "big_cat", "wildcat", "fox", "wolf", "bear", "primate", "rodent", "ungulate",
+                    "musteline_mammal", "aquatic_mammal", "mammal", "bird", "fish", "reptile", "insect", "arachnid",
+                    "crustacean", "mollusk", "car", "truck", "boat", "aircraft", "motor_vehicle",
+                    "wheeled_vehicle", "vehicle", "musical_instrument", "furniture", "clothing", "food", "fruit",
+                    "structure", "container", "device")
+
+
+@lru_cache(maxsize=1)
+def confusion_names() -> tuple[str, ...]:
+    """Per label code: the confusion group it counts under (see :data:`CONFUSION_GROUPS`)."""
+    t = table()
+    gs = groups()
+    basic = sorted((gs[n] for n in CONFUSION_GROUPS if n in gs), key=lambda g: (len(g.classes), g.name))
+    by_class: dict[int, str] = {}
+    for g in reversed(basic):  # smallest last, so it wins
+        for i in g.classes:
+            by_class[i] = g.name
+    out = [by_class.get(c.index, _class_key(c, t)) for c in t.classes]
+    for g in t.groups:
+        anc = {g.wnid} | set(g.hypernyms)
+        out.append(next((b.name for b in basic if b.wnid in anc), g.name))
+    return tuple(out)

@@ -7,7 +7,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -191,7 +191,8 @@ def save_image(img, path: str | os.PathLike, force: bool = False, quality: int =
 # --------------------------------------------------------------------------- pools
 @dataclass(frozen=True)
 class PoolItem:
-    """One labelled image of a pool: an id (relative path), its ImageNet class index, a loader."""
+    """One labelled image of a pool: an id (relative path), its label code (an ImageNet class
+    index, or 1000+ for a WordNet group; :func:`jaxstyle.classes.label_code`), a loader."""
     id: str
     label: int
     load: Callable[[], Image.Image]
@@ -207,8 +208,17 @@ def center_crop_square(img: Image.Image, size: int) -> Image.Image:
     return img.crop((l, t, l + size, t + size))
 
 
-def folder_pool(root: str | os.PathLike, wnid_to_index: dict[str, int]) -> list[PoolItem]:
-    """A labelled folder: ``labels.csv`` (filename,class_index), ``<wnid>/`` subfolders, or ``<wnid>_*`` files."""
+def folder_pool(root: str | os.PathLike, label_of: Callable[[str], int] | Mapping[str, int]) -> list[PoolItem]:
+    """A labelled folder: ``labels.csv``, ``<wnid>/`` subfolders, or ``<wnid>_*`` files.
+
+    ``labels.csv`` has ``filename,class_index`` and optionally ``wnid``: a ``class_index`` of
+    -1 (or empty) means the image is labelled by its ``wnid`` alone, which may be any synset
+    ``label_of`` knows (a WordNet group such as domestic_cat n02121808). ``label_of`` maps a
+    class index (as a string) or wnid to a label code and raises JaxstyleError when unknown;
+    a mapping ``{wnid: class index}`` stands for ImageNet-1k classes only.
+    """
+    if isinstance(label_of, Mapping):
+        label_of = _mapping_labels(label_of)
     root = Path(root)
     if not root.is_dir():
         raise JaxstyleError(f"{root}: no such dataset folder")
@@ -228,26 +238,45 @@ def folder_pool(root: str | os.PathLike, wnid_to_index: dict[str, int]) -> list[
             raise JaxstyleError(f"{labels}: cannot read ({e.strerror or e})") from None
         for row in rows:
             try:
-                name, idx = row["filename"], int(row["class_index"])
-            except (KeyError, ValueError, TypeError):
+                raw = row["class_index"]
+                name, idx, wnid = row["filename"], int(raw) if raw.strip() else -1, (row.get("wnid") or "").strip()
+            except (KeyError, ValueError, TypeError, AttributeError):
                 raise JaxstyleError(f"{labels}: needs columns filename,class_index with integer classes") from None
-            if not 0 <= idx < 1000:
+            if idx < 0 and not wnid:
+                raise JaxstyleError(f"{labels}: class index {idx} of {name} is not an ImageNet-1k class "
+                                    "and the row has no wnid")
+            if idx >= 1000:
                 raise JaxstyleError(f"{labels}: class index {idx} of {name} is not an ImageNet-1k class")
             if not name or Path(name).is_absolute() or ".." in Path(name).parts:
                 raise JaxstyleError(f"{labels}: filename {name!r} must be a path inside {root}")
-            add(root / name, idx)
+            try:
+                add(root / name, label_of(str(idx) if idx >= 0 else wnid))
+            except JaxstyleError as e:
+                raise JaxstyleError(f"{labels}: {name}: {e}") from None
     else:
         for p in sorted(root.rglob("*")):
             if not p.is_file() or p.suffix.lower() not in IMAGE_EXTS:
                 continue
             wnid = p.parent.name if p.parent != root else p.name.split("_")[0]
-            if wnid not in wnid_to_index:
+            try:
+                add(p, label_of(wnid))
+            except JaxstyleError:
                 raise JaxstyleError(f"{p}: cannot tell its class (want <wnid>/ folders or <wnid>_* names); "
-                                    f"{wnid!r} is not an ImageNet-1k wnid")
-            add(p, wnid_to_index[wnid])
+                                    f"{wnid!r} is not an ImageNet-1k wnid nor a WordNet group") from None
     if not items:
         raise JaxstyleError(f"{root}: no images found")
     return items
+
+
+def _mapping_labels(wnid_to_index: Mapping[str, int]) -> Callable[[str], int]:
+    def label_of(key: str) -> int:
+        if key.isdigit():
+            return int(key)
+        if key not in wnid_to_index:
+            raise JaxstyleError(f"{key!r} is not an ImageNet-1k wnid")
+        return wnid_to_index[key]
+
+    return label_of
 
 
 def iter_batches(items: list[PoolItem], batch: int, size: int,

@@ -1,4 +1,5 @@
-"""Labelled image pools for scoring: ``--data folder:PATH`` or ``--data tfds:NAME[:SPLIT]``.
+"""Labelled image pools for scoring: ``--data folder:PATH`` or ``--data tfds:NAME[:SPLIT]``,
+several ``--data`` together forming one pool (:class:`MultiPool`).
 
 A pool streams ``(ids, labels, uint8 (b, S, S, 3), consumed, skipped)`` batches from any
 start position (for ``--resume``) and can re-fetch a few images by id (contact sheets).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 from PIL import Image
@@ -26,6 +27,8 @@ class Pool(Protocol):
     size: int | None
 
     def batches(self, batch: int, size: int, start: int = 0) -> Iterator[Batch]: ...
+
+    def loaders(self, start: int = 0) -> Iterator[tuple[str, int, object]]: ...
 
     def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]: ...
 
@@ -73,8 +76,11 @@ class FolderPool:
     def size(self) -> int:
         return len(self.items)
 
+    def loaders(self, start: int = 0) -> Iterator[tuple[str, int, object]]:
+        return ((it.id, it.label, it.load) for it in self.items[start:])
+
     def batches(self, batch: int, size: int, start: int = 0) -> Iterator[Batch]:
-        return batch_items(((it.id, it.label, it.load) for it in self.items[start:]), batch, size)
+        return batch_items(self.loaders(start), batch, size)
 
     def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]:
         out = {}
@@ -85,6 +91,67 @@ class FolderPool:
                 except JaxstyleError:
                     pass
         return out
+
+
+@dataclass
+class MultiPool:
+    """Several pools read one after the other as one; ids become ``<source>/<id>``.
+
+    Batches run across source boundaries, so every batch is full (one compiled shape)
+    whatever the sources' sizes; each image is cropped to the same square first.
+    """
+    sources: list
+    names: list[str]
+
+    @classmethod
+    def of(cls, pools: Sequence) -> "MultiPool":
+        names: list[str] = []
+        for p in pools:
+            base = Path(str(getattr(p, "root", p.name.split(":", 1)[-1]))).name or "pool"
+            n, i = base, 2
+            while n in names:
+                n, i = f"{base}{i}", i + 1
+            names.append(n)
+        return cls(list(pools), names)
+
+    @property
+    def name(self) -> str:
+        return " + ".join(p.name for p in self.sources)
+
+    @property
+    def size(self) -> int | None:
+        sizes = [p.size for p in self.sources]
+        return None if any(s is None for s in sizes) else sum(sizes)
+
+    def source_of(self, id_: str) -> int:
+        """Index of the source an id came from."""
+        return self.names.index(id_.split("/", 1)[0])
+
+    def loaders(self, start: int = 0) -> Iterator[tuple[str, int, object]]:
+        for name, p in zip(self.names, self.sources):
+            if p.size is not None and start >= p.size:
+                start -= p.size
+                continue
+            for id_, label, load in p.loaders(start):
+                yield f"{name}/{id_}", label, load
+            start = 0
+
+    def batches(self, batch: int, size: int, start: int = 0) -> Iterator[Batch]:
+        return batch_items(self.loaders(start), batch, size)
+
+    def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]:
+        out = {}
+        for name, p in zip(self.names, self.sources):
+            mine = {i.split("/", 1)[1] for i in ids if i.split("/", 1)[0] == name}
+            if mine:
+                out.update({f"{name}/{k}": v for k, v in p.fetch(mine, size).items()})
+        return out
+
+
+def open_pools(specs: Sequence[str], tfds_data_dir: str | None = None) -> Pool:
+    """One ``--data`` value -> its pool (ids unchanged); several -> a :class:`MultiPool`."""
+    pools = [open_pool(s, tfds_data_dir) for s in specs]
+    return pools[0] if len(pools) == 1 else MultiPool.of(pools)
 
 
 def open_pool(spec: str, tfds_data_dir: str | None = None) -> Pool:
@@ -103,4 +170,4 @@ def open_pool(spec: str, tfds_data_dir: str | None = None) -> Pool:
         root = Path(spec)
     else:
         raise UsageError(f"--data {spec!r}: want folder:PATH or tfds:NAME[:SPLIT]")
-    return FolderPool(root, folder_pool(root, classes.wnid_to_index()))
+    return FolderPool(root, folder_pool(root, classes.label_code))

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from . import __version__, classes, scoring, vgg
+from . import __version__, classes, poolscores, scoring, vgg
 from .cli import ArgumentParser, nonneg_int, positive_int, unit_float
 from .data import atomic_write, save_image
 from .errors import JaxstyleError, OutputExistsError, UsageError
@@ -29,10 +29,12 @@ PURITY_LEVELS = (9, 7, 5)
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="jaxstyle score", description=__doc__.split("\n\n")[0])
-    p.add_argument("--class", dest="cls", required=True,
-                   help="group (dog, cat, bird, car, ...), class name, wnid, index, or a comma list")
-    p.add_argument("--data", default=None,
+    p.add_argument("--class", dest="cls", required=True, action="append",
+                   help="group (dog, cat, bird, car, ...), class name, wnid, index, or a comma list (union); "
+                        "repeat for several classes from one pass (with --out-dir)")
+    p.add_argument("--data", default=None, action="append",
                    help=f"folder:PATH (labels.csv | <wnid>/ folders | <wnid>_* files) or tfds:NAME[:SPLIT]; "
+                        f"repeat to pool several sources (ids become <source>/<id>); "
                         f"default folder:{DEFAULT_POOL} when it exists")
     p.add_argument("--layers", default=",".join(scoring.DEFAULT_LAYERS), help="comma list of conv layers")
     p.add_argument("--top-k", type=positive_int, default=scoring.DEFAULT_TOP_K, help="images kept per filter")
@@ -46,9 +48,23 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--min-purity", type=unit_float, default=None,
                    help="purity@k floor (default 1.0 = the paper's 9/9, capped at what the pool allows)")
     p.add_argument("--min-ap", type=unit_float, default=scoring.DEFAULT_MIN_AP, help="average-precision floor")
+    p.add_argument("--min-ap-lift", type=float, default=scoring.DEFAULT_MIN_AP_LIFT,
+                   help="AP must also reach this multiple of the class's base rate in the pool (default "
+                        f"{scoring.DEFAULT_MIN_AP_LIFT}: twice chance); 0 turns it off")
     p.add_argument("--max-filters", type=nonneg_int, default=scoring.DEFAULT_MAX_FILTERS,
                    help="keep at most this many filters per layer, best AP first (0 = no limit)")
     p.add_argument("--out", default=None, help="score JSON (default out/scores_<class>.json)")
+    p.add_argument("--out-dir", default=None, help="with several --class: one DIR/<class>.json each")
+    p.add_argument("--max-confusion", type=unit_float, default=None,
+                   help="drop filters whose top-k holds more than this share of any one confuser group "
+                        "(default 1/k: at most one look-alike, e.g. one cat among a dog filter's top 9)")
+    p.add_argument("--confuser", action="append", default=None, metavar="GROUP",
+                   help="always report this look-alike group's share in each filter's top k (e.g. cat for dog); "
+                        "the automatic confusers are the groups most found among the best filters' negatives")
+    p.add_argument("--save-scores", default=None, metavar="NPZ",
+                   help="save every image's per-filter max/mean/argmax (the pool scores) for later --pool-scores")
+    p.add_argument("--pool-scores", default=None, metavar="NPZ",
+                   help="do not run VGG: select the --class values from saved pool scores (--data only for sheets)")
     p.add_argument("--sheets", default=None, help="write top-k receptive-field contact sheets (PNG) here")
     p.add_argument("--sheets-top", type=nonneg_int, default=8,
                    help="when nothing is selected, sheets for this many best-AP filters per layer")
@@ -77,11 +93,16 @@ def save_checkpoint(path: Path, state: scoring.ScoreState, config: Mapping) -> N
         "config": np.asarray(json.dumps(config, sort_keys=True)),
         "ids": np.asarray(state.ids, dtype=str), "positive": np.asarray(state.positive, bool),
         "consumed": np.asarray(state.consumed), "skipped": np.asarray(state.skipped, dtype=str),
+        "known": np.asarray(state.known, bool), "labels": np.asarray(state.labels, np.int64),
     }
     for l, s in state.layer.items():
+        c = len(s.sum_in)
         arrays.update({f"{l}/top_val": s.top_val, f"{l}/top_idx": s.top_idx, f"{l}/top_pos": s.top_pos,
                        f"{l}/sum_in": s.sum_in, f"{l}/sum_out": s.sum_out,
-                       f"{l}/maxima": np.concatenate(s.maxima) if s.maxima else np.zeros((0, len(s.sum_in)), np.float32)})
+                       f"{l}/maxima": np.concatenate(s.maxima) if s.maxima else np.zeros((0, c), np.float32)})
+        if state.record:
+            arrays.update({f"{l}/means": np.concatenate(s.means) if s.means else np.zeros((0, c), np.float32),
+                           f"{l}/argmax": np.concatenate(s.argmax) if s.argmax else np.zeros((0, c, 2), np.int16)})
 
     def write(tmp: Path):
         with open(tmp, "wb") as f:
@@ -102,10 +123,14 @@ def load_checkpoint(path: Path, config: Mapping, state: scoring.ScoreState) -> s
             state.positive = [bool(x) for x in z["positive"]]
             state.consumed = int(z["consumed"])
             state.skipped = [str(x) for x in z["skipped"]]
+            state.known = [bool(x) for x in z["known"]]
+            state.labels = [int(x) for x in z["labels"]]
             for l, s in state.layer.items():
                 s.top_val, s.top_idx, s.top_pos = z[f"{l}/top_val"], z[f"{l}/top_idx"], z[f"{l}/top_pos"]
                 s.sum_in, s.sum_out = z[f"{l}/sum_in"], z[f"{l}/sum_out"]
                 s.maxima = [z[f"{l}/maxima"]]
+                if state.record:
+                    s.means, s.argmax = [z[f"{l}/means"]], [z[f"{l}/argmax"]]
     except JaxstyleError:
         raise
     except Exception as e:
@@ -136,7 +161,8 @@ def score_document(state: scoring.ScoreState, scores: Mapping[str, scoring.Layer
     return {"schema": SCHEMA, "provenance": dict(provenance), "selection": dict(selection),
             "summary": {"purity_counts": {l: {f">={m}/{k}": n for m, n in c.items()}
                                           for l, c in scoring.purity_counts(scores, k, _levels(k)).items()},
-                        "n_positive": int(np.sum(state.positive))},
+                        "n_positive": int(np.sum(np.asarray(state.positive, bool)
+                                              & np.asarray(state.known or [True] * state.n, bool)))},
             "layers": layers, "selected": {l: list(v) for l, v in selected.items()}}
 
 
@@ -242,7 +268,8 @@ def _selection(a, n_pos: int) -> dict:
     return {"rule": "purity@k >= min(min_purity, min(n_positive,k)/k) and AP >= min_ap; best AP first; "
                     "at most max_filters per layer",
             "min_purity": a.min_purity if a.min_purity is not None else 1.0, "purity_floor": round(floor, 4),
-            "min_ap": a.min_ap, "max_filters": a.max_filters or None}
+            "min_ap": a.min_ap, "max_filters": a.max_filters or None,
+            "max_confusion": round(a.max_confusion if a.max_confusion is not None else 1 / a.top_k, 4)}
 
 
 # --------------------------------------------------------------------------- main
@@ -250,32 +277,87 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     a = build_parser().parse_args(argv)
     if a.from_scores:
+        if len(a.cls) > 1:
+            raise UsageError("--from-scores takes one --class")
+        a.cls = a.cls[0]
         return reselect(a, argv)
-    from ._cache import enable_compilation_cache
-
-    enable_compilation_cache()
     layers = vgg.check_layers([l.strip() for l in a.layers.split(",") if l.strip()])
     if not layers:
         raise UsageError("--layers is empty")
     if len(set(layers)) != len(layers):
         raise UsageError("--layers lists a layer twice")
-    cls_name, cls_idx = classes.resolve(a.cls)
-    out = Path(a.out or f"out/scores_{cls_name.replace('+', '_')}.json")
-    ckpt = checkpoint_path(out)
-    if out.exists() and not a.force:
-        raise OutputExistsError(out)
+    targets = [(spec,) + classes.resolve(spec) for spec in a.cls]
+    if len({t[1] for t in targets}) != len(targets):
+        raise UsageError("--class names the same class twice")
+    outs = _outputs(a, targets)
+    for out in outs.values():
+        if out.exists() and not a.force:
+            raise OutputExistsError(out)
     sheets = Path(a.sheets) if a.sheets else None
-    if sheets and sheets.is_dir() and any(sheets.glob("*.png")) and not a.force:
+    if sheets and sheets.is_dir() and any(sheets.rglob("*.png")) and not a.force:
         raise JaxstyleError(f"{sheets}: already holds PNGs; pass --force to overwrite")
-    if a.data is None:
+    if a.save_scores and Path(a.save_scores).exists() and not a.force:
+        raise OutputExistsError(a.save_scores)
+    if a.data is None and not a.pool_scores:
         if not DEFAULT_POOL.is_dir():
             raise UsageError("--data is required (folder:PATH or tfds:NAME[:SPLIT])")
-        a.data = f"folder:{DEFAULT_POOL}"
+        a.data = [f"folder:{DEFAULT_POOL}"]
+    from .pools import open_pools
 
+    pool = open_pools(a.data, a.tfds_data_dir) if a.data else None
+    if a.pool_scores:
+        ps = poolscores.load(a.pool_scores)
+        if list(ps.layers) != list(layers) and a.layers != ",".join(scoring.DEFAULT_LAYERS):
+            raise UsageError(f"{a.pool_scores} holds layers {','.join(ps.layers)}, not {a.layers}")
+        live, run = None, dict(ps.meta)
+        run["scored_by"] = run.pop("command", None)
+    else:
+        first_mask = classes.class_mask(targets[0][0])
+        record = bool(a.save_scores) or len(targets) > 1
+        live, run = _score_pass(a, argv, layers, pool, first_mask, record, outs[targets[0][1]])
+        if live is None:
+            return 130
+        ps = poolscores.from_state(live, _sources_of(pool, live.ids), run) if record else None
+        if a.save_scores:
+            poolscores.save(ps, a.save_scores, force=a.force)
+            print(f"wrote pool scores ({live.n} images) to {a.save_scores}", file=sys.stderr)
+    for j, (spec, name, idx) in enumerate(targets):
+        mask = classes.class_mask(spec)
+        state = live if (j == 0 and live is not None) else poolscores.replay(ps, mask, a.top_k)
+        source = ps.source if ps is not None else _sources_of(pool, state.ids)
+        sh = None if sheets is None else (sheets / name.replace("+", "_") if len(targets) > 1 else sheets)
+        _write_class(a, argv, run, state, source, name, idx, mask, outs[name], sh, pool)
+    return 0
+
+
+def _outputs(a, targets) -> dict[str, Path]:
+    if len(targets) == 1 and not a.out_dir:
+        name = targets[0][1]
+        return {name: Path(a.out or f"out/scores_{name.replace('+', '_')}.json")}
+    if a.out:
+        raise UsageError("several --class values write one file each: use --out-dir DIR, not --out")
+    d = Path(a.out_dir or "out")
+    return {t[1]: d / f"{t[1].replace('+', '_')}.json" for t in targets}
+
+
+def _sources_of(pool, ids: Sequence[str]) -> np.ndarray:
+    if pool is None or not hasattr(pool, "source_of"):
+        return np.zeros(len(ids), np.int16)
+    return np.asarray([pool.source_of(i) for i in ids], np.int16)
+
+
+def _pool_sources(pool) -> list[dict]:
+    subs = getattr(pool, "sources", [pool])
+    names = getattr(pool, "names", [Path(str(getattr(pool, "root", pool.name))).name])
+    return [{"data": p.name, "name": n, "size": p.size} for p, n in zip(subs, names)]
+
+
+def _score_pass(a, argv, layers, pool, mask, record: bool, out: Path):
+    """The VGG pass over the pool: (state for the first class, run metadata); (None, None) if interrupted."""
+    from ._cache import enable_compilation_cache
     from . import weights
-    from .pools import open_pool
 
-    pool = open_pool(a.data, a.tfds_data_dir)
+    enable_compilation_cache()
     total = pool.size if a.limit is None else (min(a.limit, pool.size) if pool.size else a.limit)
     params, meta = weights.load(a.weights, log=print)
     import jax
@@ -284,10 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.batch is None:
         a.batch = scoring.default_batch(devices[0].platform)
     conv = vgg.resolve_conv(a.conv, devices[0].platform)
+    ckpt = checkpoint_path(out)
     config = {"schema": SCHEMA, "weights_sha256": meta.get("sha256"), "dataset": pool.name, "pool_size": total,
-              "image_size": a.size, "class_indices": cls_idx, "layers": list(layers), "top_k": a.top_k,
-              "batch_per_device": a.batch, "conv": conv}
-    state = scoring.init_state(layers, {l: vgg.num_channels(params, l) for l in layers}, a.top_k)
+              "image_size": a.size, "class": a.cls[0], "layers": list(layers), "top_k": a.top_k,
+              "batch_per_device": a.batch, "conv": conv, "record": record}
+    state = scoring.init_state(layers, {l: vgg.num_channels(params, l) for l in layers}, a.top_k, record=record)
     if a.resume and ckpt.is_file():
         state = load_checkpoint(ckpt, config, state)
         print(f"resuming from {ckpt}: {state.consumed} pool images done", file=sys.stderr)
@@ -297,9 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"note: ignoring {ckpt} (pass --resume to continue it)", file=sys.stderr)
 
     scorer = scoring.BatchScorer(params, tuple(layers), a.batch, devices, conv=conv)
-    print(f"scoring {cls_name}: {classes.describe(cls_idx)} on {pool.name} "
-          f"({total if total is not None else '?'} images, {a.size}px, layers {','.join(layers)}, "
-          f"{len(devices)} {devices[0].platform} device(s) x batch {a.batch})", file=sys.stderr)
+    print(f"scoring {', '.join(a.cls)} on {pool.name} ({total if total is not None else '?'} images, {a.size}px, "
+          f"layers {','.join(layers)}, {len(devices)} {devices[0].platform} device(s) x batch {a.batch})",
+          file=sys.stderr)
 
     from tqdm import tqdm
 
@@ -330,55 +413,91 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return
 
     try:
-        scoring.score_stream(scorer, limited(), cls_idx, state, on_batch)
+        scoring.score_stream(scorer, limited(), mask, state, on_batch)
     except KeyboardInterrupt:
         bar.close()
         save_checkpoint(ckpt, state, config)
         print(f"interrupted after {state.consumed} images; checkpoint {ckpt}; rerun with --resume",
               file=sys.stderr)
-        return 130
+        return None, None
     bar.close()
     elapsed = time.time() - timing["t0"]
     warm_rate = ((state.n - timing["warm_n"]) / (time.time() - timing["warm_t"])
                  if timing["warm_t"] and state.n > timing["warm_n"] else float("nan"))
     if state.n == 0:
         raise JaxstyleError(f"{pool.name}: no readable images ({len(state.skipped)} skipped)")
-    n_pos = int(np.sum(state.positive))
-    if n_pos == 0:
-        raise JaxstyleError(f"{pool.name}: no images of class {cls_name} among {state.n}; nothing to score")
+    ckpt.unlink(missing_ok=True)
+    print(f"scored {state.n} images ({len(state.skipped)} unreadable skipped) in {elapsed:.1f}s, "
+          f"{warm_rate:.2f} images/s after compile", file=sys.stderr)
+    sources = _pool_sources(pool)
+    src = _sources_of(pool, state.ids)
+    names = getattr(pool, "names", None)
+    for j, d in enumerate(sources):
+        d["images"] = int((src == j).sum())
+        d["skipped"] = sum(1 for i in state.skipped if names is None or i.split("/", 1)[0] == names[j])
+    run = {"weights_sha256": meta.get("sha256"), "weights_source": meta.get("source"),
+           "dataset": pool.name, "sources": sources, "pool_size": state.n, "skipped": len(state.skipped),
+           "image_size": a.size, "preprocessing": f"short side {a.size} bilinear, centre crop; {vgg.PREPROCESSING}",
+           "layers": list(layers), "top_k": a.top_k, "jaxstyle_version": __version__, "conv": conv,
+           "batch_per_device": a.batch, "command": "python scripts/score_filters.py " + shlex.join(argv),
+           "devices": f"{len(devices)} x {devices[0].device_kind}", "images_per_s": round(warm_rate, 2),
+           "seconds": round(elapsed, 1)}
+    return state, run
 
+
+def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.ndarray, name: str,
+                 idx: list[int], mask: classes.ClassMask, out: Path, sheets: Path | None, pool) -> None:
+    """Select and write one class's score JSON (and sheets) from its finished state."""
+    n_pos = int(np.sum(np.asarray(state.positive) & np.asarray(state.known)))
+    if n_pos == 0:
+        raise JaxstyleError(f"{run['dataset']}: no images of class {name} among {state.n}; nothing to score")
     scores = scoring.finalize(state)
-    max_filters = a.max_filters or None
-    selected = scoring.select(scores, n_pos, a.top_k, a.min_purity, a.min_ap, max_filters)
-    floor = min(1.0 if a.min_purity is None else a.min_purity, scoring.max_purity(n_pos, a.top_k))
-    provenance = {
-        "weights_sha256": meta.get("sha256"), "weights_source": meta.get("source"),
-        "dataset": pool.name, "pool_size": state.n, "skipped": len(state.skipped),
-        "image_size": a.size, "preprocessing": f"short side {a.size} bilinear, centre crop; {vgg.PREPROCESSING}",
-        "class": cls_name, "class_indices": cls_idx, "n_positive": n_pos, "layers": list(layers),
-        "top_k": a.top_k, "jaxstyle_version": __version__,
-        "command": "python scripts/score_filters.py " + shlex.join(argv),
-        "devices": f"{len(devices)} x {devices[0].device_kind}", "images_per_s": round(warm_rate, 2),
-    }
+    report = scoring.assess(state, scores, a.top_k, a.max_confusion, a.confuser or ())
+    min_ap = max(a.min_ap, a.min_ap_lift * report.base_rate)
+    selected = scoring.select(scores, n_pos, a.top_k, a.min_purity, min_ap, a.max_filters or None,
+                              exclude=report.excluded)
+    report = scoring.with_selected(report, state, scores, selected)
+    codes = np.asarray(state.labels, np.int64)
+    sources = []
+    for j, d in enumerate(run.get("sources") or [{"data": run["dataset"], "name": ""}]):
+        c = codes[source == j]
+        sources.append({**d, "positive": int(mask.positive[c].sum()),
+                        "negative": int((mask.known[c] & ~mask.positive[c]).sum()),
+                        "unknown": int((~mask.known[c]).sum())})
+    provenance = {k: v for k, v in run.items() if k not in ("schema", "sources")}
+    provenance.update({"sources": sources, "top_k": a.top_k, "class": name, "class_indices": idx,
+                       "class_synsets": sorted(classes.target_synsets(name)), "n_positive": n_pos,
+                       "n_known": int(np.sum(state.known)), "base_rate": round(report.base_rate, 4)})
+    if a.pool_scores:
+        provenance["command"] = "python scripts/score_filters.py " + shlex.join(argv)
+    else:
+        provenance["command"] = run["command"]
     if a.note:
         provenance["note"] = a.note
     doc = score_document(state, scores, selected, provenance, _selection(a, n_pos),
                          topk_for=selected if a.compact else None)
-    atomic_write(out, lambda tmp: tmp.write_text(dumps(doc)), force=a.force)
-    ckpt.unlink(missing_ok=True)
-
-    # summary
     k = a.top_k
-    print(f"scored {state.n} images ({len(state.skipped)} unreadable skipped) in {elapsed:.1f}s, "
-          f"{warm_rate:.2f} images/s after compile; {n_pos} in class {cls_name}", file=sys.stderr)
+    doc.update(report.document(selected))
+    doc["selection"]["rule"] += ("; AP >= min_ap_lift x base rate too; at most max_confusion of any one "
+                                 "confuser group (its negatives) in the top k")
+    doc["selection"].update({"min_ap_lift": a.min_ap_lift, "ap_floor": round(min_ap, 4)})
+    m = int(np.ceil(doc["selection"]["purity_floor"] * k - 1e-9))
+    p_chance = scoring.chance_purity(report.base_rate, k, m)
+    n_filters = sum(len(s.purity) for s in scores.values())
+    doc["selection"]["chance"] = {"base_rate": round(report.base_rate, 4), "purity_floor_images": m,
+                                  "p_random_topk_reaches_floor": float(f"{p_chance:.3g}"),
+                                  "expected_filters_by_chance": float(f"{p_chance * n_filters:.3g}")}
+    atomic_write(out, lambda tmp: tmp.write_text(dumps(doc)), force=a.force)
+    k = a.top_k
+    print(f"{name}: {n_pos} positives of {int(np.sum(state.known))} known (base rate {report.base_rate:.3f}); "
+          f"confusers {', '.join(c['name'] for c in report.confusers) or 'none'}", file=sys.stderr)
     for l, c in scoring.purity_counts(scores, k, _levels(k)).items():
         print(f"  {l}: " + ", ".join(f"{n} filters >= {m}/{k}" for m, n in c.items()), file=sys.stderr)
-    print(f"selected (purity >= {floor:.3f}, AP >= {a.min_ap}): " + (filters_format(selected) or "none"))
+    print(f"{name} selected: " + (filters_format(selected) or "none"))
     print(f"wrote {out}")
-    if sheets:
+    if sheets and pool is not None:
         which = selected if any(selected.values()) else {
             l: [int(i) for i in np.argsort(-s.ap, kind="stable")[: a.sheets_top]] for l, s in scores.items()}
-        n = write_sheets(pool, state, scores, which, a.size, sheets, a.force)
+        n = write_sheets(pool, state, scores, which, run["image_size"], sheets, a.force)
         print(f"wrote {n} contact sheets to {sheets}" + ("" if any(selected.values()) else
                                                           " (nothing selected: best-AP filters shown)"))
-    return 0

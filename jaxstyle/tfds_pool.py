@@ -97,10 +97,13 @@ class TfdsPool:
             id_ = fn.decode() if isinstance(fn, bytes) else (str(fn) if fn is not None else f"{self.split}[{i}]")
             yield id_, int(self.labels[int(ex["label"])]), ex["image"]
 
+    def loaders(self, start: int = 0) -> Iterator[tuple[str, int, Any]]:
+        return ((i, l, (lambda im=im: im)) for i, l, im in self._examples(start))
+
     def batches(self, batch: int, size: int, start: int = 0) -> Iterator[Batch]:
         from .pools import batch_items
 
-        return batch_items(((i, l, (lambda im=im: im)) for i, l, im in self._examples(start)), batch, size)
+        return batch_items(self.loaders(start), batch, size)
 
     def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]:
         """Second pass over the split for the contact-sheet images (stops when all are found)."""

@@ -114,7 +114,8 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
         log(f"top-9 sheets skipped: {e}", file=sys.stderr)
         return {}
     try:
-        pool = pools.open_pool(dataset)
+        specs = [src["data"] for src in prov.get("sources") or [] if isinstance(src, dict) and "data" in src]
+        pool = pools.open_pools(specs) if specs else pools.open_pool(dataset)
         ids = {e["id"] for es in entries.values() for e in es}
         imgs = pool.fetch(ids, size)
     except JaxstyleError as e:
@@ -128,7 +129,15 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
         log(f"top-9 sheets: {missing} of {len(ids)} top images of {dataset} are missing; shown without them",
             file=sys.stderr)
     cls = set(prov.get("class_indices") or [])
-    labels = {it.id: it.label for it in getattr(pool, "items", [])}
+    labels: dict = {}
+    if cls and hasattr(pool, "loaders"):
+        from . import classes
+
+        try:
+            mask = classes.class_mask(prov["class"] if prov.get("class_synsets") else sorted(cls))
+        except (JaxstyleError, KeyError):
+            mask = classes.class_mask(sorted(cls))
+        labels = {i: bool(mask.positive[l]) for i, l, _ in pool.loaders() if i in ids}
     out = {}
     for (layer, i), es in entries.items():
         es = [e for e in es if e["id"] in imgs]
@@ -138,7 +147,7 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
         vals = [float(e["value"]) for e in es]
         if cls and all(e["id"] in labels for e in es):
             out[(layer, i)] = viz.filter_sheet(crops, layer, i, [e["pos"] for e in es], vals,
-                                               [labels[e["id"]] in cls for e in es], size,
+                                               [labels[e["id"]] for e in es], size,
                                                scores=filter_scores(doc, layer, i))
         else:  # class membership unknown: value captions only
             out[(layer, i)] = viz.contact_sheet([viz.rf_crop(im, layer, e["pos"], size) for im, e in zip(crops, es)],

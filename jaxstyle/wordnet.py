@@ -3,7 +3,9 @@
 An ImageNet wnid is ``"n"`` + the 8-digit byte offset of its synset in ``data.noun``, so
 the hypernym closure of every class can be read straight from the file. A *group* is a
 synset that is a (transitive, instance-aware) hypernym of at least two ImageNet-1k
-classes; it lists those classes. A few groups get short curated names (``cat`` is
+classes; it lists those classes and its own group hypernyms (so an image labelled with a
+group synset, e.g. a Kaggle cat labelled domestic_cat, resolves offline to every group
+it belongs to: feline, carnivore, ...). A few groups get short curated names (``cat`` is
 domestic_cat.n.01, not cat.n.01 which also holds wildcats), the rest are named by their
 first lemma not already taken, else by their synset name (``crane.n.04``).
 
@@ -132,6 +134,7 @@ def build_groups(classes: Sequence[tuple[int, str]], synsets: dict[str, Synset],
     curated_offs = {off: name for name, off in CURATED.items()}
     order = sorted(keep, key=lambda o: (o not in curated_offs, sense(o), -len(keep[o]), o))
     taken: set[str] = {norm(n) for n in reserved}
+    kept = set(keep)
     groups = []
     for off in order:
         s = synsets[off]
@@ -147,6 +150,8 @@ def build_groups(classes: Sequence[tuple[int, str]], synsets: dict[str, Synset],
             "synset": synset_name(off),
             "lemmas": lemmas,
             "classes": sorted(keep[off]),
+            # hypernyms that are groups too: what a label of this synset is (dog -> carnivore, ...)
+            "hypernyms": sorted("n" + a for a in ancestors(off, synsets) & kept),
         })
     return groups
 
