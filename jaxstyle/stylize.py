@@ -285,35 +285,72 @@ def _level_photo(params, content, hw, pooling):
 
 
 @jax.jit
-def _energies(targets, content_target):
-    """Mean squared Gram per style layer and mean squared content target (the "relative" normalisers)."""
-    return ({l: jnp.mean(jnp.square(t)) + 1e-8 for l, t in targets.items()},
-            jnp.mean(jnp.square(content_target)) + 1e-8)
+def _energies(targets, content_target, content_mask=None):
+    """Mean squared Gram per style layer and mean squared content target (the "relative" normalisers).
+
+    ``content_mask`` (h, w) 0/1: the mean over the real positions of a padded target.
+    """
+    if content_mask is None:
+        c = jnp.mean(jnp.square(content_target))
+    else:
+        c = (jnp.sum(jnp.square(content_target) * content_mask[..., None])
+             / (jnp.sum(content_mask) * content_target.shape[-1]))
+    return {l: jnp.mean(jnp.square(t)) + 1e-8 for l, t in targets.items()}, c + 1e-8
+
+
+@functools.partial(jax.jit, static_argnames=("pooling",))
+def _padded_content_target(params, base, valid, pooling):
+    """The content target (conv4_2) of a padded photo, zero beyond its real pixels (:func:`vgg.apply`)."""
+    return vgg.apply(params, vgg.preprocess(base[None]), (CONTENT_LAYER,), pooling, valid=valid)[CONTENT_LAYER][0]
+
+
+def _pad(a: jax.Array, pad_hw: tuple[int, int], mode: str = "constant") -> jax.Array:
+    """``a`` (h, w, ...) padded at the bottom and right to ``pad_hw``."""
+    a = jnp.asarray(a)
+    widths = ((0, pad_hw[0] - a.shape[0]), (0, pad_hw[1] - a.shape[1])) + ((0, 0),) * (a.ndim - 2)
+    return jnp.pad(a, widths, mode=mode) if any(w[1] for w in widths) else a
+
+
+@functools.partial(jax.jit, static_argnames=("pad_hw", "layers"))
+def _layer_masks(region, pad_hw, layers):
+    """The region (h, w) at each style layer's real feature size, padded to the layer's size at ``pad_hw``."""
+    hw = region.shape
+    return {l: _pad(losses.resize_mask(region, vgg.block_hw(hw, l)), vgg.block_hw(pad_hw, l)) for l in layers}
 
 
 @functools.lru_cache(maxsize=None)
 def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], relative: bool,
-               guided: bool, pooling: str):
+               guided: bool, pooling: str, padded: bool = False):
     """The objective ``f(x, args) -> (loss, terms)`` for one static configuration.
 
     One function object per configuration, so jitted optimisation code is reused across
     scales of the same shape and across calls (``optimize.lbfgs`` caches on it).
+    ``padded``: ``x`` is a photo padded to a bucket's size; ``args`` then hold the real
+    pixels (``valid``, :func:`vgg.valid_masks`), the region padded with zeros (the real
+    pixels for whole-image methods) and its masks per style layer (``masks``), and every
+    term counts the real pixels only.
     """
     layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
 
     def f(x, a):
-        region = a["region"] if guided else None
+        region = a["region"] if guided or padded else None
+        valid = a["valid"] if padded else None
         img = _composite(x, region, a["base"])
-        feats = vgg.apply(a["params"], vgg.preprocess(img[None]), layers, pooling)
+        feats = vgg.apply(a["params"], vgg.preprocess(img[None]), layers, pooling, valid=valid)
         s = 0.0
         for l in style_layers:
             fl = feats[l][0]
-            m = None if region is None else losses.resize_mask(region, fl.shape[:2])
+            if padded:
+                m = a["masks"][l]
+            else:
+                m = None if region is None else losses.resize_mask(region, fl.shape[:2])
             ch = a["channels"][l] if l in selected_layers else None
             e = losses.style_loss(fl, a["targets"][l], m, ch)
             s = s + a["layer_w"][l] * (e / a["energy"][l] if relative else e)
-        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"])
-        terms = {"style": s, "content": c / a["c_energy"] if relative else c, "tv": losses.tv_loss(img)}
+        c_mask = valid[int(CONTENT_LAYER[4]) - 1] if padded else None  # its block's real positions
+        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"], c_mask)
+        tv = losses.tv_loss(img, valid[0] if padded else None)
+        terms = {"style": s, "content": c / a["c_energy"] if relative else c, "tv": tv}
         w = a["weights"]
         total = w["content"] * terms["content"] + w["style"] * terms["style"] + w["tv"] * terms["tv"]
         return total, terms
@@ -331,22 +368,33 @@ def level_uses_fast_conv(conv: str, hw: tuple[int, int], iterations: int) -> boo
 
 
 def _make_objective(params, spec: dict):
-    """``(f, args)`` for a method spec: ``f`` cached per static configuration, arrays in ``args``."""
+    """``(f, args)`` for a method spec: ``f`` cached per static configuration, arrays in ``args``.
+
+    A padded photo's spec adds ``valid`` (:func:`vgg.valid_masks`), ``masks`` (per style
+    layer, :func:`_layer_masks`) and ``guided``; its ``region`` is then always given.
+    """
     style_layers = tuple(spec["style_layers"])
     channels = {l: jnp.asarray(v, jnp.int32) for l, v in (spec.get("channels") or {}).items()}
     # selected-filter Grams compare with the same sub-block of the style's Gram
     targets = {l: spec["style_targets"][l] if l not in channels
                else spec["style_targets"][l][jnp.ix_(channels[l], channels[l])] for l in style_layers}
+    valid = spec.get("valid")
+    padded = valid is not None
+    if padded:
+        valid = tuple(jnp.asarray(v, jnp.float32) for v in valid)
     args = dict(
         params=params, base=jnp.asarray(spec["base"], jnp.float32), targets=targets, channels=channels,
         region=spec.get("region") if spec.get("region") is not None else jnp.zeros((), jnp.float32),
         content_target=spec["content_target"],
         layer_w={l: jnp.float32(spec["layer_weights"][l]) for l in style_layers},
-        **dict(zip(("energy", "c_energy"), _energies(targets, spec["content_target"]))),
+        **dict(zip(("energy", "c_energy"),
+                   _energies(targets, spec["content_target"], valid[int(CONTENT_LAYER[4]) - 1] if padded else None))),
         weights={k: jnp.float32(v) for k, v in spec["weights"].items()},
     )
+    if padded:
+        args.update(valid=valid, masks=spec["masks"])
     f = _objective(style_layers, tuple(sorted(channels)), spec["normalize"] == "relative",
-                   spec.get("region") is not None, spec["pooling"])
+                   spec.get("guided", spec.get("region") is not None), spec["pooling"], padded)
     return f, args
 
 
@@ -359,6 +407,9 @@ class Config:
     :attr:`loss_weights`). ``prefetch``: prepare and compile each level in a background thread
     while the object map is computed and earlier levels iterate. ``detail``: what fills the
     band of detail a coarse level could not hold when the next level starts (:data:`DETAILS`).
+    ``buckets``: 0 runs every photo at its own size; ``n`` pads each level to one of ``n``
+    short sides per long side (:func:`bucket_hw`) and masks the padding out of every term,
+    so photos of different sizes share compiled programs.
     """
     method: str = "auto"
     class_name: str | None = "dog"
@@ -382,6 +433,7 @@ class Config:
     detail: str = "style"
     conv: str = "auto"
     prefetch: bool = True
+    buckets: int = 0
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -399,6 +451,8 @@ class Config:
             raise UsageError(f"size {self.size} is too small (minimum 16)")
         if self.total_iterations <= 0:
             raise UsageError("iterations must be > 0")
+        if self.buckets < 0:
+            raise UsageError("buckets must be >= 0")
         if self.method == "mask" and self.mask is None:
             raise UsageError("method mask needs --mask PATH")
 
@@ -497,6 +551,21 @@ class Level:
     hw: tuple[int, int]
     prev_side: int | None
     prev_hw: tuple[int, int] | None
+    pad_hw: tuple[int, int]  # the bucket's size (``hw`` without buckets)
+
+
+def bucket_hw(hw: tuple[int, int], buckets: int) -> tuple[int, int]:
+    """The padded size of ``hw``: the short side rounded up to a multiple of ``ceil(long / buckets)``.
+
+    So each long side has ``buckets`` sizes per orientation (e.g. 4: 96, 192, 288 and 384 px
+    at 384); ``0`` keeps ``hw``. At most ``1/buckets`` of the long side is padding.
+    """
+    if not buckets:
+        return tuple(hw)
+    long = max(hw)
+    step = -(-long // buckets)
+    up = lambda n: min(long, -(-n // step) * step)  # noqa: E731
+    return (hw[0], up(hw[1])) if hw[0] >= hw[1] else (up(hw[0]), hw[1])
 
 
 def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
@@ -518,7 +587,8 @@ def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
             carry = 0
     plan = kept + [(plan[-1][0], plan[-1][1] + carry)]
     prevs = [None] + [s for s, _ in plan[:-1]]
-    return tuple(Level(s, n, _hw(shape, s), p, None if p is None else _hw(shape, p)) for (s, n), p in zip(plan, prevs))
+    return tuple(Level(s, n, _hw(shape, s), p, None if p is None else _hw(shape, p),
+                       bucket_hw(_hw(shape, s), cfg.buckets)) for (s, n), p in zip(plan, prevs))
 
 
 def _user_region(mask, hw: tuple[int, int]) -> np.ndarray:
@@ -533,8 +603,9 @@ def _user_region(mask, hw: tuple[int, int]) -> np.ndarray:
 
 
 class _Prepared(NamedTuple):
-    """A level ready to iterate: its photo, objective (compiled) and detail bands."""
+    """A level ready to iterate: its photo (padded, and real), objective (compiled) and detail bands (real)."""
     base: jax.Array
+    base_real: jax.Array
     fun: object
     args: dict
     band: jax.Array | None
@@ -558,10 +629,18 @@ class LevelRunner:
     def prepare(self, lv: Level) -> _Prepared:
         """A level's photo, objective and arguments (its programs compiled) and its detail bands."""
         su, cfg = self.setup, self.cfg
-        base, ctarget = _level_photo(su.params, self.content_dev, lv.hw, cfg.pooling)
+        padded = cfg.buckets > 0
+        if padded:
+            valid = vgg.valid_masks(lv.hw, lv.pad_hw)
+            base_real = _resize(self.content_dev, lv.hw)
+            base = _pad(base_real, lv.pad_hw, "edge")
+            ctarget = _padded_content_target(su.params, base, tuple(jnp.asarray(v) for v in valid), cfg.pooling)
+        else:
+            base, ctarget = _level_photo(su.params, self.content_dev, lv.hw, cfg.pooling)
+            base_real = base
         band = style_band = None
         if lv.prev_side is not None and cfg.detail != "none":
-            band = _fine_band(base, lv.prev_hw)  # the photo's (a Laplacian-pyramid step)
+            band = _fine_band(base_real, lv.prev_hw)  # the photo's (a Laplacian-pyramid step)
             if cfg.detail == "style" and cfg.guided:
                 style_band = _style_detail(su.style_imgs, su.style_w, lv.side, cfg.style_scale, lv.hw, lv.prev_hw,
                                            jax.random.fold_in(jax.random.PRNGKey(cfg.seed), lv.side))
@@ -569,12 +648,15 @@ class LevelRunner:
                                  cfg.pooling)
         spec = dict(style_layers=su.style_layers, content_target=ctarget, style_targets=targets,
                     channels=su.channels, layer_weights=su.layer_w,
-                    region=jnp.zeros(lv.hw, jnp.float32) if cfg.guided else None, base=base,
+                    region=jnp.zeros(lv.pad_hw, jnp.float32) if cfg.guided or padded else None, base=base,
                     normalize=PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights,
-                    pooling=cfg.pooling)  # the region is set at run time
-        fun, fargs = _make_objective(su.objective_params(lv.hw, lv.iterations), spec)
+                    pooling=cfg.pooling)  # the region (and a padded photo's masks) are set at run time
+        if padded:
+            spec.update(valid=valid, guided=cfg.guided, masks={
+                l: jnp.zeros(vgg.block_hw(lv.pad_hw, l), jnp.float32) for l in su.style_layers})
+        fun, fargs = _make_objective(su.objective_params(lv.pad_hw, lv.iterations), spec)
         optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
-        return _Prepared(base, fun, fargs, band, style_band)
+        return _Prepared(base, base_real, fun, fargs, band, style_band)
 
     def levels(self, pool: ThreadPoolExecutor | None) -> Iterator[_Prepared]:
         """The prepared levels in order: submitted to ``pool`` now, or each prepared when reached."""
@@ -592,23 +674,33 @@ class LevelRunner:
         done = 0
         self.history: list[dict] = []
         self.last_terms: dict[str, float] = {}
+        padded = cfg.buckets > 0
         for si, (lv, p) in enumerate(zip(plan, levels)):
             region = None if region_full is None else jnp.clip(_resize(region_full, lv.hw), 0.0, 1.0)
-            fargs = p.args if region is None else dict(p.args, region=region)
+            fargs, shown = p.args, region
+            if padded:  # the real pixels (whole-image methods) or the region, zero in the padding
+                real = jnp.ones(lv.hw, jnp.float32) if region is None else region
+                shown = _pad(real, lv.pad_hw)
+                fargs = dict(fargs, region=shown, masks=_layer_masks(real, lv.pad_hw, self.setup.style_layers))
+            elif region is not None:
+                fargs = dict(fargs, region=region)
             if x is None:
                 if cfg.init == "noise":
                     key, sub = jax.random.split(key)
-                    x = jax.random.uniform(sub, p.base.shape, jnp.float32, 0.0, 255.0)
+                    x = jax.random.uniform(sub, p.base_real.shape, jnp.float32, 0.0, 255.0)
                 else:
-                    x = p.base
+                    x = p.base_real
             else:
                 x = _next_level_start(x, lv.hw, p.band, p.style_band, region)
+            x = _pad(x, lv.pad_hw, "edge")
+            h, w = lv.hw
             for step in optimize.lbfgs(p.fun, x, lv.iterations, args=fargs, chunk=cfg.chunk):
                 x = step.image
                 self.last_terms = dict(step.terms, loss=step.loss)
                 self.history.append(dict(scale=si, shape=lv.hw, iteration=done + step.iteration, **self.last_terms))
                 yield Progress(si, len(plan), lv.hw, done + step.iteration, total, step.loss, step.terms,
-                               _composite(x, region, p.base))
+                               _composite(x, shown, p.base)[:h, :w])
+            x = x[:h, :w]
             done += lv.iterations
         self.x = x
 

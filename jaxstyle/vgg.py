@@ -139,25 +139,53 @@ def apply(
     layers: Sequence[str],
     pooling: str = "max",
     dtype=jnp.float32,
+    valid: Sequence[jax.Array] | None = None,
 ) -> dict[str, jax.Array]:
     """Run preprocessed NHWC input through VGG-19 up to the deepest of ``layers``.
 
-    Not jitted (composable inside other jitted functions); see :func:`features`.
+    ``valid`` (a padded image): one (H_b, W_b) 0/1 mask per block's resolution
+    (:func:`valid_masks`); the input, every conv output and every pool output are multiplied
+    by it, so each convolution sees zeros beyond the real pixels exactly as its "SAME"
+    padding would at the border of the unpadded image, and the features inside equal the
+    unpadded run's (up to float rounding). Not jitted (composable inside other jitted
+    functions); see :func:`features`.
     """
     layers = check_layers(layers)
     if not layers:
         return {}
     want = set(layers)
     last = max(VGG19_LAYERS.index(l) for l in layers)
+    mask = (lambda a, b: a) if valid is None else (lambda a, b: a * valid[b][None, :, :, None].astype(a.dtype))
+    block = 0
+    x = mask(x, 0)
     out = {}
     for name in VGG19_LAYERS[: last + 1]:
         if name.startswith("pool"):
+            block += 1
             x = _pool(x, pooling)
+            if block < len(valid or ()):
+                x = mask(x, block)
         else:
-            x = _conv(x, params[name], dtype)
+            x = mask(_conv(x, params[name], dtype), block)
             if name in want:
                 out[name] = x.astype(jnp.float32)
     return out
+
+
+def block_hw(hw: tuple[int, int], layer: str) -> tuple[int, int]:
+    """The feature map size of ``layer`` for an input of ``hw`` (each 2x2 pool floors)."""
+    b = int(check_layers([layer])[0][4]) - 1
+    return hw[0] >> b, hw[1] >> b
+
+
+def valid_masks(hw: tuple[int, int], pad_hw: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """For :func:`apply`'s ``valid``: per block, 1 on the real ``hw`` pixels' features of a ``pad_hw`` input."""
+    out = []
+    for b in range(5):
+        m = np.zeros((pad_hw[0] >> b, pad_hw[1] >> b), np.float32)
+        m[: hw[0] >> b, : hw[1] >> b] = 1.0
+        out.append(m)
+    return tuple(out)
 
 
 @partial(jax.jit, static_argnames=("layers", "pooling", "dtype"))
