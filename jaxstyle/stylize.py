@@ -221,8 +221,11 @@ def _fine_band(a: jax.Array, low_hw: tuple[int, int]) -> jax.Array:
     return a - losses.resize(losses.resize(a, low_hw), a.shape[:2])
 
 
-def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key) -> jax.Array:
+def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key, out_hw=None) -> jax.Array:
     """The styles' detail band for a level: what a ``prev_hw`` level cannot hold, at ``hw``.
+
+    ``out_hw`` (a bucket's size, >= ``hw``): the same texture tiled further, so its top-left
+    ``hw`` equals the band at ``hw`` and photos of one bucket share the program.
 
     Each style at the level's scale (as its Gram targets) minus its blur by the factor
     ``prev_hw / hw``, made a random-phase texture (:func:`_random_phase` of its mirror
@@ -234,7 +237,7 @@ def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key
     hws = _style_hws(style_imgs, long_side, style_scale)
     lows = tuple((max(1, round(h * prev_hw[0] / hw[0])), max(1, round(w * prev_hw[1] / hw[1]))) for h, w in hws)
     return _detail_band(tuple(jnp.asarray(i, jnp.float32) for i in style_imgs), jnp.asarray(weights_, jnp.float32),
-                        hws, lows, tuple(hw), jax.random.split(key, len(style_imgs)))
+                        hws, lows, tuple(out_hw or hw), jax.random.split(key, len(style_imgs)))
 
 
 def _random_phase(a: jax.Array, key: jax.Array) -> jax.Array:
@@ -506,10 +509,13 @@ class Setup:
     channels: dict
     layer_w: dict
     fast: dict = field(default_factory=dict, compare=False)
+    targets: dict = field(default_factory=dict, compare=False)  # style Gram targets per level side
+    seen: set = field(default_factory=set, compare=False)  # padded level sizes met so far
 
     @classmethod
-    def build(cls, cfg: Config, style, params=None) -> "Setup":
+    def build(cls, cfg: Config, style, params=None, on_phase=None) -> "Setup":
         if params is None:
+            _phase(on_phase, "loading weights")
             from . import weights as W
             params, _ = W.load()
         # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
@@ -534,6 +540,13 @@ class Setup:
             style_layers, channels = GATYS_STYLE_LAYERS, {}
             lw = {l: 1.0 / len(style_layers) for l in style_layers}
         return cls(cfg, params, direct, style_imgs, style_w, sel, style_layers, channels, lw)
+
+    def style_targets(self, side: int) -> dict:
+        """The blended Gram targets of a level of long side ``side`` (computed once per side)."""
+        if side not in self.targets:
+            self.targets[side] = _style_targets(self.params, self.style_imgs, self.style_w, self.style_layers, side,
+                                                self.cfg.style_scale, self.cfg.pooling)
+        return self.targets[side]
 
     def objective_params(self, hw: tuple[int, int], iterations: int) -> Mapping:
         """The params a level's objective runs on (:func:`level_uses_fast_conv`)."""
@@ -621,8 +634,8 @@ class LevelRunner:
     82.5 s with it, 91.8 s without, one run each).
     """
 
-    def __init__(self, setup: Setup, content_img: np.ndarray, plan: tuple[Level, ...]):
-        self.setup, self.cfg, self.plan = setup, setup.cfg, plan
+    def __init__(self, setup: Setup, content_img: np.ndarray, plan: tuple[Level, ...], on_phase=None):
+        self.setup, self.cfg, self.plan, self.on_phase = setup, setup.cfg, plan, on_phase
         self.content_img = content_img
         self.content_dev = jnp.asarray(content_img, jnp.float32)
 
@@ -643,9 +656,9 @@ class LevelRunner:
             band = _fine_band(base_real, lv.prev_hw)  # the photo's (a Laplacian-pyramid step)
             if cfg.detail == "style" and cfg.guided:
                 style_band = _style_detail(su.style_imgs, su.style_w, lv.side, cfg.style_scale, lv.hw, lv.prev_hw,
-                                           jax.random.fold_in(jax.random.PRNGKey(cfg.seed), lv.side))
-        targets = _style_targets(su.params, su.style_imgs, su.style_w, su.style_layers, lv.side, cfg.style_scale,
-                                 cfg.pooling)
+                                           jax.random.fold_in(jax.random.PRNGKey(cfg.seed), lv.side), lv.pad_hw)
+                style_band = style_band[:lv.hw[0], :lv.hw[1]]
+        targets = su.style_targets(lv.side)
         spec = dict(style_layers=su.style_layers, content_target=ctarget, style_targets=targets,
                     channels=su.channels, layer_weights=su.layer_w,
                     region=jnp.zeros(lv.pad_hw, jnp.float32) if cfg.guided or padded else None, base=base,
@@ -660,10 +673,19 @@ class LevelRunner:
 
     def levels(self, pool: ThreadPoolExecutor | None) -> Iterator[_Prepared]:
         """The prepared levels in order: submitted to ``pool`` now, or each prepared when reached."""
-        if pool is None:
-            return (self.prepare(lv) for lv in self.plan)
-        futures = [pool.submit(self.prepare, lv) for lv in self.plan]
-        return (f.result() for f in futures)
+        futures = [pool.submit(self.prepare, lv) for lv in self.plan] if pool else [None] * len(self.plan)
+        return self._ready(futures)
+
+    def _ready(self, futures) -> Iterator[_Prepared]:
+        for lv, f in zip(self.plan, futures):
+            size = f"{lv.pad_hw[1]}x{lv.pad_hw[0]}"
+            first = lv.pad_hw not in self.setup.seen
+            self.setup.seen.add(lv.pad_hw)
+            if f is None or not f.done():
+                _phase(self.on_phase, f"compiling {size}" + (" (first time for this size)" if first else ""))
+            p = self.prepare(lv) if f is None else f.result()
+            _phase(self.on_phase, f"iterating {size}")
+            yield p
 
     def run(self, levels: Iterator[_Prepared], region_full) -> Iterator[Progress]:
         """Iterate every level from the previous one's upsampled result; ``self.x`` holds the last image."""
@@ -726,19 +748,26 @@ def _content_image(content, size: int) -> np.ndarray:
     return img
 
 
-def _stylize_photo(setup: Setup, content, t0: float) -> Iterator[Progress]:
+def _phase(on_phase, text: str) -> None:
+    """Tell ``on_phase`` (a callable or None) what the run is doing now."""
+    if on_phase is not None:
+        on_phase(text)
+
+
+def _stylize_photo(setup: Setup, content, t0: float, on_phase=None) -> Iterator[Progress]:
     """One photo through :class:`LevelRunner`; the last :class:`Progress` carries the :class:`Result`."""
     cfg = setup.cfg
     content_img = _content_image(content, cfg.size)
     plan = level_plan(content_img.shape, cfg)
     H, W = content_img.shape[:2]
     region_full = _user_region(cfg.mask, (H, W)) if cfg.method == "mask" else None
-    runner = LevelRunner(setup, content_img, plan)
+    runner = LevelRunner(setup, content_img, plan, on_phase)
     pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if cfg.prefetch else None
     omap = None
     try:
         levels = runner.levels(pool)
         if cfg.method == "auto":
+            _phase(on_phase, "object map")
             omap = region_full = auto_map(setup.params, content, (H, W), cfg.class_name, cfg.filters, setup.sel,
                                           cfg.map_options)
         yield from runner.run(levels, region_full)
@@ -762,16 +791,60 @@ def _config(config: Config | None, kw) -> Config:
     return replace(config, **kw) if kw else config
 
 
-def stylize_iter(content, style, *, params=None, config: Config | None = None, **kw) -> Iterator[Progress]:
+def stylize_iter(content, style, *, params=None, config: Config | None = None, on_phase=None,
+                 **kw) -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
     ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
     paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight). The options
     are :class:`Config`'s fields, given as ``config=`` or as keywords (keywords override).
+    ``on_phase(text)`` hears what the run is doing ("loading weights", "object map",
+    "compiling 384x288 (first time for this size)", "iterating 384x288").
     """
     t0 = time.time()
     cfg = _config(config, kw)
-    yield from _stylize_photo(Setup.build(cfg, style, params), content, t0)
+    yield from _stylize_photo(Setup.build(cfg, style, params, on_phase), content, t0, on_phase)
+
+
+BATCH_BUCKETS = 4  # stylize_batch's default Config.buckets
+
+
+@dataclass
+class BatchItem:
+    """One photo of :func:`stylize_batch`: its position and source, and its result or what stopped it."""
+    index: int
+    content: object
+    result: Result | None = None
+    error: JaxstyleError | None = None
+
+
+def stylize_batch(contents: Sequence, style, *, params=None, config: Config | None = None, on_phase=None,
+                  on_progress=None, **kw) -> Iterator[BatchItem]:
+    """Stylize several photos with one style (or blend), yielding a :class:`BatchItem` as each finishes.
+
+    Weights, styles, filters and style targets are prepared once. Without ``config`` the
+    :class:`Config` is built from the keywords with ``buckets`` defaulting to
+    :data:`BATCH_BUCKETS`, so photos of different sizes share compiled programs. A photo
+    that fails with a :class:`JaxstyleError` (unreadable, too small, no object found) is
+    yielded with its ``error`` and the batch goes on. ``on_progress(index, progress)``
+    hears every :class:`Progress`; ``on_phase`` as in :func:`stylize_iter`.
+    """
+    contents = list(contents)
+    if not contents:
+        raise UsageError("no content photos given")
+    cfg = _config(config, kw) if config is not None else Config(**{"buckets": BATCH_BUCKETS, **kw})
+    setup = Setup.build(cfg, style, params, on_phase)
+    for i, content in enumerate(contents):
+        res = None
+        try:
+            for p in _stylize_photo(setup, content, time.time(), on_phase):
+                if on_progress is not None:
+                    on_progress(i, p)
+                res = p.result or res
+        except JaxstyleError as e:
+            yield BatchItem(i, content, error=e)
+            continue
+        yield BatchItem(i, content, result=res)
 
 
 def stylize(content, style, **kw) -> Result:
