@@ -307,6 +307,11 @@ def _padded_content_target(params, base, valid, pooling):
     return vgg.apply(params, vgg.preprocess(base[None]), (CONTENT_LAYER,), pooling, valid=valid)[CONTENT_LAYER][0]
 
 
+def _zeros(shape) -> jax.Array:
+    """A float32 zero array made on the host (``jnp.zeros`` compiles a program per shape)."""
+    return jnp.asarray(np.zeros(shape, np.float32))
+
+
 def _pad(a: jax.Array, pad_hw: tuple[int, int], mode: str = "constant") -> jax.Array:
     """``a`` (h, w, ...) padded at the bottom and right to ``pad_hw``."""
     a = jnp.asarray(a)
@@ -661,12 +666,12 @@ class LevelRunner:
         targets = su.style_targets(lv.side)
         spec = dict(style_layers=su.style_layers, content_target=ctarget, style_targets=targets,
                     channels=su.channels, layer_weights=su.layer_w,
-                    region=jnp.zeros(lv.pad_hw, jnp.float32) if cfg.guided or padded else None, base=base,
+                    region=_zeros(lv.pad_hw) if cfg.guided or padded else None, base=base,
                     normalize=PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights,
                     pooling=cfg.pooling)  # the region (and a padded photo's masks) are set at run time
         if padded:
             spec.update(valid=valid, guided=cfg.guided, masks={
-                l: jnp.zeros(vgg.block_hw(lv.pad_hw, l), jnp.float32) for l in su.style_layers})
+                l: _zeros(vgg.block_hw(lv.pad_hw, l)) for l in su.style_layers})
         fun, fargs = _make_objective(su.objective_params(lv.pad_hw, lv.iterations), spec)
         optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
         return _Prepared(base, base_real, fun, fargs, band, style_band)
@@ -701,7 +706,7 @@ class LevelRunner:
             region = None if region_full is None else jnp.clip(_resize(region_full, lv.hw), 0.0, 1.0)
             fargs, shown = p.args, region
             if padded:  # the real pixels (whole-image methods) or the region, zero in the padding
-                real = jnp.ones(lv.hw, jnp.float32) if region is None else region
+                real = jnp.asarray(np.ones(lv.hw, np.float32)) if region is None else region
                 shown = _pad(real, lv.pad_hw)
                 fargs = dict(fargs, region=shown, masks=_layer_masks(real, lv.pad_hw, self.setup.style_layers))
             elif region is not None:
