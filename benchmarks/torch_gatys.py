@@ -17,6 +17,7 @@ neural-style-pt) for ``--iterations`` at ``--size``, from the content image.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -134,7 +135,8 @@ def main(argv=None) -> int:
     p.add_argument("--style", default=str(EXAMPLES / "starry_night.jpg"))
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--iterations", type=int, default=100)
-    p.add_argument("--weights", default=str(ROOT / "weights" / "vgg19.npz"))
+    p.add_argument("--weights", default=os.environ.get("JAXSTYLE_WEIGHTS") or str(ROOT / "weights" / "vgg19.npz"),
+                   help="VGG-19 .npz (default $JAXSTYLE_WEIGHTS, else weights/vgg19.npz, as jaxstyle)")
     p.add_argument("--bf16", action="store_true", help="autocast the VGG pass to bfloat16")
     p.add_argument("--content-weight", type=float, default=WEIGHTS["content"])
     p.add_argument("--style-weight", type=float, default=WEIGHTS["style"])

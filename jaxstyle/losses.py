@@ -63,9 +63,17 @@ def style_loss(f: jax.Array, target: jax.Array, mask: jax.Array | None = None,
     return jnp.mean(jnp.square(gram(f, mask, channels) - target))
 
 
-def tv_loss(x: jax.Array) -> jax.Array:
-    """Mean squared neighbour difference of an image (..., H, W, 3)."""
+def tv_loss(x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+    """Mean squared neighbour difference of an image (..., H, W, 3).
+
+    ``mask`` (H, W) 0/1: only pairs of neighbours that are both inside count (a padded image).
+    """
     dy = x[..., 1:, :, :] - x[..., :-1, :, :]
     dx = x[..., :, 1:, :] - x[..., :, :-1, :]
-    return jnp.mean(jnp.square(dy)) + jnp.mean(jnp.square(dx))
+    if mask is None:
+        return jnp.mean(jnp.square(dy)) + jnp.mean(jnp.square(dx))
+    my = (mask[1:, :] * mask[:-1, :])[..., None]
+    mx = (mask[:, 1:] * mask[:, :-1])[..., None]
+    return (jnp.sum(jnp.square(dy) * my) / jnp.maximum(3 * jnp.sum(my), 1.0)
+            + jnp.sum(jnp.square(dx) * mx) / jnp.maximum(3 * jnp.sum(mx), 1.0))
 

@@ -16,9 +16,9 @@ import functools
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -221,8 +221,11 @@ def _fine_band(a: jax.Array, low_hw: tuple[int, int]) -> jax.Array:
     return a - losses.resize(losses.resize(a, low_hw), a.shape[:2])
 
 
-def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key) -> jax.Array:
+def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key, out_hw=None) -> jax.Array:
     """The styles' detail band for a level: what a ``prev_hw`` level cannot hold, at ``hw``.
+
+    ``out_hw`` (a bucket's size, >= ``hw``): the same texture tiled further, so its top-left
+    ``hw`` equals the band at ``hw`` and photos of one bucket share the program.
 
     Each style at the level's scale (as its Gram targets) minus its blur by the factor
     ``prev_hw / hw``, made a random-phase texture (:func:`_random_phase` of its mirror
@@ -234,7 +237,7 @@ def _style_detail(style_imgs, weights_, long_side, style_scale, hw, prev_hw, key
     hws = _style_hws(style_imgs, long_side, style_scale)
     lows = tuple((max(1, round(h * prev_hw[0] / hw[0])), max(1, round(w * prev_hw[1] / hw[1]))) for h, w in hws)
     return _detail_band(tuple(jnp.asarray(i, jnp.float32) for i in style_imgs), jnp.asarray(weights_, jnp.float32),
-                        hws, lows, tuple(hw), jax.random.split(key, len(style_imgs)))
+                        hws, lows, tuple(out_hw or hw), jax.random.split(key, len(style_imgs)))
 
 
 def _random_phase(a: jax.Array, key: jax.Array) -> jax.Array:
@@ -285,35 +288,77 @@ def _level_photo(params, content, hw, pooling):
 
 
 @jax.jit
-def _energies(targets, content_target):
-    """Mean squared Gram per style layer and mean squared content target (the "relative" normalisers)."""
-    return ({l: jnp.mean(jnp.square(t)) + 1e-8 for l, t in targets.items()},
-            jnp.mean(jnp.square(content_target)) + 1e-8)
+def _energies(targets, content_target, content_mask=None):
+    """Mean squared Gram per style layer and mean squared content target (the "relative" normalisers).
+
+    ``content_mask`` (h, w) 0/1: the mean over the real positions of a padded target.
+    """
+    if content_mask is None:
+        c = jnp.mean(jnp.square(content_target))
+    else:
+        c = (jnp.sum(jnp.square(content_target) * content_mask[..., None])
+             / (jnp.sum(content_mask) * content_target.shape[-1]))
+    return {l: jnp.mean(jnp.square(t)) + 1e-8 for l, t in targets.items()}, c + 1e-8
+
+
+@functools.partial(jax.jit, static_argnames=("pooling",))
+def _padded_content_target(params, base, valid, pooling):
+    """The content target (conv4_2) of a padded photo, zero beyond its real pixels (:func:`vgg.apply`)."""
+    return vgg.apply(params, vgg.preprocess(base[None]), (CONTENT_LAYER,), pooling, valid=valid)[CONTENT_LAYER][0]
+
+
+def _zeros(shape) -> jax.Array:
+    """A float32 zero array made on the host (``jnp.zeros`` compiles a program per shape)."""
+    return jnp.asarray(np.zeros(shape, np.float32))
+
+
+def _pad(a: jax.Array, pad_hw: tuple[int, int], mode: str = "constant") -> jax.Array:
+    """``a`` (h, w, ...) padded at the bottom and right to ``pad_hw``."""
+    a = jnp.asarray(a)
+    widths = ((0, pad_hw[0] - a.shape[0]), (0, pad_hw[1] - a.shape[1])) + ((0, 0),) * (a.ndim - 2)
+    return jnp.pad(a, widths, mode=mode) if any(w[1] for w in widths) else a
+
+
+@functools.partial(jax.jit, static_argnames=("pad_hw", "layers"))
+def _layer_masks(region, pad_hw, layers):
+    """The region (h, w) at each style layer's real feature size, padded to the layer's size at ``pad_hw``."""
+    hw = region.shape
+    return {l: _pad(losses.resize_mask(region, vgg.block_hw(hw, l)), vgg.block_hw(pad_hw, l)) for l in layers}
 
 
 @functools.lru_cache(maxsize=None)
 def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], relative: bool,
-               guided: bool, pooling: str):
+               guided: bool, pooling: str, padded: bool = False):
     """The objective ``f(x, args) -> (loss, terms)`` for one static configuration.
 
     One function object per configuration, so jitted optimisation code is reused across
     scales of the same shape and across calls (``optimize.lbfgs`` caches on it).
+    ``padded``: ``x`` is a photo padded to a bucket's size; ``args`` then hold the real
+    pixels (``valid``, :func:`vgg.valid_masks`), the region padded with zeros (the real
+    pixels for whole-image methods) and its masks per style layer (``masks``), and every
+    term counts the real pixels only.
     """
     layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
 
     def f(x, a):
-        region = a["region"] if guided else None
+        region = a["region"] if guided or padded else None
+        valid = a["valid"] if padded else None
         img = _composite(x, region, a["base"])
-        feats = vgg.apply(a["params"], vgg.preprocess(img[None]), layers, pooling)
+        feats = vgg.apply(a["params"], vgg.preprocess(img[None]), layers, pooling, valid=valid)
         s = 0.0
         for l in style_layers:
             fl = feats[l][0]
-            m = None if region is None else losses.resize_mask(region, fl.shape[:2])
+            if padded:
+                m = a["masks"][l]
+            else:
+                m = None if region is None else losses.resize_mask(region, fl.shape[:2])
             ch = a["channels"][l] if l in selected_layers else None
             e = losses.style_loss(fl, a["targets"][l], m, ch)
             s = s + a["layer_w"][l] * (e / a["energy"][l] if relative else e)
-        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"])
-        terms = {"style": s, "content": c / a["c_energy"] if relative else c, "tv": losses.tv_loss(img)}
+        c_mask = valid[int(CONTENT_LAYER[4]) - 1] if padded else None  # its block's real positions
+        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"], c_mask)
+        tv = losses.tv_loss(img, valid[0] if padded else None)
+        terms = {"style": s, "content": c / a["c_energy"] if relative else c, "tv": tv}
         w = a["weights"]
         total = w["content"] * terms["content"] + w["style"] * terms["style"] + w["tv"] * terms["tv"]
         return total, terms
@@ -331,216 +376,480 @@ def level_uses_fast_conv(conv: str, hw: tuple[int, int], iterations: int) -> boo
 
 
 def _make_objective(params, spec: dict):
-    """``(f, args)`` for a method spec: ``f`` cached per static configuration, arrays in ``args``."""
+    """``(f, args)`` for a method spec: ``f`` cached per static configuration, arrays in ``args``.
+
+    A padded photo's spec adds ``valid`` (:func:`vgg.valid_masks`), ``masks`` (per style
+    layer, :func:`_layer_masks`) and ``guided``; its ``region`` is then always given.
+    """
     style_layers = tuple(spec["style_layers"])
     channels = {l: jnp.asarray(v, jnp.int32) for l, v in (spec.get("channels") or {}).items()}
     # selected-filter Grams compare with the same sub-block of the style's Gram
     targets = {l: spec["style_targets"][l] if l not in channels
                else spec["style_targets"][l][jnp.ix_(channels[l], channels[l])] for l in style_layers}
+    valid = spec.get("valid")
+    padded = valid is not None
+    if padded:
+        valid = tuple(jnp.asarray(v, jnp.float32) for v in valid)
     args = dict(
         params=params, base=jnp.asarray(spec["base"], jnp.float32), targets=targets, channels=channels,
         region=spec.get("region") if spec.get("region") is not None else jnp.zeros((), jnp.float32),
         content_target=spec["content_target"],
         layer_w={l: jnp.float32(spec["layer_weights"][l]) for l in style_layers},
-        **dict(zip(("energy", "c_energy"), _energies(targets, spec["content_target"]))),
+        **dict(zip(("energy", "c_energy"),
+                   _energies(targets, spec["content_target"], valid[int(CONTENT_LAYER[4]) - 1] if padded else None))),
         weights={k: jnp.float32(v) for k, v in spec["weights"].items()},
     )
+    if padded:
+        args.update(valid=valid, masks=spec["masks"])
     f = _objective(style_layers, tuple(sorted(channels)), spec["normalize"] == "relative",
-                   spec.get("region") is not None, spec["pooling"])
+                   spec.get("guided", spec.get("region") is not None), spec["pooling"], padded)
     return f, args
 
 
-def stylize_iter(content, style, *, method: str = "auto", class_name: str | None = "dog", filters=None,
-                 mask=None, size: int = 512, iterations: int | None = None, preset: str = "default",
-                 content_weight: float | None = None, style_weight: float | None = None,
-                 tv_weight: float | None = None, layer_weights: str = "equal", seed: int = 0,
-                 init: str = "content", scales: int | None = None, preserve_colors: bool = False,
-                 style_scale: float = 1.0, params=None, chunk: int = 10, pooling: str = "max",
-                 map_options: Mapping | None = None, detail: str = "style",
-                 conv: str = "auto", prefetch: bool = True) -> Iterator[Progress]:
-    """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
+@dataclass(frozen=True)
+class Config:
+    """How to stylize: every option of :func:`stylize_iter` but the photo, the style and the weights.
 
-    ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
-    paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight). ``conv``:
-    the VGG convolution algorithm (:func:`vgg.prepare`; Winograd on CPU by default).
-    ``prefetch``: prepare and compile each level in a background thread while the object
-    map is computed and earlier levels iterate (``False``: each level when it starts).
-    ``detail``: what fills the band of detail a coarse level could not hold when the next
-    level starts (:data:`DETAILS`): the style's inside the object region and the photo's
-    outside (``"style"``; whole-image methods get the photo's), the photo's, or nothing.
+    Frozen and validated when built (a bad value raises :class:`UsageError` before any work).
+    ``iterations``/``*_weight`` of ``None`` take the preset's value (:attr:`total_iterations`,
+    :attr:`loss_weights`). ``prefetch``: prepare and compile each level in a background thread
+    while the object map is computed and earlier levels iterate. ``detail``: what fills the
+    band of detail a coarse level could not hold when the next level starts (:data:`DETAILS`).
+    ``buckets``: 0 runs every photo at its own size; ``n`` pads each level to one of ``n``
+    short sides per long side (:func:`bucket_hw`) and masks the padding out of every term,
+    so photos of different sizes share compiled programs.
     """
-    t0 = time.time()
-    if method not in METHODS:
-        raise UsageError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    if preset not in PRESETS:
-        raise UsageError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
-    if init not in ("content", "noise"):
-        raise UsageError(f"unknown init {init!r}; use content or noise")
-    vgg.resolve_conv(conv)  # an unknown algorithm fails here, before any work
-    if detail not in DETAILS:
-        raise UsageError(f"unknown detail {detail!r}; use one of {', '.join(DETAILS)}")
-    if layer_weights not in ("equal", "proportional"):
-        raise UsageError("layer weights must be 'equal' or 'proportional'")
-    if size < 16:
-        raise UsageError(f"size {size} is too small (minimum 16)")
-    cfg = dict(PRESETS[preset])
-    iterations = int(iterations if iterations is not None else cfg["iterations"])
-    if iterations <= 0:
-        raise UsageError("iterations must be > 0")
-    wts = {"content": cfg["content_weight"] if content_weight is None else content_weight,
-           "style": cfg["style_weight"] if style_weight is None else style_weight,
-           "tv": cfg["tv_weight"] if tv_weight is None else tv_weight}
-    if params is None:
-        from . import weights as W
-        params, _ = W.load()
-    # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
-    # with enough work (WINOGRAD_MIN_WORK); the one-off passes (style/content targets, object map)
-    # run direct: a Winograd compile would not pay back. Kernels are transformed on first use.
-    raw = params
-    params = vgg.prepare(raw, "direct")
+    method: str = "auto"
+    class_name: str | None = "dog"
+    filters: object = None
+    mask: object = None
+    size: int = 512
+    iterations: int | None = None
+    preset: str = "default"
+    content_weight: float | None = None
+    style_weight: float | None = None
+    tv_weight: float | None = None
+    layer_weights: str = "equal"
+    seed: int = 0
+    init: str = "content"
+    scales: int | None = None
+    preserve_colors: bool = False
+    style_scale: float = 1.0
+    chunk: int = 10
+    pooling: str = "max"
+    map_options: Mapping | None = None
+    detail: str = "style"
+    conv: str = "auto"
+    prefetch: bool = True
+    buckets: int = 0
 
-    content_img = _as_image(content, size)
-    if max(content_img.shape[:2]) != size:
-        content_img = np.asarray(_resize(content_img, _hw(content_img.shape, size)))
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise UsageError(f"unknown method {self.method!r}; use one of {', '.join(METHODS)}")
+        if self.preset not in PRESETS:
+            raise UsageError(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
+        if self.init not in ("content", "noise"):
+            raise UsageError(f"unknown init {self.init!r}; use content or noise")
+        vgg.resolve_conv(self.conv)  # an unknown algorithm fails here, before any work
+        if self.detail not in DETAILS:
+            raise UsageError(f"unknown detail {self.detail!r}; use one of {', '.join(DETAILS)}")
+        if self.layer_weights not in ("equal", "proportional"):
+            raise UsageError("layer weights must be 'equal' or 'proportional'")
+        if self.size < 16:
+            raise UsageError(f"size {self.size} is too small (minimum 16)")
+        if self.total_iterations <= 0:
+            raise UsageError("iterations must be > 0")
+        if self.buckets < 0:
+            raise UsageError("buckets must be >= 0")
+        if self.method == "mask" and self.mask is None:
+            raise UsageError("method mask needs --mask PATH")
+
+    @property
+    def total_iterations(self) -> int:
+        return int(self.iterations if self.iterations is not None else PRESETS[self.preset]["iterations"])
+
+    @property
+    def loss_weights(self) -> dict[str, float]:
+        p = PRESETS[self.preset]
+        return {"content": p["content_weight"] if self.content_weight is None else self.content_weight,
+                "style": p["style_weight"] if self.style_weight is None else self.style_weight,
+                "tv": p["tv_weight"] if self.tv_weight is None else self.tv_weight}
+
+    @property
+    def guided(self) -> bool:
+        """Whether the style goes into a region (user mask or object map) with the photo kept outside."""
+        return self.method in ("mask", "auto")
+
+
+def _load_styles(style, size: int) -> tuple[tuple[np.ndarray, ...], tuple[float, ...]]:
+    """``style`` (a path/array, a list of them, or ``(image, weight)`` pairs) as images and weights."""
     styles = style if isinstance(style, (list, tuple)) and not (
         isinstance(style, tuple) and len(style) == 2 and isinstance(style[1], (int, float))) else [style]
-    style_imgs, style_w = [], []
+    imgs, ws = [], []
     for s in styles:
         img, wgt = (s if isinstance(s, tuple) and len(s) == 2 and isinstance(s[1], (int, float)) else (s, 1.0))
         if wgt < 0:
             raise UsageError("style weights must be >= 0")
-        style_imgs.append(_as_image(img, None if not isinstance(img, (str, os.PathLike)) else max(size * 2, 64)))
-        style_w.append(float(wgt))
-    if not style_imgs or sum(style_w) <= 0:
+        imgs.append(_as_image(img, None if not isinstance(img, (str, os.PathLike)) else max(size * 2, 64)))
+        ws.append(float(wgt))
+    if not imgs or sum(ws) <= 0:
         raise UsageError("give at least one style image with a positive weight")
+    return tuple(imgs), tuple(ws)
 
-    sel = None
-    if method in ("auto", "paper"):
-        sel = resolve_filters(params, class_name, filters)
-        if sel is None:
-            raise UsageError(f"method {method} needs --class, --filters or --scores")
-    if method == "paper":
-        style_layers = tuple(l for l in vgg.CONV_LAYERS if l in sel)
-        channels = {l: jnp.asarray(sel[l], jnp.int32) for l in style_layers}
-        if layer_weights == "proportional":
-            n = sum(len(sel[l]) for l in style_layers)
-            lw = {l: len(sel[l]) / n for l in style_layers}
+
+@dataclass(frozen=True)
+class Setup:
+    """What every photo of a run shares: the config, the weights, the styles and the objective's layers.
+
+    ``params`` run the one-off passes (targets, map) with direct convolutions; ``fast_params``
+    (the config's ``conv``, :func:`vgg.prepare`) the objective at levels with enough work.
+    """
+    cfg: Config
+    raw: Mapping
+    params: Mapping
+    style_imgs: tuple
+    style_w: tuple
+    sel: dict | None
+    style_layers: tuple[str, ...]
+    channels: dict
+    layer_w: dict
+    fast: dict = field(default_factory=dict, compare=False)
+    targets: dict = field(default_factory=dict, compare=False)  # style Gram targets per level side
+    seen: set = field(default_factory=set, compare=False)  # padded level sizes met so far
+
+    @classmethod
+    def build(cls, cfg: Config, style, params=None, on_phase=None) -> "Setup":
+        if params is None:
+            _phase(on_phase, "loading weights")
+            from . import weights as W
+            params, _ = W.load()
+        # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
+        # with enough work (WINOGRAD_MIN_WORK); the one-off passes (style/content targets, object map)
+        # run direct: a Winograd compile would not pay back. Kernels are transformed on first use.
+        direct = vgg.prepare(params, "direct")
+        style_imgs, style_w = _load_styles(style, cfg.size)
+        sel = None
+        if cfg.method in ("auto", "paper"):
+            sel = resolve_filters(direct, cfg.class_name, cfg.filters)
+            if sel is None:
+                raise UsageError(f"method {cfg.method} needs --class, --filters or --scores")
+        if cfg.method == "paper":
+            style_layers = tuple(l for l in vgg.CONV_LAYERS if l in sel)
+            channels = {l: jnp.asarray(sel[l], jnp.int32) for l in style_layers}
+            if cfg.layer_weights == "proportional":
+                n = sum(len(sel[l]) for l in style_layers)
+                lw = {l: len(sel[l]) / n for l in style_layers}
+            else:
+                lw = {l: PRESETS[cfg.preset].get("layer_weight", 1.0 / len(style_layers)) for l in style_layers}
         else:
-            lw = {l: cfg.get("layer_weight", 1.0 / len(style_layers)) for l in style_layers}
-    else:
-        style_layers = GATYS_STYLE_LAYERS
-        channels = {}
-        lw = {l: 1.0 / len(style_layers) for l in style_layers}
+            style_layers, channels = GATYS_STYLE_LAYERS, {}
+            lw = {l: 1.0 / len(style_layers) for l in style_layers}
+        return cls(cfg, params, direct, style_imgs, style_w, sel, style_layers, channels, lw)
 
-    plan = optimize.schedule(size, iterations, scales, backend=jax.default_backend())
-    if min(_hw(content_img.shape, size)) < MIN_SHORT_SIDE:
-        raise UsageError(f"the image is too small for VGG-19 at --size {size}: its short side must be "
+    def style_targets(self, side: int) -> dict:
+        """The blended Gram targets of a level of long side ``side`` (computed once per side)."""
+        if side not in self.targets:
+            self.targets[side] = _style_targets(self.params, self.style_imgs, self.style_w, self.style_layers, side,
+                                                self.cfg.style_scale, self.cfg.pooling)
+        return self.targets[side]
+
+    def objective_params(self, hw: tuple[int, int], iterations: int) -> Mapping:
+        """The params a level's objective runs on (:func:`level_uses_fast_conv`)."""
+        if not level_uses_fast_conv(self.cfg.conv, hw, iterations):
+            return self.params
+        self.fast["params"] = self.fast.get("params") or vgg.prepare(self.raw, self.cfg.conv)
+        return self.fast["params"]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One coarse-to-fine level of a photo: its long side, iterations and size (and the coarser one's)."""
+    side: int
+    iterations: int
+    hw: tuple[int, int]
+    prev_side: int | None
+    prev_hw: tuple[int, int] | None
+    pad_hw: tuple[int, int]  # the bucket's size (``hw`` without buckets)
+
+
+def bucket_hw(hw: tuple[int, int], buckets: int) -> tuple[int, int]:
+    """The padded size of ``hw``: the short side rounded up to a multiple of ``ceil(long / buckets)``.
+
+    So each long side has ``buckets`` sizes per orientation (e.g. 4: 96, 192, 288 and 384 px
+    at 384); ``0`` keeps ``hw``. At most ``1/buckets`` of the long side is padding.
+    """
+    if not buckets:
+        return tuple(hw)
+    long = max(hw)
+    step = -(-long // buckets)
+    up = lambda n: min(long, -(-n // step) * step)  # noqa: E731
+    return (hw[0], up(hw[1])) if hw[0] >= hw[1] else (up(hw[0]), hw[1])
+
+
+def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
+    """The levels for a photo of ``shape`` (H, W, ...) at ``cfg.size`` (:func:`optimize.schedule`).
+
+    Coarse levels too small for conv5_1 give their iterations to the next level.
+    """
+    plan = optimize.schedule(cfg.size, cfg.total_iterations, cfg.scales, backend=jax.default_backend())
+    if min(_hw(shape, cfg.size)) < MIN_SHORT_SIDE:
+        raise UsageError(f"the image is too small for VGG-19 at --size {cfg.size}: its short side must be "
                          f">= {MIN_SHORT_SIDE} px (4 poolings before conv5_1)")
-    # coarse levels too small for conv5_1 give their iterations to the next level
     carry = 0
     kept = []
     for side, n in plan[:-1]:
-        if min(_hw(content_img.shape, side)) < 2 * MIN_SHORT_SIDE:
+        if min(_hw(shape, side)) < 2 * MIN_SHORT_SIDE:
             carry += n
         else:
             kept.append((side, n + carry))
             carry = 0
     plan = kept + [(plan[-1][0], plan[-1][1] + carry)]
-    region_full = None
-    omap = None
-    H, W = content_img.shape[:2]
-    if method == "mask":
-        if mask is None:
-            raise UsageError("method mask needs --mask PATH")
-        if isinstance(mask, (str, os.PathLike)):
-            from .data import load_mask
-            region_full = load_mask(mask, (H, W))
-        else:
-            region_full = np.asarray(_resize(np.asarray(mask, np.float32), (H, W)))
-            if region_full.max() < 0.5:
-                raise JaxstyleError("mask is empty (no value >= 0.5)")
-
-    guided = method in ("mask", "auto")
-    fast: dict = {}
-    content_dev = jnp.asarray(content_img, jnp.float32)
-
-    def prepare_level(side: int, n_it: int, prev_side: int | None):
-        """A level's photo, objective and arguments (its programs compiled) and its detail band."""
-        hw = _hw(content_img.shape, side)
-        base, ctarget = _level_photo(params, content_dev, hw, pooling)
-        band = style_band = None
-        if prev_side is not None and detail != "none":
-            prev_hw = _hw(content_img.shape, prev_side)
-            band = _fine_band(base, prev_hw)  # the photo's (a Laplacian-pyramid step)
-            if detail == "style" and guided:
-                style_band = _style_detail(style_imgs, style_w, side, style_scale, hw, prev_hw,
-                                           jax.random.fold_in(jax.random.PRNGKey(seed), side))
-        targets = _style_targets(params, style_imgs, style_w, style_layers, side, style_scale, pooling)
-        spec = dict(style_layers=style_layers, content_target=ctarget, style_targets=targets, channels=channels,
-                    layer_weights=lw, region=jnp.zeros(hw, jnp.float32) if guided else None, base=base,
-                    normalize=cfg["normalize"], weights=wts, pooling=pooling)  # the region is set at run time
-        obj_params = params
-        if level_uses_fast_conv(conv, hw, n_it):
-            obj_params = fast["params"] = fast.get("params") or vgg.prepare(raw, conv)
-        fun, fargs = _make_objective(obj_params, spec)
-        optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
-        return hw, base, fun, fargs, band, style_band
-
-    # Every level is prepared in a background thread, in order, while the object map is computed
-    # and the earlier levels iterate, so compilation overlaps work (2-core CPU, cold 512 px auto
-    # run: 71 -> 62-66 s). H100, three levels in a fresh process: 82.5 s with it, 91.8 s without,
-    # one run each; there the cost is compiling and autotuning, and the GPU default is one level.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if prefetch else None
     prevs = [None] + [s for s, _ in plan[:-1]]
-    levels = [pool.submit(prepare_level, *lv, pv) for lv, pv in zip(plan, prevs)] if pool else None
-    try:
-        if method == "auto":
-            omap = region_full = auto_map(params, content, (H, W), class_name, filters, sel, map_options)
-        total = sum(n for _, n in plan)
-        key = jax.random.PRNGKey(seed)
+    return tuple(Level(s, n, _hw(shape, s), p, None if p is None else _hw(shape, p),
+                       bucket_hw(_hw(shape, s), cfg.buckets)) for (s, n), p in zip(plan, prevs))
+
+
+def _user_region(mask, hw: tuple[int, int]) -> np.ndarray:
+    """``--mask`` (path or array) as a (H, W) region in [0, 1]."""
+    if isinstance(mask, (str, os.PathLike)):
+        from .data import load_mask
+        return load_mask(mask, hw)
+    region = np.asarray(_resize(np.asarray(mask, np.float32), hw))
+    if region.max() < 0.5:
+        raise JaxstyleError("mask is empty (no value >= 0.5)")
+    return region
+
+
+class _Prepared(NamedTuple):
+    """A level ready to iterate: its photo (padded, and real), objective (compiled) and detail bands (real)."""
+    base: jax.Array
+    base_real: jax.Array
+    fun: object
+    args: dict
+    band: jax.Array | None
+    style_band: jax.Array | None
+
+
+class LevelRunner:
+    """Runs one photo's levels: prepares each (targets, objective, compile), then iterates it.
+
+    With ``cfg.prefetch`` every level is prepared in a background thread, in order, while
+    the object map is computed and the earlier levels iterate, so compilation overlaps work
+    (2-core CPU, cold 512 px auto run: 71 -> 62-66 s; H100, three levels in a fresh process:
+    82.5 s with it, 91.8 s without, one run each).
+    """
+
+    def __init__(self, setup: Setup, content_img: np.ndarray, plan: tuple[Level, ...], on_phase=None):
+        self.setup, self.cfg, self.plan, self.on_phase = setup, setup.cfg, plan, on_phase
+        self.content_img = content_img
+        self.content_dev = jnp.asarray(content_img, jnp.float32)
+
+    def prepare(self, lv: Level) -> _Prepared:
+        """A level's photo, objective and arguments (its programs compiled) and its detail bands."""
+        su, cfg = self.setup, self.cfg
+        padded = cfg.buckets > 0
+        if padded:
+            valid = vgg.valid_masks(lv.hw, lv.pad_hw)
+            base_real = _resize(self.content_dev, lv.hw)
+            base = _pad(base_real, lv.pad_hw, "edge")
+            ctarget = _padded_content_target(su.params, base, tuple(jnp.asarray(v) for v in valid), cfg.pooling)
+        else:
+            base, ctarget = _level_photo(su.params, self.content_dev, lv.hw, cfg.pooling)
+            base_real = base
+        band = style_band = None
+        if lv.prev_side is not None and cfg.detail != "none":
+            band = _fine_band(base_real, lv.prev_hw)  # the photo's (a Laplacian-pyramid step)
+            if cfg.detail == "style" and cfg.guided:
+                style_band = _style_detail(su.style_imgs, su.style_w, lv.side, cfg.style_scale, lv.hw, lv.prev_hw,
+                                           jax.random.fold_in(jax.random.PRNGKey(cfg.seed), lv.side), lv.pad_hw)
+                style_band = style_band[:lv.hw[0], :lv.hw[1]]
+        targets = su.style_targets(lv.side)
+        spec = dict(style_layers=su.style_layers, content_target=ctarget, style_targets=targets,
+                    channels=su.channels, layer_weights=su.layer_w,
+                    region=_zeros(lv.pad_hw) if cfg.guided or padded else None, base=base,
+                    normalize=PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights,
+                    pooling=cfg.pooling)  # the region (and a padded photo's masks) are set at run time
+        if padded:
+            spec.update(valid=valid, guided=cfg.guided, masks={
+                l: _zeros(vgg.block_hw(lv.pad_hw, l)) for l in su.style_layers})
+        fun, fargs = _make_objective(su.objective_params(lv.pad_hw, lv.iterations), spec)
+        optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
+        return _Prepared(base, base_real, fun, fargs, band, style_band)
+
+    def levels(self, pool: ThreadPoolExecutor | None) -> Iterator[_Prepared]:
+        """The prepared levels in order: submitted to ``pool`` now, or each prepared when reached."""
+        futures = [pool.submit(self.prepare, lv) for lv in self.plan] if pool else [None] * len(self.plan)
+        return self._ready(futures)
+
+    def _ready(self, futures) -> Iterator[_Prepared]:
+        for lv, f in zip(self.plan, futures):
+            size = f"{lv.pad_hw[1]}x{lv.pad_hw[0]}"
+            first = lv.pad_hw not in self.setup.seen
+            self.setup.seen.add(lv.pad_hw)
+            if f is None or not f.done():
+                _phase(self.on_phase, f"compiling {size}" + (" (first time for this size)" if first else ""))
+            p = self.prepare(lv) if f is None else f.result()
+            _phase(self.on_phase, f"iterating {size}")
+            yield p
+
+    def run(self, levels: Iterator[_Prepared], region_full) -> Iterator[Progress]:
+        """Iterate every level from the previous one's upsampled result; ``self.x`` holds the last image."""
+        cfg, plan = self.cfg, self.plan
+        total = sum(lv.iterations for lv in plan)
+        key = jax.random.PRNGKey(cfg.seed)
         x = None
         done = 0
-        history: list[dict] = []
-        last_terms: dict[str, float] = {}
-        for si, (side, n_it) in enumerate(plan):
-            hw, base, fun, fargs, band, style_band = (levels[si].result() if levels
-                                                      else prepare_level(side, n_it, prevs[si]))
-            region = None if region_full is None else jnp.clip(_resize(region_full, hw), 0.0, 1.0)
-            if region is not None:
+        self.history: list[dict] = []
+        self.last_terms: dict[str, float] = {}
+        padded = cfg.buckets > 0
+        for si, (lv, p) in enumerate(zip(plan, levels)):
+            region = None if region_full is None else jnp.clip(_resize(region_full, lv.hw), 0.0, 1.0)
+            fargs, shown = p.args, region
+            if padded:  # the real pixels (whole-image methods) or the region, zero in the padding
+                real = jnp.asarray(np.ones(lv.hw, np.float32)) if region is None else region
+                shown = _pad(real, lv.pad_hw)
+                fargs = dict(fargs, region=shown, masks=_layer_masks(real, lv.pad_hw, self.setup.style_layers))
+            elif region is not None:
                 fargs = dict(fargs, region=region)
             if x is None:
-                if init == "noise":
+                if cfg.init == "noise":
                     key, sub = jax.random.split(key)
-                    x = jax.random.uniform(sub, base.shape, jnp.float32, 0.0, 255.0)
+                    x = jax.random.uniform(sub, p.base_real.shape, jnp.float32, 0.0, 255.0)
                 else:
-                    x = base
+                    x = p.base_real
             else:
-                # the upsampled result plus the detail the coarse level could not hold: with the style's
-                # inside the object the full-size level starts with the fine texture that conv1_1-conv3_1
-                # measure instead of rebuilding it (BENCHMARKS.md, eighth stop)
-                x = _resize(x, hw)
-                if style_band is not None:  # guided methods always have a region
-                    band = _composite(style_band, region, band)
-                if band is not None:
-                    x = x + band
-            for step in optimize.lbfgs(fun, x, n_it, args=fargs, chunk=chunk):
+                x = _next_level_start(x, lv.hw, p.band, p.style_band, region)
+            x = _pad(x, lv.pad_hw, "edge")
+            h, w = lv.hw
+            for step in optimize.lbfgs(p.fun, x, lv.iterations, args=fargs, chunk=cfg.chunk):
                 x = step.image
-                last_terms = dict(step.terms, loss=step.loss)
-                history.append(dict(scale=si, shape=hw, iteration=done + step.iteration, **last_terms))
-                yield Progress(si, len(plan), hw, done + step.iteration, total, step.loss, step.terms,
-                               _composite(x, region, base))
-            done += n_it
+                self.last_terms = dict(step.terms, loss=step.loss)
+                self.history.append(dict(scale=si, shape=lv.hw, iteration=done + step.iteration, **self.last_terms))
+                yield Progress(si, len(plan), lv.hw, done + step.iteration, total, step.loss, step.terms,
+                               _composite(x, shown, p.base)[:h, :w])
+            x = x[:h, :w]
+            done += lv.iterations
+        self.x = x
+
+
+def _next_level_start(x, hw, band, style_band, region):
+    """The upsampled result plus the detail the coarse level could not hold.
+
+    With the style's band inside the object the new level starts with the fine texture that
+    conv1_1-conv3_1 measure instead of rebuilding it (BENCHMARKS.md, eighth stop).
+    """
+    x = _resize(x, hw)
+    if style_band is not None:  # guided methods always have a region
+        band = _composite(style_band, region, band)
+    if band is not None:
+        x = x + band
+    return x
+
+
+def _content_image(content, size: int) -> np.ndarray:
+    img = _as_image(content, size)
+    if max(img.shape[:2]) != size:
+        img = np.asarray(_resize(img, _hw(img.shape, size)))
+    return img
+
+
+def _phase(on_phase, text: str) -> None:
+    """Tell ``on_phase`` (a callable or None) what the run is doing now."""
+    if on_phase is not None:
+        on_phase(text)
+
+
+def _stylize_photo(setup: Setup, content, t0: float, on_phase=None) -> Iterator[Progress]:
+    """One photo through :class:`LevelRunner`; the last :class:`Progress` carries the :class:`Result`."""
+    cfg = setup.cfg
+    content_img = _content_image(content, cfg.size)
+    plan = level_plan(content_img.shape, cfg)
+    H, W = content_img.shape[:2]
+    region_full = _user_region(cfg.mask, (H, W)) if cfg.method == "mask" else None
+    runner = LevelRunner(setup, content_img, plan, on_phase)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if cfg.prefetch else None
+    omap = None
+    try:
+        levels = runner.levels(pool)
+        if cfg.method == "auto":
+            _phase(on_phase, "object map")
+            omap = region_full = auto_map(setup.params, content, (H, W), cfg.class_name, cfg.filters, setup.sel,
+                                          cfg.map_options)
+        yield from runner.run(levels, region_full)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
     region = None if region_full is None else jnp.asarray(region_full)
-    out = np.clip(np.asarray(_composite(x, region, jnp.asarray(content_img)), np.float32), 0, 255)
-    if preserve_colors:
+    out = np.clip(np.asarray(_composite(runner.x, region, jnp.asarray(content_img)), np.float32), 0, 255)
+    if cfg.preserve_colors:
         out = transfer_luminance(out, content_img)
-    res = Result(out, content_img, omap, last_terms, method, sel, time.time() - t0, history)
-    yield Progress(len(plan) - 1, len(plan), (H, W), total, total, last_terms.get("loss", float("nan")),
-                   last_terms, jnp.asarray(out), res)
+    total = sum(lv.iterations for lv in plan)
+    terms = runner.last_terms
+    res = Result(out, content_img, omap, terms, cfg.method, setup.sel, time.time() - t0, runner.history)
+    yield Progress(len(plan) - 1, len(plan), (H, W), total, total, terms.get("loss", float("nan")), terms,
+                   jnp.asarray(out), res)
+
+
+def _config(config: Config | None, kw) -> Config:
+    if config is None:
+        return Config(**kw)
+    return replace(config, **kw) if kw else config
+
+
+def stylize_iter(content, style, *, params=None, config: Config | None = None, on_phase=None,
+                 **kw) -> Iterator[Progress]:
+    """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
+
+    ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
+    paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight). The options
+    are :class:`Config`'s fields, given as ``config=`` or as keywords (keywords override).
+    ``on_phase(text)`` hears what the run is doing ("loading weights", "object map",
+    "compiling 384x288 (first time for this size)", "iterating 384x288").
+    """
+    t0 = time.time()
+    cfg = _config(config, kw)
+    yield from _stylize_photo(Setup.build(cfg, style, params, on_phase), content, t0, on_phase)
+
+
+BATCH_BUCKETS = 4  # stylize_batch's default Config.buckets
+
+
+@dataclass
+class BatchItem:
+    """One photo of :func:`stylize_batch`: its position and source, and its result or what stopped it."""
+    index: int
+    content: object
+    result: Result | None = None
+    error: JaxstyleError | None = None
+
+
+def stylize_batch(contents: Sequence, style, *, params=None, config: Config | None = None, on_phase=None,
+                  on_progress=None, **kw) -> Iterator[BatchItem]:
+    """Stylize several photos with one style (or blend), yielding a :class:`BatchItem` as each finishes.
+
+    Weights, styles, filters and style targets are prepared once. Without ``config`` the
+    :class:`Config` is built from the keywords with ``buckets`` defaulting to
+    :data:`BATCH_BUCKETS`, so photos of different sizes share compiled programs. A photo
+    that fails with a :class:`JaxstyleError` (unreadable, too small, no object found) is
+    yielded with its ``error`` and the batch goes on. ``on_progress(index, progress)``
+    hears every :class:`Progress`; ``on_phase`` as in :func:`stylize_iter`.
+    """
+    contents = list(contents)
+    if not contents:
+        raise UsageError("no content photos given")
+    cfg = _config(config, kw) if config is not None else Config(**{"buckets": BATCH_BUCKETS, **kw})
+    setup = Setup.build(cfg, style, params, on_phase)
+    for i, content in enumerate(contents):
+        res = None
+        try:
+            for p in _stylize_photo(setup, content, time.time(), on_phase):
+                if on_progress is not None:
+                    on_progress(i, p)
+                res = p.result or res
+        except JaxstyleError as e:
+            yield BatchItem(i, content, error=e)
+            continue
+        yield BatchItem(i, content, result=res)
 
 
 def stylize(content, style, **kw) -> Result:

@@ -1,18 +1,45 @@
 """``scripts/stylize.py``: object-only style transfer from the command line."""
 from __future__ import annotations
 
+import glob
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from .cli import ArgumentParser, nonneg_float, nonneg_int, positive_int
+from .cli import ArgumentParser, nonneg_float, nonneg_int, positive_int, unit_float
 
 EXAMPLES = Path(__file__).parent / "data" / "examples"
 DEFAULT_CONTENT = EXAMPLES / "dog.jpg"
 DEFAULT_STYLE = EXAMPLES / "starry_night.jpg"
-# Without --out the result goes here and replaces the previous one, so the README's first
-# command can be run again; an explicit --out (or --save-map) is never overwritten without --force.
-DEFAULT_OUT = Path("out") / "stylized.png"
+# One photo without --out goes here and replaces the previous one, so the README's first command
+# can be run again; an explicit --out (or --save-map) is never overwritten without --force.
+DEFAULT_OUT = Path("out") / "stylized.png"  # several photos go to DEFAULT_OUT_DIR
+DEFAULT_OUT_DIR = "out/stylized"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def expand_contents(items: Sequence[str]) -> tuple[list[Path], bool]:
+    """``--content`` values as photo paths, and whether they make a batch.
+
+    A folder gives its images (sorted), a pattern with ``*``, ``?`` or ``[`` the images it
+    matches; several values or any folder or pattern make a batch.
+    """
+    from .errors import UsageError
+
+    out: list[Path] = []
+    batch = len(items) > 1
+    for it in items:
+        p = Path(it)
+        if p.is_dir() or any(ch in it for ch in "*?["):
+            batch = True
+            found = p.iterdir() if p.is_dir() else map(Path, glob.glob(it))
+            files = sorted(f for f in found if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+            if not files:
+                raise UsageError(f"{it}: no images ({', '.join(IMAGE_SUFFIXES)})")
+            out += files
+        else:
+            out.append(p)
+    return out, batch
 
 
 def _style_arg(s: str) -> tuple[str, float]:
@@ -34,7 +61,8 @@ def build_parser() -> ArgumentParser:
 
     p = ArgumentParser(prog="jaxstyle stylize", description="Put a painting's style on one object of a photo "
                        "(default: the bundled dog photo, Starry Night, --class dog).")
-    p.add_argument("--content", default=str(DEFAULT_CONTENT), help="content photo")
+    p.add_argument("--content", nargs="+", default=[str(DEFAULT_CONTENT)], metavar="PHOTO|DIR|GLOB",
+                   help="content photo; several, a folder or a quoted glob stylize a batch into the --out folder")
     p.add_argument("--style", action="append", default=None, metavar="PATH[:WEIGHT]",
                    help="style image; repeat to blend several (weights normalised) (default: the bundled Starry Night)")
     src = p.add_mutually_exclusive_group()
@@ -46,23 +74,21 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--mask", default=None, help="object mask image (255 = object) for --method mask")
     p.add_argument("--method", default=None, choices=METHODS,
                    help="auto (default; object map from the filters), paper, gatys (whole image), mask")
-    p.add_argument("--preset", default="default", choices=sorted(PRESETS),
-                   help="weights and iterations: default, fast (fewer iterations), paper (the paper's raw losses)")
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS))
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
-    p.add_argument("--iterations", type=positive_int, default=None,
-                   help="total L-BFGS iterations (default: the preset's, 300 for default)")
+    p.add_argument("--iterations", type=positive_int, default=None, help="total L-BFGS iterations")
     p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--detail", choices=DETAILS, default="style",
                    help="what a new coarse-to-fine level starts with in the band of detail the coarser level "
                         "could not hold: the style's inside the object (default), the photo's, or none")
     p.add_argument("--content-weight", type=nonneg_float, default=None, help="content loss weight (default: the preset's)")
-    p.add_argument("--style-weight", type=nonneg_float, default=None, help="style loss weight (default: the preset's)")
+    p.add_argument("--style-weight", type=nonneg_float, default=None)
     p.add_argument("--tv-weight", type=nonneg_float, default=None,
                    help="total-variation (smoothness) weight (default: the preset's)")
     p.add_argument("--layer-weights", choices=["equal", "proportional"], default="equal",
                    help="paper method: per-layer style weights equal or proportional to #filters")
     p.add_argument("--style-scale", type=nonneg_float, default=1.0, help="style image size relative to --size")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (noise start, detail band phases)")
+    p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--init", choices=["content", "noise"], default="content", help="start from the photo or from noise")
     p.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours (luminance transfer)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="K",
@@ -72,38 +98,19 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--conv", choices=["auto", "direct", "winograd"], default="auto",  # = vgg.CONV_ALGOS
                    help="VGG convolutions: auto = Winograd for blocks 2-5 on CPU at levels where it pays, "
                         "the backend's own elsewhere")
-    p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, "
-                   "which each run without --out replaces")
-    p.add_argument("--force", action="store_true", help="overwrite an existing --out, --save-map or step images")
+    p.add_argument("--buckets", type=nonneg_int, default=None, metavar="N",
+                   help="pad each photo to one of N short sides per long side so photos of different sizes "
+                        "share compiled programs (0: exact sizes; default 4 for a batch, 0 for one photo)")
+    p.add_argument("--out", default=None,
+                   help=f"output image (.png or .jpg; default {DEFAULT_OUT}); for a batch a folder "
+                        f"(default {DEFAULT_OUT_DIR}) that gets PHOTO_NAME.png")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--skip-existing", action="store_true", help="batch: leave photos whose output exists")
+    p.add_argument("--min-evidence", type=unit_float, default=None, metavar="P",
+                   help="auto: the class probability a photo's object must reach, below which it is refused "
+                        "as 'no CLASS found' (default: 0.2, jaxstyle/objectmap.py)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def _check_outputs(a) -> tuple[Path, bool]:
-    """The output path and whether it may be replaced; refuses, before any work, what exists."""
-    from .errors import OutputExistsError, UsageError
-
-    if a.out is None:  # the demo's own default output: replaced on every run
-        out, replace_out = DEFAULT_OUT, True
-    else:
-        out, replace_out = Path(a.out), a.force
-    if out.exists() and not replace_out:
-        raise OutputExistsError(out)
-    if a.save_map and Path(a.save_map).exists() and not a.force:
-        raise OutputExistsError(a.save_map)
-    if a.save_every and not replace_out and any(out.parent.glob(f"{out.stem}_step*{out.suffix}")):
-        raise OutputExistsError(f"{out.parent}/{out.stem}_step*{out.suffix}", "exist")
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
-    return out, replace_out
-
-
-def _show(bar, prog) -> None:
-    """One progress-bar update: level size, iterations, loss terms."""
-    bar.total, bar.n, t = prog.total, prog.done, prog.terms
-    bar.set_description(f"{prog.shape[1]}x{prog.shape[0]}")
-    bar.set_postfix_str(f"loss {prog.loss:.4g} style {t.get('style', float('nan')):.3g} "
-                        f"content {t.get('content', float('nan')):.3g}", refresh=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError("--mask is only used with --method mask")
     if a.save_map and method != "auto":
         raise UsageError("--save-map needs --method auto")
+    photos, batch = expand_contents(a.content)
+    if batch:
+        return _main_batch(a, photos, styles, method)
+    a.content = str(photos[0])
     out, replace_out = _check_outputs(a)
     # Decode inputs first so a bad file fails before weights load or compile.
     data.load_image(a.content, a.size)  # validate early; stylize reloads at each needed size
@@ -141,12 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bar = tqdm(total=1, unit="it", dynamic_ncols=True, file=sys.stderr)
     last_saved = 0
     result = None
-    for prog in stylize_iter(a.content, style_imgs, method=method, class_name=a.class_name, filters=filters,
-                             mask=a.mask, size=a.size, iterations=a.iterations, preset=a.preset,
-                             content_weight=a.content_weight, style_weight=a.style_weight,
-                             tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed, init=a.init,
-                             scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors, style_scale=a.style_scale,
-                             params=params, conv=a.conv):
+    for prog in stylize_iter(a.content, style_imgs, params=params, config=_config(a, method, filters, a.buckets or 0),
+                             on_phase=None if bar is None else (lambda text: bar.set_description(text, refresh=True))):
         if bar is not None:
             _show(bar, prog)
         if a.save_every and prog.result is None and prog.done - last_saved >= a.save_every:
@@ -166,3 +173,113 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"wrote {out} ({method}, {result.image.shape[1]}x{result.image.shape[0]}, "
           f"{result.seconds:.1f}s{fl})")
     return 0
+
+
+def _check_outputs(a) -> tuple[Path, bool]:
+    """The output path and whether it may be replaced; refuses, before any work, what exists."""
+    from .errors import OutputExistsError, UsageError
+
+    if a.out is None:  # the demo's own default output: replaced on every run
+        out, replace_out = DEFAULT_OUT, True
+    else:
+        out, replace_out = Path(a.out), a.force
+    if out.exists() and not replace_out:
+        raise OutputExistsError(out)
+    if a.save_map and Path(a.save_map).exists() and not a.force:
+        raise OutputExistsError(a.save_map)
+    if a.save_every and not replace_out and any(out.parent.glob(f"{out.stem}_step*{out.suffix}")):
+        raise OutputExistsError(f"{out.parent}/{out.stem}_step*{out.suffix}", "exist")
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise UsageError(f"{out}: output must end in .png, .jpg or .jpeg")
+    return out, replace_out
+
+
+def _config(a, method: str, filters, buckets: int):
+    """The :class:`stylize.Config` of the parsed flags."""
+    from .stylize import Config
+
+    return Config(method=method, class_name=a.class_name, filters=filters, mask=a.mask, size=a.size,
+                  iterations=a.iterations, preset=a.preset, content_weight=a.content_weight,
+                  style_weight=a.style_weight, tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed,
+                  init=a.init, scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors,
+                  style_scale=a.style_scale, conv=a.conv, buckets=buckets,
+                  map_options=None if a.min_evidence is None else {"min_evidence": a.min_evidence})
+
+
+def _show(bar, prog) -> None:
+    """An iteration bar at ``prog``: iterations done of the photo's total, loss and terms."""
+    bar.total = prog.total
+    bar.n = prog.done
+    t = prog.terms
+    bar.set_postfix_str(f"loss {prog.loss:.4g} style {t.get('style', float('nan')):.3g} "
+                        f"content {t.get('content', float('nan')):.3g}", refresh=True)
+
+
+def _batch_outputs(a, photos: list[Path]) -> list[Path | None]:
+    """Each photo's output path in the --out folder (None: --skip-existing and it exists); checked before any work."""
+    from .errors import OutputExistsError, UsageError
+
+    out_dir = Path(a.out or DEFAULT_OUT_DIR)
+    if out_dir.suffix.lower() in IMAGE_SUFFIXES:
+        raise UsageError(f"{out_dir}: with several photos --out is a folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir}: exists and is not a folder")
+    if a.save_every or a.save_map:
+        raise UsageError("--save-every and --save-map take a single photo")
+    outs, seen = [], {}
+    for p in photos:
+        o = out_dir / f"{p.stem}.png"
+        if o in seen:
+            raise UsageError(f"{seen[o]} and {p} would both write {o}")
+        seen[o] = p
+        if o.exists() and not a.force:
+            if not a.skip_existing:
+                raise OutputExistsError(o, "exists; pass --force to overwrite or --skip-existing to leave it;")
+            o = None
+        outs.append(o)
+    return outs
+
+
+def _main_batch(a, photos: list[Path], styles, method: str) -> int:
+    """Stylize ``photos`` into the --out folder, writing each result as it finishes (exit 1 if any failed)."""
+    from . import data, weights
+    from .stylize import stylize_batch
+
+    outs = _batch_outputs(a, photos)
+    todo = [(p, o) for p, o in zip(photos, outs) if o is not None]
+    if not todo:
+        print(f"nothing to do: all {len(photos)} outputs exist")
+        return 0
+    style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
+    params, _ = weights.load(a.weights)
+    filters = a.filters or a.scores
+    if method in ("auto", "paper") and filters is None and a.class_name is None:
+        a.class_name = "dog"
+    cfg = _config(a, method, filters, 4 if a.buckets is None else a.buckets)
+    photo_bar = it_bar = None
+    say = print
+    if not a.quiet:
+        from tqdm import tqdm
+        photo_bar = tqdm(total=len(todo), unit="photo", dynamic_ncols=True, file=sys.stderr, position=0)
+        it_bar = tqdm(total=1, unit="it", dynamic_ncols=True, file=sys.stderr, position=1, leave=False)
+        say = tqdm.write
+    failed = 0
+    items = stylize_batch([str(p) for p, _ in todo], style_imgs, params=params, config=cfg,
+                          on_phase=None if it_bar is None else (lambda text: it_bar.set_description(text, refresh=True)),
+                          on_progress=None if it_bar is None else (lambda i, prog: _show(it_bar, prog)))
+    for item in items:
+        photo, out = todo[item.index]
+        if item.error is not None:
+            failed += 1
+            say(f"{photo}: {item.error}")
+        else:
+            data.save_image(item.result.image, out, force=a.force)
+            say(f"wrote {out} ({item.result.image.shape[1]}x{item.result.image.shape[0]}, {item.result.seconds:.1f}s)")
+        if photo_bar is not None:
+            photo_bar.update(1)
+    for bar in (it_bar, photo_bar):
+        if bar is not None:
+            bar.close()
+    print(f"{len(todo) - failed} of {len(todo)} photos stylized into {Path(a.out or DEFAULT_OUT_DIR)}"
+          + (f"; {failed} failed" if failed else ""))
+    return 1 if failed else 0

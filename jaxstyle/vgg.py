@@ -175,17 +175,25 @@ class VGG19(nn.Module):
     width: float = 1.0
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> dict[str, jax.Array]:
+    def __call__(self, x: jax.Array, valid: Sequence[jax.Array] | None = None) -> dict[str, jax.Array]:
+        """``valid``: per block, a 0/1 (H_b, W_b) mask of a padded image's real pixels (:func:`apply`)."""
         taps = check_layers(self.taps)
         if not taps:
             return {}
         last = max(VGG19_LAYERS.index(l) for l in taps)
+        block = 0
+
+        def mask(a):
+            return a if valid is None or block >= len(valid) else a * valid[block][None, :, :, None].astype(a.dtype)
+
+        x = mask(x)
         out = {}
         for name in VGG19_LAYERS[: last + 1]:
             if name.startswith("pool"):
-                x = _pool(x, self.pooling)
+                block += 1
+                x = mask(_pool(x, self.pooling))
                 continue
-            y = Conv3x3(max(1, int(CHANNELS[name] * self.width)), self.dtype, relu=False, name=name)(x)
+            y = mask(Conv3x3(max(1, int(CHANNELS[name] * self.width)), self.dtype, relu=False, name=name)(x))
             x = jax.nn.relu(y)
             if name in taps:
                 out[name] = (y if self.preact else x).astype(jnp.float32)
@@ -199,12 +207,34 @@ def apply(
     pooling: str = "max",
     dtype=jnp.float32,
     preact: bool = False,
+    valid: Sequence[jax.Array] | None = None,
 ) -> dict[str, jax.Array]:
     """Run preprocessed NHWC input through :class:`VGG19` up to the deepest of ``layers``.
 
-    Not jitted (composable inside other jitted functions); see :func:`features`.
+    ``valid`` (a padded image): one (H_b, W_b) 0/1 mask per block's resolution
+    (:func:`valid_masks`); the input, every conv output and every pool output are multiplied
+    by it, so each convolution sees zeros beyond the real pixels exactly as its "SAME"
+    padding would at the border of the unpadded image, and the features inside equal the
+    unpadded run's (up to float rounding). Not jitted (composable inside other jitted
+    functions); see :func:`features`.
     """
-    return VGG19(tuple(check_layers(layers)), pooling, dtype, preact).apply({"params": params}, x)
+    return VGG19(tuple(check_layers(layers)), pooling, dtype, preact).apply({"params": params}, x, valid)
+
+
+def block_hw(hw: tuple[int, int], layer: str) -> tuple[int, int]:
+    """The feature map size of ``layer`` for an input of ``hw`` (each 2x2 pool floors)."""
+    b = int(check_layers([layer])[0][4]) - 1
+    return hw[0] >> b, hw[1] >> b
+
+
+def valid_masks(hw: tuple[int, int], pad_hw: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """For :func:`apply`'s ``valid``: per block, 1 on the real ``hw`` pixels' features of a ``pad_hw`` input."""
+    out = []
+    for b in range(5):
+        m = np.zeros((pad_hw[0] >> b, pad_hw[1] >> b), np.float32)
+        m[: hw[0] >> b, : hw[1] >> b] = 1.0
+        out.append(m)
+    return tuple(out)
 
 
 @partial(jax.jit, static_argnames=("layers", "pooling", "dtype"))
