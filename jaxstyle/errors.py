@@ -27,3 +27,7 @@ class OutputExistsError(UsageError):
 
     def __init__(self, path, what: str = "exists"):
         super().__init__(f"{path}: {what}; pass --force to overwrite")
+
+
+class NotFoundError(JaxstyleError):
+    """The photo holds no object of the asked class (exit code 1): nothing is restyled or written."""

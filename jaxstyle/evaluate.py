@@ -69,6 +69,9 @@ class Pair:
     mask: Path
     is_dog: bool
     category: str
+    species: str = ""   # dog, cat, or the category (an index's ``species`` column when it has one)
+    breed: str = ""     # an index's ``breed`` column, else the category
+    source: str = ""    # an index's ``source`` column (first word), else the folder's name
 
 
 def _read_index(root: Path) -> dict[str, dict]:
@@ -110,8 +113,11 @@ def find_pairs(root: str | os.PathLike, photos: Sequence[str] | None = None, onl
             continue
         row = index.get(stem)
         is_dog = _truthy(row["is_dog"]) if row and "is_dog" in row else "dog" in stem.lower()
-        category = (row or {}).get("category") or ("dog" if is_dog else "")
-        pairs.append(Pair(stem, path, mask, is_dog, category))
+        row = row or {}
+        category = row.get("category") or ("dog" if is_dog else "")
+        species = row.get("species") or ("dog" if is_dog else category)
+        source = (row.get("source") or root.resolve().name).split()[0].lower()
+        pairs.append(Pair(stem, path, mask, is_dog, category, species, row.get("breed") or category, source))
     if not pairs:
         raise JaxstyleError(f"{root}: no photo/mask pairs (NAME.jpg + NAME{MASK_SUFFIX}.png)")
     if photos:
@@ -524,76 +530,23 @@ def _pair_sheet(pair, runs: Mapping, title: str, width: int) -> np.ndarray:
     return gallery(panels, title=title, cols=4, width=width)
 
 
-MAP_COLUMNS = ("photo", "is_dog", "category", "height", "width", "map_iou", "map_ap", "map_cover", "map_leak",
-               "map_area", "seconds")
-MAP_FILES = ("maps.csv", "maps.md")
-
-
 def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
              only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
              map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
-    """Score the ``auto`` object map alone (no stylizing) against every mask: ``maps.csv``, ``maps.md``.
-
-    Per photo: ``map_iou`` and ``map_ap`` (as in :func:`run`), ``map_cover`` = share of the
-    eroded object with map >= 0.5, ``map_leak`` = share of the eroded background with map
-    >= 0.5, ``map_area`` = share of the whole frame with map >= 0.5. Seconds per map.
-    """
-    from . import data, metrics
-    from .stylize import auto_map
+    """Score the ``auto`` object map alone (no stylizing) against every mask (:mod:`jaxstyle.mapeval`)."""
+    from . import mapeval, vgg
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     out = Path(out)
     pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
-    check_out(out, force, MAP_FILES, gallery=False)
+    check_out(out, force, mapeval.MAP_FILES, gallery=False)
     out.mkdir(parents=True, exist_ok=True)
     if params is None:
         from . import weights
         params, _ = weights.load()
-    from . import vgg
     params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
-    rows = []
-    for pair in pairs:
-        con = data.load_image(pair.photo, size)
-        hw = con.shape[:2]
-        t0 = time.time()
-        omap = auto_map(params, str(pair.photo), hw, class_name, filters, map_options=map_options)
-        secs = time.time() - t0
-        mask = data.load_mask(pair.mask, hw)
-        rad = metrics.band_radius(hw)
-        obj, bg = metrics.regions(mask, rad)
-        on = omap >= 0.5
-        row = {"photo": pair.name, "is_dog": pair.is_dog, "category": pair.category, "height": hw[0],
-               "width": hw[1], "map_iou": metrics.map_iou(omap, mask, radius=rad),
-               "map_ap": metrics.map_ap(omap, mask, radius=rad),
-               "map_cover": float(on[obj].mean()) if obj.any() else float("nan"),
-               "map_leak": float(on[bg].mean()) if bg.any() else float("nan"),
-               "map_area": float(on.mean()), "seconds": secs}
-        rows.append(row)
-        log(f"{pair.name}: iou {row['map_iou']:.2f} ap {row['map_ap']:.2f} cover {row['map_cover']:.2f} "
-            f"leak {row['map_leak']:.3f} ({secs:.1f} s)")
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=MAP_COLUMNS, lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (int(v) if isinstance(v, bool) else v) for k, v in r.items()})
-    _write_text(out / MAP_FILES[0], buf.getvalue())
-    md = [f"# Object maps alone: `--class {class_name}`" if filters is None else f"# Object maps alone: {filters}",
-          "", f"{len(rows)} photos from `{pairs_dir}` at {size} px; map ≥ 0.5 is 'on'; regions eroded by "
-          "2 % of the long side (docs/METRICS.md).", "",
-          "| photos | n | map IoU | map AP | cover (object on) | leak (background on) |", "|---|---:|---:|---:|---:|---:|"]
-    for label, group in (("dogs", [r for r in rows if r["is_dog"]]), ("other", [r for r in rows if not r["is_dog"]])):
-        if group:
-            cells = []
-            for k in ("map_iou", "map_ap", "map_cover", "map_leak"):
-                med, lo, hi, _ = _stats([r[k] for r in group])
-                cells.append(f"{med:.3f} [{lo:.3f}, {hi:.3f}]")
-            md.append(f"| {label} | {len(group)} | " + " | ".join(cells) + " |")
-    md += ["", "| photo | dog | IoU | AP | cover | leak |", "|---|---|---:|---:|---:|---:|"]
-    md += [f"| {r['photo']} | {int(r['is_dog'])} | {r['map_iou']:.3f} | {r['map_ap']:.3f} | {r['map_cover']:.3f} | "
-           f"{r['map_leak']:.3f} |" for r in rows]
-    _write_text(out / MAP_FILES[1], "\n".join(md) + "\n")
-    log(f"wrote {out / 'maps.csv'} and maps.md")
-    return {"rows": rows}
+    return mapeval.run(pairs, out, params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
+                       filters=filters, map_options=map_options, log=log)
 
 
 def _from_json(v):

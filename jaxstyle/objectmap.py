@@ -1,20 +1,27 @@
-"""Object map from class filters: where in the photo the selected VGG-19 filters fire.
+"""Object map: the whole object of the class, and nothing else, from VGG-19 alone.
 
-Pipeline (all from the content photo; no segmentation network, no user mask):
+No segmentation network and no user mask. Three stages:
 
-1. ``evidence``: each selected filter's activation, scaled by its own maximum on the
-   photo, averaged per layer and across layers at the conv4 resolution (1/8).
-2. ``propagate``: the evidence fires hardest on heads/faces. To reach the whole object,
-   confident object cells (evidence ≥ ``fg``·max) and confident background cells
-   (evidence ≤ ``bg``·max) train a ridge classifier on normalised features (conv2_2 and
-   conv3_4 pooled + conv4_2: colour, fur, texture, parts); its prediction covers the parts
-   of the object that look like the confident part. Iterated: later rounds train on the
-   previous round's cells ≥ 0.6 (object) and ≤ 0.25 (background).
-3. ``guided_upsample``: edge-aware upsampling to pixels with a guided filter (He et al.
-   2010) taking the photo as guide, so the map follows the object's outline.
+1. **objectness** (one jitted VGG-19 pass to ``conv5_4``, 1/16 resolution): each cell's
+   summed activation over a threshold (the photo's mean, as in SCDA, Wei et al. 2017, or
+   Otsu's when higher). Deep activations are strong on objects and weak on background,
+   and they cover bodies, not only the faces the class filters fire on.
+2. **regions** (host): the connected regions of objectness > 1. With the class probe
+   (:mod:`jaxstyle.probe`, a softmax over the class and its look-alikes trained on the
+   scoring pool's pooled features) each region's mean feature is classified the way the
+   probe was trained, and a region is the object only when the class beats every other
+   group: a cat beside a dog, a goat or a swan is rejected. With hand-given filters the
+   region holding their strongest evidence is the object.
+3. **finish** (host): OpenCV's GrabCut (Rother et al. 2004) at ``grabcut_side`` px, seeded
+   with kept regions as probable object, their cores as sure object, rejected regions and
+   low objectness as sure background; upsampled with a soft edge.
+
+``presence`` (probe only) is the class probability of the best kept region; below
+``min_evidence`` the caller refuses ("no dog found") instead of restyling random texture.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Mapping, Sequence
 
@@ -23,10 +30,31 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import vgg
+from .errors import UsageError
 from .losses import resize as _resize
 
-FEATURE_LAYERS = ("conv2_2", "conv3_4", "conv4_2")  # colour/edges, texture, parts
-BASE = "conv4_1"  # resolution of the coarse map (1/8)
+OBJECTNESS_LAYER = "conv5_4"
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    """Knobs of the object map (defaults measured on pets + DAVIS, docs/RESULTS.md)."""
+
+    size: int = 512            # long side the map is computed at
+    adaptive: bool = True      # objectness threshold: Otsu's on the photo (never below the mean)
+    core: float = 1.5          # objectness (x the threshold) of sure-object cells
+    floor: float = 0.3         # objectness (x the threshold) below which a cell is sure background
+    seed_share: float = 0.1    # filters only: share of evidence cells a region needs
+    grabcut_side: int = 256    # GrabCut works at this long side
+    grabcut_iters: int = 3
+    feather: float = 0.01      # soft edge width, as a fraction of the long side
+    min_evidence: float = 0.2  # below this presence the class is "not found"
+
+    def __post_init__(self):
+        if self.size < 32:
+            raise UsageError(f"map size {self.size} is too small (minimum 32)")
+        if not 0.0 <= self.min_evidence <= 1.0:
+            raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
 
 
 def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]], shape: tuple[int, int]) -> jax.Array:
@@ -43,104 +71,131 @@ def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]
     return e / (jnp.max(e) + 1e-6)
 
 
-def descriptors(feats: Mapping[str, jax.Array], shape: tuple[int, int],
-                layers: Sequence[str] = FEATURE_LAYERS) -> jax.Array:
-    """Per-cell descriptor (h*w, D): L2-normalised mid-level features + a bias column."""
-    parts = []
-    for layer in layers:
-        f = _resize(feats[layer], shape)
-        f = f / (jnp.linalg.norm(f, axis=-1, keepdims=True) + 1e-6)
-        parts.append(f / jnp.sqrt(len(layers)))
-    d = jnp.concatenate(parts, axis=-1).reshape(shape[0] * shape[1], -1)
-    return jnp.concatenate([d, jnp.ones((d.shape[0], 1), d.dtype)], axis=1)
+def objectness(f: np.ndarray, adaptive: bool = True) -> np.ndarray:
+    """Summed activation per cell over the object threshold: (h, w), > 1 = object-like.
+
+    The threshold is the photo's mean (SCDA), or with ``adaptive`` Otsu's threshold of the
+    same values when that is higher (a small object in clutter).
+    """
+    a = np.asarray(f, np.float32).sum(-1)
+    o = a / (a.mean() + 1e-6)
+    if adaptive and o.max() > 0:
+        import cv2
+
+        q = np.round(o * (255.0 / o.max())).astype(np.uint8)
+        t, _ = cv2.threshold(q, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        o = o / max(1.0, float(t) * o.max() / 255.0)
+    return o
 
 
-def propagate(e: jax.Array, desc: jax.Array, fg: float = 0.35, bg: float = 0.08,
-              ridge: float = 1.0, rounds: int = 3, later: tuple[float, float] = (0.6, 0.25)) -> jax.Array:
-    """Spread confident evidence to similar-looking cells with a weighted ridge classifier."""
-    h, w = e.shape
-    p = e.reshape(-1)
-    for _ in range(rounds):
-        pos = (p >= fg).astype(jnp.float32)
-        neg = (p <= bg).astype(jnp.float32)
-        wts = pos / jnp.maximum(jnp.sum(pos), 1.0) + neg / jnp.maximum(jnp.sum(neg), 1.0)
-        y = pos - neg  # +1 object, -1 background, 0 unknown (weight 0)
-        a = desc.T @ (desc * wts[:, None]) + ridge * 1e-3 * jnp.eye(desc.shape[1])
-        beta = jnp.linalg.solve(a, desc.T @ (wts * y))
-        score = desc @ beta
-        # keep strong original evidence, add what looks like it
-        p = jnp.maximum(jnp.clip(0.5 + 0.5 * score, 0.0, 1.0), jnp.where(p >= fg, 1.0, 0.0))
-        fg, bg = later  # later rounds: the classifier's own confident cells
-    return p.reshape(h, w)
+def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None) -> dict[str, jax.Array]:
+    """``conv5_4`` features (h, w, C) and, with filters, their evidence at the same cells."""
+    layers = tuple(sorted({OBJECTNESS_LAYER} | set(filters or {}), key=vgg.CONV_LAYERS.index))
+    feats = {k: v[0] for k, v in vgg.apply(params, vgg.preprocess(rgb[None]), layers).items()}
+    f = feats[OBJECTNESS_LAYER]
+    out = {"f": f}
+    if filters:
+        out["evidence"] = evidence(feats, filters, f.shape[:2])
+    return out
 
 
-def _box(x: jax.Array, r: int) -> jax.Array:
-    """Mean over a (2r+1)^2 window (edges renormalised), x (H, W, ...)."""
-    k = 2 * r + 1
-    pad = [(r, r), (r, r)] + [(0, 0)] * (x.ndim - 2)
-    dims = (k, k) + (1,) * (x.ndim - 2)
-    s = jax.lax.reduce_window(jnp.pad(x, pad), 0.0, jax.lax.add, dims, (1,) * x.ndim, "VALID")
-    # window sizes computed on the host: XLA would constant-fold a reduce_window of ones slowly
-    ny = np.minimum(np.arange(x.shape[0]) + r, x.shape[0] - 1) - np.maximum(np.arange(x.shape[0]) - r, 0) + 1
-    nx = np.minimum(np.arange(x.shape[1]) + r, x.shape[1] - 1) - np.maximum(np.arange(x.shape[1]) - r, 0) + 1
-    n = np.outer(ny, nx).astype(np.float32)
-    return s / jnp.asarray(n).reshape(n.shape + (1,) * (x.ndim - 2))
+@partial(jax.jit, static_argnames=("filters",))
+def _features_jit(params, rgb, filters):
+    return _features(params, rgb, dict(filters) if filters else None)
 
 
-def guided_filter(guide: jax.Array, src: jax.Array, r: int, eps: float) -> jax.Array:
-    """Grey-guide guided filter (He et al. 2010): guide (H, W) in [0,1], src (H, W)."""
-    mi, mp = _box(guide, r), _box(src, r)
-    cov = _box(guide * src, r) - mi * mp
-    var = _box(guide * guide, r) - mi * mi
-    a = cov / (var + eps)
-    b = mp - a * mi
-    return _box(a, r) * guide + _box(b, r)
+def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = None,
+            seed_share: float = 0.1) -> tuple[np.ndarray, np.ndarray, float]:
+    """The object-like regions that are the class: ``(labels (h, w), keep (n,), presence)``.
+
+    Regions are the 8-connected components of ``obj > 1``. With a probe each region's mean
+    feature is classified (the probe's training form: pooled features) and the region is
+    kept when the class is its most probable group; presence is the highest class
+    probability among kept regions. With filter evidence ``ev`` a region is kept when it
+    holds the strongest evidence or ``seed_share`` of its cells are half the maximum;
+    presence is then 1.
+    """
+    import cv2
+
+    n, lab = cv2.connectedComponents((obj > 1.0).astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    presence = 0.0
+    if probe is not None:
+        W, b = np.asarray(probe.W, np.float32), np.asarray(probe.b, np.float32)
+        for i in range(1, n):
+            z = f[lab == i].mean(0) @ W + b
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            if p.argmax() == 0:
+                keep[i] = True
+                presence = max(presence, float(p[0]))
+        return lab, keep, presence
+    hit = (ev >= 0.5 * ev.max()).ravel()
+    share = np.bincount(lab.ravel(), weights=hit, minlength=n) / np.maximum(np.bincount(lab.ravel(), minlength=n), 1)
+    keep = share > seed_share
+    keep[lab.ravel()[np.argmax(np.where(obj > 1.0, ev, -1.0))]] = True
+    keep[0] = False
+    return lab, keep, 1.0
 
 
-def guided_upsample(coarse: jax.Array, rgb: jax.Array, radius: int, eps: float = 1e-3) -> jax.Array:
-    """Bilinear upsample of ``coarse`` to the photo, then refined per colour channel."""
-    H, W = rgb.shape[:2]
-    up = _resize(coarse, (H, W))
-    g = rgb / 255.0
-    out = jnp.mean(jnp.stack([guided_filter(g[..., c], up, radius, eps) for c in range(3)]), axis=0)
-    return jnp.clip(out, 0.0, 1.0)
+def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, cfg: MapConfig) -> np.ndarray:
+    """GrabCut labels (h, w) uint8 from region labels and objectness resized to the working size.
+
+    Kept regions are probable object, their high-objectness cells sure object; rejected
+    regions (another class) and low objectness are sure background; the rest probable background.
+    """
+    import cv2
+
+    cand = keep[lab]
+    gm = np.full(lab.shape, cv2.GC_PR_BGD, np.uint8)
+    gm[cand] = cv2.GC_PR_FGD
+    gm[cand & (obj > cfg.core)] = cv2.GC_FGD
+    gm[(obj < cfg.floor) | (~cand & (lab > 0))] = cv2.GC_BGD
+    return gm
 
 
-def object_map(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]], *,
-               fg: float = 0.7, bg: float = 0.2, rounds: int = 2, radius_frac: float = 0.02,
-               eps: float = 1e-3, threshold: float = 0.3, softness: float = 0.1,
-               dilate_frac: float = 0.0, pooling: str = "max", feature_layers: Sequence[str] = FEATURE_LAYERS,
-               later: tuple[float, float] = (0.6, 0.25)) -> dict[str, jax.Array]:
+def finish(rgb: np.ndarray, gm: np.ndarray, iters: int) -> np.ndarray:
+    """GrabCut from labels ``gm`` on ``rgb`` (same size): float (h, w) in {0, 1}."""
+    import cv2
+
+    fg = (gm == cv2.GC_FGD) | (gm == cv2.GC_PR_FGD)
+    if not fg.any() or fg.all():
+        return fg.astype(np.float32)
+    bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    gm = gm.copy()
+    cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), gm, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
+    return ((gm == cv2.GC_FGD) | (gm == cv2.GC_PR_FGD)).astype(np.float32)
+
+
+def _resized(a: np.ndarray, hw: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(np.asarray(a, np.float32), (hw[1], hw[0]),
+                      interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
+
+
+def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[int]] | None = None,
+               probe=None, cfg: MapConfig = MapConfig()) -> dict:
     """Soft object map (H, W) in [0, 1] for an RGB photo (H, W, 3) in [0, 255].
 
-    The guided-upsampled score is mapped through a smoothstep from ``threshold - softness``
-    (0) to ``threshold + softness`` (1). Returns ``{"map", "score", "evidence", "coarse"}``
-    (the last two at 1/8 resolution).
+    Returns ``{"map", "objectness", "presence"}`` (objectness at 1/16 resolution).
+    ``filters`` locate the class when ``probe`` is None.
     """
+    import cv2
+
+    if probe is None and not (filters and any(len(v) for v in filters.values())):
+        raise UsageError("the object map needs a class probe or a filter list")
+    rgb = np.asarray(rgb, np.float32)
     H, W = rgb.shape[:2]
-    layers = tuple(sorted(set(filters) | set(feature_layers) | {BASE}, key=vgg.CONV_LAYERS.index))
-    feats = {k: v[0] for k, v in vgg.apply(params, vgg.preprocess(rgb[None]), layers, pooling).items()}
-    shape = feats[BASE].shape[:2]
-    e = evidence(feats, filters, shape)
-    coarse = (propagate(e, descriptors(feats, shape, feature_layers), fg, bg, rounds=rounds, later=later)
-              if rounds > 0 else e)
-    radius = max(1, int(round(radius_frac * max(H, W))))
-    score = guided_upsample(coarse, rgb, radius, eps)
-    u = jnp.clip((score - (threshold - softness)) / (2 * softness + 1e-6), 0.0, 1.0)
-    m = u * u * (3.0 - 2.0 * u)
-    if dilate_frac > 0:
-        r = max(1, int(round(dilate_frac * max(H, W))))
-        m = jax.lax.reduce_window(m, -jnp.inf, jax.lax.max, (2 * r + 1, 2 * r + 1), (1, 1), "SAME")
-    return {"map": m, "score": score, "evidence": e, "coarse": coarse}
-
-
-@partial(jax.jit, static_argnames=("filters", "rounds", "radius_frac", "dilate_frac", "pooling",
-                                   "feature_layers", "later"))
-def _object_map_jit(params, rgb, filters, **kw):
-    return object_map(params, rgb, dict(filters), **kw)
-
-
-def object_map_jit(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]], **kw) -> dict[str, jax.Array]:
-    """Jitted :func:`object_map` (filters and options are static)."""
-    key = tuple((l, tuple(int(i) for i in v)) for l, v in filters.items())
-    return _object_map_jit(params, jnp.asarray(rgb, jnp.float32), key, **kw)
+    key = None if probe is not None else tuple((l, tuple(int(i) for i in v)) for l, v in filters.items())
+    c = {k: np.asarray(v) for k, v in _features_jit(params, jnp.asarray(rgb), key).items()}
+    obj = objectness(c["f"], cfg.adaptive)
+    lab, keep, presence = regions(c["f"], obj, probe, c.get("evidence"), cfg.seed_share)
+    s = cfg.grabcut_side / max(H, W)
+    hw = (max(8, round(H * s)), max(8, round(W * s)))
+    small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+    gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), cfg)
+    m = _resized(finish(small, gm, cfg.grabcut_iters), (H, W))
+    k = 2 * max(1, int(round(cfg.feather * max(H, W)))) + 1
+    m = np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
+    return {"map": m, "objectness": obj, "presence": presence}

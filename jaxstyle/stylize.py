@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import losses, objectmap, optimize, vgg
-from .errors import JaxstyleError, UsageError
+from .errors import JaxstyleError, NotFoundError, UsageError
 
 METHODS = ("auto", "paper", "gatys", "mask")
 CONTENT_LAYER = "conv4_2"
@@ -178,26 +178,58 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
     return out
 
 
+def locate(params, content, class_name: str | None = "dog", filters=None,
+           selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None) -> dict:
+    """The object map at the map's size: ``{"map", "presence", "probe"}`` (no refusal here).
+
+    ``map_options`` are :class:`objectmap.MapConfig` fields (``size`` defaults to
+    ``MAP_SIZE``; a path is re-read at that size). A class with a shipped probe is located by
+    it; hand-given filters, a score file, or weights the probe does not fit (the tiny test
+    VGGs) use the filters' evidence, and ``presence`` is then 1.
+    """
+    cfg = objectmap.MapConfig(**{"size": MAP_SIZE, **dict(map_options or {})})
+    pr = _class_probe(params, class_name) if filters is None else None
+    flt = None
+    if pr is None:
+        if selected is None:
+            selected = resolve_filters(params, class_name, filters)
+            if selected is None:
+                raise UsageError("the object map needs --class, --filters or --scores")
+        flt = map_filters(class_name, filters, selected)
+    if isinstance(content, (str, os.PathLike)):  # re-read the file at the map's working size
+        map_img = _as_image(content, cfg.size)
+    else:
+        img = _as_image(content, None)
+        map_img = np.asarray(_resize(img, _hw(img.shape, cfg.size)))
+    r = objectmap.object_map(params, map_img, flt, pr, cfg)
+    return {"map": r["map"], "presence": r["presence"], "probe": pr is not None, "min_evidence": cfg.min_evidence}
+
+
 def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog", filters=None,
              selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None) -> np.ndarray:
     """The ``auto`` object map (H, W) in [0, 1] for ``content`` (path or RGB array), at size ``hw``.
 
-    Computed at ``MAP_SIZE`` long side (``map_options["size"]`` overrides; a path is re-read
-    at that size) from :func:`map_filters`, then resized to ``hw``.
+    :func:`locate`, then :class:`NotFoundError` when a probe finds no object of the class
+    (presence below ``min_evidence``): nothing is restyled and nothing written.
     """
-    if selected is None:
-        selected = resolve_filters(params, class_name, filters)
-        if selected is None:
-            raise UsageError("the object map needs --class, --filters or --scores")
-    mo = dict(map_options or {})
-    map_side = int(mo.pop("size", MAP_SIZE))
-    if isinstance(content, (str, os.PathLike)):  # re-read the file at the map's working size
-        map_img = _as_image(content, map_side)
-    else:
-        img = _as_image(content, None)
-        map_img = np.asarray(_resize(img, _hw(img.shape, map_side)))
-    r = objectmap.object_map_jit(params, map_img, map_filters(class_name, filters, selected), **mo)
+    r = locate(params, content, class_name, filters, selected, map_options)
+    if r["probe"] and r["presence"] < r["min_evidence"]:
+        where = f" in {Path(content).name}" if isinstance(content, (str, os.PathLike)) else ""
+        raise NotFoundError(f"no {class_name} found{where} (evidence {r['presence']:.2f} < {r['min_evidence']:.2f}); "
+                            "--min-evidence to change")
     return np.clip(np.asarray(_resize(r["map"][..., None], tuple(hw)))[..., 0], 0.0, 1.0)
+
+
+def _class_probe(params, class_name: str | None):
+    """The shipped probe of ``class_name`` if there is one and it fits these weights, else None."""
+    if not class_name:
+        return None
+    from . import probe
+
+    pr = probe.shipped(class_name)
+    if pr is None or "conv5_4" not in params or vgg.num_channels(params, "conv5_4") != pr.W.shape[0]:
+        return None
+    return pr
 
 
 def _style_hws(style_imgs, long_side: int, style_scale: float) -> tuple[tuple[int, int], ...]:

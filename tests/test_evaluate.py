@@ -198,27 +198,37 @@ def test_maps_only(dirs, params, monkeypatch):
     with open(out / "maps.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["photo"] for r in rows] == ["cat_b", "dog_a"] and len(res["rows"]) == 2
-    for r in rows:
-        for k in ("map_iou", "map_ap", "map_cover", "map_leak", "map_area"):
-            assert 0.0 <= float(r[k]) <= 1.0, (k, r[k])
+    assert [r["role"] for r in rows] == ["other", "own"]
+    for k in ("map_iou", "map_recall", "map_ap"):
+        assert 0.0 <= float(rows[1][k]) <= 1.0, (k, rows[1][k])
+    assert 0.0 <= float(rows[0]["wrong_cover"]) <= 1.0
+    assert (out / "maps_worst.jpg").is_file()
     with pytest.raises(JaxstyleError, match="--force"):
         evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append)
 
-    # the plumbing: a map equal to the mask scores IoU 1, cover 1, leak 0; its inverse the opposite
+    # the plumbing: a map equal to the mask scores IoU 1 (own) and covers all of another animal;
+    # its inverse the opposite; a refusal leaves an empty map
     from jaxstyle import data, stylize
 
-    def oracle(params_, photo, hw, *a, **k):
-        return data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), hw)
+    def oracle(params_, photo, *a, presence=1.0, invert=False, **k):
+        m = data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))
+        return {"map": 1.0 - m if invert else m, "presence": presence, "probe": True, "min_evidence": 0.2}
 
-    monkeypatch.setattr(stylize, "auto_map", oracle)
-    rows = evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params, force=True,
-                             log=logs.append)["rows"]
-    assert all(r["map_iou"] == 1.0 and r["map_cover"] == 1.0 and r["map_leak"] == 0.0 for r in rows)
-    monkeypatch.setattr(stylize, "auto_map", lambda *a, **k: 1.0 - oracle(*a, **k))
-    rows = evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params, force=True,
-                             log=logs.append)["rows"]
-    assert all(r["map_iou"] == 0.0 and r["map_cover"] == 0.0 and r["map_leak"] == 1.0 for r in rows)
-    assert "| photo | dog |" in (out / "maps.md").read_text()
+    def run(**kw):
+        monkeypatch.setattr(stylize, "locate", lambda *a, **k: oracle(*a, **kw, **k))
+        return {r["photo"]: r for r in evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params,
+                                                          force=True, log=logs.append)["rows"]}
+
+    rows = run()
+    assert rows["dog_a"]["map_iou"] == 1.0 and rows["dog_a"]["map_recall"] == 1.0
+    assert rows["dog_a"]["map_precision"] == 1.0 and rows["cat_b"]["wrong_cover"] == 1.0
+    rows = run(invert=True)
+    assert rows["dog_a"]["map_iou"] == 0.0 and rows["dog_a"]["map_recall"] == 0.0 and rows["cat_b"]["wrong_cover"] == 0.0
+    rows = run(presence=0.1)
+    assert all(r["refused"] for r in rows.values())
+    assert rows["dog_a"]["map_iou"] == 0.0 and rows["cat_b"]["wrong_cover"] == 0.0
+    md = (out / "maps.md").read_text()
+    assert "## By breed" in md and "| photo | role |" in md
 
 
 def test_gatys_ratio_target_with_negative_gatys_gain():

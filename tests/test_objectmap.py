@@ -1,0 +1,107 @@
+"""The object map's stages on synthetic inputs (objectness, regions, seeds, GrabCut) and the tiny VGG."""
+import cv2
+import numpy as np
+import pytest
+
+from jaxstyle import objectmap as om
+from jaxstyle import probe as pb
+from jaxstyle.errors import UsageError
+
+
+def _blobs(hw=(24, 32), c=8):
+    """Features with two object blobs: one along channel 0 (the class), one along channel 1 (a look-alike)."""
+    f = np.full(hw + (c,), 0.05, np.float32)
+    f[4:12, 3:11, 0] = 3.0   # the class
+    f[12:20, 20:29, 1] = 3.0  # the look-alike
+    return f
+
+
+def _probe(c=8):
+    """Group 0 fires on channel 0, group 1 (cat) on channel 1, 'other' on the background."""
+    W = np.zeros((c, 3), np.float32)
+    W[0, 0] = W[1, 1] = 4.0
+    b = np.array([-1.0, -1.0, 0.0], np.float32)
+    return pb.Probe(W, b, ("dog", "cat", "other"), {})
+
+
+def test_objectness_mean_and_otsu():
+    rng = np.random.default_rng(0)
+    f = rng.uniform(0, 2, (24, 32, 1)).astype(np.float32)  # textured background around the mean
+    f[4:12, 3:11] = 6.0                                     # one strong object
+    plain = om.objectness(f, adaptive=False)
+    assert plain.mean() == pytest.approx(1.0, rel=1e-5)
+    assert (plain > 1).mean() > 0.3  # the mean lets much of the background in
+    adapt = om.objectness(f, adaptive=True)
+    assert (adapt[4:12, 3:11] > 1).all() and (adapt > 1).sum() == 64  # Otsu keeps the object only
+    flat = _blobs()  # a flat background: Otsu's threshold is below the mean, the mean is kept
+    np.testing.assert_allclose(om.objectness(flat, True), om.objectness(flat, False))
+
+
+def test_regions_keep_the_class_and_reject_the_lookalike():
+    f = _blobs()
+    obj = om.objectness(f)
+    lab, keep, presence = om.regions(f, obj, _probe())
+    dog, cat = lab[8, 6], lab[16, 24]
+    assert dog > 0 and cat > 0 and dog != cat
+    assert keep[dog] and not keep[cat]
+    assert presence > 0.9
+
+
+def test_regions_without_a_class_region_have_no_presence():
+    f = _blobs()
+    f[..., 0] = 0.05  # no class blob left: only the look-alike
+    obj = om.objectness(f)
+    lab, keep, presence = om.regions(f, obj, _probe())
+    assert not keep.any() and presence == 0.0
+
+
+def test_regions_from_filter_evidence_keep_the_strongest():
+    f = _blobs()
+    obj = om.objectness(f)
+    ev = f[..., 1] / f[..., 1].max()  # evidence on the second blob
+    lab, keep, presence = om.regions(f, obj, None, ev)
+    assert keep[lab[16, 24]] and not keep[lab[8, 6]] and presence == 1.0
+
+
+def test_seeds_label_kept_rejected_and_low_objectness():
+    f = _blobs()
+    obj = om.objectness(f)
+    lab, keep, _ = om.regions(f, obj, _probe())
+    gm = om.seeds(lab, keep, obj, om.MapConfig())
+    assert gm[8, 6] in (cv2.GC_FGD, cv2.GC_PR_FGD)
+    assert gm[16, 24] == cv2.GC_BGD          # the look-alike is sure background
+    assert gm[1, 16] == cv2.GC_BGD           # low objectness
+    assert (gm == cv2.GC_FGD).any()
+
+
+def test_grabcut_finish_grows_a_core_to_the_object():
+    rng = np.random.default_rng(0)
+    img = (rng.normal(0, 10, (64, 80, 3)) + [60, 160, 60]).clip(0, 255).astype(np.uint8)
+    img[16:48, 20:60] = (rng.normal(0, 10, (32, 40, 3)) + [200, 40, 40]).clip(0, 255).astype(np.uint8)
+    gm = np.full((64, 80), cv2.GC_PR_BGD, np.uint8)
+    gm[28:36, 36:44] = cv2.GC_FGD  # a small core only
+    gm[:4] = cv2.GC_BGD
+    gm[20:44, 24:56] = np.where(gm[20:44, 24:56] == cv2.GC_FGD, cv2.GC_FGD, cv2.GC_PR_FGD)
+    m = om.finish(img, gm, 3)
+    truth = np.zeros((64, 80), bool)
+    truth[16:48, 20:60] = True
+    iou = (m.astype(bool) & truth).sum() / (m.astype(bool) | truth).sum()
+    assert iou > 0.9  # the seeds alone cover 0.6 of the square
+
+
+def test_object_map_on_the_tiny_vgg(tiny_params):
+    rng = np.random.default_rng(0)
+    img = rng.uniform(0, 255, (48, 64, 3)).astype(np.float32)
+    img[10:38, 16:48] = [230, 30, 30]
+    r = om.object_map(tiny_params, img, {"conv5_1": [1, 2], "conv4_1": [3]}, None, om.MapConfig(size=64))
+    assert r["map"].shape == (48, 64) and 0 <= r["map"].min() and r["map"].max() <= 1
+    assert r["map"].max() > 0.5 and r["presence"] == 1.0
+    with pytest.raises(UsageError):
+        om.object_map(tiny_params, img, {"conv5_1": []}, None, om.MapConfig(size=64))
+
+
+def test_map_config_validates():
+    with pytest.raises(UsageError):
+        om.MapConfig(size=8)
+    with pytest.raises(UsageError):
+        om.MapConfig(min_evidence=1.5)

@@ -1,0 +1,66 @@
+"""The class probe: group labels from pool label codes, training, the .npz round trip."""
+import numpy as np
+import pytest
+
+from jaxstyle import classes
+from jaxstyle import probe as pb
+from jaxstyle.errors import JaxstyleError
+
+
+def test_group_names_put_the_class_first_and_other_last():
+    assert pb.group_names("dog") == ("dog", "cat", "carnivore", "mammal", "bird", "animal", "other")
+    g = pb.group_names("cat")
+    assert g[0] == "cat" and g.count("cat") == 1 and "dog" in g and g[-1] == "other"
+
+
+def test_group_of_codes_classes_and_synset_labels():
+    groups = pb.group_names("dog")
+    y = pb.group_of_codes(groups, classes.num_labels())
+    assert y[207] == 0                     # golden retriever: dog
+    assert y[281] == groups.index("cat")   # tabby: cat
+    assert y[291] == groups.index("carnivore")  # lion: another carnivore
+    assert y[339] == groups.index("mammal")     # sorrel (a horse)
+    assert y[1] == groups.index("animal")       # goldfish
+    assert y[409] == groups.index("other")      # analog clock
+    assert y[classes.label_code("n02121808")] == groups.index("cat")  # a Kaggle cat (group label)
+    assert y[classes.label_code("n02084071")] == 0                   # a Kaggle dog
+    yc = pb.group_of_codes(pb.group_names("cat"), classes.num_labels())
+    assert yc[classes.label_code("n02121808")] == 0 and yc[207] == pb.group_names("cat").index("dog")
+
+
+def test_fit_separates_groups_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    centers = rng.normal(0, 3, (3, 16))
+    y = np.repeat(np.arange(3), [20, 40, 200])  # unbalanced: class-balanced weights must still find group 0
+    X = np.abs(centers[y] + rng.normal(0, 1, (len(y), 16)))
+    pr = pb.fit(X, y, ("dog", "cat", "other"))
+    z = X @ pr.W + pr.b
+    assert (z.argmax(1) == y).mean() > 0.95
+    assert pr.meta["counts"] == {"dog": 20, "cat": 40, "other": 200}
+    back = pb.load(pb.save(pr, tmp_path / "p.npz"))
+    assert back.groups == pr.groups and np.array_equal(back.W, pr.W) and back.meta == pr.meta
+
+
+def test_fit_needs_the_class():
+    with pytest.raises(JaxstyleError, match="no image of 'dog'"):
+        pb.fit(np.ones((4, 3)), np.array([1, 1, 2, 2]), ("dog", "cat", "other"))
+
+
+def test_load_rejects_other_files(tmp_path):
+    p = tmp_path / "bad.npz"
+    np.savez(p, W=np.ones((3, 2)), b=np.ones(3), groups=np.array(["a", "b"]), meta=np.array("{}"))
+    with pytest.raises(JaxstyleError, match="shapes disagree"):
+        pb.load(p)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(JaxstyleError, match="not a jaxstyle probe"):
+        pb.load(tmp_path / "junk.npz")
+
+
+def test_pooled_features_pads_the_last_batch(tiny_params):
+    rng = np.random.default_rng(0)
+    imgs = rng.uniform(0, 255, (5, 32, 32, 3)).astype(np.uint8)
+    batches = [(["a", "b", "c"], np.array([1, 2, 3]), imgs[:3]), (["d", "e"], np.array([4, 5]), imgs[3:])]
+    ids, codes, X = pb.pooled_features(tiny_params, iter(batches))
+    assert ids == list("abcde") and codes.tolist() == [1, 2, 3, 4, 5] and X.shape == (5, 32)
+    _, _, X1 = pb.pooled_features(tiny_params, iter([(["e"], np.array([5]), imgs[4:])]))
+    np.testing.assert_allclose(X1[0], X[4], rtol=1e-5, atol=1e-6)
