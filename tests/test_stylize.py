@@ -323,6 +323,12 @@ def test_detail_band_choices(tiny_params):
         next(S.stylize_iter(content, style, method="gatys", size=96, detail="noise", params=tiny_params))
 
 
+# The dog score file these numbers were measured with (the shipped list before it was rescored on
+# the 3300-image pool, scored on imagenet-sample): the claim is about the detail band, not about
+# which filters ship.
+MEASURED_DOG_FILTERS = str(Path(__file__).parent / "data" / "dog_scores_imagenet_sample.json")
+
+
 @pytest.mark.slow
 def test_style_detail_gives_the_full_size_level_a_head_start(real_params, shared_data):
     """With the style's band the full-size level starts with the fine texture the photo's band lacks.
@@ -342,7 +348,7 @@ def test_style_detail_gives_the_full_size_level_a_head_start(real_params, shared
         gain = {}
         for detail in ("style", "photo"):
             it = S.stylize_iter(photo, style, method="auto", size=256, iterations=30, scales=2, chunk=5,
-                                detail=detail, params=real_params)
+                                detail=detail, params=real_params, filters=MEASURED_DOG_FILTERS)
             p = next(p for p in it if p.scale == 1)  # the first chunk at full size
             it.close()
             gain[detail] = metrics.style_gains(real_params, np.asarray(p.image), content, grams, [obj])["gain"][0]
