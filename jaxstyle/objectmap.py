@@ -3,9 +3,9 @@
 No segmentation network and no user mask. Three stages:
 
 1. **objectness** (one jitted VGG-19 pass to ``conv5_4``, 1/16 resolution): each cell's
-   summed activation over a threshold (the photo's mean, as in SCDA, Wei et al. 2017, or
-   Otsu's when higher). Deep activations are strong on objects and weak on background,
-   and they cover bodies, not only the faces the class filters fire on.
+   summed activation over the photo's mean (SCDA, Wei et al. 2017). Deep activations are
+   strong on objects and weak on background, and they cover bodies, not only the faces
+   the class filters fire on.
 2. **regions** (host): the connected regions of objectness > 1. With the class probe
    (:mod:`jaxstyle.probe`, a softmax over the class and its look-alikes trained on the
    scoring pool's pooled features) each region's mean feature is classified the way the
@@ -13,8 +13,9 @@ No segmentation network and no user mask. Three stages:
    group: a cat beside a dog, a goat or a swan is rejected. With hand-given filters the
    region holding their strongest evidence is the object.
 3. **finish** (host): OpenCV's GrabCut (Rother et al. 2004) at ``grabcut_side`` px, seeded
-   with kept regions as probable object, their cores as sure object, rejected regions and
-   low objectness as sure background; upsampled with a soft edge.
+   with kept regions as probable object (less the cells the probe calls scene), their cells
+   above 1.5x Otsu's threshold as sure object, rejected regions and low objectness as sure
+   background; upsampled with a soft edge.
 
 ``presence`` (probe only) is the class probability of the best kept region; below
 ``min_evidence`` the caller refuses ("no dog found") instead of restyling random texture.
@@ -41,9 +42,9 @@ class MapConfig:
     """Knobs of the object map (defaults measured on pets + DAVIS, docs/RESULTS.md)."""
 
     size: int = 512            # long side the map is computed at
-    adaptive: bool = True      # objectness threshold: Otsu's on the photo (never below the mean)
-    core: float = 1.5          # objectness (x the threshold) of sure-object cells
-    floor: float = 0.3         # objectness (x the threshold) below which a cell is sure background
+    core: float = 1.5          # objectness (x Otsu's threshold, at least the mean) of sure-object cells
+    floor: float = 0.3         # objectness (x the mean) below which a cell is sure background
+    scene: float = 0.5         # probe: a cell whose "other" (not an animal) probability passes this is not object
     seed_share: float = 0.1    # filters only: share of evidence cells a region needs
     grabcut_side: int = 256    # GrabCut works at this long side
     grabcut_iters: int = 3
@@ -71,21 +72,31 @@ def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]
     return e / (jnp.max(e) + 1e-6)
 
 
-def objectness(f: np.ndarray, adaptive: bool = True) -> np.ndarray:
-    """Summed activation per cell over the object threshold: (h, w), > 1 = object-like.
-
-    The threshold is the photo's mean (SCDA), or with ``adaptive`` Otsu's threshold of the
-    same values when that is higher (a small object in clutter).
-    """
+def objectness(f: np.ndarray) -> np.ndarray:
+    """Summed activation per cell over its mean on the photo (SCDA): (h, w), > 1 = object-like."""
     a = np.asarray(f, np.float32).sum(-1)
-    o = a / (a.mean() + 1e-6)
-    if adaptive and o.max() > 0:
-        import cv2
+    return a / (a.mean() + 1e-6)
 
-        q = np.round(o * (255.0 / o.max())).astype(np.uint8)
-        t, _ = cv2.threshold(q, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-        o = o / max(1.0, float(t) * o.max() / 255.0)
-    return o
+
+def otsu(obj: np.ndarray) -> float:
+    """Otsu's threshold of the objectness values, at least 1 (the mean): the strong object cells."""
+    import cv2
+
+    if obj.max() <= 0:
+        return 1.0
+    q = np.round(obj * (255.0 / obj.max())).astype(np.uint8)
+    t, _ = cv2.threshold(q, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return max(1.0, float(t) * float(obj.max()) / 255.0)
+
+
+def scene_prob(f: np.ndarray, probe) -> np.ndarray:
+    """Per cell, the probe's probability of its last group (``other``: not an animal); zeros without a probe."""
+    if probe is None:
+        return np.zeros(f.shape[:2], np.float32)
+    z = np.asarray(f, np.float32) @ np.asarray(probe.W, np.float32) + np.asarray(probe.b, np.float32)
+    z -= z.max(-1, keepdims=True)
+    p = np.exp(z)
+    return p[..., -1] / p.sum(-1)
 
 
 def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None) -> dict[str, jax.Array]:
@@ -138,19 +149,22 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     return lab, keep, 1.0
 
 
-def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, cfg: MapConfig) -> np.ndarray:
-    """GrabCut labels (h, w) uint8 from region labels and objectness resized to the working size.
+def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray, strong: float,
+          cfg: MapConfig) -> np.ndarray:
+    """GrabCut labels (h, w) uint8 from region labels, objectness and scene probability at the working size.
 
-    Kept regions are probable object, their high-objectness cells sure object; rejected
-    regions (another class) and low objectness are sure background; the rest probable background.
+    Kept regions' cells are probable object unless the probe calls them scene (a fence or a
+    bush joined to the animal), their cells above ``strong`` objectness (``core`` times
+    Otsu's threshold of the photo's cells) sure object; rejected regions (another class)
+    and low objectness are sure background; the rest probable background.
     """
     import cv2
 
-    cand = keep[lab]
+    cand = keep[lab] & (scene < cfg.scene)
     gm = np.full(lab.shape, cv2.GC_PR_BGD, np.uint8)
     gm[cand] = cv2.GC_PR_FGD
-    gm[cand & (obj > cfg.core)] = cv2.GC_FGD
-    gm[(obj < cfg.floor) | (~cand & (lab > 0))] = cv2.GC_BGD
+    gm[cand & (obj > strong)] = cv2.GC_FGD
+    gm[(obj < cfg.floor) | (~keep[lab] & (lab > 0))] = cv2.GC_BGD
     return gm
 
 
@@ -189,12 +203,14 @@ def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[
     H, W = rgb.shape[:2]
     key = None if probe is not None else tuple((l, tuple(int(i) for i in v)) for l, v in filters.items())
     c = {k: np.asarray(v) for k, v in _features_jit(params, jnp.asarray(rgb), key).items()}
-    obj = objectness(c["f"], cfg.adaptive)
+    obj = objectness(c["f"])
     lab, keep, presence = regions(c["f"], obj, probe, c.get("evidence"), cfg.seed_share)
+    scene = scene_prob(c["f"], probe)
     s = cfg.grabcut_side / max(H, W)
     hw = (max(8, round(H * s)), max(8, round(W * s)))
     small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
-    gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), cfg)
+    gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
+               cfg.core * otsu(obj), cfg)
     m = _resized(finish(small, gm, cfg.grabcut_iters), (H, W))
     k = 2 * max(1, int(round(cfg.feather * max(H, W)))) + 1
     m = np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)

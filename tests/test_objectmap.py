@@ -10,7 +10,7 @@ from jaxstyle.errors import UsageError
 
 def _blobs(hw=(24, 32), c=8):
     """Features with two object blobs: one along channel 0 (the class), one along channel 1 (a look-alike)."""
-    f = np.full(hw + (c,), 0.05, np.float32)
+    f = np.full(hw + (c,), 0.01, np.float32)
     f[4:12, 3:11, 0] = 3.0   # the class
     f[12:20, 20:29, 1] = 3.0  # the look-alike
     return f
@@ -24,17 +24,23 @@ def _probe(c=8):
     return pb.Probe(W, b, ("dog", "cat", "other"), {})
 
 
-def test_objectness_mean_and_otsu():
+def test_objectness_and_otsu():
     rng = np.random.default_rng(0)
     f = rng.uniform(0, 2, (24, 32, 1)).astype(np.float32)  # textured background around the mean
     f[4:12, 3:11] = 6.0                                     # one strong object
-    plain = om.objectness(f, adaptive=False)
-    assert plain.mean() == pytest.approx(1.0, rel=1e-5)
-    assert (plain > 1).mean() > 0.3  # the mean lets much of the background in
-    adapt = om.objectness(f, adaptive=True)
-    assert (adapt[4:12, 3:11] > 1).all() and (adapt > 1).sum() == 64  # Otsu keeps the object only
-    flat = _blobs()  # a flat background: Otsu's threshold is below the mean, the mean is kept
-    np.testing.assert_allclose(om.objectness(flat, True), om.objectness(flat, False))
+    obj = om.objectness(f)
+    assert obj.mean() == pytest.approx(1.0, rel=1e-5)
+    assert (obj > 1).mean() > 0.3  # the mean lets much of the background in
+    t = om.otsu(obj)
+    assert (obj[4:12, 3:11] > t).all() and (obj > t).sum() == 64  # Otsu's threshold keeps the object only
+    assert om.otsu(np.full((4, 4), 0.5, np.float32)) == 1.0     # never below the mean
+
+
+def test_scene_prob_is_the_last_group():
+    f = _blobs()
+    p = om.scene_prob(f, _probe())
+    assert p[0, 16] > 0.5 and p[8, 6] < 0.1  # background is "other", the class blob is not
+    assert not om.scene_prob(f, None).any()
 
 
 def test_regions_keep_the_class_and_reject_the_lookalike():
@@ -67,11 +73,15 @@ def test_seeds_label_kept_rejected_and_low_objectness():
     f = _blobs()
     obj = om.objectness(f)
     lab, keep, _ = om.regions(f, obj, _probe())
-    gm = om.seeds(lab, keep, obj, om.MapConfig())
-    assert gm[8, 6] in (cv2.GC_FGD, cv2.GC_PR_FGD)
+    scene = np.zeros(obj.shape, np.float32)
+    scene[4:6, 3:11] = 0.9                   # the probe calls the blob's top rows scene
+    gm = om.seeds(lab, keep, obj, scene, 2.0, om.MapConfig())
+    assert gm[8, 6] == cv2.GC_FGD            # a strong cell of the kept region
+    assert gm[4, 6] == cv2.GC_PR_BGD         # kept region, but scene
     assert gm[16, 24] == cv2.GC_BGD          # the look-alike is sure background
     assert gm[1, 16] == cv2.GC_BGD           # low objectness
-    assert (gm == cv2.GC_FGD).any()
+    gm = om.seeds(lab, keep, obj, scene * 0, 1e9, om.MapConfig())
+    assert gm[8, 6] == cv2.GC_PR_FGD and not (gm == cv2.GC_FGD).any()
 
 
 def test_grabcut_finish_grows_a_core_to_the_object():

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Seconds per object map at 512 px on this machine, by stage: VGG pass, regions, GrabCut.
+
+    python benchmarks/map_speed.py --photos ../shared/data/pets --limit 10 --class dog
+
+Each photo's map is computed twice in one process; the second (warm: the VGG program for
+that shape compiled) is the one reported, with the cold first one beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from jaxstyle import data, objectmap, stylize, vgg, weights  # noqa: E402
+
+
+def stages(params, img, probe, cfg) -> dict[str, float]:
+    """Wall seconds of the map's three stages on one photo (the VGG pass blocks until done)."""
+    import cv2
+    import jax.numpy as jnp
+
+    t0 = time.perf_counter()
+    f = np.asarray(objectmap._features_jit(params, jnp.asarray(img, jnp.float32), None)["f"])
+    t1 = time.perf_counter()
+    obj = objectmap.objectness(f)
+    lab, keep, _ = objectmap.regions(f, obj, probe)
+    scene = objectmap.scene_prob(f, probe)
+    t2 = time.perf_counter()
+    s = cfg.grabcut_side / max(img.shape[:2])
+    hw = (round(img.shape[0] * s), round(img.shape[1] * s))
+    small = cv2.resize(img.astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+    gm = objectmap.seeds(objectmap._resized(lab, hw, True).astype(np.int64), keep, objectmap._resized(obj, hw),
+                         objectmap._resized(scene, hw), cfg.core * objectmap.otsu(obj), cfg)
+    objectmap.finish(small, gm, cfg.grabcut_iters)
+    t3 = time.perf_counter()
+    return {"vgg": t1 - t0, "regions": t2 - t1, "grabcut": t3 - t2}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--photos", default="../shared/data/pets", help="folder of photos")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--class", dest="class_name", default="dog")
+    p.add_argument("--size", type=int, default=512)
+    a = p.parse_args(argv)
+    params = vgg.prepare(weights.load()[0], "direct")
+    probe = stylize._class_probe(params, a.class_name)
+    cfg = objectmap.MapConfig(size=a.size)
+    paths = sorted(Path(a.photos).glob("*.jpg"))[: a.limit]
+    print("| photo | size | cold s (whole map) | warm: VGG s | regions s | GrabCut s | warm total s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    totals = []
+    for path in paths:
+        img = np.asarray(data.load_image(path, a.size), np.float32)
+        t = time.perf_counter()
+        objectmap.object_map(params, img, None, probe, cfg)
+        cold = time.perf_counter() - t
+        st = stages(params, img, probe, cfg)
+        totals.append(sum(st.values()))
+        print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['regions']:.3f} | "
+              f"{st['grabcut']:.2f} | {totals[-1]:.2f} |", flush=True)
+    print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
