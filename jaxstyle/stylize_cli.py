@@ -74,21 +74,23 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--mask", default=None, help="object mask image (255 = object) for --method mask")
     p.add_argument("--method", default=None, choices=METHODS,
                    help="auto (default; object map from the filters), paper, gatys (whole image), mask")
-    p.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                   help="weights and iterations: default, fast (fewer iterations), paper (the paper's raw losses)")
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
-    p.add_argument("--iterations", type=positive_int, default=None, help="total L-BFGS iterations")
+    p.add_argument("--iterations", type=positive_int, default=None,
+                   help="total L-BFGS iterations (default: the preset's, 300 for default)")
     p.add_argument("--scales", type=positive_int, default=None, help="coarse-to-fine levels (default: up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--detail", choices=DETAILS, default="style",
                    help="what a new coarse-to-fine level starts with in the band of detail the coarser level "
                         "could not hold: the style's inside the object (default), the photo's, or none")
     p.add_argument("--content-weight", type=nonneg_float, default=None, help="content loss weight (default: the preset's)")
-    p.add_argument("--style-weight", type=nonneg_float, default=None)
+    p.add_argument("--style-weight", type=nonneg_float, default=None, help="style loss weight (default: the preset's)")
     p.add_argument("--tv-weight", type=nonneg_float, default=None,
                    help="total-variation (smoothness) weight (default: the preset's)")
     p.add_argument("--layer-weights", choices=["equal", "proportional"], default="equal",
                    help="paper method: per-layer style weights equal or proportional to #filters")
     p.add_argument("--style-scale", type=nonneg_float, default=1.0, help="style image size relative to --size")
-    p.add_argument("--seed", type=nonneg_int, default=0)
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (noise start, detail band phases)")
     p.add_argument("--init", choices=["content", "noise"], default="content", help="start from the photo or from noise")
     p.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours (luminance transfer)")
     p.add_argument("--save-every", type=positive_int, default=None, metavar="K",
@@ -101,17 +103,16 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--buckets", type=nonneg_int, default=None, metavar="N",
                    help="pad each photo to one of N short sides per long side so photos of different sizes "
                         "share compiled programs (0: exact sizes; default 4 for a batch, 0 for one photo)")
-    p.add_argument("--out", default=None,
-                   help=f"output image (.png or .jpg; default {DEFAULT_OUT}); for a batch a folder "
-                        f"(default {DEFAULT_OUT_DIR}) that gets PHOTO_NAME.png")
-    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("--skip-existing", action="store_true", help="batch: leave photos whose output exists")
     p.add_argument("--min-evidence", type=unit_float, default=None, metavar="P",
                    help="auto: the class probability a photo's object must reach, below which it is refused "
                         "as 'no CLASS found' (default: 0.2, jaxstyle/objectmap.py)")
+    p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, which each "
+                   f"one-photo run without --out replaces; for a batch a folder (default {DEFAULT_OUT_DIR}) "
+                   "that gets PHOTO_NAME.png")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs (--out, --save-map, step images)")
+    p.add_argument("--skip-existing", action="store_true", help="batch: leave photos whose output exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
