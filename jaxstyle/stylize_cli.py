@@ -153,17 +153,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         bar = tqdm(total=1, unit="it", dynamic_ncols=True, file=sys.stderr)
     last_saved = 0
     result = None
-    for prog in stylize_iter(a.content, style_imgs, params=params, config=_config(a, method, filters, a.buckets or 0),
-                             on_phase=None if bar is None else (lambda text: bar.set_description(text, refresh=True))):
+    try:  # the bar is closed first, so an error (e.g. "no dog found") is the last line
+        for prog in stylize_iter(a.content, style_imgs, params=params, config=_config(a, method, filters, a.buckets or 0),
+                                 on_phase=None if bar is None else (lambda text: bar.set_description(text, refresh=True))):
+            if bar is not None:
+                _show(bar, prog)
+            if a.save_every and prog.result is None and prog.done - last_saved >= a.save_every:
+                last_saved = prog.done
+                data.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
+                                force=True)
+            result = prog.result or result
+    finally:
         if bar is not None:
-            _show(bar, prog)
-        if a.save_every and prog.result is None and prog.done - last_saved >= a.save_every:
-            last_saved = prog.done
-            data.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
-                            force=True)
-        result = prog.result or result
-    if bar is not None:
-        bar.close()
+            bar.close()
     data.save_image(result.image, out, force=replace_out)
     if a.save_map:
         data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
