@@ -1,11 +1,11 @@
-"""ImageNet classes, WordNet groups and --class resolution (jaxstyle.classes, jaxstyle.wordnet)."""
+"""ImageNet classes, WordNet groups and --class resolution (jaxstyle.select.classes, jaxstyle.select.wordnet)."""
 import csv
 import json
 
 import pytest
 
-from jaxstyle import classes as C
-from jaxstyle import wordnet as W
+from jaxstyle.select import classes as C
+from jaxstyle.select import wordnet as W
 from jaxstyle.errors import UsageError
 
 

@@ -1,4 +1,4 @@
-"""Tests of jaxstyle.evaluate (scripts/evaluate.py) on a tiny random VGG and synthetic pairs."""
+"""Tests of jaxstyle.evaluate.evaluation (scripts/evaluate.py) on a tiny random VGG and synthetic pairs."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxstyle import evaluate
+from jaxstyle.evaluate import evaluation as evaluate
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError
 
@@ -208,7 +208,8 @@ def test_maps_only(dirs, params, monkeypatch):
 
     # the plumbing: a map equal to the mask scores IoU 1 (own) and covers all of another animal;
     # its inverse the opposite; a refusal leaves an empty map
-    from jaxstyle import data, stylize
+    from jaxstyle import data
+    from jaxstyle.transfer import stylize
 
     def oracle(params_, photo, *a, presence=1.0, invert=False, **k):
         m = data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))

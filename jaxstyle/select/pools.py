@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image
 
 from . import classes
-from .data import PoolItem, center_crop_square, folder_pool
-from .errors import JaxstyleError, UsageError
+from ..data import PoolItem, center_crop_square, folder_pool
+from ..errors import JaxstyleError, UsageError
 from .scoring import Batch
 
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import classes
-from .errors import JaxstyleError, UsageError
+from ..errors import JaxstyleError, UsageError
 from .scoring import Batch
 
 DEFAULT_SPLITS = ("validation", "test", "train")

@@ -48,8 +48,8 @@ def score_map(omap: np.ndarray, mask: np.ndarray, own: bool) -> dict[str, float]
 
 def one_photo(params, pair, class_name: str, filters, map_options: Mapping | None) -> tuple[dict, np.ndarray]:
     """The row for one photo/mask pair, and its map."""
-    from . import data
-    from .stylize import locate
+    from .. import data
+    from ..transfer.stylize import locate
 
     t0 = time.time()
     r = locate(params, str(pair.photo), class_name, filters, map_options=map_options)
@@ -114,8 +114,8 @@ def markdown(rows: Sequence[Mapping], class_name: str, pairs_dir, size: int) -> 
 def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: Mapping[str, object],
                 k: int = 5, width: int = 200) -> np.ndarray | None:
     """Photo, map and mask of the ``k`` own-class photos with the lowest IoU (None without any)."""
-    from . import data
-    from .evaluate import gallery
+    from .. import data
+    from .evaluation import gallery
 
     own = sorted((r for r in rows if r["role"] == "own"), key=lambda r: r["map_iou"])[:k]
     panels = []
@@ -129,8 +129,8 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
 
 
 def write(out: Path, rows: list[dict], md: str, sheet: np.ndarray | None) -> None:
-    from . import data
-    from .evaluate import _write_text
+    from .. import data
+    from .evaluation import _write_text
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MAP_COLUMNS, lineterminator="\n")

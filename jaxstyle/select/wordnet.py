@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .classes import norm
-from .errors import JaxstyleError
+from ..errors import JaxstyleError
 
 # Curated short names -> WordNet offsets (checked against the generated class sets in tests).
 CURATED: dict[str, str] = {
@@ -158,10 +158,10 @@ def build_groups(classes: Sequence[tuple[int, str]], synsets: dict[str, Synset],
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``scripts/make_class_groups.py``: regenerate the class-group table."""
-    from .cli import ArgumentParser
-    from .data import atomic_write
+    from ..cli import ArgumentParser
+    from ..data import atomic_write
 
-    here = Path(__file__).parent / "data"
+    here = Path(__file__).parent.parent / "data"
     p = ArgumentParser(prog="jaxstyle class-groups", description=__doc__.split("\n\n")[0])
     p.add_argument("--wordnet", default="/usr/share/wordnet",
                    help="folder with WordNet 3.0 data.noun and index.noun (Debian wordnet-base)")

@@ -1,8 +1,8 @@
 """Evaluation of object-only stylization on masked photos: ``scripts/evaluate.py``.
 
 For each photo ``NAME.jpg`` with ``NAME_mask.png`` (255 = object) in ``--pairs`` and each
-style image in ``--styles``, run the requested methods through :func:`jaxstyle.stylize.stylize`
-and score every output with :func:`jaxstyle.metrics.evaluate` (definitions: docs/METRICS.md).
+style image in ``--styles``, run the requested methods through :func:`jaxstyle.transfer.stylize.stylize`
+and score every output with :func:`jaxstyle.evaluate.metrics.evaluate` (definitions: docs/METRICS.md).
 
 Outputs (under ``--out``; written atomically, refreshed after every photo x style so an
 interrupted run leaves its partial numbers):
@@ -36,7 +36,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .errors import JaxstyleError, OutputExistsError, UsageError
+from ..errors import JaxstyleError, OutputExistsError, UsageError
 
 ALL_METHODS = ("auto", "paper", "gatys", "mask")
 METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "map_iou", "map_ap")
@@ -157,7 +157,7 @@ def find_styles(root: str | os.PathLike, names: Sequence[str] | None = None) -> 
 # --------------------------------------------------------------------------- provenance
 def git_info(repo: str | os.PathLike | None = None) -> dict[str, object]:
     """{'commit': sha or None, 'dirty': [modified tracked files]} of the jaxstyle checkout."""
-    repo = Path(repo) if repo else Path(__file__).resolve().parents[1]
+    repo = Path(repo) if repo else Path(__file__).resolve().parents[2]
     def run(*args):
         return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=20)
     try:
@@ -323,7 +323,7 @@ def gallery(panels: Sequence[tuple[str, np.ndarray | None, str]], title: str = "
     Images are (H, W, 3) 0-255 or (H, W) maps in [0, 1]; all are shown at the first image's
     size scaled so its long side is ``width`` (default: as is). Returns uint8 (H, W, 3).
     """
-    from .viz import _font
+    from ..select.viz import _font
 
     if not panels:
         raise ValueError("gallery needs at least one panel")
@@ -368,7 +368,7 @@ def _caption(m: Mapping | None) -> str:
 
 # --------------------------------------------------------------------------- writing
 def _write_text(path: Path, text: str) -> None:
-    from .data import atomic_write
+    from ..data import atomic_write
 
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=True)
 
@@ -421,8 +421,9 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
         force: bool = False, save_outputs: bool = False, gallery_width: int = 256, params=None,
         stylize_kwargs: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Run the evaluation and write its files; returns ``{'rows': [...], 'settings': {...}}``."""
-    from . import data, metrics
-    from .stylize import METHODS, PRESETS
+    from .. import data
+    from . import metrics
+    from ..transfer.stylize import METHODS, PRESETS
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     t_start = time.time()
@@ -437,9 +438,9 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     styles = find_styles(styles_dir, style_names)
     check_out(out, force)
     if params is None:
-        from . import weights
+        from ..model import weights
         params, _ = weights.load()
-    from . import vgg
+    from ..model import vgg
     params = vgg.prepare(params)  # once, not per stylization (stylize uses it for its objective only)
 
     settings = {
@@ -486,8 +487,9 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
 
 def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
     """Stylize one photo x style with one method and score it: ``{row, metrics, image, content, mask, map}``."""
-    from . import data, metrics
-    from .stylize import stylize
+    from .. import data
+    from . import metrics
+    from ..transfer.stylize import stylize
 
     kw = dict(base_kw, method=meth, **({"mask": str(pair.mask)} if meth == "mask" else {}))
     t0 = time.time()
@@ -533,8 +535,9 @@ def _pair_sheet(pair, runs: Mapping, title: str, width: int) -> np.ndarray:
 def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
              only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
              map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
-    """Score the ``auto`` object map alone (no stylizing) against every mask (:mod:`jaxstyle.mapeval`)."""
-    from . import mapeval, vgg
+    """Score the ``auto`` object map alone (no stylizing) against every mask (:mod:`jaxstyle.evaluate.mapeval`)."""
+    from . import mapeval
+    from ..model import vgg
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     out = Path(out)
@@ -542,7 +545,7 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
     check_out(out, force, mapeval.MAP_FILES, gallery=False)
     out.mkdir(parents=True, exist_ok=True)
     if params is None:
-        from . import weights
+        from ..model import weights
         params, _ = weights.load()
     params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
     return mapeval.run(pairs, out, params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
@@ -612,8 +615,8 @@ def _csv_list(s: str) -> list[str]:
 
 
 def build_parser():
-    from .cli import ArgumentParser, nonneg_int, positive_int
-    from .stylize import DETAILS
+    from ..cli import ArgumentParser, nonneg_int, positive_int
+    from ..transfer.stylize import DETAILS
 
     p = ArgumentParser(prog="jaxstyle evaluate", description="Score object-only stylization on masked photos "
                        "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
@@ -661,7 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--pairs and --styles are required (unless --merge or --maps-only)")
     params = None
     if args.weights:
-        from . import weights
+        from ..model import weights
         params, _ = weights.load(args.weights)
     if args.maps_only:
         run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,

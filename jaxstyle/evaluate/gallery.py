@@ -8,8 +8,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from .data import atomic_write, to_uint8
-from .stylize import stylize
+from ..data import atomic_write, to_uint8
+from ..transfer.stylize import stylize
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
@@ -50,7 +50,7 @@ def before_after(photos: Sequence[str], styles: Sequence[str], out_dir: str | Pa
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``jaxstyle gallery`` / ``scripts/make_gallery.py``: before/after rows for the docs."""
-    from .cli import ArgumentParser, positive_int
+    from ..cli import ArgumentParser, positive_int
 
     p = ArgumentParser(prog="jaxstyle gallery", description="Before/after rows for the docs: "
                        "photo | object map | one column per method, per photo x style.")
