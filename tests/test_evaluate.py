@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from jaxstyle.cli import evaluate_cli
 from jaxstyle.evaluate import evaluation as evaluate
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError
@@ -122,7 +123,7 @@ def test_json_and_summary(one_run):
 def test_merge(one_run, tmp_path):
     out, res, _ = one_run
     merged = tmp_path / "merged"
-    assert run_main(evaluate.main, ["--merge", str(out), str(out), "--out", str(merged)]) == 0
+    assert run_main(evaluate_cli.main, ["--merge", str(out), str(out), "--out", str(merged)]) == 0
     doc = json.loads((merged / "results.json").read_text())
     assert len(doc["rows"]) == 8  # duplicates collapse
     assert doc["settings"]["merged_from"] == [str(out), str(out)]
@@ -131,7 +132,7 @@ def test_merge(one_run, tmp_path):
     with open(out / "results.csv") as f:
         assert rows == list(csv.DictReader(f))  # numbers survive the JSON round trip
     assert "## Dogs" in (merged / "summary.md").read_text()
-    assert run_main(evaluate.main, ["--merge", str(out), "--out", str(merged)]) == 2  # no --force: usage
+    assert run_main(evaluate_cli.main, ["--merge", str(out), "--out", str(merged)]) == 2  # no --force: usage
 
 
 def test_refuses_overwrite_then_force(dirs, params):
@@ -174,7 +175,7 @@ def test_errors_one_line(dirs, tmp_path, capsys):
         (["--pairs", str(pairs), "--styles", str(styles), "--methods", "auto,magic", "--out", str(out)], "magic"),
     ]
     for argv, msg in cases:
-        rc = run_main(evaluate.main, argv)
+        rc = run_main(evaluate_cli.main, argv)
         err = capsys.readouterr().err.strip().splitlines()[-1]  # progress notes may precede it
         assert rc in (1, 2), argv
         assert err.startswith("error:") and msg in err, err
@@ -250,6 +251,6 @@ def test_scales_flag_reaches_stylize(dirs, monkeypatch):
     pairs, styles, out = dirs
     seen: list = []
     monkeypatch.setattr(evaluate, "run", lambda *a, **k: seen.append(k.get("stylize_kwargs")))
-    evaluate.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out), "--scales", "1"])
-    evaluate.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out)])
+    evaluate_cli.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out), "--scales", "1"])
+    evaluate_cli.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out)])
     assert seen == [{"scales": 1}, None]

@@ -27,10 +27,10 @@ COMMANDS = {
     "score": ("jaxstyle.cli.score_cli", "score VGG-19 filters for a class on an image pool"),
     "probe": ("jaxstyle.cli.probe_cli", "train the class probe the object map uses on an image pool"),
     "visualize": ("jaxstyle.cli.visualize_cli", "render what chosen filters respond to (activation maximisation)"),
-    "evaluate": ("jaxstyle.evaluate.evaluation", "score object-only stylization on masked photos"),
+    "evaluate": ("jaxstyle.cli.evaluate_cli", "score object-only stylization on masked photos"),
     "convert": ("jaxstyle.cli.convert_cli", "convert real VGG-19 weights to weights/vgg19.npz"),
-    "class-groups": ("jaxstyle.select.wordnet", "regenerate the class-group table from WordNet 3.0"),
-    "gallery": ("jaxstyle.evaluate.gallery", "before/after rows for the docs"),
+    "class-groups": ("jaxstyle.cli.class_groups_cli", "regenerate the class-group table from WordNet 3.0"),
+    "gallery": ("jaxstyle.cli.gallery_cli", "before/after rows for the docs"),
 }
 INSTALL_HINT = f"pip install -e {Path(__file__).resolve().parents[2]}"
 
