@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from jaxstyle.cli import evaluate_cli
-from jaxstyle.evaluate import evaluation as evaluate
+from jaxstyle.evaluate import evaluation as evaluate, mapeval
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError
 
@@ -194,7 +194,7 @@ def test_gallery_layout():
 def test_maps_only(dirs, params, monkeypatch):
     pairs, _, out = dirs
     logs: list[str] = []
-    res = evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append,
+    res = mapeval.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append,
                             map_options={"size": 48})
     with open(out / "maps.csv") as f:
         rows = list(csv.DictReader(f))
@@ -205,7 +205,7 @@ def test_maps_only(dirs, params, monkeypatch):
     assert 0.0 <= float(rows[0]["wrong_cover"]) <= 1.0
     assert (out / "maps_worst.jpg").is_file()
     with pytest.raises(JaxstyleError, match="--force"):
-        evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append)
+        mapeval.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append)
 
     # the plumbing: a map equal to the mask scores IoU 1 (own) and covers all of another animal;
     # its inverse the opposite; a refusal leaves an empty map
@@ -218,7 +218,7 @@ def test_maps_only(dirs, params, monkeypatch):
 
     def run(**kw):
         monkeypatch.setattr(stylize, "locate", lambda *a, **k: oracle(*a, **kw, **k))
-        return {r["photo"]: r for r in evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params,
+        return {r["photo"]: r for r in mapeval.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params,
                                                           force=True, log=logs.append)["rows"]}
 
     rows = run()

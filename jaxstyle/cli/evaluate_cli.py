@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from . import ArgumentParser, nonneg_int, positive_int
-from ..evaluate import evaluation as E
+from ..evaluate import evaluation as E, mapeval
 from ..model import weights
 from ..transfer.stylize import DETAILS
 
@@ -63,8 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.weights:
         params, _ = weights.load(args.weights)
     if args.maps_only:
-        E.run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
-                 photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
+        mapeval.run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
+                         photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
                  params=params)
         return 0
     E.run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,

@@ -532,26 +532,6 @@ def _pair_sheet(pair, runs: Mapping, title: str, width: int) -> np.ndarray:
     return gallery(panels, title=title, cols=4, width=width)
 
 
-def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
-             only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
-             map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
-    """Score the ``auto`` object map alone (no stylizing) against every mask (:mod:`jaxstyle.evaluate.mapeval`)."""
-    from . import mapeval
-    from ..model import vgg
-
-    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
-    out = Path(out)
-    pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
-    check_out(out, force, mapeval.MAP_FILES, gallery=False)
-    out.mkdir(parents=True, exist_ok=True)
-    if params is None:
-        from ..model import weights
-        params, _ = weights.load()
-    params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
-    return mapeval.run(pairs, out, params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
-                       filters=filters, map_options=map_options, log=log)
-
-
 def _from_json(v):
     if v is None:
         return float("nan")

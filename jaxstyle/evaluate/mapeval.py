@@ -159,3 +159,23 @@ def run(pairs: Sequence, out, params, *, pairs_dir, size: int, class_name: str, 
     write(out, rows, markdown(rows, class_name, pairs_dir, size), sheet)
     log(f"wrote {out / MAP_FILES[0]}, {MAP_FILES[1]} and {MAP_FILES[2]}")
     return {"rows": rows}
+
+
+def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
+             only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
+             map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
+    """Score the ``auto`` object map alone (no stylizing) against every mask."""
+    from .evaluation import check_out, find_pairs
+    from ..model import vgg
+
+    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    out = Path(out)
+    pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
+    check_out(out, force, MAP_FILES, gallery=False)
+    out.mkdir(parents=True, exist_ok=True)
+    if params is None:
+        from ..model import weights
+        params, _ = weights.load()
+    params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
+    return run(pairs, out, params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
+               filters=filters, map_options=map_options, log=log)
