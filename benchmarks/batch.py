@@ -32,7 +32,8 @@ import jaxstyle  # noqa: E402,F401  (sets the CPU XLA flags before JAX starts)
 import jax  # noqa: E402
 from jax._src import dispatch  # noqa: E402
 
-from jaxstyle import optimize, stylize as S, weights  # noqa: E402
+from jaxstyle.transfer import optimize, stylize as S  # noqa: E402
+from jaxstyle.model import weights  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PETS = ROOT.parent / "shared" / "data" / "pets"

@@ -47,8 +47,11 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxstyle import data, optimize, scoring, vgg  # noqa: E402
-from jaxstyle import stylize as S  # noqa: E402
+from jaxstyle import data  # noqa: E402
+from jaxstyle.transfer import optimize  # noqa: E402
+from jaxstyle.select import scoring  # noqa: E402
+from jaxstyle.model import vgg  # noqa: E402
+from jaxstyle.transfer import stylize as S  # noqa: E402
 
 try:
     import torch  # noqa: E402
@@ -167,7 +170,7 @@ _PARAMS = {}
 
 def _params():
     if "p" not in _PARAMS:
-        from jaxstyle import weights
+        from jaxstyle.model import weights
 
         _PARAMS["p"] = weights.load()[0]
     return _PARAMS["p"]
@@ -368,7 +371,7 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
     ``stylize_kw`` go to ``stylize_iter`` (e.g. ``detail``). ``cold=False`` keeps the programs
     an earlier run of the same shapes compiled (a warm persistent cache, without its loading).
     """
-    from jaxstyle import metrics
+    from jaxstyle.evaluate import metrics
 
     params = _params() if params is None else params
     if cold:

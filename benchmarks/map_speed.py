@@ -17,7 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from jaxstyle import data, objectmap, stylize, vgg, weights  # noqa: E402
+from jaxstyle import data  # noqa: E402
+from jaxstyle.transfer import objectmap, stylize  # noqa: E402
+from jaxstyle.model import vgg, weights  # noqa: E402
 
 
 def stages(params, img, probe, cfg) -> dict[str, float]:

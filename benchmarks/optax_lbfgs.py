@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""optax.lbfgs vs jaxstyle's projected L-BFGS (jaxstyle/optimize.py): loss reached at equal wall time.
+"""optax.lbfgs vs jaxstyle's projected L-BFGS (jaxstyle/transfer/optimize.py): loss reached at equal wall time.
 
 The objective is the default preset's whole-image (gatys) objective as ``stylize`` builds it
 (benchmarks/bench.py ``jax_objective``: the bundled dog photo + Starry Night, real VGG-19,
@@ -37,7 +37,7 @@ import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 
 import bench  # noqa: E402
-from jaxstyle import optimize  # noqa: E402
+from jaxstyle.transfer import optimize  # noqa: E402
 
 
 def run_projected(f, fargs, x0, seconds):
@@ -91,7 +91,7 @@ def run_optax(f, fargs, x0, seconds, clip_inside: bool):
 
 
 SOLVERS = {
-    "projected": ("projected L-BFGS (jaxstyle.optimize)", lambda f, a, x, s: run_projected(f, a, x, s)),
+    "projected": ("projected L-BFGS (jaxstyle.transfer.optimize)", lambda f, a, x, s: run_projected(f, a, x, s)),
     "optax-projected": ("optax.lbfgs, projected", lambda f, a, x, s: run_optax(f, a, x, s, False)),
     "optax-clip": ("optax.lbfgs, clip in the objective", lambda f, a, x, s: run_optax(f, a, x, s, True)),
 }

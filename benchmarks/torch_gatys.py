@@ -1,7 +1,7 @@
 """PyTorch baseline for the benchmarks: the same VGG-19 weights and the same Gatys objective.
 
 Benchmark-only (torch is the optional ``bench`` extra). The objective mirrors
-``jaxstyle.stylize._make_objective`` for ``method="gatys"`` with the default preset:
+``jaxstyle.transfer.stylize._make_objective`` for ``method="gatys"`` with the default preset:
 
 * input: RGB 0–255 image, Caffe preprocessing (BGR, minus the channel means);
 * style: conv1_1…conv5_1, Gram ``F^T F / (H W)``, per layer ``mean((G - A)^2) / (mean(A^2) + 1e-8)``,

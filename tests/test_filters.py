@@ -1,10 +1,10 @@
-"""Filter-set parsing, validation, files and shipped defaults (jaxstyle.filters)."""
+"""Filter-set parsing, validation, files and shipped defaults (jaxstyle.select.filters)."""
 import json
 
 import pytest
 
-from jaxstyle import filters as F
-from jaxstyle import vgg
+from jaxstyle.select import filters as F
+from jaxstyle.model import vgg
 from jaxstyle.errors import JaxstyleError, UsageError
 from helpers import tiny_params
 

@@ -19,9 +19,10 @@ before = dict(os.environ)
 mods = []
 if sys.argv[1] == "jaxstyle":
     import jaxstyle
-    mods = [m.name for m in pkgutil.iter_modules(jaxstyle.__path__) if m.name not in ("tfds_pool", "__main__")]
+    mods = [m.name for m in pkgutil.walk_packages(jaxstyle.__path__, "jaxstyle.")
+            if m.name.rpartition(".")[2] not in ("tfds_pool", "__main__")]
     for m in mods:
-        importlib.import_module("jaxstyle." + m)
+        importlib.import_module(m)
 import jax, flax.linen, optax, scipy.ndimage  # noqa: E401
 after = dict(os.environ)
 changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))

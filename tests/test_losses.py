@@ -2,7 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxstyle import losses
+from jaxstyle.transfer import losses
 
 
 def _feats(key, shape=(6, 5, 8)):

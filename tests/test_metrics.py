@@ -1,4 +1,4 @@
-"""Tests of jaxstyle.metrics on constructed cases (tiny random VGG + one real-image composite)."""
+"""Tests of jaxstyle.evaluate.metrics on constructed cases (tiny random VGG + one real-image composite)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,9 @@ import pytest
 from helpers import SHARED
 from PIL import Image
 
-from jaxstyle import data, metrics, vgg
+from jaxstyle import data
+from jaxstyle.evaluate import metrics
+from jaxstyle.model import vgg
 from jaxstyle.errors import JaxstyleError
 
 MASKED = SHARED / "masked"

@@ -14,8 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import optimize, vgg
-from jaxstyle import stylize as S
+from jaxstyle.transfer import optimize
+from jaxstyle.model import vgg
+from jaxstyle.transfer import stylize as S
 
 
 @pytest.fixture(scope="module")

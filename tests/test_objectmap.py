@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from jaxstyle import objectmap as om
-from jaxstyle import probe as pb
+from jaxstyle.transfer import objectmap as om
+from jaxstyle.select import probe as pb
 from jaxstyle.errors import UsageError
 
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from helpers import SHARED
-from jaxstyle import data, metrics, stylize
+from jaxstyle import data
+from jaxstyle.evaluate import metrics
+from jaxstyle.transfer import stylize
 from jaxstyle.errors import NotFoundError
 
 pytestmark = pytest.mark.slow

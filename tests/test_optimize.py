@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import optimize
+from jaxstyle.transfer import optimize
 from jaxstyle.errors import JaxstyleError
 
 

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxstyle import classes as C
-from jaxstyle import data, poolscores, scoring
+from jaxstyle.select import classes as C
+from jaxstyle import data
+from jaxstyle.select import poolscores, scoring
 from jaxstyle.errors import JaxstyleError
-from jaxstyle.pools import FolderPool, MultiPool, open_pools
-from tiny_vgg import tiny_params
+from jaxstyle.select.pools import FolderPool, MultiPool, open_pools
+from helpers import tiny_params
 
 DOMESTIC_CAT, DOG = "n02121808", "n02084071"
 
@@ -192,7 +193,8 @@ def test_one_compile_across_sources_sizes_and_the_last_batch(tmp_path):
 
 
 def test_cli_selects_classes_from_saved_pool_scores(tmp_path):
-    from jaxstyle import filters, score_cli
+    from jaxstyle.select import filters
+    from jaxstyle.cli import score_cli
 
     a, b = _two_sources(tmp_path)
     pool = open_pools([f"folder:{a}", f"folder:{b}"])

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from jaxstyle import classes
-from jaxstyle import probe as pb
+from jaxstyle.select import classes
+from jaxstyle.select import probe as pb
 from jaxstyle.errors import JaxstyleError
 
 

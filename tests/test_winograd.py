@@ -1,10 +1,10 @@
-"""Winograd convolutions (jaxstyle.winograd) and vgg.prepare, against lax's direct convolution."""
+"""Winograd convolutions (jaxstyle.model.winograd) and vgg.prepare, against lax's direct convolution."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import vgg, winograd
+from jaxstyle.model import vgg, winograd
 from jaxstyle.errors import UsageError
 from helpers import tiny_params
 
@@ -103,7 +103,7 @@ def test_prepared_vgg_matches_direct_features_and_pixel_gradient(monkeypatch):
 
 
 def test_stylize_levels_use_winograd_only_with_enough_work():
-    from jaxstyle import stylize as S
+    from jaxstyle.transfer import stylize as S
 
     big = (288, 512)
     assert S.level_uses_fast_conv("auto", big, 20)  # 2.9M pixel-iterations

@@ -5,9 +5,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from . import weights
-from .cli import ArgumentParser
-from .errors import OutputExistsError
+from ..model import weights
+from . import ArgumentParser
+from ..errors import OutputExistsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from .cli import ArgumentParser, positive_int, run_main
+from . import ArgumentParser, positive_int, run_main
 
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog="jaxstyle probe", description="Train the softmax probe that tells the class from "
-                       "its look-alikes (jaxstyle/probe.py) on one or more labelled pools, and write it as .npz.")
+                       "its look-alikes (jaxstyle/select/probe.py) on one or more labelled pools, and write it as .npz.")
     p.add_argument("--class", dest="class_names", required=True, action="append",
                    help="the class, repeatable (one features pass): a WordNet group of "
                         "jaxstyle/data/class_groups.json (dog, cat, bird, ...)")
@@ -27,8 +27,10 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import classes, data, pools, probe, vgg, weights
-    from .errors import OutputExistsError, UsageError
+    from ..select import classes, pools, probe
+    from .. import data
+    from ..model import vgg, weights
+    from ..errors import OutputExistsError, UsageError
 
     a = build_parser().parse_args(argv)
     names = [c.strip().lower() for c in a.class_names]

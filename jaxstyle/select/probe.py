@@ -4,7 +4,7 @@ A softmax regression over WordNet groups on VGG-19 ``conv5_4`` features averaged
 image, trained on the scoring pool (one row per image, the scoring preprocessing). Groups:
 the target class first, then its look-alikes in a fixed order (dog, cat, other carnivores,
 other mammals, birds, other animals) minus the target, then everything else. The object
-map (:mod:`jaxstyle.objectmap`) averages the same features over each object-like region
+map (:mod:`jaxstyle.transfer.objectmap`) averages the same features over each object-like region
 of a photo and keeps the regions where the class beats every other group, so a cat, a
 goat or a swan is not taken for a dog. ``scripts/train_probe.py`` makes the shipped ones.
 
@@ -20,12 +20,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import JaxstyleError
+from ..errors import JaxstyleError
 
 LAYER = "conv5_4"
 CONFUSERS = ("dog", "cat", "carnivore", "mammal", "bird", "animal")  # the look-alikes, nearest first
 OTHER = "other"
-DATA_DIR = Path(__file__).resolve().parent / "data" / "probes"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "probes"
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def assign(members: Mapping[str, set], groups: Sequence[str], class_index: int, 
 
 
 def group_of_codes(groups: Sequence[str], n_codes: int) -> np.ndarray:
-    """Per pool label code (:func:`jaxstyle.classes.label_code`): the index of its probe group.
+    """Per pool label code (:func:`jaxstyle.select.classes.label_code`): the index of its probe group.
 
     An ImageNet class belongs to a group when the group's classes hold it; a group label
     (a Kaggle ``n02121808`` cat) when it is that group or below it. First match wins.
@@ -86,7 +86,7 @@ def pooled_features(params: Mapping, batches) -> tuple[list[str], np.ndarray, np
     import jax
     import jax.numpy as jnp
 
-    from . import vgg
+    from ..model import vgg
 
     fn = jax.jit(lambda p, x: jnp.mean(vgg.apply(p, vgg.preprocess(x), (LAYER,))[LAYER], axis=(1, 2)))
     ids, codes, feats, size = [], [], [], None

@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-from .errors import JaxstyleError, UsageError
+from ..errors import JaxstyleError, UsageError
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).parent.parent / "data"
 NUM_CLASSES = 1000
 
 

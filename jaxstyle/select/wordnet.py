@@ -15,14 +15,12 @@ wordnet-base_*.deb /tmp/wn`` then ``--wordnet /tmp/wn/usr/share/wordnet``.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from .classes import norm
-from .errors import JaxstyleError
+from ..errors import JaxstyleError
 
 # Curated short names -> WordNet offsets (checked against the generated class sets in tests).
 CURATED: dict[str, str] = {
@@ -155,42 +153,3 @@ def build_groups(classes: Sequence[tuple[int, str]], synsets: dict[str, Synset],
         })
     return groups
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``scripts/make_class_groups.py``: regenerate the class-group table."""
-    from .cli import ArgumentParser
-    from .data import atomic_write
-
-    here = Path(__file__).parent / "data"
-    p = ArgumentParser(prog="jaxstyle class-groups", description=__doc__.split("\n\n")[0])
-    p.add_argument("--wordnet", default="/usr/share/wordnet",
-                   help="folder with WordNet 3.0 data.noun and index.noun (Debian wordnet-base)")
-    p.add_argument("--classes", default=str(here / "imagenet_classes.csv"), help="ImageNet class table CSV")
-    p.add_argument("--out", default=str(here / "class_groups.json"), help="output JSON table")
-    p.add_argument("--force", action="store_true", help="overwrite --out")
-    a = p.parse_args(argv)
-    wn = Path(a.wordnet)
-    data, index = wn / "data.noun", wn / "index.noun"
-    for f in (data, index):
-        if not f.is_file():
-            raise JaxstyleError(f"{f}: missing; install wordnet-base or pass --wordnet DIR")
-    raw = data.read_bytes()
-    synsets = parse_data_noun(raw.decode("utf-8", "replace").splitlines())
-    senses = parse_index_noun(index.read_text("utf-8", "replace").splitlines())
-    table, class_names = read_class_table(a.classes)
-    groups = build_groups(table, synsets, senses, reserved=class_names)
-    doc = {
-        "source": "WordNet 3.0 data.noun (Debian wordnet-base 1:3.0-37); groups = synsets that are "
-                  "hypernyms (@, @i, transitive) of >= 2 ImageNet-1k classes",
-        "data_noun_sha256": hashlib.sha256(raw).hexdigest(),
-        "generator": "scripts/make_class_groups.py",
-        "groups": groups,
-    }
-    text = "{\n" + ",\n".join(
-        f" {json.dumps(k)}: " + (
-            "[\n" + ",\n".join("  " + json.dumps(g, separators=(",", ":")) for g in v) + "\n ]"
-            if k == "groups" else json.dumps(v))
-        for k, v in doc.items()) + "\n}\n"
-    atomic_write(a.out, lambda tmp: tmp.write_text(text), force=a.force)
-    print(f"wrote {a.out}: {len(groups)} groups, {len(text) // 1024} KB")
-    return 0

@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import ndimage
 
-from . import vgg
-from .errors import JaxstyleError
+from ..model import vgg
+from ..errors import JaxstyleError
 
 STYLE_LAYERS: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1")
 BAND_FRACTION = 0.02  # erosion/dilation radius, as a fraction of the long side

@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import vgg
+from ..model import vgg
 from .classes import ClassMask, class_mask
-from .errors import UsageError
+from ..errors import UsageError
 
 DEFAULT_LAYERS = ("conv4_1", "conv5_1")
 DEFAULT_TOP_K = 9
@@ -137,7 +137,7 @@ class ScoreState:
     consumed: int = 0                                    # pool items read (scored + skipped)
     skipped: list[str] = field(default_factory=list)
     known: list[bool] = field(default_factory=list)     # can the label say yes or no for the class?
-    labels: list[int] = field(default_factory=list)     # label codes (jaxstyle.classes.label_code)
+    labels: list[int] = field(default_factory=list)     # label codes (jaxstyle.select.classes.label_code)
     record: bool = False                                 # keep every image's means and argmax too
 
     @property
@@ -443,7 +443,7 @@ def score_stream(scorer: BatchScorer, batches: Iterable[Batch], class_set: "Iter
                  state: ScoreState, on_batch=None) -> ScoreState:
     """Run ``scorer`` over ``batches`` and fold them into ``state``, one batch in flight ahead.
 
-    ``class_set``: a :class:`jaxstyle.classes.ClassMask` (labels may be WordNet groups), or
+    ``class_set``: a :class:`jaxstyle.select.classes.ClassMask` (labels may be WordNet groups), or
     ImageNet class indices. ``on_batch(state, n_images)`` is called after each folded batch.
     """
     cls = class_set if isinstance(class_set, ClassMask) else class_mask(list(class_set))

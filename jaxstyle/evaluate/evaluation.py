@@ -1,8 +1,8 @@
 """Evaluation of object-only stylization on masked photos: ``scripts/evaluate.py``.
 
 For each photo ``NAME.jpg`` with ``NAME_mask.png`` (255 = object) in ``--pairs`` and each
-style image in ``--styles``, run the requested methods through :func:`jaxstyle.stylize.stylize`
-and score every output with :func:`jaxstyle.metrics.evaluate` (definitions: docs/METRICS.md).
+style image in ``--styles``, run the requested methods through :func:`jaxstyle.transfer.stylize.stylize`
+and score every output with :func:`jaxstyle.evaluate.metrics.evaluate` (definitions: docs/METRICS.md).
 
 Outputs (under ``--out``; written atomically, refreshed after every photo x style so an
 interrupted run leaves its partial numbers):
@@ -36,7 +36,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .errors import JaxstyleError, OutputExistsError, UsageError
+from ..errors import JaxstyleError, OutputExistsError, UsageError
 
 ALL_METHODS = ("auto", "paper", "gatys", "mask")
 METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "map_iou", "map_ap")
@@ -157,7 +157,7 @@ def find_styles(root: str | os.PathLike, names: Sequence[str] | None = None) -> 
 # --------------------------------------------------------------------------- provenance
 def git_info(repo: str | os.PathLike | None = None) -> dict[str, object]:
     """{'commit': sha or None, 'dirty': [modified tracked files]} of the jaxstyle checkout."""
-    repo = Path(repo) if repo else Path(__file__).resolve().parents[1]
+    repo = Path(repo) if repo else Path(__file__).resolve().parents[2]
     def run(*args):
         return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=20)
     try:
@@ -323,7 +323,7 @@ def gallery(panels: Sequence[tuple[str, np.ndarray | None, str]], title: str = "
     Images are (H, W, 3) 0-255 or (H, W) maps in [0, 1]; all are shown at the first image's
     size scaled so its long side is ``width`` (default: as is). Returns uint8 (H, W, 3).
     """
-    from .viz import _font
+    from ..select.viz import _font
 
     if not panels:
         raise ValueError("gallery needs at least one panel")
@@ -368,7 +368,7 @@ def _caption(m: Mapping | None) -> str:
 
 # --------------------------------------------------------------------------- writing
 def _write_text(path: Path, text: str) -> None:
-    from .data import atomic_write
+    from ..data import atomic_write
 
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=True)
 
@@ -421,8 +421,9 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
         force: bool = False, save_outputs: bool = False, gallery_width: int = 256, params=None,
         stylize_kwargs: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Run the evaluation and write its files; returns ``{'rows': [...], 'settings': {...}}``."""
-    from . import data, metrics
-    from .stylize import METHODS, PRESETS
+    from .. import data
+    from . import metrics
+    from ..transfer.stylize import METHODS, PRESETS
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     t_start = time.time()
@@ -437,9 +438,9 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     styles = find_styles(styles_dir, style_names)
     check_out(out, force)
     if params is None:
-        from . import weights
+        from ..model import weights
         params, _ = weights.load()
-    from . import vgg
+    from ..model import vgg
     params = vgg.prepare(params)  # once, not per stylization (stylize uses it for its objective only)
 
     settings = {
@@ -486,8 +487,9 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
 
 def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
     """Stylize one photo x style with one method and score it: ``{row, metrics, image, content, mask, map}``."""
-    from . import data, metrics
-    from .stylize import stylize
+    from .. import data
+    from . import metrics
+    from ..transfer.stylize import stylize
 
     kw = dict(base_kw, method=meth, **({"mask": str(pair.mask)} if meth == "mask" else {}))
     t0 = time.time()
@@ -528,25 +530,6 @@ def _pair_sheet(pair, runs: Mapping, title: str, width: int) -> np.ndarray:
     panels += [(lab, runs[k]["image"] if k in runs else None, _caption(runs[k]["metrics"] if k in runs else None))
                for k, lab in names]
     return gallery(panels, title=title, cols=4, width=width)
-
-
-def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
-             only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
-             map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
-    """Score the ``auto`` object map alone (no stylizing) against every mask (:mod:`jaxstyle.mapeval`)."""
-    from . import mapeval, vgg
-
-    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
-    out = Path(out)
-    pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
-    check_out(out, force, mapeval.MAP_FILES, gallery=False)
-    out.mkdir(parents=True, exist_ok=True)
-    if params is None:
-        from . import weights
-        params, _ = weights.load()
-    params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
-    return mapeval.run(pairs, out, params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
-                       filters=filters, map_options=map_options, log=log)
 
 
 def _from_json(v):
@@ -605,72 +588,3 @@ def merge(result_dirs: Sequence[str | os.PathLike], out, force: bool = False,
     log(f"merged {len(rows_l)} rows from {len(parts)} runs into {out}")
     return {"rows": rows_l, "settings": settings}
 
-
-# --------------------------------------------------------------------------- CLI
-def _csv_list(s: str) -> list[str]:
-    return [x.strip() for x in s.split(",") if x.strip()]
-
-
-def build_parser():
-    from .cli import ArgumentParser, nonneg_int, positive_int
-    from .stylize import DETAILS
-
-    p = ArgumentParser(prog="jaxstyle evaluate", description="Score object-only stylization on masked photos "
-                       "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
-    p.add_argument("--maps-only", action="store_true",
-                   help="score the auto object map alone against each mask (no stylizing; no --styles needed): "
-                   "OUT/maps.csv and maps.md")
-    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
-                   help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
-    p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "
-                   "an index.csv with an is_dog column is used when present")
-    p.add_argument("--styles", help="folder of style images")
-    p.add_argument("--style-names", type=_csv_list, default=None, metavar="A,B",
-                   help="style file stems to use (default: all)")
-    p.add_argument("--methods", type=_csv_list, default=list(ALL_METHODS), metavar="M,..",
-                   help="comma list of auto,paper,gatys,mask (default: all)")
-    p.add_argument("--photos", type=_csv_list, default=None, metavar="NAME,..",
-                   help="photo names or shell patterns to keep (default: all)")
-    p.add_argument("--only-dogs", action="store_true", help="keep dog photos only")
-    p.add_argument("--limit-photos", type=positive_int, default=None, metavar="K", help="first K photos")
-    p.add_argument("--size", type=positive_int, default=512, help="long side in pixels")
-    p.add_argument("--iterations", type=positive_int, default=None, help="L-BFGS iterations (default: preset's)")
-    p.add_argument("--preset", default="default", help="stylize preset: default, fast or paper")
-    p.add_argument("--scales", type=positive_int, default=None,
-                   help="coarse-to-fine levels (default: the backend's, up to 3 on CPU, 1 on GPU/TPU)")
-    p.add_argument("--detail", choices=DETAILS, default=None,
-                   help="a new level's detail band: style, photo or none (default: stylize's, style)")
-    p.add_argument("--class", dest="class_name", default="dog", help="class for auto/paper (default dog)")
-    p.add_argument("--filters", default=None, help="filters for auto/paper instead of --class, e.g. conv5_1:3,17")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed of every run")
-    p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
-    p.add_argument("--save-outputs", action="store_true", help=f"also save every output under OUT/{IMAGES_DIR}/")
-    p.add_argument("--gallery-width", type=positive_int, default=256, help="panel long side in the gallery")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--force", action="store_true", help="overwrite previous results in --out")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.merge:
-        merge(args.merge, args.out, force=args.force)
-        return 0
-    if not args.pairs or not (args.styles or args.maps_only):
-        parser.error("--pairs and --styles are required (unless --merge or --maps-only)")
-    params = None
-    if args.weights:
-        from . import weights
-        params, _ = weights.load(args.weights)
-    if args.maps_only:
-        run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
-                 photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
-                 params=params)
-        return 0
-    run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,
-        iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
-        seed=args.seed, photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos,
-        force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params,
-        stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail)) if v is not None} or None)
-    return 0

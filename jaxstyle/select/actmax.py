@@ -25,8 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import vgg
-from .errors import UsageError
+from ..model import vgg
+from ..errors import UsageError
 
 __all__ = [
     "ActmaxConfig",

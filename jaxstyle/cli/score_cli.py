@@ -17,13 +17,15 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from . import __version__, classes, poolscores, scoring, vgg
-from .cli import ArgumentParser, nonneg_int, positive_int, unit_float
-from .data import atomic_write, save_image
-from .errors import JaxstyleError, OutputExistsError, UsageError
-from .filters import SCHEMA
+from .. import __version__
+from ..select import classes, poolscores, scoring
+from ..model import vgg
+from . import ArgumentParser, nonneg_int, positive_int, unit_float
+from ..data import atomic_write, save_image
+from ..errors import JaxstyleError, OutputExistsError, UsageError
+from ..select.filters import SCHEMA
 
-DEFAULT_POOL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "imagenet-sample"
+DEFAULT_POOL = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample"
 PURITY_LEVELS = (9, 7, 5)
 
 
@@ -177,7 +179,7 @@ def dumps(doc: Mapping) -> str:
 
 def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: int, out_dir: Path,
                  force: bool) -> int:
-    from . import viz
+    from ..select import viz
 
     need = {state.ids[int(i)] for l, fs in which.items() for f in fs for i in scores[l].top_idx[f]}
     imgs = pool.fetch(need, size)
@@ -302,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not DEFAULT_POOL.is_dir():
             raise UsageError("--data is required (folder:PATH or tfds:NAME[:SPLIT])")
         a.data = [f"folder:{DEFAULT_POOL}"]
-    from .pools import open_pools
+    from ..select.pools import open_pools
 
     pool = open_pools(a.data, a.tfds_data_dir) if a.data else None
     if a.pool_scores:
@@ -354,8 +356,8 @@ def _pool_sources(pool) -> list[dict]:
 
 def _score_pass(a, argv, layers, pool, mask, record: bool, out: Path):
     """The VGG pass over the pool: (state for the first class, run metadata); (None, None) if interrupted."""
-    from ._cache import enable_compilation_cache
-    from . import weights
+    from .._cache import enable_compilation_cache
+    from ..model import weights
 
     enable_compilation_cache()
     total = pool.size if a.limit is None else (min(a.limit, pool.size) if pool.size else a.limit)

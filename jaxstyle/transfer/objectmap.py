@@ -7,7 +7,7 @@ No segmentation network and no user mask. Three stages:
    strong on objects and weak on background, and they cover bodies, not only the faces
    the class filters fire on.
 2. **regions** (host): the connected regions of objectness > 1. With the class probe
-   (:mod:`jaxstyle.probe`, a softmax over the class and its look-alikes trained on the
+   (:mod:`jaxstyle.select.probe`, a softmax over the class and its look-alikes trained on the
    scoring pool's pooled features) each region's mean feature is classified the way the
    probe was trained, and a region is the object only when the class beats every other
    group: a cat beside a dog, a goat or a swan is rejected. With hand-given filters the
@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import vgg
-from .errors import UsageError
+from ..model import vgg
+from ..errors import UsageError
 from .losses import resize as _resize
 
 OBJECTNESS_LAYER = "conv5_4"

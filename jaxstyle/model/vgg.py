@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import winograd
-from .errors import UsageError
+from ..errors import UsageError
 
 # Layers in order; a "pool" entry closes each block.
 VGG19_LAYERS: tuple[str, ...] = (

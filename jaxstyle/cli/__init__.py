@@ -16,23 +16,23 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .errors import JaxstyleError, UsageError
+from ..errors import JaxstyleError, UsageError
 
 __all__ = ["JaxstyleError", "UsageError", "run_main", "ArgumentParser", "positive_int", "nonneg_float",
            "COMMANDS", "main", "entry", "script"]
 
 # subcommand -> (module with main(argv), one-line summary)
 COMMANDS = {
-    "stylize": ("jaxstyle.stylize_cli", "put a painting's style on one object of a photo"),
-    "score": ("jaxstyle.score_cli", "score VGG-19 filters for a class on an image pool"),
-    "probe": ("jaxstyle.probe_cli", "train the class probe the object map uses on an image pool"),
-    "visualize": ("jaxstyle.visualize_cli", "render what chosen filters respond to (activation maximisation)"),
-    "evaluate": ("jaxstyle.evaluate", "score object-only stylization on masked photos"),
-    "convert": ("jaxstyle.convert_cli", "convert real VGG-19 weights to weights/vgg19.npz"),
-    "class-groups": ("jaxstyle.wordnet", "regenerate the class-group table from WordNet 3.0"),
-    "gallery": ("jaxstyle.gallery", "before/after rows for the docs"),
+    "stylize": ("jaxstyle.cli.stylize_cli", "put a painting's style on one object of a photo"),
+    "score": ("jaxstyle.cli.score_cli", "score VGG-19 filters for a class on an image pool"),
+    "probe": ("jaxstyle.cli.probe_cli", "train the class probe the object map uses on an image pool"),
+    "visualize": ("jaxstyle.cli.visualize_cli", "render what chosen filters respond to (activation maximisation)"),
+    "evaluate": ("jaxstyle.cli.evaluate_cli", "score object-only stylization on masked photos"),
+    "convert": ("jaxstyle.cli.convert_cli", "convert real VGG-19 weights to weights/vgg19.npz"),
+    "class-groups": ("jaxstyle.cli.class_groups_cli", "regenerate the class-group table from WordNet 3.0"),
+    "gallery": ("jaxstyle.cli.gallery_cli", "before/after rows for the docs"),
 }
-INSTALL_HINT = f"pip install -e {Path(__file__).resolve().parents[1]}"
+INSTALL_HINT = f"pip install -e {Path(__file__).resolve().parents[2]}"
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               + "\n".join(lines) + "\n\nexit codes: 0 done, 1 runtime error, 2 usage error, 130 interrupted")
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
-        from . import __version__
+        from .. import __version__
 
         print(f"jaxstyle {__version__}")
         return 0

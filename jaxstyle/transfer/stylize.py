@@ -8,7 +8,7 @@ Methods
 ``mask``   a user mask: guided Grams inside it (Gatys et al. 2017), and the image is
            ``M·x + (1−M)·content`` so the background is kept by construction.
 ``auto``   ``mask`` with the mask replaced by the object map computed from the class
-           filters (:mod:`jaxstyle.objectmap`) — no user mask, no segmentation network.
+           filters (:mod:`jaxstyle.transfer.objectmap`) — no user mask, no segmentation network.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import losses, objectmap, optimize, vgg
-from .errors import JaxstyleError, NotFoundError, UsageError
+from . import losses, objectmap, optimize
+from ..model import vgg
+from ..errors import JaxstyleError, NotFoundError, UsageError
 
 METHODS = ("auto", "paper", "gatys", "mask")
 CONTENT_LAYER = "conv4_2"
@@ -78,7 +79,7 @@ class Progress:
 
 
 def _as_image(x, size: int | None) -> np.ndarray:
-    from .data import load_image
+    from ..data import load_image
 
     if isinstance(x, (str, os.PathLike)):
         return load_image(x, size)
@@ -116,7 +117,7 @@ def _filter_file(filters) -> str | None:
 
 def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[int]] | None:
     """Filters from an explicit spec/dict/score file, else the shipped list for ``class_name``."""
-    from . import filters as flt
+    from ..select import filters as flt
 
     if filters is not None:
         path = _filter_file(filters)
@@ -150,7 +151,7 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
     AP ranks conv4_1 part/fur filters that the map needs. A hand-given list is used as is.
     """
     import json
-    from . import filters as flt
+    from ..select import filters as flt
 
     path = None
     given = _filter_file(filters)
@@ -224,7 +225,7 @@ def _class_probe(params, class_name: str | None):
     """The shipped probe of ``class_name`` if there is one and it fits these weights, else None."""
     if not class_name:
         return None
-    from . import probe
+    from ..select import probe
 
     pr = probe.shipped(class_name)
     if pr is None or "conv5_4" not in params or vgg.num_channels(params, "conv5_4") != pr.W.shape[0]:
@@ -553,7 +554,7 @@ class Setup:
     def build(cls, cfg: Config, style, params=None, on_phase=None) -> "Setup":
         if params is None:
             _phase(on_phase, "loading weights")
-            from . import weights as W
+            from ..model import weights as W
             params, _ = W.load()
         # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
         # with enough work (WINOGRAD_MIN_WORK); the one-off passes (style/content targets, object map)
@@ -644,7 +645,7 @@ def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
 def _user_region(mask, hw: tuple[int, int]) -> np.ndarray:
     """``--mask`` (path or array) as a (H, W) region in [0, 1]."""
     if isinstance(mask, (str, os.PathLike)):
-        from .data import load_mask
+        from ..data import load_mask
         return load_mask(mask, hw)
     region = np.asarray(_resize(np.asarray(mask, np.float32), hw))
     if region.max() < 0.5:

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .cli import ArgumentParser, nonneg_float, nonneg_int, positive_int, unit_float
+from . import ArgumentParser, nonneg_float, nonneg_int, positive_int, unit_float
 
-EXAMPLES = Path(__file__).parent / "data" / "examples"
+EXAMPLES = Path(__file__).parent.parent / "data" / "examples"
 DEFAULT_CONTENT = EXAMPLES / "dog.jpg"
 DEFAULT_STYLE = EXAMPLES / "starry_night.jpg"
 # One photo without --out goes here and replaces the previous one, so the README's first command
@@ -24,7 +24,7 @@ def expand_contents(items: Sequence[str]) -> tuple[list[Path], bool]:
     A folder gives its images (sorted), a pattern with ``*``, ``?`` or ``[`` the images it
     matches; several values or any folder or pattern make a batch.
     """
-    from .errors import UsageError
+    from ..errors import UsageError
 
     out: list[Path] = []
     batch = len(items) > 1
@@ -57,7 +57,7 @@ def _style_arg(s: str) -> tuple[str, float]:
 
 
 def build_parser() -> ArgumentParser:
-    from .stylize import DETAILS, METHODS, PRESETS
+    from ..transfer.stylize import DETAILS, METHODS, PRESETS
 
     p = ArgumentParser(prog="jaxstyle stylize", description="Put a painting's style on one object of a photo "
                        "(default: the bundled dog photo, Starry Night, --class dog).")
@@ -105,7 +105,7 @@ def build_parser() -> ArgumentParser:
                         "share compiled programs (0: exact sizes; default 4 for a batch, 0 for one photo)")
     p.add_argument("--min-evidence", type=unit_float, default=None, metavar="P",
                    help="auto: the class probability a photo's object must reach, below which it is refused "
-                        "as 'no CLASS found' (default: 0.2, jaxstyle/objectmap.py)")
+                        "as 'no CLASS found' (default: 0.2, jaxstyle/transfer/objectmap.py)")
     p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, which each "
                    f"one-photo run without --out replaces; for a batch a folder (default {DEFAULT_OUT_DIR}) "
                    "that gets PHOTO_NAME.png")
@@ -117,12 +117,13 @@ def build_parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
 
-    from . import data, weights
-    from .errors import UsageError
-    from .stylize import stylize_iter
+    from .. import data
+    from ..model import weights
+    from ..errors import UsageError
+    from ..transfer.stylize import stylize_iter
 
     a = build_parser().parse_args(argv)
-    from ._cache import enable_compilation_cache
+    from .._cache import enable_compilation_cache
 
     enable_compilation_cache()  # a rerun at the same shapes loads compiled programs from disk
     try:
@@ -171,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
     fl = ""
     if result.filters:
-        from . import filters as flt
+        from ..select import filters as flt
         fl = f", filters {flt.format(result.filters)}"
     print(f"wrote {out} ({method}, {result.image.shape[1]}x{result.image.shape[0]}, "
           f"{result.seconds:.1f}s{fl})")
@@ -180,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check_outputs(a) -> tuple[Path, bool]:
     """The output path and whether it may be replaced; refuses, before any work, what exists."""
-    from .errors import OutputExistsError, UsageError
+    from ..errors import OutputExistsError, UsageError
 
     if a.out is None:  # the demo's own default output: replaced on every run
         out, replace_out = DEFAULT_OUT, True
@@ -199,7 +200,7 @@ def _check_outputs(a) -> tuple[Path, bool]:
 
 def _config(a, method: str, filters, buckets: int):
     """The :class:`stylize.Config` of the parsed flags."""
-    from .stylize import Config
+    from ..transfer.stylize import Config
 
     return Config(method=method, class_name=a.class_name, filters=filters, mask=a.mask, size=a.size,
                   iterations=a.iterations, preset=a.preset, content_weight=a.content_weight,
@@ -220,7 +221,7 @@ def _show(bar, prog) -> None:
 
 def _batch_outputs(a, photos: list[Path]) -> list[Path | None]:
     """Each photo's output path in the --out folder (None: --skip-existing and it exists); checked before any work."""
-    from .errors import OutputExistsError, UsageError
+    from ..errors import OutputExistsError, UsageError
 
     out_dir = Path(a.out or DEFAULT_OUT_DIR)
     if out_dir.suffix.lower() in IMAGE_SUFFIXES:
@@ -245,8 +246,9 @@ def _batch_outputs(a, photos: list[Path]) -> list[Path | None]:
 
 def _main_batch(a, photos: list[Path], styles, method: str) -> int:
     """Stylize ``photos`` into the --out folder, writing each result as it finishes (exit 1 if any failed)."""
-    from . import data, weights
-    from .stylize import stylize_batch
+    from .. import data
+    from ..model import weights
+    from ..transfer.stylize import stylize_batch
 
     outs = _batch_outputs(a, photos)
     todo = [(p, o) for p, o in zip(photos, outs) if o is not None]

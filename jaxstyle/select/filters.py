@@ -21,11 +21,11 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .errors import JaxstyleError, UsageError
-from .vgg import CONV_LAYERS
+from ..errors import JaxstyleError, UsageError
+from ..model.vgg import CONV_LAYERS
 
 SCHEMA = "jaxstyle.scores/1"
-DATA_DIR = Path(__file__).parent / "data" / "filters"
+DATA_DIR = Path(__file__).parent.parent / "data" / "filters"
 
 Filters = dict[str, list[int]]
 

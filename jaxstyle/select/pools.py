@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Iterator, Protocol, Sequence
 
 import numpy as np
-from PIL import Image
 
 from . import classes
-from .data import PoolItem, center_crop_square, folder_pool
-from .errors import JaxstyleError, UsageError
+from ..data import PoolItem, folder_pool
+from ..errors import JaxstyleError, UsageError
+from .batching import batch_items, crop_array
 from .scoring import Batch
 
 
@@ -31,35 +31,6 @@ class Pool(Protocol):
     def loaders(self, start: int = 0) -> Iterator[tuple[str, int, object]]: ...
 
     def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]: ...
-
-
-def crop_array(img: Image.Image | np.ndarray, size: int) -> np.ndarray:
-    """The scoring preprocessing: short side ``size``, centre square, uint8 RGB."""
-    if isinstance(img, np.ndarray):
-        if img.ndim == 3 and img.shape[-1] == 1:
-            img = img[..., 0]
-        img = Image.fromarray(img.astype(np.uint8)).convert("RGB")
-    return np.asarray(center_crop_square(img, size), np.uint8)
-
-
-def batch_items(loaders: Iterator[tuple[str, int, object]], batch: int, size: int) -> Iterator[Batch]:
-    """Group ``(id, label, load())`` into batches; a load raising JaxstyleError is skipped."""
-    ids, labels, arrs, consumed, skipped = [], [], [], 0, []
-    for id_, label, load in loaders:
-        consumed += 1
-        try:
-            arrs.append(crop_array(load(), size))
-        except JaxstyleError:
-            skipped.append(id_)
-        else:
-            ids.append(id_)
-            labels.append(label)
-        if len(ids) == batch:
-            yield ids, np.asarray(labels, np.int64), np.stack(arrs), consumed, skipped
-            ids, labels, arrs, consumed, skipped = [], [], [], 0, []
-    if consumed:
-        arr = np.stack(arrs) if arrs else np.zeros((0, size, size, 3), np.uint8)
-        yield ids, np.asarray(labels, np.int64), arr, consumed, skipped
 
 
 @dataclass

@@ -48,8 +48,8 @@ def score_map(omap: np.ndarray, mask: np.ndarray, own: bool) -> dict[str, float]
 
 def one_photo(params, pair, class_name: str, filters, map_options: Mapping | None) -> tuple[dict, np.ndarray]:
     """The row for one photo/mask pair, and its map."""
-    from . import data
-    from .stylize import locate
+    from .. import data
+    from ..transfer.stylize import locate
 
     t0 = time.time()
     r = locate(params, str(pair.photo), class_name, filters, map_options=map_options)
@@ -114,8 +114,8 @@ def markdown(rows: Sequence[Mapping], class_name: str, pairs_dir, size: int) -> 
 def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: Mapping[str, object],
                 k: int = 5, width: int = 200) -> np.ndarray | None:
     """Photo, map and mask of the ``k`` own-class photos with the lowest IoU (None without any)."""
-    from . import data
-    from .evaluate import gallery
+    from .. import data
+    from .evaluation import gallery
 
     own = sorted((r for r in rows if r["role"] == "own"), key=lambda r: r["map_iou"])[:k]
     panels = []
@@ -129,8 +129,8 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
 
 
 def write(out: Path, rows: list[dict], md: str, sheet: np.ndarray | None) -> None:
-    from . import data
-    from .evaluate import _write_text
+    from .. import data
+    from .evaluation import _write_text
 
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MAP_COLUMNS, lineterminator="\n")
@@ -159,3 +159,23 @@ def run(pairs: Sequence, out, params, *, pairs_dir, size: int, class_name: str, 
     write(out, rows, markdown(rows, class_name, pairs_dir, size), sheet)
     log(f"wrote {out / MAP_FILES[0]}, {MAP_FILES[1]} and {MAP_FILES[2]}")
     return {"rows": rows}
+
+
+def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog", filters=None, photos=None,
+             only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
+             map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
+    """Score the ``auto`` object map alone (no stylizing) against every mask."""
+    from .evaluation import check_out, find_pairs
+    from ..model import vgg
+
+    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    out = Path(out)
+    pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
+    check_out(out, force, MAP_FILES, gallery=False)
+    out.mkdir(parents=True, exist_ok=True)
+    if params is None:
+        from ..model import weights
+        params, _ = weights.load()
+    params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
+    return run(pairs, out, params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
+               filters=filters, map_options=map_options, log=log)

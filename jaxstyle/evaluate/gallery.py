@@ -8,8 +8,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from .data import atomic_write, to_uint8
-from .stylize import stylize
+from ..data import atomic_write, to_uint8
+from ..transfer.stylize import stylize
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
@@ -47,21 +47,3 @@ def before_after(photos: Sequence[str], styles: Sequence[str], out_dir: str | Pa
             written.append(path)
     return written
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``jaxstyle gallery`` / ``scripts/make_gallery.py``: before/after rows for the docs."""
-    from .cli import ArgumentParser, positive_int
-
-    p = ArgumentParser(prog="jaxstyle gallery", description="Before/after rows for the docs: "
-                       "photo | object map | one column per method, per photo x style.")
-    p.add_argument("--photos", nargs="+", required=True, help="content photos")
-    p.add_argument("--styles", nargs="+", required=True, help="style images")
-    p.add_argument("--out", default="docs/gallery", help="output folder")
-    p.add_argument("--size", type=positive_int, default=384, help="long side in pixels")
-    p.add_argument("--iterations", type=positive_int, default=200, help="L-BFGS iterations per run")
-    p.add_argument("--methods", default="auto,gatys", help="comma list of methods, one column each")
-    p.add_argument("--force", action="store_true", help="overwrite existing rows")
-    a = p.parse_args(argv)
-    before_after(a.photos, a.styles, a.out, size=a.size, iterations=a.iterations,
-                 methods=tuple(a.methods.split(",")), force=a.force)
-    return 0

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import classes
-from .errors import JaxstyleError, UsageError
+from ..errors import JaxstyleError, UsageError
 from .scoring import Batch
 
 DEFAULT_SPLITS = ("validation", "test", "train")
@@ -101,13 +101,13 @@ class TfdsPool:
         return ((i, l, (lambda im=im: im)) for i, l, im in self._examples(start))
 
     def batches(self, batch: int, size: int, start: int = 0) -> Iterator[Batch]:
-        from .pools import batch_items
+        from .batching import batch_items
 
         return batch_items(self.loaders(start), batch, size)
 
     def fetch(self, ids: set[str], size: int) -> dict[str, np.ndarray]:
         """Second pass over the split for the contact-sheet images (stops when all are found)."""
-        from .pools import crop_array
+        from .batching import crop_array
 
         out = {}
         for id_, _, im in self._examples():

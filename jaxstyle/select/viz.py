@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import vgg
+from ..model import vgg
 
 PAD_VALUE = 128  # grey outside the image in receptive-field crops
 

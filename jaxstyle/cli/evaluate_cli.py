@@ -1,0 +1,75 @@
+"""``jaxstyle evaluate`` / ``scripts/evaluate.py``: its flags and entry point; the evaluation itself
+is :mod:`jaxstyle.evaluate.evaluation`."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from . import ArgumentParser, nonneg_int, positive_int
+from ..evaluate import evaluation as E, mapeval
+from ..model import weights
+from ..transfer.stylize import DETAILS
+
+
+def _csv_list(s: str) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def build_parser():
+    p = ArgumentParser(prog="jaxstyle evaluate", description="Score object-only stylization on masked photos "
+                       "(metrics: docs/METRICS.md) and render a gallery per photo x style.")
+    p.add_argument("--maps-only", action="store_true",
+                   help="score the auto object map alone against each mask (no stylizing; no --styles needed): "
+                   "OUT/maps.csv and maps.md")
+    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                   help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
+    p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "
+                   "an index.csv with an is_dog column is used when present")
+    p.add_argument("--styles", help="folder of style images")
+    p.add_argument("--style-names", type=_csv_list, default=None, metavar="A,B",
+                   help="style file stems to use (default: all)")
+    p.add_argument("--methods", type=_csv_list, default=list(E.ALL_METHODS), metavar="M,..",
+                   help="comma list of auto,paper,gatys,mask (default: all)")
+    p.add_argument("--photos", type=_csv_list, default=None, metavar="NAME,..",
+                   help="photo names or shell patterns to keep (default: all)")
+    p.add_argument("--only-dogs", action="store_true", help="keep dog photos only")
+    p.add_argument("--limit-photos", type=positive_int, default=None, metavar="K", help="first K photos")
+    p.add_argument("--size", type=positive_int, default=512, help="long side in pixels")
+    p.add_argument("--iterations", type=positive_int, default=None, help="L-BFGS iterations (default: preset's)")
+    p.add_argument("--preset", default="default", help="stylize preset: default, fast or paper")
+    p.add_argument("--scales", type=positive_int, default=None,
+                   help="coarse-to-fine levels (default: the backend's, up to 3 on CPU, 1 on GPU/TPU)")
+    p.add_argument("--detail", choices=DETAILS, default=None,
+                   help="a new level's detail band: style, photo or none (default: stylize's, style)")
+    p.add_argument("--class", dest="class_name", default="dog", help="class for auto/paper (default dog)")
+    p.add_argument("--filters", default=None, help="filters for auto/paper instead of --class, e.g. conv5_1:3,17")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed of every run")
+    p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
+    p.add_argument("--save-outputs", action="store_true", help=f"also save every output under OUT/{E.IMAGES_DIR}/")
+    p.add_argument("--gallery-width", type=positive_int, default=256, help="panel long side in the gallery")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--force", action="store_true", help="overwrite previous results in --out")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.merge:
+        E.merge(args.merge, args.out, force=args.force)
+        return 0
+    if not args.pairs or not (args.styles or args.maps_only):
+        parser.error("--pairs and --styles are required (unless --merge or --maps-only)")
+    params = None
+    if args.weights:
+        params, _ = weights.load(args.weights)
+    if args.maps_only:
+        mapeval.run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
+                         photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
+                 params=params)
+        return 0
+    E.run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,
+        iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
+        seed=args.seed, photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos,
+        force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params,
+        stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail)) if v is not None} or None)
+    return 0

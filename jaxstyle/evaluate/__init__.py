@@ -1,0 +1,1 @@
+"""Measuring the results: metrics, evaluation runs on masked photos, object-map evaluation, galleries."""

@@ -1,0 +1,1 @@
+"""Style transfer onto one object: losses, the object map, the optimiser, the stylize pipeline."""
