@@ -7,7 +7,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -277,22 +277,3 @@ def _mapping_labels(wnid_to_index: Mapping[str, int]) -> Callable[[str], int]:
         return wnid_to_index[key]
 
     return label_of
-
-
-def iter_batches(items: list[PoolItem], batch: int, size: int,
-                 on_skip: Callable[[str, str], None] | None = None) -> Iterator[tuple[list[PoolItem], np.ndarray]]:
-    """Yield (items, uint8 (B,size,size,3)) batches; unreadable images are skipped via ``on_skip``."""
-    buf, arrs = [], []
-    for it in items:
-        try:
-            arrs.append(np.asarray(center_crop_square(it.load(), size), np.uint8))
-            buf.append(it)
-        except JaxstyleError as e:
-            if on_skip:
-                on_skip(it.id, str(e))
-            continue
-        if len(buf) == batch:
-            yield buf, np.stack(arrs)
-            buf, arrs = [], []
-    if buf:
-        yield buf, np.stack(arrs)

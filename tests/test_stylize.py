@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.evaluate import metrics
-from jaxstyle.transfer import objectmap, optimize, stylize as S
+from jaxstyle.transfer import optimize, stylize as S
 from jaxstyle.model import vgg
 from jaxstyle.data import load_image, load_mask
 from jaxstyle.errors import UsageError

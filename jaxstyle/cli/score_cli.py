@@ -8,7 +8,6 @@ with ``--resume`` to continue.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import time

@@ -245,7 +245,7 @@ def _meets(v: float, op: str, thr: float) -> bool:
 
 def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequence[str]) -> str:
     """Markdown: per group (dogs / non-dogs) a table of median [min, max] per method, then targets."""
-    lines = [f"# Evaluation summary", ""]
+    lines = ["# Evaluation summary", ""]
     done = {r["photo"]: bool(r["is_dog"]) for r in rows}
     styles_done = list(dict.fromkeys(r["style"] for r in rows))
     planned = settings.get("num_photos")
