@@ -64,3 +64,14 @@ def test_pooled_features_pads_the_last_batch(tiny_params):
     assert ids == list("abcde") and codes.tolist() == [1, 2, 3, 4, 5] and X.shape == (5, 32)
     _, _, X1 = pb.pooled_features(tiny_params, iter([(["e"], np.array([5]), imgs[4:])]))
     np.testing.assert_allclose(X1[0], X[4], rtol=1e-5, atol=1e-6)
+
+
+def test_probe_cli_refuses_before_any_work(tmp_path, capsys):
+    from jaxstyle.cli import run_main
+    from jaxstyle.cli.probe_cli import main
+
+    assert run_main(main, ["--class", "unicorn", "--data", f"folder:{tmp_path}", "--out-dir", str(tmp_path)]) == 2
+    assert "not a WordNet group" in capsys.readouterr().err
+    (tmp_path / "dog.npz").write_bytes(b"x")
+    assert run_main(main, ["--class", "dog", "--data", f"folder:{tmp_path}", "--out-dir", str(tmp_path)]) == 2
+    assert "exists" in capsys.readouterr().err and (tmp_path / "dog.npz").read_bytes() == b"x"
