@@ -176,7 +176,7 @@ def main(argv=None) -> int:
                 out = scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS)
             jax.block_until_ready(out)
             dt = time.perf_counter() - t
-            add("2", f"jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
+            add("2", "jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
         else:
             add("2", "scoring", "skipped", "", "budget or --only")
     except Exception as e:  # report and go on: one shot on the device
@@ -294,7 +294,7 @@ def main(argv=None) -> int:
             add("5", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
             import traceback; traceback.print_exc()
 
-    md = [f"### jaxstyle GPU check\n", f"- device: {info['device']} ({info['nvidia_smi']})",
+    md = ["### jaxstyle GPU check\n", f"- device: {info['device']} ({info['nvidia_smi']})",
           f"- jax {info['jax']} / jaxlib {info['jaxlib']}, torch {info['torch']}, python {info['python']}",
           f"- total script time {time.time() - T_START:.0f} s (JAX start-up and weight conversion included)\n",
           "| # | measurement | value | unit | note |", "|---|---|---|---|---|"]

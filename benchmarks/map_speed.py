@@ -47,6 +47,7 @@ def stages(params, img, probe, cfg) -> dict[str, float]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", default="../shared/data/pets", help="folder of photos")
+    p.add_argument("--glob", default="*.jpg", help="photo name pattern (dog_*.jpg: photos the class is in)")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--class", dest="class_name", default="dog")
     p.add_argument("--size", type=int, default=512)
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
     params = vgg.prepare(weights.load()[0], "direct")
     probe = stylize._class_probe(params, a.class_name)
     cfg = objectmap.MapConfig(size=a.size)
-    paths = sorted(Path(a.photos).glob("*.jpg"))[: a.limit]
+    paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions s | GrabCut s | warm total s |")
     print("|---|---|---:|---:|---:|---:|---:|")
     totals = []
