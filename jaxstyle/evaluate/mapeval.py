@@ -65,9 +65,10 @@ def one_photo(params, pair, class_name: str, filters, map_options: Mapping | Non
 
 
 def _med(rows: Sequence[Mapping], key: str) -> str:
-    v = np.array([r[key] for r in rows], float)
-    v = v[np.isfinite(v)]
-    return f"{np.median(v):.3f}" if v.size else "–"
+    from .evaluation import _stats
+
+    med, _, _, n = _stats([r[key] for r in rows])
+    return f"{med:.3f}" if n else "–"
 
 
 def _frac(rows: Sequence[Mapping], key: str, test) -> str:

@@ -28,14 +28,24 @@ OTHER = "other"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "probes"
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (max-shifted)."""
+    p = np.exp(z - z.max(-1, keepdims=True))
+    return p / p.sum(-1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class Probe:
-    """Per-cell softmax over ``groups`` (the target is ``groups[0]``): logits = f @ W + b."""
+    """Softmax over ``groups`` (the target is ``groups[0]``) of features ``f``: logits = f @ W + b."""
 
     W: np.ndarray
     b: np.ndarray
     groups: tuple[str, ...]
     meta: Mapping
+
+    def probs(self, f: np.ndarray) -> np.ndarray:
+        """Group probabilities (..., K) of features ``f`` (..., C)."""
+        return softmax(np.asarray(f, np.float32) @ np.asarray(self.W, np.float32) + np.asarray(self.b, np.float32))
 
     @property
     def target(self) -> str:
@@ -120,10 +130,7 @@ def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, m
 
     def loss_grad(theta):
         W, b = theta[: c * k].reshape(c, k), theta[c * k:]
-        z = Z @ W + b
-        z -= z.max(1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(1, keepdims=True)
+        p = softmax(Z @ W + b)
         loss = -np.sum(w * np.log(p[np.arange(n), y] + 1e-12)) / w.sum() + l2 * np.sum(W * W)
         g = (p - onehot) * (w / w.sum())[:, None]
         return loss, np.concatenate([(Z.T @ g + 2 * l2 * W).ravel(), g.sum(0)])

@@ -93,10 +93,7 @@ def scene_prob(f: np.ndarray, probe) -> np.ndarray:
     """Per cell, the probe's probability of its last group (``other``: not an animal); zeros without a probe."""
     if probe is None:
         return np.zeros(f.shape[:2], np.float32)
-    z = np.asarray(f, np.float32) @ np.asarray(probe.W, np.float32) + np.asarray(probe.b, np.float32)
-    z -= z.max(-1, keepdims=True)
-    p = np.exp(z)
-    return p[..., -1] / p.sum(-1)
+    return probe.probs(f)[..., -1]
 
 
 def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None) -> dict[str, jax.Array]:
@@ -132,11 +129,8 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     keep = np.zeros(n, bool)
     presence = 0.0
     if probe is not None:
-        W, b = np.asarray(probe.W, np.float32), np.asarray(probe.b, np.float32)
         for i in range(1, n):
-            z = f[lab == i].mean(0) @ W + b
-            p = np.exp(z - z.max())
-            p /= p.sum()
+            p = probe.probs(f[lab == i].mean(0))
             if p.argmax() == 0:
                 keep[i] = True
                 presence = max(presence, float(p[0]))
