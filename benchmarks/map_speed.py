@@ -25,10 +25,9 @@ from jaxstyle.model import vgg, weights  # noqa: E402
 def stages(params, img, probe, cfg) -> dict[str, float]:
     """Wall seconds of the map's three stages on one photo (the VGG pass blocks until done)."""
     import cv2
-    import jax.numpy as jnp
 
     t0 = time.perf_counter()
-    f = np.asarray(objectmap._features_jit(params, jnp.asarray(img, jnp.float32), None)["f"])
+    f = objectmap.features(params, np.asarray(img, np.float32), buckets=cfg.buckets)["f"]
     t1 = time.perf_counter()
     obj = objectmap.objectness(f)
     lab, keep, _ = objectmap.regions(f, obj, probe)
@@ -51,10 +50,11 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--class", dest="class_name", default="dog")
     p.add_argument("--size", type=int, default=512)
+    p.add_argument("--buckets", type=int, default=0, help="pad each photo to one of N sizes per long side (0: own size)")
     a = p.parse_args(argv)
     params = vgg.prepare(weights.load()[0], "direct")
     probe = stylize._class_probe(params, a.class_name)
-    cfg = objectmap.MapConfig(size=a.size)
+    cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets)
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions s | GrabCut s | warm total s |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -68,7 +68,8 @@ def main(argv=None) -> int:
         totals.append(sum(st.values()))
         print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['regions']:.3f} | "
               f"{st['grabcut']:.2f} | {totals[-1]:.2f} |", flush=True)
-    print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos")
+    print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos; "
+          f"{objectmap._features_jit._cache_size()} VGG programs compiled")
     return 0
 
 

@@ -115,3 +115,28 @@ def test_map_config_validates():
         om.MapConfig(size=8)
     with pytest.raises(UsageError):
         om.MapConfig(min_evidence=1.5)
+
+
+def test_bucketed_features_equal_the_unpadded_pass_and_share_a_program(tiny_params):
+    rng = np.random.default_rng(1)
+    imgs = [rng.uniform(0, 255, (h, 64, 3)).astype(np.float32) for h in (40, 44, 48)]
+    flt = {"conv5_1": [1, 2]}
+    om._features_jit.clear_cache()
+    own = [om.features(tiny_params, x, flt) for x in imgs]
+    assert om._features_jit._cache_size() == 3
+    om._features_jit.clear_cache()
+    padded = [om.features(tiny_params, x, flt, buckets=4) for x in imgs]
+    assert om._features_jit._cache_size() == 1  # 40, 44 and 48 rows all pad to 48
+    for a, b in zip(own, padded):
+        assert a["f"].shape == b["f"].shape
+        np.testing.assert_allclose(b["f"], a["f"], rtol=1e-4, atol=1e-4 * float(np.abs(a["f"]).max()))
+
+
+def test_object_map_with_buckets_matches_its_own_size(tiny_params):
+    rng = np.random.default_rng(2)
+    img = rng.uniform(0, 255, (44, 64, 3)).astype(np.float32)
+    img[10:34, 16:48] = [230, 30, 30]
+    flt = {"conv5_1": [1, 2], "conv4_1": [3]}
+    a = om.object_map(tiny_params, img, flt, None, om.MapConfig(size=64))["map"]
+    b = om.object_map(tiny_params, img, flt, None, om.MapConfig(size=64, buckets=4))["map"]
+    assert ((a > 0.5) == (b > 0.5)).mean() > 0.98

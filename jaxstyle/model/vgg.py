@@ -227,6 +227,20 @@ def block_hw(hw: tuple[int, int], layer: str) -> tuple[int, int]:
     return hw[0] >> b, hw[1] >> b
 
 
+def bucket_hw(hw: tuple[int, int], buckets: int) -> tuple[int, int]:
+    """The padded size of ``hw``: the short side rounded up to a multiple of ``ceil(long / buckets)``.
+
+    So each long side has ``buckets`` sizes per orientation (e.g. 4: 96, 192, 288 and 384 px
+    at 384); ``0`` keeps ``hw``. At most ``1/buckets`` of the long side is padding.
+    """
+    if not buckets:
+        return tuple(hw)
+    long = max(hw)
+    step = -(-long // buckets)
+    up = lambda n: min(long, -(-n // step) * step)  # noqa: E731
+    return (hw[0], up(hw[1])) if hw[0] >= hw[1] else (up(hw[0]), hw[1])
+
+
 def valid_masks(hw: tuple[int, int], pad_hw: tuple[int, int]) -> tuple[np.ndarray, ...]:
     """For :func:`apply`'s ``valid``: per block, 1 on the real ``hw`` pixels' features of a ``pad_hw`` input."""
     out = []

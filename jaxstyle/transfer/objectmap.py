@@ -50,12 +50,15 @@ class MapConfig:
     grabcut_iters: int = 3
     feather: float = 0.01      # soft edge width, as a fraction of the long side
     min_evidence: float = 0.2  # below this presence the class is "not found"
+    buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
 
     def __post_init__(self):
         if self.size < 32:
             raise UsageError(f"map size {self.size} is too small (minimum 32)")
         if not 0.0 <= self.min_evidence <= 1.0:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
+        if self.buckets < 0:
+            raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
 
 
 def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]], shape: tuple[int, int]) -> jax.Array:
@@ -96,10 +99,14 @@ def scene_prob(f: np.ndarray, probe) -> np.ndarray:
     return probe.probs(f)[..., -1]
 
 
-def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None) -> dict[str, jax.Array]:
-    """``conv5_4`` features (h, w, C) and, with filters, their evidence at the same cells."""
+def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None,
+              valid: Sequence[jax.Array] | None = None) -> dict[str, jax.Array]:
+    """``conv5_4`` features (h, w, C) and, with filters, their evidence at the same cells.
+
+    ``valid`` (:func:`vgg.valid_masks`): ``rgb`` is padded and only its real pixels count.
+    """
     layers = tuple(sorted({OBJECTNESS_LAYER} | set(filters or {}), key=vgg.CONV_LAYERS.index))
-    feats = {k: v[0] for k, v in vgg.apply(params, vgg.preprocess(rgb[None]), layers).items()}
+    feats = {k: v[0] for k, v in vgg.apply(params, vgg.preprocess(rgb[None]), layers, valid=valid).items()}
     f = feats[OBJECTNESS_LAYER]
     out = {"f": f}
     if filters:
@@ -108,8 +115,27 @@ def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[in
 
 
 @partial(jax.jit, static_argnames=("filters",))
-def _features_jit(params, rgb, filters):
-    return _features(params, rgb, dict(filters) if filters else None)
+def _features_jit(params, rgb, filters, valid=None):
+    return _features(params, rgb, dict(filters) if filters else None, valid)
+
+
+def features(params: Mapping, rgb: np.ndarray, filters=None, buckets: int = 0) -> dict[str, np.ndarray]:
+    """:func:`_features` on the host, compiled once per shape; with ``buckets`` once per bucket.
+
+    A photo is zero-padded to :func:`vgg.bucket_hw` and the padding masked out of every
+    convolution (``vgg.apply(valid=)``), so the cells of the real pixels equal an unpadded
+    pass up to float rounding; they are cropped out here.
+    """
+    H, W = rgb.shape[:2]
+    key = None if not filters else tuple((l, tuple(int(i) for i in v)) for l, v in filters.items())
+    pad = vgg.bucket_hw((H, W), buckets)
+    valid = None
+    if buckets:  # masks even when nothing is padded: one program per bucket
+        rgb = np.pad(rgb, ((0, pad[0] - H), (0, pad[1] - W), (0, 0)))
+        valid = tuple(jnp.asarray(v) for v in vgg.valid_masks((H, W), pad))
+    c = _features_jit(params, jnp.asarray(rgb), key, valid)
+    h, w = vgg.block_hw((H, W), OBJECTNESS_LAYER)
+    return {k: np.asarray(v)[:h, :w] for k, v in c.items()}
 
 
 def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = None,
@@ -195,8 +221,7 @@ def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[
         raise UsageError("the object map needs a class probe or a filter list")
     rgb = np.asarray(rgb, np.float32)
     H, W = rgb.shape[:2]
-    key = None if probe is not None else tuple((l, tuple(int(i) for i in v)) for l, v in filters.items())
-    c = {k: np.asarray(v) for k, v in _features_jit(params, jnp.asarray(rgb), key).items()}
+    c = features(params, rgb, None if probe is not None else filters, cfg.buckets)
     obj = objectness(c["f"])
     lab, keep, presence = regions(c["f"], obj, probe, c.get("evidence"), cfg.seed_share)
     scene = scene_prob(c["f"], probe)

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import losses, objectmap, optimize
 from ..model import vgg
+from ..model.vgg import bucket_hw
 from ..errors import JaxstyleError, NotFoundError, UsageError
 
 METHODS = ("auto", "paper", "gatys", "mask")
@@ -449,7 +450,7 @@ class Config:
     while the object map is computed and earlier levels iterate. ``detail``: what fills the
     band of detail a coarse level could not hold when the next level starts (:data:`DETAILS`).
     ``buckets``: 0 runs every photo at its own size; ``n`` pads each level to one of ``n``
-    short sides per long side (:func:`bucket_hw`) and masks the padding out of every term,
+    short sides per long side (:func:`vgg.bucket_hw`) and masks the padding out of every term,
     so photos of different sizes share compiled programs.
     """
     method: str = "auto"
@@ -603,20 +604,6 @@ class Level:
     prev_side: int | None
     prev_hw: tuple[int, int] | None
     pad_hw: tuple[int, int]  # the bucket's size (``hw`` without buckets)
-
-
-def bucket_hw(hw: tuple[int, int], buckets: int) -> tuple[int, int]:
-    """The padded size of ``hw``: the short side rounded up to a multiple of ``ceil(long / buckets)``.
-
-    So each long side has ``buckets`` sizes per orientation (e.g. 4: 96, 192, 288 and 384 px
-    at 384); ``0`` keeps ``hw``. At most ``1/buckets`` of the long side is padding.
-    """
-    if not buckets:
-        return tuple(hw)
-    long = max(hw)
-    step = -(-long // buckets)
-    up = lambda n: min(long, -(-n // step) * step)  # noqa: E731
-    return (hw[0], up(hw[1])) if hw[0] >= hw[1] else (up(hw[0]), hw[1])
 
 
 def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
@@ -807,7 +794,7 @@ def _stylize_photo(setup: Setup, content, t0: float, on_phase=None) -> Iterator[
         if cfg.method == "auto":
             _phase(on_phase, "object map")
             omap = region_full = auto_map(setup.params, content, (H, W), cfg.class_name, cfg.filters, setup.sel,
-                                          cfg.map_options)
+                                          {"buckets": cfg.buckets, **dict(cfg.map_options or {})})
         yield from runner.run(levels, region_full)
     finally:
         if pool is not None:
