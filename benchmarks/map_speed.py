@@ -23,24 +23,12 @@ from jaxstyle.model import vgg, weights  # noqa: E402
 
 
 def stages(params, img, probe, cfg) -> dict[str, float]:
-    """Wall seconds of the map's three stages on one photo (the VGG pass blocks until done)."""
-    import cv2
-
+    """Wall seconds of the map's VGG pass (blocking until done) and of its host stages (regions, GrabCut)."""
     t0 = time.perf_counter()
-    f = objectmap.features(params, np.asarray(img, np.float32), buckets=cfg.buckets)["f"]
+    c = objectmap.features(params, np.asarray(img, np.float32), buckets=cfg.buckets)
     t1 = time.perf_counter()
-    obj = objectmap.objectness(f)
-    lab, keep, _ = objectmap.regions(f, obj, probe)
-    scene = objectmap.scene_prob(f, probe)
-    t2 = time.perf_counter()
-    s = cfg.grabcut_side / max(img.shape[:2])
-    hw = (round(img.shape[0] * s), round(img.shape[1] * s))
-    small = cv2.resize(img.astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
-    gm = objectmap.seeds(objectmap._resized(lab, hw, True).astype(np.int64), keep, objectmap._resized(obj, hw),
-                         objectmap._resized(scene, hw), cfg.core * objectmap.otsu(obj), cfg)
-    objectmap.finish(small, gm, cfg.grabcut_iters)
-    t3 = time.perf_counter()
-    return {"vgg": t1 - t0, "regions": t2 - t1, "grabcut": t3 - t2}
+    objectmap.host_map(np.asarray(img, np.float32), c, probe, cfg)
+    return {"vgg": t1 - t0, "host": time.perf_counter() - t1}
 
 
 def main(argv=None) -> int:
@@ -56,8 +44,8 @@ def main(argv=None) -> int:
     probe = stylize._class_probe(params, a.class_name)
     cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets)
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
-    print("| photo | size | cold s (whole map) | warm: VGG s | regions s | GrabCut s | warm total s |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | warm total s |")
+    print("|---|---|---:|---:|---:|---:|")
     totals = []
     for path in paths:
         img = np.asarray(data.load_image(path, a.size), np.float32)
@@ -66,8 +54,8 @@ def main(argv=None) -> int:
         cold = time.perf_counter() - t
         st = stages(params, img, probe, cfg)
         totals.append(sum(st.values()))
-        print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['regions']:.3f} | "
-              f"{st['grabcut']:.2f} | {totals[-1]:.2f} |", flush=True)
+        print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['host']:.2f} | "
+              f"{totals[-1]:.2f} |", flush=True)
     print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos; "
           f"{objectmap._features_jit._cache_size()} VGG programs compiled")
     return 0

@@ -140,3 +140,20 @@ def test_object_map_with_buckets_matches_its_own_size(tiny_params):
     a = om.object_map(tiny_params, img, flt, None, om.MapConfig(size=64))["map"]
     b = om.object_map(tiny_params, img, flt, None, om.MapConfig(size=64, buckets=4))["map"]
     assert ((a > 0.5) == (b > 0.5)).mean() > 0.98
+
+
+def test_grown_reaches_the_animal_through_animal_cells_only():
+    lab = np.zeros((10, 12), np.int64)
+    lab[2:4, 2:4] = 1                        # a kept region (the head)
+    keep = np.array([False, True])
+    obj = np.full((10, 12), 0.6, np.float32)  # a weak body, above the floor
+    obj[:, 8:] = 0.1                         # low objectness: not grown even where "animal"
+    scene = np.ones((10, 12), np.float32)
+    scene[2:9, 2:6] = 0.1                    # the probe calls the body animal
+    scene[0:2, 9:12] = 0.1                   # animal-like, but not joined to the head
+    g = om.grown(lab, keep, obj, scene, om.MapConfig())
+    assert g[8, 4] and g[2, 2]               # the body joined to the head
+    assert not g[1, 10] and not g[8, 7] and not g[5, 9]
+    gm = om.seeds(lab, keep, obj, scene, 2.0, om.MapConfig(), g)
+    assert gm[8, 4] == cv2.GC_PR_FGD and gm[8, 7] == cv2.GC_PR_BGD
+    assert om.seeds(lab, keep, obj, scene, 2.0, om.MapConfig())[8, 4] == cv2.GC_PR_BGD

@@ -14,7 +14,8 @@ No segmentation network and no user mask. Three stages:
    region holding their strongest evidence is the object.
 3. **finish** (host): OpenCV's GrabCut (Rother et al. 2004) at ``grabcut_side`` px, seeded
    with kept regions as probable object (less the cells the probe calls scene), their cells
-   above 1.5x Otsu's threshold as sure object, rejected regions and low objectness as sure
+   above 1.5x Otsu's threshold as sure object, the cells joined to them through what the
+   probe calls animal as probable object too, rejected regions and low objectness as sure
    background; upsampled with a soft edge.
 
 ``presence`` (probe only) is the class probability of the best kept region; below
@@ -169,14 +170,29 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     return lab, keep, 1.0
 
 
+def grown(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray, cfg: MapConfig) -> np.ndarray:
+    """Cells (h, w) joined to a kept region through cells the probe calls animal (not scene) above the floor.
+
+    A plain coat (a white bulldog's body) is weak in ``conv5_4`` and below objectness 1, so
+    the regions hold the head; these cells reach the rest of the animal as probable object.
+    """
+    import cv2
+
+    ok = (scene < cfg.scene) & (obj > cfg.floor)
+    _, comp = cv2.connectedComponents(ok.astype(np.uint8), connectivity=8)
+    hit = np.unique(comp[keep[lab] & ok])
+    return np.isin(comp, hit[hit > 0])
+
+
 def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray, strong: float,
-          cfg: MapConfig) -> np.ndarray:
+          cfg: MapConfig, grow: np.ndarray | None = None) -> np.ndarray:
     """GrabCut labels (h, w) uint8 from region labels, objectness and scene probability at the working size.
 
     Kept regions' cells are probable object unless the probe calls them scene (a fence or a
     bush joined to the animal), their cells above ``strong`` objectness (``core`` times
     Otsu's threshold of the photo's cells) sure object; rejected regions (another class)
-    and low objectness are sure background; the rest probable background.
+    and low objectness are sure background; :func:`grown` cells (``grow``) probable object;
+    the rest probable background.
     """
     import cv2
 
@@ -185,6 +201,8 @@ def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray,
     gm[cand] = cv2.GC_PR_FGD
     gm[cand & (obj > strong)] = cv2.GC_FGD
     gm[(obj < cfg.floor) | (~keep[lab] & (lab > 0))] = cv2.GC_BGD
+    if grow is not None:
+        gm[grow & (gm == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
     return gm
 
 
@@ -215,21 +233,26 @@ def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[
     Returns ``{"map", "objectness", "presence"}`` (objectness at 1/16 resolution).
     ``filters`` locate the class when ``probe`` is None.
     """
-    import cv2
-
     if probe is None and not (filters and any(len(v) for v in filters.values())):
         raise UsageError("the object map needs a class probe or a filter list")
     rgb = np.asarray(rgb, np.float32)
+    return host_map(rgb, features(params, rgb, None if probe is not None else filters, cfg.buckets), probe, cfg)
+
+
+def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> dict:
+    """Stages 2 and 3 on the host, from :func:`features` ``c`` of ``rgb``: as :func:`object_map`."""
+    import cv2
+
     H, W = rgb.shape[:2]
-    c = features(params, rgb, None if probe is not None else filters, cfg.buckets)
     obj = objectness(c["f"])
     lab, keep, presence = regions(c["f"], obj, probe, c.get("evidence"), cfg.seed_share)
     scene = scene_prob(c["f"], probe)
     s = cfg.grabcut_side / max(H, W)
     hw = (max(8, round(H * s)), max(8, round(W * s)))
     small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+    grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
     gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
-               cfg.core * otsu(obj), cfg)
+               cfg.core * otsu(obj), cfg, grow)
     m = _resized(finish(small, gm, cfg.grabcut_iters), (H, W))
     k = 2 * max(1, int(round(cfg.feather * max(H, W)))) + 1
     m = np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
