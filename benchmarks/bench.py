@@ -262,7 +262,8 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
             c, _ = cmds[name]
             warm_env = dict(env, JAXSTYLE_COMPILATION_CACHE="1",  # the package's own cache settings, as shipped
                             JAXSTYLE_COMPILATION_CACHE_DIR=str(tmp / f"cache{len(cmds)}"))
-            warm = c[:-1] + [str(tmp / f"warm{len(cmds)}.png")]
+            warm = list(c)
+            warm[warm.index("--out") + 1] = str(tmp / f"warm{len(cmds)}.png")
             log(f"[b] filling the compilation cache of {name}")
             subprocess.run(warm, env=warm_env, cwd=ROOT, capture_output=True, text=True, check=True)
             cmds[f"{name}, warm compilation cache"] = (warm, warm_env)
