@@ -85,6 +85,22 @@ def test_three_photos_two_sizes_compile_two_programs(tiny_params):
     assert counts == {3: 2, 0: 3}
 
 
+def test_a_batch_computes_its_object_maps_once_per_bucket(tiny_params):
+    """The auto map's VGG pass is padded to the batch's buckets too: 2 programs for 3 photos, not 3."""
+    from jaxstyle.transfer import objectmap
+
+    photos = [_img(4, (40, 64)), _img(5, (44, 64)), _img(6, (64, 40))]
+    counts = {}
+    for buckets in (3, 0):
+        objectmap._features_jit.clear_cache()
+        items = list(S.stylize_batch(photos, _img(7, (32, 32)), method="auto", filters={"conv5_1": [1, 2]}, size=64,
+                                     iterations=1, scales=1, params=tiny_params, buckets=buckets,
+                                     map_options={"size": 64}))
+        assert all(it.error is None for it in items)
+        counts[buckets] = objectmap._features_jit._cache_size()
+    assert counts == {3: 2, 0: 3}
+
+
 def _photos(tmp_path, n=3):
     d = tmp_path / "photos"
     d.mkdir()
