@@ -47,7 +47,7 @@ class MapConfig:
     floor: float = 0.3         # objectness (x the mean) below which a cell is sure background
     scene: float = 0.5         # probe: a cell whose "other" (not an animal) probability passes this is not object
     seed_share: float = 0.1    # filters only: share of evidence cells a region needs
-    grabcut_side: int = 256    # GrabCut works at this long side
+    grabcut_side: int = 384    # GrabCut works at this long side
     grabcut_iters: int = 3
     feather: float = 0.01      # soft edge width, as a fraction of the long side
     min_evidence: float = 0.2  # below this presence the class is "not found"
