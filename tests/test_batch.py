@@ -25,11 +25,11 @@ def _img(seed, hw):
 
 
 def test_bucket_sizes():
-    assert S.bucket_hw((288, 384), 4) == (288, 384)
-    assert S.bucket_hw((256, 384), 4) == (288, 384)  # short side up to a multiple of 384/4
-    assert S.bucket_hw((384, 200), 4) == (384, 288)  # portrait: the width is padded
-    assert S.bucket_hw((100, 384), 4) == (192, 384)
-    assert S.bucket_hw((256, 384), 0) == (256, 384)
+    assert vgg.bucket_hw((288, 384), 4) == (288, 384)
+    assert vgg.bucket_hw((256, 384), 4) == (288, 384)  # short side up to a multiple of 384/4
+    assert vgg.bucket_hw((384, 200), 4) == (384, 288)  # portrait: the width is padded
+    assert vgg.bucket_hw((100, 384), 4) == (192, 384)
+    assert vgg.bucket_hw((256, 384), 0) == (256, 384)
     with pytest.raises(UsageError):
         S.Config(buckets=-1)
 

@@ -26,7 +26,6 @@ import numpy as np
 
 from . import losses, objectmap, optimize
 from ..model import vgg
-from ..model.vgg import bucket_hw
 from ..errors import JaxstyleError, NotFoundError, UsageError
 
 METHODS = ("auto", "paper", "gatys", "mask")
@@ -626,7 +625,7 @@ def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
     plan = kept + [(plan[-1][0], plan[-1][1] + carry)]
     prevs = [None] + [s for s, _ in plan[:-1]]
     return tuple(Level(s, n, _hw(shape, s), p, None if p is None else _hw(shape, p),
-                       bucket_hw(_hw(shape, s), cfg.buckets)) for (s, n), p in zip(plan, prevs))
+                       vgg.bucket_hw(_hw(shape, s), cfg.buckets)) for (s, n), p in zip(plan, prevs))
 
 
 def _user_region(mask, hw: tuple[int, int]) -> np.ndarray:
