@@ -52,3 +52,16 @@ def test_winograd_params_run_winograd_with_the_same_output():
     b = vgg.apply(fast, x, ("conv2_1",))["conv2_1"]
     assert not np.array_equal(a, b)  # a different algorithm ran ...
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3 * float(jnp.abs(a).max()))  # ... to the same result
+
+
+def test_pooling_equals_reduce_window_and_its_gradient_needs_no_select_and_scatter():
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 7, 9, 3))  # odd sides: the last row and column are dropped
+    ref = {"max": lambda a: jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID"),
+           "avg": lambda a: jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, 2, 2, 1), (1, 2, 2, 1), "VALID") / 4}
+    for mode, f in ref.items():
+        ours = jax.grad(lambda a: jnp.sum(jnp.sin(vgg._pool(a, mode))))
+        theirs = jax.grad(lambda a: jnp.sum(jnp.sin(f(a))))
+        np.testing.assert_allclose(vgg._pool(x, mode), f(x), rtol=1e-6)
+        np.testing.assert_allclose(ours(x), theirs(x), rtol=1e-6, atol=1e-7)
+        hlo = jax.jit(ours).lower(x).as_text()
+        assert "select_and_scatter" not in hlo and "reduce_window" not in hlo
