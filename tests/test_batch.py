@@ -101,6 +101,47 @@ def test_a_batch_computes_its_object_maps_once_per_bucket(tiny_params):
     assert counts == {3: 2, 0: 3}
 
 
+def test_a_map_batch_runs_one_vgg_pass_per_bucket_and_keeps_a_bad_photo_apart(tiny_params, tmp_path):
+    """map_batch 3: the maps of three photos in two buckets come from 2 VGG passes (2 programs), not one
+    per photo; an unreadable photo in the chunk gets its error and the others go on."""
+    from jaxstyle.transfer import objectmap
+
+    photos = [_img(4, (40, 64)), _img(5, (44, 64)), _img(6, (64, 40))]
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not a jpeg")
+    kw = dict(method="auto", filters={"conv5_1": [1, 2]}, size=64, iterations=1, scales=1, params=tiny_params,
+              buckets=3, map_options={"size": 64})
+    calls = []
+    real = objectmap._features_jit
+
+    def counted(*a, **k):
+        calls.append(a[1].shape)
+        return real(*a, **k)
+
+    one = list(S.stylize_batch(photos, _img(7, (32, 32)), map_batch=1, **kw))
+    objectmap._features_jit.clear_cache()
+    try:
+        objectmap._features_jit = counted
+        many = list(S.stylize_batch([photos[0], str(bad)] + photos[1:], _img(7, (32, 32)), map_batch=3, **kw))
+    finally:
+        objectmap._features_jit = real
+    assert sorted(calls) == [(3, 44, 64, 3), (3, 64, 44, 3)]  # one pass per bucket, filled to 3 photos
+    assert real._cache_size() == 2
+    assert "broken.jpg" in str(many[1].error) and many[1].result is None
+    # the features equal one photo's pass to float rounding (test_objectmap.py); on 64 px noise GrabCut
+    # flips whole maps at that rounding, so here only that each photo got its own map
+    for a, b in zip(one, [many[0]] + many[2:]):
+        assert b.result.object_map.shape == a.result.object_map.shape == a.result.image.shape[:2]
+
+
+def test_map_batch_defaults_follow_the_backend():
+    assert S.map_batch(S.Config(), "cpu") == 1
+    assert S.map_batch(S.Config(), "gpu") == S.MAP_BATCH_ACCELERATOR
+    assert S.map_batch(S.Config(map_batch=2), "gpu") == 2
+    with pytest.raises(UsageError, match="map batch"):
+        S.Config(map_batch=0)
+
+
 def _photos(tmp_path, n=3):
     d = tmp_path / "photos"
     d.mkdir()

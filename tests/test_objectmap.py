@@ -132,6 +132,19 @@ def test_bucketed_features_equal_the_unpadded_pass_and_share_a_program(tiny_para
         np.testing.assert_allclose(b["f"], a["f"], rtol=1e-4, atol=1e-4 * float(np.abs(a["f"]).max()))
 
 
+def test_features_of_a_batch_equal_one_photo_at_a_time(tiny_params):
+    rng = np.random.default_rng(3)
+    imgs = [rng.uniform(0, 255, hw + (3,)).astype(np.float32) for hw in ((40, 64), (48, 64), (64, 40), (44, 64))]
+    flt = {"conv5_1": [1, 2]}
+    for buckets in (0, 4):
+        one = [om.features(tiny_params, x, flt, buckets) for x in imgs]
+        many = om.features_many(tiny_params, imgs, flt, buckets, batch=2)
+        for a, b in zip(one, many):
+            assert a.keys() == b.keys() and a["f"].shape == b["f"].shape
+            for k in a:
+                np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-4 * float(np.abs(a[k]).max()))
+
+
 def test_object_map_with_buckets_matches_its_own_size(tiny_params):
     rng = np.random.default_rng(2)
     img = rng.uniform(0, 255, (44, 64, 3)).astype(np.float32)

@@ -103,6 +103,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--buckets", type=nonneg_int, default=None, metavar="N",
                    help="pad each photo to one of N short sides per long side so photos of different sizes "
                         "share compiled programs (0: exact sizes; default 4 for a batch, 0 for one photo)")
+    p.add_argument("--map-batch", type=positive_int, default=None, metavar="N",
+                   help="a batch with auto: object maps of N photos per VGG pass (default 1 on a CPU, 8 on a GPU/TPU)")
     p.add_argument("--min-evidence", type=unit_float, default=None, metavar="P",
                    help="auto: the class probability a photo's object must reach, below which it is refused "
                         "as 'no CLASS found' (default: 0.2, jaxstyle/transfer/objectmap.py)")
@@ -206,7 +208,7 @@ def _config(a, method: str, filters, buckets: int):
                   iterations=a.iterations, preset=a.preset, content_weight=a.content_weight,
                   style_weight=a.style_weight, tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed,
                   init=a.init, scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors,
-                  style_scale=a.style_scale, conv=a.conv, buckets=buckets,
+                  style_scale=a.style_scale, conv=a.conv, buckets=buckets, map_batch=a.map_batch,
                   map_options=None if a.min_evidence is None else {"min_evidence": a.min_evidence})
 
 

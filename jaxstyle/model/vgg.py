@@ -183,7 +183,7 @@ class VGG19(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, valid: Sequence[jax.Array] | None = None) -> dict[str, jax.Array]:
-        """``valid``: per block, a 0/1 (H_b, W_b) mask of a padded image's real pixels (:func:`apply`)."""
+        """``valid``: per block, a 0/1 (H_b, W_b) or per-image (N, H_b, W_b) mask of the real pixels (:func:`apply`)."""
         taps = check_layers(self.taps)
         if not taps:
             return {}
@@ -191,7 +191,10 @@ class VGG19(nn.Module):
         block = 0
 
         def mask(a):
-            return a if valid is None or block >= len(valid) else a * valid[block][None, :, :, None].astype(a.dtype)
+            if valid is None or block >= len(valid):
+                return a
+            v = valid[block]
+            return a * (v[None] if v.ndim == 2 else v)[..., None].astype(a.dtype)
 
         x = mask(x)
         out = {}
@@ -219,7 +222,7 @@ def apply(
     """Run preprocessed NHWC input through :class:`VGG19` up to the deepest of ``layers``.
 
     ``valid`` (a padded image): one (H_b, W_b) 0/1 mask per block's resolution
-    (:func:`valid_masks`); the input, every conv output and every pool output are multiplied
+    (:func:`valid_masks`), or (N, H_b, W_b) for a batch of photos padded alike; the input, every conv output and every pool output are multiplied
     by it, so each convolution sees zeros beyond the real pixels exactly as its "SAME"
     padding would at the border of the unpadded image, and the features inside equal the
     unpadded run's (up to float rounding). Not jitted (composable inside other jitted

@@ -102,16 +102,17 @@ def scene_prob(f: np.ndarray, probe) -> np.ndarray:
 
 def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None,
               valid: Sequence[jax.Array] | None = None) -> dict[str, jax.Array]:
-    """``conv5_4`` features (h, w, C) and, with filters, their evidence at the same cells.
+    """``conv5_4`` features (N, h, w, C) of photos ``rgb`` (N, H, W, 3) and, with filters, their evidence (N, h, w).
 
-    ``valid`` (:func:`vgg.valid_masks`): ``rgb`` is padded and only its real pixels count.
+    ``valid`` (:func:`vgg.valid_masks`, stacked per photo): ``rgb`` is padded and only its
+    real pixels count.
     """
     layers = tuple(sorted({OBJECTNESS_LAYER} | set(filters or {}), key=vgg.CONV_LAYERS.index))
-    feats = {k: v[0] for k, v in vgg.apply(params, vgg.preprocess(rgb[None]), layers, valid=valid).items()}
+    feats = vgg.apply(params, vgg.preprocess(rgb), layers, valid=valid)
     f = feats[OBJECTNESS_LAYER]
     out = {"f": f}
     if filters:
-        out["evidence"] = evidence(feats, filters, f.shape[:2])
+        out["evidence"] = jax.vmap(lambda fs: evidence(fs, filters, f.shape[1:3]))({k: feats[k] for k in filters})
     return out
 
 
@@ -121,22 +122,42 @@ def _features_jit(params, rgb, filters, valid=None):
 
 
 def features(params: Mapping, rgb: np.ndarray, filters=None, buckets: int = 0) -> dict[str, np.ndarray]:
-    """:func:`_features` on the host, compiled once per shape; with ``buckets`` once per bucket.
+    """:func:`features_many` of one photo: ``{"f": (h, w, C)[, "evidence": (h, w)]}``."""
+    return features_many(params, [rgb], filters, buckets)[0]
 
-    A photo is zero-padded to :func:`vgg.bucket_hw` and the padding masked out of every
-    convolution (``vgg.apply(valid=)``), so the cells of the real pixels equal an unpadded
-    pass up to float rounding; they are cropped out here.
+
+def features_many(params: Mapping, rgbs: Sequence[np.ndarray], filters=None, buckets: int = 0,
+                  batch: int = 1) -> list[dict[str, np.ndarray]]:
+    """:func:`_features` of each photo, ``batch`` photos of one padded size per VGG pass.
+
+    With ``buckets`` a photo is zero-padded to :func:`vgg.bucket_hw` and the padding masked
+    out of every convolution (``vgg.apply(valid=)``), so the cells of its real pixels equal
+    an unpadded pass up to float rounding; they are cropped out here. Photos are grouped by
+    padded size (their own size without buckets) and a short group is filled with blank
+    photos, so each size compiles one program whatever the number of photos.
     """
-    H, W = rgb.shape[:2]
     key = None if not filters else tuple((l, tuple(int(i) for i in v)) for l, v in filters.items())
-    pad = vgg.bucket_hw((H, W), buckets)
-    valid = None
-    if buckets:  # masks even when nothing is padded: one program per bucket
-        rgb = np.pad(rgb, ((0, pad[0] - H), (0, pad[1] - W), (0, 0)))
-        valid = tuple(jnp.asarray(v) for v in vgg.valid_masks((H, W), pad))
-    c = _features_jit(params, jnp.asarray(rgb), key, valid)
-    h, w = vgg.block_hw((H, W), OBJECTNESS_LAYER)
-    return {k: np.asarray(v)[:h, :w] for k, v in c.items()}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, rgb in enumerate(rgbs):
+        groups.setdefault(tuple(vgg.bucket_hw(rgb.shape[:2], buckets)), []).append(i)
+    out: list = [None] * len(rgbs)
+    for pad, idx in groups.items():
+        n = max(1, batch)
+        for s in range(0, len(idx), n):
+            chunk = idx[s: s + n]
+            x = np.zeros((n, *pad, 3), np.float32)
+            masks = [np.zeros((n, pad[0] >> b, pad[1] >> b), np.float32) for b in range(5)]
+            for j, i in enumerate(chunk):
+                H, W = rgbs[i].shape[:2]
+                x[j, :H, :W] = rgbs[i]
+                for m, v in zip(masks, vgg.valid_masks((H, W), pad)):
+                    m[j] = v
+            valid = tuple(jnp.asarray(m) for m in masks) if buckets else None  # masks even when nothing is padded
+            c = {k: np.asarray(v) for k, v in _features_jit(params, jnp.asarray(x), key, valid).items()}
+            for j, i in enumerate(chunk):
+                h, w = vgg.block_hw(rgbs[i].shape[:2], OBJECTNESS_LAYER)
+                out[i] = {k: v[j, :h, :w] for k, v in c.items()}
+    return out
 
 
 def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = None,
@@ -233,10 +254,17 @@ def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[
     Returns ``{"map", "objectness", "presence"}`` (objectness at 1/16 resolution).
     ``filters`` locate the class when ``probe`` is None.
     """
+    return object_maps(params, [rgb], filters, probe, cfg)[0]
+
+
+def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[str, Sequence[int]] | None = None,
+                probe=None, cfg: MapConfig = MapConfig(), batch: int = 1) -> list[dict]:
+    """:func:`object_map` of each photo, their VGG passes ``batch`` at a time (:func:`features_many`)."""
     if probe is None and not (filters and any(len(v) for v in filters.values())):
         raise UsageError("the object map needs a class probe or a filter list")
-    rgb = np.asarray(rgb, np.float32)
-    return host_map(rgb, features(params, rgb, None if probe is not None else filters, cfg.buckets), probe, cfg)
+    rgbs = [np.asarray(rgb, np.float32) for rgb in rgbs]
+    feats = features_many(params, rgbs, None if probe is not None else filters, cfg.buckets, batch)
+    return [host_map(rgb, c, probe, cfg) for rgb, c in zip(rgbs, feats)]
 
 
 def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> dict:

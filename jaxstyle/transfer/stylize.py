@@ -181,13 +181,20 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
 
 def locate(params, content, class_name: str | None = "dog", filters=None,
            selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None) -> dict:
-    """The object map at the map's size: ``{"map", "presence", "probe"}`` (no refusal here).
+    """The object map at the map's size: ``{"map", "presence", "probe", "min_evidence"}`` (no refusal here).
 
     ``map_options`` are :class:`objectmap.MapConfig` fields (``size`` defaults to
     ``MAP_SIZE``; a path is re-read at that size). A class with a shipped probe is located by
     it; hand-given filters, a score file, or weights the probe does not fit (the tiny test
     VGGs) use the filters' evidence, and ``presence`` is then 1.
     """
+    return locate_many(params, [content], class_name, filters, selected, map_options)[0]
+
+
+def locate_many(params, contents: Sequence, class_name: str | None = "dog", filters=None,
+                selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None,
+                batch: int = 1) -> list[dict]:
+    """:func:`locate` of each photo, their VGG passes ``batch`` photos at a time (one program per size)."""
     cfg = objectmap.MapConfig(**{"size": MAP_SIZE, **dict(map_options or {})})
     pr = _class_probe(params, class_name) if filters is None else None
     flt = None
@@ -197,13 +204,18 @@ def locate(params, content, class_name: str | None = "dog", filters=None,
             if selected is None:
                 raise UsageError("the object map needs --class, --filters or --scores")
         flt = map_filters(class_name, filters, selected)
-    if isinstance(content, (str, os.PathLike)):  # re-read the file at the map's working size
-        map_img = _as_image(content, cfg.size)
-    else:
-        img = _as_image(content, None)
-        map_img = np.asarray(_resize(img, _hw(img.shape, cfg.size)))
-    r = objectmap.object_map(params, map_img, flt, pr, cfg)
-    return {"map": r["map"], "presence": r["presence"], "probe": pr is not None, "min_evidence": cfg.min_evidence}
+    rs = objectmap.object_maps(params, [_map_image(c, cfg.size) for c in contents], flt, pr, cfg, batch)
+    return [{"map": r["map"], "presence": r["presence"], "probe": pr is not None, "min_evidence": cfg.min_evidence}
+            for r in rs]
+
+
+def _map_image(content, size: int) -> np.ndarray:
+    """``content`` at the map's long side ``size``: a path is re-read at that size."""
+    if isinstance(content, (str, os.PathLike)):
+        return _as_image(content, size)
+    img = _as_image(content, None)
+    hw = _hw(img.shape, size)
+    return img if tuple(img.shape[:2]) == tuple(hw) else np.asarray(_resize(img, hw))
 
 
 def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog", filters=None,
@@ -213,7 +225,11 @@ def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog
     :func:`locate`, then :class:`NotFoundError` when a probe finds no object of the class
     (presence below ``min_evidence``): nothing is restyled and nothing written.
     """
-    r = locate(params, content, class_name, filters, selected, map_options)
+    return fitted_map(locate(params, content, class_name, filters, selected, map_options), content, hw, class_name)
+
+
+def fitted_map(r: Mapping, content, hw: tuple[int, int], class_name: str | None) -> np.ndarray:
+    """:func:`locate`'s result ``r`` resized to ``hw``, or :class:`NotFoundError` when the probe found no object."""
     if r["probe"] and r["presence"] < r["min_evidence"]:
         where = f" in {Path(content).name}" if isinstance(content, (str, os.PathLike)) else ""
         raise NotFoundError(f"no {class_name} found{where} (evidence {r['presence']:.2f} < {r['min_evidence']:.2f}); "
@@ -450,7 +466,9 @@ class Config:
     band of detail a coarse level could not hold when the next level starts (:data:`DETAILS`).
     ``buckets``: 0 runs every photo at its own size; ``n`` pads each level to one of ``n``
     short sides per long side (:func:`vgg.bucket_hw`) and masks the padding out of every term,
-    so photos of different sizes share compiled programs.
+    so photos of different sizes share compiled programs. ``map_batch``: photos per object-map
+    VGG pass in :func:`stylize_batch` (``None``: 1 on a CPU, :data:`MAP_BATCH_ACCELERATOR` on
+    a GPU or TPU).
     """
     method: str = "auto"
     class_name: str | None = "dog"
@@ -475,6 +493,7 @@ class Config:
     conv: str = "auto"
     prefetch: bool = True
     buckets: int = 0
+    map_batch: int | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -494,6 +513,8 @@ class Config:
             raise UsageError("iterations must be > 0")
         if self.buckets < 0:
             raise UsageError("buckets must be >= 0")
+        if self.map_batch is not None and self.map_batch < 1:
+            raise UsageError("map batch must be >= 1")
         if self.method == "mask" and self.mask is None:
             raise UsageError("method mask needs --mask PATH")
 
@@ -778,8 +799,16 @@ def _phase(on_phase, text: str) -> None:
         on_phase(text)
 
 
-def _stylize_photo(setup: Setup, content, t0: float, on_phase=None) -> Iterator[Progress]:
-    """One photo through :class:`LevelRunner`; the last :class:`Progress` carries the :class:`Result`."""
+def _map_options(cfg: Config) -> dict:
+    return {"buckets": cfg.buckets, **dict(cfg.map_options or {})}
+
+
+def _stylize_photo(setup: Setup, content, t0: float, on_phase=None, located: Mapping | None = None
+                   ) -> Iterator[Progress]:
+    """One photo through :class:`LevelRunner`; the last :class:`Progress` carries the :class:`Result`.
+
+    ``located``: the photo's :func:`locate` result when it was computed with others (``auto``).
+    """
     cfg = setup.cfg
     content_img = _content_image(content, cfg.size)
     plan = level_plan(content_img.shape, cfg)
@@ -792,8 +821,9 @@ def _stylize_photo(setup: Setup, content, t0: float, on_phase=None) -> Iterator[
         levels = runner.levels(pool)
         if cfg.method == "auto":
             _phase(on_phase, "object map")
-            omap = region_full = auto_map(setup.params, content, (H, W), cfg.class_name, cfg.filters, setup.sel,
-                                          {"buckets": cfg.buckets, **dict(cfg.map_options or {})})
+            if located is None:
+                located = locate(setup.params, content, cfg.class_name, cfg.filters, setup.sel, _map_options(cfg))
+            omap = region_full = fitted_map(located, content, (H, W), cfg.class_name)
         yield from runner.run(levels, region_full)
     finally:
         if pool is not None:
@@ -831,6 +861,7 @@ def stylize_iter(content, style, *, params=None, config: Config | None = None, o
 
 
 BATCH_BUCKETS = 4  # stylize_batch's default Config.buckets
+MAP_BATCH_ACCELERATOR = 8  # Config.map_batch's default on a GPU or TPU
 
 
 @dataclass
@@ -842,33 +873,73 @@ class BatchItem:
     error: JaxstyleError | None = None
 
 
+def map_batch(cfg: Config, backend: str | None = None) -> int:
+    """Photos per object-map VGG pass: ``cfg.map_batch``, else 1 on a CPU (no gain there), 8 elsewhere."""
+    if cfg.map_batch is not None:
+        return cfg.map_batch
+    return 1 if (backend or jax.default_backend()) == "cpu" else MAP_BATCH_ACCELERATOR
+
+
+def _locate_chunk(setup: Setup, contents: Sequence, n: int) -> list[Mapping | JaxstyleError]:
+    """Per photo, its :func:`locate` result or the error that stops it; the maps' VGG passes ``n`` at a time."""
+    cfg = setup.cfg
+    size = int(dict(cfg.map_options or {}).get("size", MAP_SIZE))
+    out: list = []
+    for c in contents:
+        try:
+            out.append(_map_image(c, size))
+        except JaxstyleError as e:
+            out.append(e)
+    ok = [i for i, v in enumerate(out) if not isinstance(v, JaxstyleError)]
+    if ok:
+        rs = locate_many(setup.params, [out[i] for i in ok], cfg.class_name, cfg.filters, setup.sel,
+                         _map_options(cfg), n)
+        for i, r in zip(ok, rs):
+            out[i] = r
+    return out
+
+
 def stylize_batch(contents: Sequence, style, *, params=None, config: Config | None = None, on_phase=None,
                   on_progress=None, **kw) -> Iterator[BatchItem]:
     """Stylize several photos with one style (or blend), yielding a :class:`BatchItem` as each finishes.
 
     Weights, styles, filters and style targets are prepared once. Without ``config`` the
     :class:`Config` is built from the keywords with ``buckets`` defaulting to
-    :data:`BATCH_BUCKETS`, so photos of different sizes share compiled programs. A photo
-    that fails with a :class:`JaxstyleError` (unreadable, too small, no object found) is
-    yielded with its ``error`` and the batch goes on. ``on_progress(index, progress)``
-    hears every :class:`Progress`; ``on_phase`` as in :func:`stylize_iter`.
+    :data:`BATCH_BUCKETS`, so photos of different sizes share compiled programs. ``auto``
+    computes the object maps of :func:`map_batch` photos at a time (one VGG pass per padded
+    size) before stylizing them. A photo that fails with a :class:`JaxstyleError`
+    (unreadable, too small, no object found) is yielded with its ``error`` and the batch
+    goes on. ``on_progress(index, progress)`` hears every :class:`Progress`; ``on_phase`` as
+    in :func:`stylize_iter`.
     """
     contents = list(contents)
     if not contents:
         raise UsageError("no content photos given")
     cfg = _config(config, kw) if config is not None else Config(**{"buckets": BATCH_BUCKETS, **kw})
     setup = Setup.build(cfg, style, params, on_phase)
-    for i, content in enumerate(contents):
-        res = None
-        try:
-            for p in _stylize_photo(setup, content, time.time(), on_phase):
-                if on_progress is not None:
-                    on_progress(i, p)
-                res = p.result or res
-        except JaxstyleError as e:
-            yield BatchItem(i, content, error=e)
-            continue
-        yield BatchItem(i, content, result=res)
+    n = map_batch(cfg)
+    for start in range(0, len(contents), n):
+        chunk = contents[start: start + n]
+        located: list = [None] * len(chunk)
+        if cfg.method == "auto" and n > 1:
+            _phase(on_phase, f"object maps of photos {start + 1}-{start + len(chunk)}")
+            located = _locate_chunk(setup, chunk, n)
+        for i, (content, loc) in enumerate(zip(chunk, located), start):
+            yield _batch_item(setup, i, content, loc, on_phase, on_progress)
+
+
+def _batch_item(setup: Setup, i: int, content, located, on_phase, on_progress) -> BatchItem:
+    if isinstance(located, JaxstyleError):
+        return BatchItem(i, content, error=located)
+    res = None
+    try:
+        for p in _stylize_photo(setup, content, time.time(), on_phase, located):
+            if on_progress is not None:
+                on_progress(i, p)
+            res = p.result or res
+    except JaxstyleError as e:
+        return BatchItem(i, content, error=e)
+    return BatchItem(i, content, result=res)
 
 
 def stylize(content, style, **kw) -> Result:
