@@ -133,8 +133,9 @@ def features_many(params: Mapping, rgbs: Sequence[np.ndarray], filters=None, buc
     With ``buckets`` a photo is zero-padded to :func:`vgg.bucket_hw` and the padding masked
     out of every convolution (``vgg.apply(valid=)``), so the cells of its real pixels equal
     an unpadded pass up to float rounding; they are cropped out here. Photos are grouped by
-    padded size (their own size without buckets) and a short group is filled with blank
-    photos, so each size compiles one program whatever the number of photos.
+    padded size (their own size without buckets); a pass holds ``batch`` photos, or the rest
+    filled with blank photos up to a power of two, so a size compiles at most
+    ``log2(batch) + 1`` programs whatever the number of photos.
     """
     key = None if not filters else tuple((l, tuple(int(i) for i in v)) for l, v in filters.items())
     groups: dict[tuple[int, int], list[int]] = {}
@@ -142,9 +143,9 @@ def features_many(params: Mapping, rgbs: Sequence[np.ndarray], filters=None, buc
         groups.setdefault(tuple(vgg.bucket_hw(rgb.shape[:2], buckets)), []).append(i)
     out: list = [None] * len(rgbs)
     for pad, idx in groups.items():
-        n = max(1, batch)
-        for s in range(0, len(idx), n):
-            chunk = idx[s: s + n]
+        for s in range(0, len(idx), max(1, batch)):
+            chunk = idx[s: s + max(1, batch)]
+            n = min(max(1, batch), 1 << (len(chunk) - 1).bit_length())
             x = np.zeros((n, *pad, 3), np.float32)
             masks = [np.zeros((n, pad[0] >> b, pad[1] >> b), np.float32) for b in range(5)]
             for j, i in enumerate(chunk):
