@@ -195,7 +195,7 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
                 selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None,
                 batch: int = 1) -> list[dict]:
     """:func:`locate` of each photo, their VGG passes ``batch`` photos at a time (one program per size)."""
-    cfg = objectmap.MapConfig(**{"size": MAP_SIZE, **dict(map_options or {})})
+    cfg = map_config(map_options)
     pr = _class_probe(params, class_name) if filters is None else None
     flt = None
     if pr is None:
@@ -207,6 +207,11 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
     rs = objectmap.object_maps(params, [_map_image(c, cfg.size) for c in contents], flt, pr, cfg, batch)
     return [{"map": r["map"], "presence": r["presence"], "probe": pr is not None, "min_evidence": cfg.min_evidence}
             for r in rs]
+
+
+def map_config(map_options: Mapping | None) -> objectmap.MapConfig:
+    """The :class:`objectmap.MapConfig` of ``map_options``, at ``MAP_SIZE`` unless they give a size."""
+    return objectmap.MapConfig(**{"size": MAP_SIZE, **dict(map_options or {})})
 
 
 def _map_image(content, size: int) -> np.ndarray:
@@ -883,7 +888,7 @@ def map_batch(cfg: Config, backend: str | None = None) -> int:
 def _locate_chunk(setup: Setup, contents: Sequence, n: int) -> list[Mapping | JaxstyleError]:
     """Per photo, its :func:`locate` result or the error that stops it; the maps' VGG passes ``n`` at a time."""
     cfg = setup.cfg
-    size = int(dict(cfg.map_options or {}).get("size", MAP_SIZE))
+    size = map_config(_map_options(cfg)).size
     out: list = []
     for c in contents:
         try:
