@@ -36,11 +36,13 @@ def test_objectness_and_otsu():
     assert om.otsu(np.full((4, 4), 0.5, np.float32)) == 1.0     # never below the mean
 
 
-def test_scene_prob_is_the_last_group():
+def test_cell_probs_scene_is_the_last_group_and_own_the_class_beating_the_animals():
     f = _blobs()
-    p = om.scene_prob(f, _probe())
+    p, own = om.cell_probs(f, _probe())
     assert p[0, 16] > 0.5 and p[8, 6] < 0.1  # background is "other", the class blob is not
-    assert not om.scene_prob(f, None).any()
+    assert own[8, 6] and not own[16, 24]     # the dog blob is the class's, the cat blob is not
+    p, own = om.cell_probs(f, None)
+    assert not p.any() and own.all()
 
 
 def test_regions_keep_the_class_and_reject_the_lookalike():
@@ -82,6 +84,10 @@ def test_seeds_label_kept_rejected_and_low_objectness():
     assert gm[1, 16] == cv2.GC_BGD           # low objectness
     gm = om.seeds(lab, keep, obj, scene * 0, 1e9, om.MapConfig())
     assert gm[8, 6] == cv2.GC_PR_FGD and not (gm == cv2.GC_FGD).any()
+    own = np.ones(obj.shape, bool)
+    own[8, 6] = False                        # a strong cell that is not the class's own stays probable
+    gm = om.seeds(lab, keep, obj, scene, 2.0, om.MapConfig(), own=own)
+    assert gm[8, 6] == cv2.GC_PR_FGD and gm[8, 7] == cv2.GC_FGD
 
 
 def test_grabcut_finish_grows_a_core_to_the_object():

@@ -93,11 +93,15 @@ def otsu(obj: np.ndarray) -> float:
     return max(1.0, float(t) * float(obj.max()) / 255.0)
 
 
-def scene_prob(f: np.ndarray, probe) -> np.ndarray:
-    """Per cell, the probe's probability of its last group (``other``: not an animal); zeros without a probe."""
+def cell_probs(f: np.ndarray, probe) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell ``(scene, own)``: the probe's probability of its last group (``other``: not an
+    animal), and whether the class beats every other animal group there. Without a probe no
+    cell is scene and every cell is the class's.
+    """
     if probe is None:
-        return np.zeros(f.shape[:2], np.float32)
-    return probe.probs(f)[..., -1]
+        return np.zeros(f.shape[:2], np.float32), np.ones(f.shape[:2], bool)
+    p = probe.probs(f)
+    return p[..., -1], p[..., 0] >= p[..., 1:-1].max(-1, initial=0.0)
 
 
 def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None,
@@ -207,12 +211,13 @@ def grown(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray,
 
 
 def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray, strong: float,
-          cfg: MapConfig, grow: np.ndarray | None = None) -> np.ndarray:
+          cfg: MapConfig, grow: np.ndarray | None = None, own: np.ndarray | None = None) -> np.ndarray:
     """GrabCut labels (h, w) uint8 from region labels, objectness and scene probability at the working size.
 
     Kept regions' cells are probable object unless the probe calls them scene (a fence or a
     bush joined to the animal), their cells above ``strong`` objectness (``core`` times
-    Otsu's threshold of the photo's cells) sure object; rejected regions (another class)
+    Otsu's threshold of the photo's cells) sure object where the cell itself is the class's
+    (``own``, :func:`cell_probs`; a fence joined to the dog stays probable); rejected regions (another class)
     and low objectness are sure background; :func:`grown` cells (``grow``) probable object;
     the rest probable background.
     """
@@ -221,7 +226,7 @@ def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray,
     cand = keep[lab] & (scene < cfg.scene)
     gm = np.full(lab.shape, cv2.GC_PR_BGD, np.uint8)
     gm[cand] = cv2.GC_PR_FGD
-    gm[cand & (obj > strong)] = cv2.GC_FGD
+    gm[cand & (obj > strong) & (True if own is None else own)] = cv2.GC_FGD
     gm[(obj < cfg.floor) | (~keep[lab] & (lab > 0))] = cv2.GC_BGD
     if grow is not None:
         gm[grow & (gm == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
@@ -275,13 +280,13 @@ def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig
     H, W = rgb.shape[:2]
     obj = objectness(c["f"])
     lab, keep, presence = regions(c["f"], obj, probe, c.get("evidence"), cfg.seed_share)
-    scene = scene_prob(c["f"], probe)
+    scene, own = cell_probs(c["f"], probe)
     s = cfg.grabcut_side / max(H, W)
     hw = (max(8, round(H * s)), max(8, round(W * s)))
     small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
     grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
     gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
-               cfg.core * otsu(obj), cfg, grow)
+               cfg.core * otsu(obj), cfg, grow, _resized(own, hw, nearest=True) > 0.5)
     m = _resized(finish(small, gm, cfg.grabcut_iters), (H, W))
     k = 2 * max(1, int(round(cfg.feather * max(H, W)))) + 1
     m = np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
