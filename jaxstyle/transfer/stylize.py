@@ -825,8 +825,8 @@ def _stylize_photo(setup: Setup, content, t0: float, on_phase=None, located: Map
     try:
         levels = runner.levels(pool)
         if cfg.method == "auto":
-            _phase(on_phase, "object map")
             if located is None:
+                _phase(on_phase, "object map")
                 located = locate(setup.params, content, cfg.class_name, cfg.filters, setup.sel, _map_options(cfg))
             omap = region_full = fitted_map(located, content, (H, W), cfg.class_name)
         yield from runner.run(levels, region_full)
