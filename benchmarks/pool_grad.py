@@ -57,12 +57,13 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     h, w = a.size * 3 // 4, a.size
     rng = np.random.default_rng(0)
-    print(f"| what | shape | reduce_window ms | reshape ms | ratio |\n|---|---|---:|---:|---:|")
+    print("| what | shape | reduce_window ms | reshape ms | ratio |\n|---|---|---:|---:|---:|")
     for c, s in ((64, 1), (128, 2), (256, 4), (512, 8)):
         x = jnp.asarray(rng.random((1, h // s, w // s, c), np.float32))
         ms = [timed(jax.jit(jax.grad(lambda v, pool=pool: jnp.sum(jnp.square(pool(v, "max"))))), x, a.reps)
               for pool in (reduce_window_pool, vgg._pool)]
-        print(f"| one max pool, value + gradient | {h // s}x{w // s}x{c} | {ms[0]:.1f} | {ms[1]:.1f} | {ms[0] / ms[1]:.2f} |")
+        print(f"| one max pool, value + gradient | {h // s}x{w // s}x{c} | {ms[0]:.1f} | {ms[1]:.1f} | "
+              f"{ms[0] / ms[1]:.2f} |")
     params = vgg.prepare(weights.load()[0], "auto")
     x = vgg.preprocess(jnp.asarray(rng.uniform(0, 255, (1, h, w, 3)), jnp.float32))
     ours = objective(params)

@@ -59,8 +59,8 @@ def test_pooling_equals_reduce_window_and_its_gradient_needs_no_select_and_scatt
     ref = {"max": lambda a: jax.lax.reduce_window(a, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID"),
            "avg": lambda a: jax.lax.reduce_window(a, 0.0, jax.lax.add, (1, 2, 2, 1), (1, 2, 2, 1), "VALID") / 4}
     for mode, f in ref.items():
-        ours = jax.grad(lambda a: jnp.sum(jnp.sin(vgg._pool(a, mode))))
-        theirs = jax.grad(lambda a: jnp.sum(jnp.sin(f(a))))
+        ours = jax.grad(lambda a, mode=mode: jnp.sum(jnp.sin(vgg._pool(a, mode))))
+        theirs = jax.grad(lambda a, f=f: jnp.sum(jnp.sin(f(a))))
         np.testing.assert_allclose(vgg._pool(x, mode), f(x), rtol=1e-6)
         np.testing.assert_allclose(ours(x), theirs(x), rtol=1e-6, atol=1e-7)
         hlo = jax.jit(ours).lower(x).as_text()

@@ -183,7 +183,7 @@ class VGG19(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, valid: Sequence[jax.Array] | None = None) -> dict[str, jax.Array]:
-        """``valid``: per block, a 0/1 (H_b, W_b) or per-image (N, H_b, W_b) mask of the real pixels (:func:`apply`)."""
+        """``valid``: per block, a 0/1 (H_b, W_b) or (N, H_b, W_b) mask of the real pixels (:func:`apply`)."""
         taps = check_layers(self.taps)
         if not taps:
             return {}

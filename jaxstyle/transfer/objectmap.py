@@ -151,13 +151,13 @@ def features_many(params: Mapping, rgbs: Sequence[np.ndarray], filters=None, buc
             chunk = idx[s: s + max(1, batch)]
             n = min(max(1, batch), 1 << (len(chunk) - 1).bit_length())
             x = np.zeros((n, *pad, 3), np.float32)
-            masks = [np.zeros((n, pad[0] >> b, pad[1] >> b), np.float32) for b in range(5)]
             for j, i in enumerate(chunk):
-                H, W = rgbs[i].shape[:2]
-                x[j, :H, :W] = rgbs[i]
-                for m, v in zip(masks, vgg.valid_masks((H, W), pad)):
-                    m[j] = v
-            valid = tuple(jnp.asarray(m) for m in masks) if buckets else None  # masks even when nothing is padded
+                x[j, : rgbs[i].shape[0], : rgbs[i].shape[1]] = rgbs[i]
+            valid = None
+            if buckets:  # masks even when nothing is padded: one program per bucket; blank photos all 0
+                per = [vgg.valid_masks(rgbs[i].shape[:2], pad) for i in chunk]
+                valid = tuple(jnp.asarray(np.stack([m[b] for m in per] + [np.zeros_like(per[0][b])] * (n - len(chunk))))
+                              for b in range(5))
             c = {k: np.asarray(v) for k, v in _features_jit(params, jnp.asarray(x), key, valid).items()}
             for j, i in enumerate(chunk):
                 h, w = vgg.block_hw(rgbs[i].shape[:2], OBJECTNESS_LAYER)
@@ -217,8 +217,8 @@ def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray,
     Kept regions' cells are probable object unless the probe calls them scene (a fence or a
     bush joined to the animal), their cells above ``strong`` objectness (``core`` times
     Otsu's threshold of the photo's cells) sure object where the cell itself is the class's
-    (``own``, :func:`cell_probs`; a fence joined to the dog stays probable); rejected regions (another class)
-    and low objectness are sure background; :func:`grown` cells (``grow``) probable object;
+    (``own``, :func:`cell_probs`; a fence joined to the dog stays probable); rejected regions
+    (another class) and low objectness are sure background; :func:`grown` cells (``grow``) probable object;
     the rest probable background.
     """
     import cv2
