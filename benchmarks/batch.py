@@ -65,7 +65,8 @@ def run_style(photos, style: Path, params, a, on_phase) -> tuple[list, float]:
     done = []
     t0 = time.perf_counter()
     for item in S.stylize_batch([str(p) for p in photos], str(style), params=params, method="auto", size=a.size,
-                                iterations=a.iterations, scales=a.scales, buckets=a.buckets, on_phase=on_phase):
+                                iterations=a.iterations, scales=a.scales, buckets=a.buckets, map_batch=a.map_batch,
+                                on_phase=on_phase):
         if item.error is not None:
             print(f"{photos[item.index].name}: {item.error}", flush=True)
             continue
@@ -107,6 +108,7 @@ def main() -> int:
     ap.add_argument("--iterations", type=int, default=300)
     ap.add_argument("--scales", type=int, default=None)
     ap.add_argument("--buckets", type=int, default=S.BATCH_BUCKETS)
+    ap.add_argument("--map-batch", type=int, default=None, help="object maps per VGG pass (default: the backend's)")
     ap.add_argument("--score", action="store_true", help="score each output against its mask after the timing")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
@@ -146,6 +148,7 @@ def main() -> int:
                               distinct_shapes=len({r.image.shape[:2] for _, r in done})))
     on_phase("end")
     out = dict(photos=[p.stem for p in photos], size=a.size, iterations=a.iterations, buckets=a.buckets,
+               map_batch=S.map_batch(S.Config(map_batch=a.map_batch)),
                per_style=per_style, phase_s={k: round(v, 1) for k, v in phases.items() if k != "setup"},
                compiles_by_function={k: [n, round(t, 1)] for k, (n, t) in
                                      sorted(by_fun.items(), key=lambda kv: -kv[1][1])[:12]},

