@@ -145,24 +145,36 @@ def features_many(params: Mapping, rgbs: Sequence[np.ndarray], filters=None, buc
     groups: dict[tuple[int, int], list[int]] = {}
     for i, rgb in enumerate(rgbs):
         groups.setdefault(tuple(vgg.bucket_hw(rgb.shape[:2], buckets)), []).append(i)
+    batch = max(1, batch)
     out: list = [None] * len(rgbs)
     for pad, idx in groups.items():
-        for s in range(0, len(idx), max(1, batch)):
-            chunk = idx[s: s + max(1, batch)]
-            n = min(max(1, batch), 1 << (len(chunk) - 1).bit_length())
-            x = np.zeros((n, *pad, 3), np.float32)
-            for j, i in enumerate(chunk):
-                x[j, : rgbs[i].shape[0], : rgbs[i].shape[1]] = rgbs[i]
-            valid = None
-            if buckets:  # masks even when nothing is padded: one program per bucket; blank photos all 0
-                per = [vgg.valid_masks(rgbs[i].shape[:2], pad) for i in chunk]
-                valid = tuple(jnp.asarray(np.stack([m[b] for m in per] + [np.zeros_like(per[0][b])] * (n - len(chunk))))
-                              for b in range(5))
-            c = {k: np.asarray(v) for k, v in _features_jit(params, jnp.asarray(x), key, valid).items()}
+        for s in range(0, len(idx), batch):
+            chunk = idx[s: s + batch]
+            n = min(batch, 1 << (len(chunk) - 1).bit_length())
+            x, valid = _padded([rgbs[i] for i in chunk], pad, n, masked=bool(buckets))
+            c = {k: np.asarray(v) for k, v in _features_jit(params, x, key, valid).items()}
             for j, i in enumerate(chunk):
                 h, w = vgg.block_hw(rgbs[i].shape[:2], OBJECTNESS_LAYER)
                 out[i] = {k: v[j, :h, :w] for k, v in c.items()}
     return out
+
+
+def _padded(rgbs: Sequence[np.ndarray], pad: tuple[int, int], n: int, masked: bool):
+    """``(x (n, *pad, 3), valid)``: the photos zero-padded to ``pad``, blank photos after them up to ``n``.
+
+    ``valid`` (``masked``): per block, the stacked :func:`vgg.valid_masks`, all 0 for the
+    blank photos; built even when nothing is padded, so a bucket is one program.
+    """
+    x = np.zeros((n, *pad, 3), np.float32)
+    for j, rgb in enumerate(rgbs):
+        x[j, : rgb.shape[0], : rgb.shape[1]] = rgb
+    if not masked:
+        return jnp.asarray(x), None
+    masks = [np.zeros((n, pad[0] >> b, pad[1] >> b), np.float32) for b in range(5)]
+    for j, rgb in enumerate(rgbs):
+        for m, v in zip(masks, vgg.valid_masks(rgb.shape[:2], pad)):
+            m[j] = v
+    return jnp.asarray(x), tuple(jnp.asarray(m) for m in masks)
 
 
 def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = None,

@@ -888,7 +888,8 @@ def map_batch(cfg: Config, backend: str | None = None) -> int:
 def _locate_chunk(setup: Setup, contents: Sequence, n: int) -> list[Mapping | JaxstyleError]:
     """Per photo, its :func:`locate` result or the error that stops it; the maps' VGG passes ``n`` at a time."""
     cfg = setup.cfg
-    size = map_config(_map_options(cfg)).size
+    options = _map_options(cfg)
+    size = map_config(options).size
     out: list = []
     for c in contents:
         try:
@@ -897,8 +898,7 @@ def _locate_chunk(setup: Setup, contents: Sequence, n: int) -> list[Mapping | Ja
             out.append(e)
     ok = [i for i, v in enumerate(out) if not isinstance(v, JaxstyleError)]
     if ok:
-        rs = locate_many(setup.params, [out[i] for i in ok], cfg.class_name, cfg.filters, setup.sel,
-                         _map_options(cfg), n)
+        rs = locate_many(setup.params, [out[i] for i in ok], cfg.class_name, cfg.filters, setup.sel, options, n)
         for i, r in zip(ok, rs):
             out[i] = r
     return out
