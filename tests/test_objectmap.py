@@ -105,6 +105,23 @@ def test_grabcut_finish_grows_a_core_to_the_object():
     assert iou > 0.9  # the seeds alone cover 0.6 of the square
 
 
+def test_grabcut_finish_is_the_same_whatever_ran_before():
+    rng = np.random.default_rng(0)  # noisy colours: where k-means starts decides the result
+    img = (rng.normal(0, 50, (64, 80, 3)) + [60, 160, 60]).clip(0, 255)
+    img[16:48, 20:60] = (rng.normal(0, 50, (32, 40, 3)) + [200, 40, 40]).clip(0, 255)
+    img[40:64, 0:30] = (rng.normal(0, 50, (24, 30, 3)) + [180, 60, 50]).clip(0, 255)
+    img = img.astype(np.uint8)
+    gm = np.full((64, 80), cv2.GC_PR_BGD, np.uint8)
+    gm[20:44, 24:56] = cv2.GC_PR_FGD
+    gm[28:36, 36:44] = cv2.GC_FGD
+    gm[:4] = cv2.GC_BGD
+    assert len({om.finish(img, gm, 3, seed=s).sum() for s in range(6)}) > 1  # the start matters here
+    first = om.finish(img, gm, 3, seed=0)
+    for _ in range(8):
+        cv2.randu(np.zeros((8, 8), np.float32), 0, 1)  # other work moves OpenCV's generator
+        assert np.array_equal(om.finish(img, gm, 3, seed=0), first)
+
+
 def test_object_map_on_the_tiny_vgg(tiny_params):
     rng = np.random.default_rng(0)
     img = rng.uniform(0, 255, (48, 64, 3)).astype(np.float32)

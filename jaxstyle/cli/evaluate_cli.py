@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from . import ArgumentParser, nonneg_int, positive_int
-from ..evaluate import evaluation as E, mapeval
+from ..evaluate import composites, evaluation as E, mapeval
 from ..model import weights
 from ..transfer.stylize import DETAILS
 
@@ -20,6 +20,9 @@ def build_parser():
     p.add_argument("--maps-only", action="store_true",
                    help="score the auto object map alone against each mask (no stylizing; no --styles needed): "
                    "OUT/maps.csv and maps.md")
+    p.add_argument("--composites", type=positive_int, default=None, metavar="N",
+                   help="with --maps-only: score N photos of two animals side by side instead (half two of --class, "
+                   "half one beside another species): OUT/composites.csv and composites.md")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
     p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "
@@ -62,6 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     params = None
     if args.weights:
         params, _ = weights.load(args.weights)
+    if args.composites and not args.maps_only:
+        parser.error("--composites needs --maps-only")
+    if args.composites:
+        composites.run_composites(args.pairs, args.out, args.composites, size=args.size, class_name=args.class_name,
+                                  seed=args.seed, photos=args.photos, limit_photos=args.limit_photos,
+                                  force=args.force, params=params)
+        return 0
     if args.maps_only:
         mapeval.run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
                          photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,

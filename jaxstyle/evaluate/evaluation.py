@@ -373,13 +373,13 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=True)
 
 
-def _csv_text(rows: Sequence[Mapping]) -> str:
+def _csv_text(rows: Sequence[Mapping], columns: Sequence[str] = COLUMNS) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
         out = {}
-        for k in COLUMNS:
+        for k in columns:
             v = r.get(k, "")
             if isinstance(v, float):
                 v = "nan" if math.isnan(v) else repr(v)  # repr keeps every digit; inf -> 'inf'

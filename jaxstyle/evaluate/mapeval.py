@@ -15,8 +15,6 @@ Reports ``maps.csv`` and ``maps.md`` (by source and species, by breed, per photo
 """
 from __future__ import annotations
 
-import csv
-import io
 import sys
 import time
 from pathlib import Path
@@ -131,14 +129,9 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
 
 def write(out: Path, rows: list[dict], md: str, sheet: np.ndarray | None) -> None:
     from .. import data
-    from .evaluation import _write_text
+    from .evaluation import _csv_text, _write_text
 
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=MAP_COLUMNS, lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (int(v) if isinstance(v, bool) else v) for k, v in r.items()})
-    _write_text(out / MAP_FILES[0], buf.getvalue())
+    _write_text(out / MAP_FILES[0], _csv_text(rows, MAP_COLUMNS))
     _write_text(out / MAP_FILES[1], md)
     if sheet is not None:
         data.save_image(sheet, out / MAP_FILES[2], force=True)
@@ -166,17 +159,26 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
              only_dogs: bool = False, limit_photos: int | None = None, force: bool = False, params=None,
              map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Score the ``auto`` object map alone (no stylizing) against every mask."""
-    from .evaluation import check_out, find_pairs
-    from ..model import vgg
-
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    pairs, params = prepare_run(pairs_dir, out, MAP_FILES, photos=photos, only_dogs=only_dogs,
+                                limit_photos=limit_photos, force=force, params=params, log=log)
+    return run(pairs, Path(out), params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
+               filters=filters, map_options=map_options, log=log)
+
+
+def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs: bool = False,
+                limit_photos: int | None = None, force: bool = False, params=None,
+                log: Callable[[str], None] | None = None) -> tuple[list, Mapping]:
+    """``(pairs, params)`` for a map evaluation: the pairs found, ``out`` checked (``files``) and made,
+    the weights loaded and set to direct convolutions (one pass per photo: no Winograd compile to amortize)."""
+    from ..model import vgg
+    from .evaluation import check_out, find_pairs
+
     out = Path(out)
     pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
-    check_out(out, force, MAP_FILES, gallery=False)
+    check_out(out, force, files, gallery=False)
     out.mkdir(parents=True, exist_ok=True)
     if params is None:
         from ..model import weights
         params, _ = weights.load()
-    params = vgg.prepare(params, "direct")  # one pass per photo: no Winograd compile to amortize
-    return run(pairs, out, params, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog",
-               filters=filters, map_options=map_options, log=log)
+    return pairs, vgg.prepare(params, "direct")

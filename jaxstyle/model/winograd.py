@@ -48,9 +48,8 @@ def transform_kernel(kernel, m: int) -> np.ndarray:
         raise ValueError(f"expected a (3, 3, in, out) kernel, got shape {k.shape}")
     g = MATRICES[m][1].astype(np.float32)
     cin, cout = k.shape[2:]
-    rows = np.tensordot(g, k, 1)                                   # (a, 3, in, out)
-    u = np.einsum("jl,ilcd->ijcd", g, rows, optimize=True)       # (a, a, in, out)
-    return np.ascontiguousarray(u.reshape((m + 2) ** 2, cin, cout), np.float32)
+    u = np.kron(g, g) @ k.reshape(9, cin * cout)  # row (i, j) of G g G^T: sum over (k, l) of G[i, k] G[j, l] g[k, l]
+    return u.reshape((m + 2) ** 2, cin, cout)
 
 
 def tile_size(u: jax.Array) -> int:

@@ -49,6 +49,7 @@ class MapConfig:
     seed_share: float = 0.1    # filters only: share of evidence cells a region needs
     grabcut_side: int = 384    # GrabCut works at this long side
     grabcut_iters: int = 3
+    seed: int = 0              # GrabCut's colour-model start: the same photo gives the same map
     feather: float = 0.01      # soft edge width, as a fraction of the long side
     min_evidence: float = 0.2  # below this presence the class is "not found"
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
@@ -245,8 +246,12 @@ def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray,
     return gm
 
 
-def finish(rgb: np.ndarray, gm: np.ndarray, iters: int) -> np.ndarray:
-    """GrabCut from labels ``gm`` on ``rgb`` (same size): float (h, w) in {0, 1}."""
+def finish(rgb: np.ndarray, gm: np.ndarray, iters: int, seed: int = 0) -> np.ndarray:
+    """GrabCut from labels ``gm`` on ``rgb`` (same size): float (h, w) in {0, 1}.
+
+    GrabCut starts its colour models from k-means on OpenCV's per-thread random generator;
+    it is seeded with ``seed`` first, so a photo's map does not depend on what ran before.
+    """
     import cv2
 
     fg = (gm == cv2.GC_FGD) | (gm == cv2.GC_PR_FGD)
@@ -254,6 +259,7 @@ def finish(rgb: np.ndarray, gm: np.ndarray, iters: int) -> np.ndarray:
         return fg.astype(np.float32)
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
     gm = gm.copy()
+    cv2.setRNGSeed(seed)
     cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), gm, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
     return ((gm == cv2.GC_FGD) | (gm == cv2.GC_PR_FGD)).astype(np.float32)
 
@@ -299,7 +305,7 @@ def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig
     grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
     gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
                cfg.core * otsu(obj), cfg, grow, _resized(own, hw, nearest=True) > 0.5)
-    m = _resized(finish(small, gm, cfg.grabcut_iters), (H, W))
+    m = _resized(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W))
     k = 2 * max(1, int(round(cfg.feather * max(H, W)))) + 1
     m = np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
     return {"map": m, "objectness": obj, "presence": presence}
