@@ -291,8 +291,20 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
     return [host_map(rgb, c, probe, cfg) for rgb, c in zip(rgbs, feats)]
 
 
-def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> dict:
-    """Stages 2 and 3 on the host, from :func:`features` ``c`` of ``rgb``: as :func:`object_map`."""
+@dataclass(frozen=True)
+class Seeded:
+    """Stages 1-2 of a photo's map, ready for the finish: GrabCut's labels at its working size."""
+
+    small: np.ndarray       # the photo at ``grabcut_side`` (uint8 RGB)
+    labels: np.ndarray      # GrabCut labels at that size (:func:`seeds`)
+    presence: float
+    objectness: np.ndarray  # at the feature grid (h, w)
+    regions: np.ndarray     # region labels at the feature grid (:func:`regions`)
+    keep: np.ndarray        # per region: the object's
+
+
+def seeded(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> Seeded:
+    """Objectness, regions, the probe's cells and GrabCut's labels of ``rgb`` from :func:`features` ``c``."""
     import cv2
 
     H, W = rgb.shape[:2]
@@ -305,7 +317,20 @@ def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig
     grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
     gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
                cfg.core * otsu(obj), cfg, grow, _resized(own, hw, nearest=True) > 0.5)
-    m = _resized(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W))
-    k = 2 * max(1, int(round(cfg.feather * max(H, W)))) + 1
-    m = np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
-    return {"map": m, "objectness": obj, "presence": presence}
+    return Seeded(small, gm, presence, obj, lab, keep)
+
+
+def soft_edge(m: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> np.ndarray:
+    """A finished mask upsampled to ``hw`` with a soft edge ``feather`` of the long side wide."""
+    import cv2
+
+    m = _resized(m, hw)
+    k = 2 * max(1, int(round(cfg.feather * max(hw)))) + 1
+    return np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
+
+
+def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> dict:
+    """Stages 2 and 3 on the host, from :func:`features` ``c`` of ``rgb``: as :func:`object_map`."""
+    s = seeded(rgb, c, probe, cfg)
+    m = soft_edge(finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), rgb.shape[:2], cfg)
+    return {"map": m, "objectness": s.objectness, "presence": s.presence}
