@@ -1,4 +1,6 @@
 """The object map's stages on synthetic inputs (objectness, regions, seeds, GrabCut) and the tiny VGG."""
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -138,6 +140,8 @@ def test_map_config_validates():
         om.MapConfig(size=8)
     with pytest.raises(UsageError):
         om.MapConfig(min_evidence=1.5)
+    with pytest.raises(UsageError):
+        om.MapConfig(zoom_below=1.5)
 
 
 def test_bucketed_features_equal_the_unpadded_pass_and_share_a_program(tiny_params):
@@ -193,3 +197,55 @@ def test_grown_reaches_the_animal_through_animal_cells_only():
     gm = om.seeds(lab, keep, obj, scene, 2.0, om.MapConfig(), g)
     assert gm[8, 4] == cv2.GC_PR_FGD and gm[8, 7] == cv2.GC_PR_BGD
     assert om.seeds(lab, keep, obj, scene, 2.0, om.MapConfig())[8, 4] == cv2.GC_PR_BGD
+
+
+def test_crop_box_is_a_clipped_square_around_the_sure_object():
+    labels = np.full((96, 128), cv2.GC_PR_BGD, np.uint8)
+    labels[40:50, 60:70] = cv2.GC_FGD
+    cfg = om.MapConfig(zoom_margin=0.5, zoom_min_side=0.0)
+    y0, y1, x0, x1 = om.crop_box(labels, (192, 256), cfg)  # photo at twice the labels' size
+    assert (y1 - y0, x1 - x0) == (40, 40) and (y0, x0) == (70, 110)  # 20 px box grown by 10 px each way
+    y0, y1, x0, x1 = om.crop_box(labels, (192, 256), om.MapConfig(zoom_margin=0.5, zoom_min_side=0.5))
+    assert (y1 - y0, x1 - x0) == (128, 128)  # at least half the long side
+    labels[:, :] = cv2.GC_PR_FGD
+    assert om.crop_box(labels, (192, 256), cfg) is None  # no sure object: no closer look
+
+
+def test_edge_share_counts_only_the_cut_edges():
+    m = np.zeros((10, 20), bool)
+    m[0, :] = True                                      # the map runs along the top edge
+    assert om.edge_share(m, (True, False, False, False)) == 1.0
+    assert om.edge_share(m, (False, True, True, True)) == 2 / 40  # the corners of the side edges
+    assert om.edge_share(m, (False, False, False, False)) == 0.0  # the crop is the whole photo
+
+
+def _all_dog(c):
+    return pb.Probe(np.zeros((c, 3), np.float32), np.array([5.0, 0.0, 0.0], np.float32), ("dog", "cat", "other"), {})
+
+
+def test_closer_look_maps_the_crop_and_keeps_the_first_look_when_the_animal_runs_past_it(tiny_params):
+    rng = np.random.default_rng(0)
+    rgb = rng.uniform(0, 255, (96, 128, 3)).astype(np.float32)
+    rgb[40:60, 50:80] = [230, 30, 30]
+    cfg = om.MapConfig(size=128, grabcut_side=128, zoom_min_side=0.0)
+    c = om.features(tiny_params, rgb)
+    s = om.seeded(rgb, c, _all_dog(c["f"].shape[-1]), cfg)
+    labels = np.full(s.labels.shape, cv2.GC_PR_BGD, np.uint8)
+    labels[40:60, 50:80] = cv2.GC_FGD                   # a small sure object in the middle
+    s = om.Seeded(s.small, labels, s.presence, s.objectness, s.regions, s.keep, s.scene)
+    probe = _all_dog(c["f"].shape[-1])
+    y0, y1, x0, x1 = om.crop_box(labels, rgb.shape[:2], cfg)
+    outside = np.ones(rgb.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    first = np.ones(rgb.shape[:2], np.float32)          # the first look took the whole frame
+    scene = replace(s, scene=np.ones_like(s.scene))     # ... and the probe calls everything outside scene
+    m = om.closer_look(tiny_params, rgb, scene, first, probe, replace(cfg, zoom_inside=1.0))
+    assert m is not None and m.shape == (96, 128)
+    assert not m[outside].any()                         # nothing outside the crop
+
+    def look(s_, **kw):
+        return om.closer_look(tiny_params, rgb, s_, first, probe, replace(cfg, **{"zoom_inside": 1.0, **kw}))
+    assert look(scene, zoom_inside=-1.0) is None        # the map runs past the cut edges
+    assert look(replace(s, scene=np.zeros_like(s.scene))) is None  # the first map runs on into animal: a body
+    assert look(scene, zoom_below=0.1) is None          # not small enough
+    assert look(scene, zoom_below=0.0) is None          # switched off

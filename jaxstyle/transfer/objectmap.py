@@ -52,6 +52,11 @@ class MapConfig:
     seed: int = 0              # GrabCut's colour-model start: the same photo gives the same map
     feather: float = 0.01      # soft edge width, as a fraction of the long side
     min_evidence: float = 0.2  # below this presence the class is "not found"
+    zoom_below: float = 0.7    # look again closer when the sure object's crop is at most this share of the long side (0: never)
+    zoom_margin: float = 0.5   # the sure cells' box grows by this share of its side on each side
+    zoom_min_side: float = 0.5  # the crop is at least this share of the long side (at most 2x closer)
+    zoom_inside: float = 0.1   # the closer look stands only if its map covers at most this share of the crop's cut edges
+    zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
 
     def __post_init__(self):
@@ -61,6 +66,8 @@ class MapConfig:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
         if self.buckets < 0:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
+        if not (0.0 <= self.zoom_below <= 1.0 and 0.0 <= self.zoom_min_side <= 1.0):
+            raise UsageError(f"zoom shares must be in [0, 1], got {self.zoom_below} and {self.zoom_min_side}")
 
 
 def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]], shape: tuple[int, int]) -> jax.Array:
@@ -283,12 +290,80 @@ def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[
 
 def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[str, Sequence[int]] | None = None,
                 probe=None, cfg: MapConfig = MapConfig(), batch: int = 1) -> list[dict]:
-    """:func:`object_map` of each photo, their VGG passes ``batch`` at a time (:func:`features_many`)."""
+    """:func:`object_map` of each photo, their VGG passes ``batch`` at a time (:func:`features_many`).
+
+    With a probe, a photo whose sure object is small gets a :func:`closer_look` (one more VGG pass).
+    """
     if probe is None and not (filters and any(len(v) for v in filters.values())):
         raise UsageError("the object map needs a class probe or a filter list")
     rgbs = [np.asarray(rgb, np.float32) for rgb in rgbs]
     feats = features_many(params, rgbs, None if probe is not None else filters, cfg.buckets, batch)
-    return [host_map(rgb, c, probe, cfg) for rgb, c in zip(rgbs, feats)]
+    out = []
+    for rgb, c in zip(rgbs, feats):
+        s = seeded(rgb, c, probe, cfg)
+        m = soft_edge(finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), rgb.shape[:2], cfg)
+        closer = closer_look(params, rgb, s, m, probe, cfg) if probe is not None else None
+        if closer is not None:
+            m = soft_edge(closer, rgb.shape[:2], cfg)
+        out.append({"map": m, "objectness": s.objectness, "presence": s.presence})
+    return out
+
+
+def crop_box(labels: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> tuple[int, int, int, int] | None:
+    """The square ``(y0, y1, x0, x1)`` (pixels of a photo of size ``hw``, clipped to it) around the sure-object
+    labels, grown by ``zoom_margin`` of its side each way and at least ``zoom_min_side`` of the long side."""
+    import cv2
+
+    ys, xs = np.nonzero(labels == cv2.GC_FGD)
+    if not len(ys):
+        return None
+    ky, kx = hw[0] / labels.shape[0], hw[1] / labels.shape[1]
+    y0, y1, x0, x1 = ys.min() * ky, (ys.max() + 1) * ky, xs.min() * kx, (xs.max() + 1) * kx
+    half = max(max(y1 - y0, x1 - x0) * (1 + 2 * cfg.zoom_margin), cfg.zoom_min_side * max(hw)) / 2
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    return (int(max(0, cy - half)), int(min(hw[0], cy + half)), int(max(0, cx - half)), int(min(hw[1], cx + half)))
+
+
+def edge_share(m: np.ndarray, cut: Sequence[bool]) -> float:
+    """Share of the crop's edges (top, bottom, left, right) that are ``cut`` (inside the photo) which ``m`` covers."""
+    edges = [e for e, c in zip((m[0], m[-1], m[:, 0], m[:, -1]), cut) if c]
+    return float(np.concatenate(edges).mean()) if edges else 0.0
+
+
+def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, probe,
+                cfg: MapConfig) -> np.ndarray | None:
+    """The object (H, W) in {0, 1} found again on a crop around the sure object, or None to keep ``first``.
+
+    A small animal (a third of the frame) lets GrabCut spill into ground of its colour at the
+    map's size. When the sure object's :func:`crop_box` is at most ``zoom_below`` of the long
+    side, and ``first`` (the first look's map, (H, W)) reaches outside the crop mostly into
+    what the probe calls scene (a spill, not a body running on), the crop is upsampled to
+    ``size`` and mapped again (stages 1-3). That map stands when the class is found in the
+    crop and the map stays off its cut edges (else the animal runs past the crop).
+    """
+    import cv2
+
+    H, W = rgb.shape[:2]
+    b = crop_box(s.labels, (H, W), cfg) if cfg.zoom_below > 0 else None
+    if b is None or max(b[1] - b[0], b[3] - b[2]) > cfg.zoom_below * max(H, W):
+        return None
+    y0, y1, x0, x1 = b
+    out = first >= 0.5
+    out[y0:y1, x0:x1] = False
+    if out.any() and 1.0 - (_resized(s.scene, (H, W)) >= cfg.scene)[out].mean() > cfg.zoom_spill:
+        return None
+    k = cfg.size / max(y1 - y0, x1 - x0)
+    crop = cv2.resize(rgb[y0:y1, x0:x1], (max(8, round((x1 - x0) * k)), max(8, round((y1 - y0) * k))),
+                      interpolation=cv2.INTER_LINEAR)
+    s2 = seeded(crop, features(params, crop, None, cfg.buckets), probe, cfg)
+    if s2.presence < cfg.min_evidence:
+        return None
+    inner = _resized(finish(s2.small, s2.labels, cfg.grabcut_iters, cfg.seed), (y1 - y0, x1 - x0)) >= 0.5
+    if edge_share(inner, (y0 > 0, y1 < H, x0 > 0, x1 < W)) > cfg.zoom_inside:
+        return None
+    m = np.zeros((H, W), np.float32)
+    m[y0:y1, x0:x1] = inner
+    return m
 
 
 @dataclass(frozen=True)
@@ -301,6 +376,7 @@ class Seeded:
     objectness: np.ndarray  # at the feature grid (h, w)
     regions: np.ndarray     # region labels at the feature grid (:func:`regions`)
     keep: np.ndarray        # per region: the object's
+    scene: np.ndarray       # per cell: the probe's "not an animal" probability (:func:`cell_probs`)
 
 
 def seeded(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> Seeded:
@@ -317,7 +393,7 @@ def seeded(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) 
     grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
     gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
                cfg.core * otsu(obj), cfg, grow, _resized(own, hw, nearest=True) > 0.5)
-    return Seeded(small, gm, presence, obj, lab, keep)
+    return Seeded(small, gm, presence, obj, lab, keep, scene)
 
 
 def soft_edge(m: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> np.ndarray:
