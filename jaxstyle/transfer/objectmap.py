@@ -1,6 +1,6 @@
 """Object map: the whole object of the class, and nothing else, from VGG-19 alone.
 
-No segmentation network and no user mask. Three stages:
+No segmentation network and no user mask. Three stages, and a closer look:
 
 1. **objectness** (one jitted VGG-19 pass to ``conv5_4``, 1/16 resolution): each cell's
    summed activation over the photo's mean (SCDA, Wei et al. 2017). Deep activations are
@@ -17,6 +17,9 @@ No segmentation network and no user mask. Three stages:
    above 1.5x Otsu's threshold as sure object, the cells joined to them through what the
    probe calls animal as probable object too, rejected regions and low objectness as sure
    background; upsampled with a soft edge.
+4. **closer look** (:func:`closer_look`, probe only): when the sure object fits in a small
+   square and the first map spills from it into scene, stages 1-3 run again on that square
+   upsampled to ``size`` (one more VGG pass), and the result is pasted back.
 
 ``presence`` (probe only) is the class probability of the best kept region; below
 ``min_evidence`` the caller refuses ("no dog found") instead of restyling random texture.
