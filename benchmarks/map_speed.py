@@ -29,8 +29,7 @@ def stages(params, img, probe, cfg) -> dict[str, float]:
     t0 = time.perf_counter()
     c = objectmap.features(params, np.asarray(img, np.float32), buckets=cfg.buckets)
     t1 = time.perf_counter()
-    s = objectmap.seeded(np.asarray(img, np.float32), c, probe, cfg)
-    first = objectmap.soft_edge(objectmap.finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), img.shape[:2], cfg)
+    s, first = objectmap.first_look(np.asarray(img, np.float32), c, probe, cfg)
     t2 = time.perf_counter()
     if probe is not None:
         objectmap.closer_look(params, np.asarray(img, np.float32), s, first, probe, cfg)

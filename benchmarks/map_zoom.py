@@ -30,8 +30,7 @@ from jaxstyle.transfer import objectmap as om, stylize  # noqa: E402
 
 def two_looks(params, probe, cfg, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(first look's map, the shipped map, presence, zoom factor (0: no closer look))."""
-    s = om.seeded(img, om.features(params, img), probe, cfg)
-    first = om.soft_edge(om.finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), img.shape[:2], cfg)
+    s, first = om.first_look(img, om.features(params, img), probe, cfg)
     closer = om.closer_look(params, img, s, first, probe, cfg)
     if closer is None:
         return first, first, s.presence, 0.0

@@ -303,13 +303,57 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
     feats = features_many(params, rgbs, None if probe is not None else filters, cfg.buckets, batch)
     out = []
     for rgb, c in zip(rgbs, feats):
-        s = seeded(rgb, c, probe, cfg)
-        m = soft_edge(finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), rgb.shape[:2], cfg)
+        s, m = first_look(rgb, c, probe, cfg)
         closer = closer_look(params, rgb, s, m, probe, cfg) if probe is not None else None
         if closer is not None:
             m = soft_edge(closer, rgb.shape[:2], cfg)
         out.append({"map": m, "objectness": s.objectness, "presence": s.presence})
     return out
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """Stages 1-2 of a photo's map, ready for the finish: GrabCut's labels at its working size."""
+
+    small: np.ndarray       # the photo at ``grabcut_side`` (uint8 RGB)
+    labels: np.ndarray      # GrabCut labels at that size (:func:`seeds`)
+    presence: float
+    objectness: np.ndarray  # at the feature grid (h, w)
+    regions: np.ndarray     # region labels at the feature grid (:func:`regions`)
+    keep: np.ndarray        # per region: the object's
+    scene: np.ndarray       # per cell: the probe's "not an animal" probability (:func:`cell_probs`)
+
+
+def seeded(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> Seeded:
+    """Objectness, regions, the probe's cells and GrabCut's labels of ``rgb`` from :func:`features` ``c``."""
+    import cv2
+
+    H, W = rgb.shape[:2]
+    obj = objectness(c["f"])
+    lab, keep, presence = regions(c["f"], obj, probe, c.get("evidence"), cfg.seed_share)
+    scene, own = cell_probs(c["f"], probe)
+    s = cfg.grabcut_side / max(H, W)
+    hw = (max(8, round(H * s)), max(8, round(W * s)))
+    small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+    grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
+    gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
+               cfg.core * otsu(obj), cfg, grow, _resized(own, hw, nearest=True) > 0.5)
+    return Seeded(small, gm, presence, obj, lab, keep, scene)
+
+
+def soft_edge(m: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> np.ndarray:
+    """A finished mask upsampled to ``hw`` with a soft edge ``feather`` of the long side wide."""
+    import cv2
+
+    m = _resized(m, hw)
+    k = 2 * max(1, int(round(cfg.feather * max(hw)))) + 1
+    return np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
+
+
+def first_look(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> tuple[Seeded, np.ndarray]:
+    """Stages 2 and 3 on the host, from :func:`features` ``c`` of ``rgb``: the seeds and the soft map (H, W)."""
+    s = seeded(rgb, c, probe, cfg)
+    return s, soft_edge(finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), rgb.shape[:2], cfg)
 
 
 def crop_box(labels: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> tuple[int, int, int, int] | None:
@@ -367,49 +411,3 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     m = np.zeros((H, W), np.float32)
     m[y0:y1, x0:x1] = inner
     return m
-
-
-@dataclass(frozen=True)
-class Seeded:
-    """Stages 1-2 of a photo's map, ready for the finish: GrabCut's labels at its working size."""
-
-    small: np.ndarray       # the photo at ``grabcut_side`` (uint8 RGB)
-    labels: np.ndarray      # GrabCut labels at that size (:func:`seeds`)
-    presence: float
-    objectness: np.ndarray  # at the feature grid (h, w)
-    regions: np.ndarray     # region labels at the feature grid (:func:`regions`)
-    keep: np.ndarray        # per region: the object's
-    scene: np.ndarray       # per cell: the probe's "not an animal" probability (:func:`cell_probs`)
-
-
-def seeded(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> Seeded:
-    """Objectness, regions, the probe's cells and GrabCut's labels of ``rgb`` from :func:`features` ``c``."""
-    import cv2
-
-    H, W = rgb.shape[:2]
-    obj = objectness(c["f"])
-    lab, keep, presence = regions(c["f"], obj, probe, c.get("evidence"), cfg.seed_share)
-    scene, own = cell_probs(c["f"], probe)
-    s = cfg.grabcut_side / max(H, W)
-    hw = (max(8, round(H * s)), max(8, round(W * s)))
-    small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
-    grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
-    gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
-               cfg.core * otsu(obj), cfg, grow, _resized(own, hw, nearest=True) > 0.5)
-    return Seeded(small, gm, presence, obj, lab, keep, scene)
-
-
-def soft_edge(m: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> np.ndarray:
-    """A finished mask upsampled to ``hw`` with a soft edge ``feather`` of the long side wide."""
-    import cv2
-
-    m = _resized(m, hw)
-    k = 2 * max(1, int(round(cfg.feather * max(hw)))) + 1
-    return np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
-
-
-def host_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> dict:
-    """Stages 2 and 3 on the host, from :func:`features` ``c`` of ``rgb``: as :func:`object_map`."""
-    s = seeded(rgb, c, probe, cfg)
-    m = soft_edge(finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), rgb.shape[:2], cfg)
-    return {"map": m, "objectness": s.objectness, "presence": s.presence}
