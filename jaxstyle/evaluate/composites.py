@@ -82,17 +82,17 @@ def score(omap: np.ndarray, own: Sequence[np.ndarray], other: Sequence[np.ndarra
 def one(params, kind: str, left, right, class_name: str, map_options: Mapping) -> dict:
     """The row of one composite."""
     from .. import data
-    from ..transfer.stylize import _resize, locate
+    from ..transfer.stylize import _resize, locate, map_config
+    from .mapeval import shown_map
 
-    size = int(map_options.get("size", 512))
+    size = map_config(map_options).size
     imgs = [data.load_image(p.photo, size) for p in (left, right)]
     masks = [data.load_mask(p.mask, im.shape[:2]) for p, im in zip((left, right), imgs)]
     photo, placed = side_by_side(imgs, masks)
     t0 = time.time()
     r = locate(params, photo, class_name, map_options=map_options)
     secs = time.time() - t0
-    refused = bool(r["probe"] and r["presence"] < r["min_evidence"])
-    omap = np.zeros(r["map"].shape, np.float32) if refused else np.asarray(r["map"], np.float32)
+    omap, refused = shown_map(r)
     placed = [np.asarray(_resize(m[..., None], omap.shape))[..., 0] for m in placed]  # at the map's size
     own = [m for p, m in zip((left, right), placed) if p.species == class_name]
     other = [m for p, m in zip((left, right), placed) if p.species != class_name]

@@ -44,6 +44,13 @@ def score_map(omap: np.ndarray, mask: np.ndarray, own: bool) -> dict[str, float]
             "map_ap": metrics.map_ap(omap, mask, radius=rad), "wrong_cover": NAN}
 
 
+def shown_map(r: Mapping) -> tuple[np.ndarray, bool]:
+    """``(map, refused)`` of a :func:`jaxstyle.transfer.stylize.locate` result: the map, or an empty one
+    where ``auto_map`` would refuse the photo (the probe found no object of the class)."""
+    refused = bool(r["probe"] and r["presence"] < r["min_evidence"])
+    return (np.zeros(r["map"].shape, np.float32) if refused else np.asarray(r["map"], np.float32)), refused
+
+
 def one_photo(params, pair, class_name: str, filters, map_options: Mapping | None) -> tuple[dict, np.ndarray]:
     """The row for one photo/mask pair, and its map."""
     from .. import data
@@ -52,8 +59,7 @@ def one_photo(params, pair, class_name: str, filters, map_options: Mapping | Non
     t0 = time.time()
     r = locate(params, str(pair.photo), class_name, filters, map_options=map_options)
     secs = time.time() - t0
-    refused = bool(r["probe"] and r["presence"] < r["min_evidence"])  # auto_map's refusal, recorded here
-    omap = np.zeros(r["map"].shape, np.float32) if refused else np.asarray(r["map"], np.float32)
+    omap, refused = shown_map(r)
     mask = data.load_mask(pair.mask, omap.shape)
     own = pair.species == class_name if class_name else pair.is_dog
     row = {"photo": pair.name, "source": pair.source, "species": pair.species, "breed": pair.breed,
