@@ -59,3 +59,19 @@ def test_composites_flag_needs_maps_only(tmp_path):
     r = subprocess.run([sys.executable, "scripts/evaluate.py", "--pairs", str(tmp_path), "--styles", str(tmp_path),
                         "--composites", "2", "--out", str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "--composites needs --maps-only" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_two_photos_of_the_class_is_one_line_and_writes_nothing(tmp_path):
+    from PIL import Image
+
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    for name in ("cat_a", "cat_b"):
+        Image.fromarray(np.full((32, 48, 3), 120, np.uint8)).save(pairs / f"{name}.jpg")
+        Image.fromarray(np.full((32, 48), 255, np.uint8)).save(pairs / f"{name}_mask.png")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "scripts/evaluate.py", "--maps-only", "--composites", "2", "--pairs", str(pairs),
+                        "--class", "dog", "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "error: composites need two photos of 'dog'; found 0"
+    assert not out.exists()

@@ -150,7 +150,8 @@ def run_composites(pairs_dir, out, n: int, *, size: int = 512, class_name: str |
     """:func:`run` on the pairs of ``pairs_dir`` (``jaxstyle evaluate --maps-only --composites N``)."""
     from .mapeval import prepare_run
 
+    cls = class_name or "dog"
     pairs, params = prepare_run(pairs_dir, out, FILES, photos=photos, limit_photos=limit_photos, force=force,
-                                params=params, log=log)
-    return run(pairs, out, params, n=n, pairs_dir=pairs_dir, size=size, class_name=class_name or "dog", seed=seed,
+                                params=params, log=log, check=lambda p: draw(p, cls, n, seed))
+    return run(pairs, out, params, n=n, pairs_dir=pairs_dir, size=size, class_name=cls, seed=seed,
                map_options=map_options, log=log)

@@ -174,14 +174,18 @@ def run_maps(pairs_dir, out, *, size: int = 512, class_name: str | None = "dog",
 
 def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs: bool = False,
                 limit_photos: int | None = None, force: bool = False, params=None,
-                log: Callable[[str], None] | None = None) -> tuple[list, Mapping]:
-    """``(pairs, params)`` for a map evaluation: the pairs found, ``out`` checked (``files``) and made,
-    the weights loaded and set to direct convolutions (one pass per photo: no Winograd compile to amortize)."""
+                log: Callable[[str], None] | None = None, check: Callable[[list], object] | None = None
+                ) -> tuple[list, Mapping]:
+    """``(pairs, params)`` for a map evaluation: the pairs found (and passed to ``check``, which raises on
+    unusable ones), ``out`` checked (``files``) and made, the weights loaded and set to direct
+    convolutions (one pass per photo: no Winograd compile to amortize). Nothing is made before the checks."""
     from ..model import vgg
     from .evaluation import check_out, find_pairs
 
     out = Path(out)
     pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
+    if check is not None:
+        check(pairs)
     check_out(out, force, files, gallery=False)
     out.mkdir(parents=True, exist_ok=True)
     if params is None:
