@@ -225,8 +225,8 @@ def apply(
     (:func:`valid_masks`), or (N, H_b, W_b) for a batch of photos padded alike; the input,
     every conv output and every pool output are multiplied by it, so each convolution sees
     zeros beyond the real pixels exactly as its "SAME" padding would at the border of the
-    unpadded image, and the features inside equal the unpadded run's (up to float rounding). Not jitted (composable inside other jitted
-    functions); see :func:`features`.
+    unpadded image, and the features inside equal the unpadded run's (up to float rounding).
+    Not jitted (composable inside other jitted functions); see :func:`features`.
     """
     return VGG19(tuple(check_layers(layers)), pooling, dtype, preact).apply({"params": params}, x, valid)
 

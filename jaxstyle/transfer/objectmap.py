@@ -55,10 +55,10 @@ class MapConfig:
     seed: int = 0              # GrabCut's colour-model start: the same photo gives the same map
     feather: float = 0.01      # soft edge width, as a fraction of the long side
     min_evidence: float = 0.2  # below this presence the class is "not found"
-    zoom_below: float = 0.7    # look again closer when the sure object's crop is at most this share of the long side (0: never)
+    zoom_below: float = 0.7    # closer look when the sure object's crop is <= this share of the long side (0: never)
     zoom_margin: float = 0.5   # the sure cells' box grows by this share of its side on each side
     zoom_min_side: float = 0.5  # the crop is at least this share of the long side (at most 2x closer)
-    zoom_inside: float = 0.1   # the closer look stands only if its map covers at most this share of the crop's cut edges
+    zoom_inside: float = 0.1   # the closer look stands only if its map covers <= this share of the crop's cut edges
     zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
 
