@@ -314,7 +314,7 @@ def _trace(size, iterations, scales, stop_loss=None, chunk=5):
 
 def _compile_free(pts):
     """Subtract the first chunk's excess (compilation) at each scale: elapsed time without compiles."""
-    out, prev_t, prev_scale, extra = [], 0.0, None, 0.0
+    extra = 0.0
     per_scale = {}
     for i, (t, it, sc, ns, loss) in enumerate(pts):
         per_scale.setdefault(sc, []).append(t - (pts[i - 1][0] if i else 0.0))

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 from jaxstyle import data  # noqa: E402
 from jaxstyle.transfer import objectmap, stylize  # noqa: E402
-from jaxstyle.model import vgg, weights  # noqa: E402
+from jaxstyle.model import weights  # noqa: E402
 
 
 def stages(params, img, probe, cfg) -> dict[str, float]:
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=1, help="also time the VGG passes N photos at a time (buckets 4)")
     p.add_argument("--buckets", type=int, default=0, help="pad each photo to one of N sizes per long side (0: own size)")
     a = p.parse_args(argv)
-    params = vgg.prepare(weights.load()[0], "direct")
+    params = objectmap.vgg_params(weights.load()[0])
     probe = stylize._class_probe(params, a.class_name)
     cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets)
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]

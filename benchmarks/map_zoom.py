@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from jaxstyle import data  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
 from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
-from jaxstyle.model import vgg, weights  # noqa: E402
+from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.transfer import objectmap as om, stylize  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     p.add_argument("--inside", type=float, default=None, help="MapConfig.zoom_inside")
     p.add_argument("--spill", type=float, default=None, help="MapConfig.zoom_spill")
     a = p.parse_args(argv)
-    params = vgg.prepare(weights.load()[0], "direct")
+    params = om.vgg_params(weights.load()[0])
     probe = stylize._class_probe(params, a.class_name)
     knobs = {"zoom_below": a.below, "zoom_margin": a.margin, "zoom_min_side": a.min_side, "zoom_inside": a.inside,
              "zoom_spill": a.spill}

@@ -359,3 +359,22 @@ def test_style_detail_gives_the_full_size_level_a_head_start(real_params, shared
             it.close()
             gain[detail] = metrics.style_gains(real_params, np.asarray(p.image), content, grams, [obj])["gain"][0]
         assert gain["style"] > gain["photo"] + 0.08, (name, gain)
+
+
+@pytest.mark.parametrize("conv", ["winograd", "direct"])
+def test_object_map_runs_forward_only_on_the_objectives_kernels(tiny_params, monkeypatch, conv):
+    monkeypatch.setattr(vgg, "WINOGRAD_MIN_CHANNELS", 1)
+    seen = []
+    real = S.locate_many
+    monkeypatch.setattr(S, "locate_many", lambda params, *a, **k: seen.append(params) or real(params, *a, **k))
+    content, style = _imgs(5)
+    S.stylize(content, style, method="auto", size=32, iterations=2, scales=1, chunk=2, conv=conv,
+              filters={"conv5_1": [1, 2]}, params=tiny_params)
+    (p,) = seen
+    with_w = sorted(n for n, v in p.items() if "winograd" in v)
+    if conv == "direct":
+        assert with_w == []
+    else:  # blocks 3-5 in Winograd, block 2 direct (its Winograd forward is slower)
+        assert with_w == sorted(set(vgg.WINOGRAD_TILE) - set(vgg.WINOGRAD_FORWARD_ONLY_SKIP))
+        setup = S.Setup.build(S.Config(method="auto", conv=conv, filters=("conv5_1:1",)), style, tiny_params)
+        assert all(setup.map_params()[n]["winograd"] is setup.fast_params()[n]["winograd"] for n in with_w)

@@ -82,22 +82,31 @@ def score(omap: np.ndarray, own: Sequence[np.ndarray], other: Sequence[np.ndarra
 def one(params, kind: str, left, right, class_name: str, map_options: Mapping) -> dict:
     """The row of one composite."""
     from .. import data
-    from ..transfer.stylize import _resize, locate, map_config
-    from .mapeval import shown_map
+    from ..transfer.stylize import map_config
 
     size = map_config(map_options).size
     imgs = [data.load_image(p.photo, size) for p in (left, right)]
     masks = [data.load_mask(p.mask, im.shape[:2]) for p, im in zip((left, right), imgs)]
+    row = located(params, imgs, masks, [p.species == class_name for p in (left, right)], class_name, map_options)
+    return {"composite": f"{left.name}+{right.name}", "kind": kind, "left": left.name, "right": right.name, **row}
+
+
+def located(params, imgs: Sequence[np.ndarray], masks: Sequence[np.ndarray], own: Sequence[bool], class_name: str,
+            map_options: Mapping) -> dict:
+    """Map the photos side by side (:func:`side_by_side`) and :func:`score` it: the masks of ``own`` photos
+    are the class's animals, the others' must stay uncovered. Adds ``refused``, ``presence`` and ``seconds``."""
+    from ..transfer.stylize import _resize, locate
+    from .mapeval import shown_map
+
     photo, placed = side_by_side(imgs, masks)
     t0 = time.time()
     r = locate(params, photo, class_name, map_options=map_options)
     secs = time.time() - t0
     omap, refused = shown_map(r)
     placed = [np.asarray(_resize(m[..., None], omap.shape))[..., 0] for m in placed]  # at the map's size
-    own = [m for p, m in zip((left, right), placed) if p.species == class_name]
-    other = [m for p, m in zip((left, right), placed) if p.species != class_name]
-    return {"composite": f"{left.name}+{right.name}", "kind": kind, "left": left.name, "right": right.name,
-            "refused": refused, "presence": r["presence"], **score(omap, own, other), "seconds": secs}
+    return {"refused": refused, "presence": r["presence"],
+            **score(omap, [m for m, o in zip(placed, own) if o], [m for m, o in zip(placed, own) if not o]),
+            "seconds": secs}
 
 
 def markdown(rows: Sequence[Mapping], class_name: str, pairs_dir, size: int) -> str:

@@ -177,9 +177,9 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
                 log: Callable[[str], None] | None = None, check: Callable[[list], object] | None = None
                 ) -> tuple[list, Mapping]:
     """``(pairs, params)`` for a map evaluation: the pairs found (and passed to ``check``, which raises on
-    unusable ones), ``out`` checked (``files``) and made, the weights loaded and set to direct
-    convolutions (one pass per photo: no Winograd compile to amortize). Nothing is made before the checks."""
-    from ..model import vgg
+    unusable ones), ``out`` checked (``files``) and made, the weights loaded and prepared for the map's
+    passes (:func:`objectmap.vgg_params`, as ``stylize`` runs them). Nothing is made before the checks."""
+    from ..transfer import objectmap
     from .evaluation import check_out, find_pairs
 
     out = Path(out)
@@ -191,4 +191,4 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
     if params is None:
         from ..model import weights
         params, _ = weights.load()
-    return pairs, vgg.prepare(params, "direct")
+    return pairs, objectmap.vgg_params(params)

@@ -199,7 +199,6 @@ UNKNOWN_LABEL = -1
 
 def label_code(label: str | int) -> int:
     """A class index or wnid (class or group) -> its label code; JaxstyleError if unknown."""
-    t = table()
     if isinstance(label, (int,)) or (isinstance(label, str) and label.strip().lstrip("-").isdigit()):
         i = int(label)
         if 0 <= i < NUM_CLASSES:

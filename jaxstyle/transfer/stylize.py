@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -560,8 +561,9 @@ def _load_styles(style, size: int) -> tuple[tuple[np.ndarray, ...], tuple[float,
 class Setup:
     """What every photo of a run shares: the config, the weights, the styles and the objective's layers.
 
-    ``params`` run the one-off passes (targets, map) with direct convolutions; ``fast_params``
-    (the config's ``conv``, :func:`vgg.prepare`) the objective at levels with enough work.
+    ``params`` run the one-off target passes with direct convolutions; the objective runs on
+    the config's ``conv`` (:func:`vgg.prepare`) at levels with enough work, and the object
+    map on the same kernels forward-only (:meth:`map_params`).
     """
     cfg: Config
     raw: Mapping
@@ -573,6 +575,7 @@ class Setup:
     channels: dict
     layer_w: dict
     fast: dict = field(default_factory=dict, compare=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
     targets: dict = field(default_factory=dict, compare=False)  # style Gram targets per level side
     seen: set = field(default_factory=set, compare=False)  # padded level sizes met so far
 
@@ -582,9 +585,9 @@ class Setup:
             _phase(on_phase, "loading weights")
             from ..model import weights as W
             params, _ = W.load()
-        # Winograd (conv="auto" on CPU) only for the objective, evaluated every iteration, at levels
-        # with enough work (WINOGRAD_MIN_WORK); the one-off passes (style/content targets, object map)
-        # run direct: a Winograd compile would not pay back. Kernels are transformed on first use.
+        # Winograd (conv="auto" on CPU) for the objective, evaluated every iteration, at levels with
+        # enough work (WINOGRAD_MIN_WORK), and for the object map's passes (map_params); the one-off
+        # target passes run direct: a Winograd compile would not pay back. Kernels are transformed on first use.
         direct = vgg.prepare(params, "direct")
         style_imgs, style_w = _load_styles(style, cfg.size)
         sel = None
@@ -616,8 +619,21 @@ class Setup:
         """The params a level's objective runs on (:func:`level_uses_fast_conv`)."""
         if not level_uses_fast_conv(self.cfg.conv, hw, iterations):
             return self.params
-        self.fast["params"] = self.fast.get("params") or vgg.prepare(self.raw, self.cfg.conv)
-        return self.fast["params"]
+        return self.fast_params()
+
+    def fast_params(self) -> Mapping:
+        """The weights with the config's convolutions, transformed once per run (levels prepare in a thread)."""
+        with self.lock:
+            if "params" not in self.fast:
+                self.fast["params"] = vgg.prepare(self.raw, self.cfg.conv)
+            return self.fast["params"]
+
+    def map_params(self) -> Mapping:
+        """The object map's weights (:func:`objectmap.vgg_params`): where ``conv`` resolves to
+        Winograd (the CPU), the objective's kernels forward-only; else direct."""
+        if vgg.resolve_conv(self.cfg.conv) != "winograd":
+            return self.params
+        return objectmap.vgg_params(self.fast_params(), self.cfg.conv)
 
 
 @dataclass(frozen=True)
@@ -827,7 +843,7 @@ def _stylize_photo(setup: Setup, content, t0: float, on_phase=None, located: Map
         if cfg.method == "auto":
             if located is None:
                 _phase(on_phase, "object map")
-                located = locate(setup.params, content, cfg.class_name, cfg.filters, setup.sel, _map_options(cfg))
+                located = locate(setup.map_params(), content, cfg.class_name, cfg.filters, setup.sel, _map_options(cfg))
             omap = region_full = fitted_map(located, content, (H, W), cfg.class_name)
         yield from runner.run(levels, region_full)
     finally:
@@ -898,7 +914,7 @@ def _locate_chunk(setup: Setup, contents: Sequence, n: int) -> list[Mapping | Ja
             out.append(e)
     ok = [i for i, v in enumerate(out) if not isinstance(v, JaxstyleError)]
     if ok:
-        rs = locate_many(setup.params, [out[i] for i in ok], cfg.class_name, cfg.filters, setup.sel, options, n)
+        rs = locate_many(setup.map_params(), [out[i] for i in ok], cfg.class_name, cfg.filters, setup.sel, options, n)
         for i, r in zip(ok, rs):
             out[i] = r
     return out
