@@ -26,7 +26,7 @@ No segmentation network and no user mask. Three stages, and a closer look:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Mapping, Sequence
 
@@ -406,10 +406,13 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     out[y0:y1, x0:x1] = False
     if out.any() and 1.0 - (_resized(s.scene, (H, W)) >= cfg.scene)[out].mean() > cfg.zoom_spill:
         return None
-    k = cfg.size / max(y1 - y0, x1 - x0)
+    side = max(y1 - y0, x1 - x0)
+    k = cfg.size / side
     crop = cv2.resize(rgb[y0:y1, x0:x1], (max(8, round((x1 - x0) * k)), max(8, round((y1 - y0) * k))),
                       interpolation=cv2.INTER_LINEAR)
-    s2 = seeded(crop, features(params, crop, None, cfg.buckets), probe, cfg)
+    # GrabCut at the first look's pixel density: the upsampled crop holds no finer colour detail
+    dense = replace(cfg, grabcut_side=max(8, round(cfg.grabcut_side * side / max(H, W))))
+    s2 = seeded(crop, features(params, crop, None, cfg.buckets), probe, dense)
     if s2.presence < cfg.min_evidence:
         return None
     inner = _resized(finish(s2.small, s2.labels, cfg.grabcut_iters, cfg.seed), (y1 - y0, x1 - x0)) >= 0.5
