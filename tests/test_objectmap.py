@@ -249,3 +249,20 @@ def test_closer_look_maps_the_crop_and_keeps_the_first_look_when_the_animal_runs
     assert look(replace(s, scene=np.zeros_like(s.scene))) is None  # the first map runs on into animal: a body
     assert look(scene, zoom_below=0.1) is None          # not small enough
     assert look(scene, zoom_below=0.0) is None          # switched off
+
+
+def test_closer_look_runs_grabcut_at_the_first_looks_pixel_density(tiny_params, monkeypatch):
+    rgb = np.random.default_rng(1).uniform(0, 255, (96, 128, 3)).astype(np.float32)
+    cfg = om.MapConfig(size=128, grabcut_side=96, zoom_min_side=0.0, zoom_inside=1.0)
+    c = om.features(tiny_params, rgb)
+    probe = _all_dog(c["f"].shape[-1])
+    s = om.seeded(rgb, c, probe, cfg)
+    labels = np.full(s.labels.shape, cv2.GC_PR_BGD, np.uint8)
+    labels[30:42, 40:60] = cv2.GC_FGD
+    s = replace(s, labels=labels, scene=np.ones_like(s.scene))
+    sides = []
+    real = om.finish
+    monkeypatch.setattr(om, "finish", lambda small, *a: sides.append(max(small.shape[:2])) or real(small, *a))
+    assert om.closer_look(tiny_params, rgb, s, np.ones(rgb.shape[:2], np.float32), probe, cfg) is not None
+    y0, y1, x0, x1 = om.crop_box(labels, rgb.shape[:2], cfg)  # labels at 96 px, the photo at 128: pixels
+    assert sides == [round(96 * max(y1 - y0, x1 - x0) / 128)]  # not the full grabcut_side: no finer colour
