@@ -45,8 +45,10 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--batch", type=int, default=1, help="also time the VGG passes N photos at a time (buckets 4)")
     p.add_argument("--buckets", type=int, default=0, help="pad each photo to one of N sizes per long side (0: own size)")
+    p.add_argument("--conv", default="auto", choices=["auto", "direct", "winograd"],
+                   help="the VGG pass's convolutions (auto: forward-only Winograd on the CPU, as shipped)")
     a = p.parse_args(argv)
-    params = objectmap.vgg_params(weights.load()[0])
+    params = objectmap.vgg_params(weights.load()[0], a.conv)
     probe = stylize._class_probe(params, a.class_name)
     cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets)
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]

@@ -133,7 +133,7 @@ def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[in
 
 def vgg_params(params: Mapping, conv: str = "auto") -> dict:
     """Weights for the map's forward passes: ``conv`` forward-only (:func:`vgg.prepare` with
-    ``grad=False``); on the CPU, ``"auto"`` is Winograd: 0.87 -> 0.52 s per 512x384 pass
+    ``grad=False``); on the CPU ``"auto"`` is Winograd, a third less time per warm map
     (docs/BENCHMARKS.md, "Object map")."""
     return vgg.prepare(params, conv, grad=False)
 
