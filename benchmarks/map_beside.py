@@ -15,7 +15,6 @@ held-out test of the probe. Prints a markdown table per group and the worst comp
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -32,14 +31,12 @@ from jaxstyle.transfer import objectmap  # noqa: E402
 
 
 def pool_photos(roots, group: str, exclude: set[int]) -> list[Path]:
-    """Photos of ``roots`` (each with a ``labels.csv``: filename, class_index) whose class is in ``group``."""
+    """Photos of the labelled folders ``roots`` (:func:`jaxstyle.data.folder_pool`) whose ImageNet class is in
+    ``group`` and not in ``exclude``."""
     _, members = classes.resolve(group)
     members = set(members) - exclude
-    out = []
-    for root in map(Path, roots):
-        with open(root / "labels.csv", newline="") as fh:
-            out += [root / r["filename"] for r in csv.DictReader(fh) if int(r["class_index"]) in members]
-    return sorted(out)
+    return sorted(Path(root) / it.id for root in roots for it in data.folder_pool(root, classes.label_code)
+                  if it.label in members)
 
 
 def main(argv=None) -> int:
