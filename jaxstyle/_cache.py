@@ -16,9 +16,11 @@ from pathlib import Path
 
 ENV_DIR = "JAXSTYLE_COMPILATION_CACHE_DIR"
 ENV_SWITCH = "JAXSTYLE_COMPILATION_CACHE"
-# Cache only programs that took at least this long to compile (JAX's default is 1 s);
-# the tiny helpers (resizes, reductions) are cheaper to recompile than to hash and load.
-MIN_COMPILE_SECS = 0.5
+# Cache every program (JAX's default caches those that took >= 1 s to compile). The target
+# passes, the L-BFGS proposal and update and the resizes each compile in 0.05-0.4 s; a warm
+# ``--method gatys --size 384 --scales 1`` start-up takes ~0.9 s less with them cached
+# (docs/BENCHMARKS.md, "Equal work and batches").
+MIN_COMPILE_SECS = 0.0
 
 
 def cache_root() -> Path:

@@ -57,3 +57,21 @@ def test_resize_mask_keeps_mean_roughly():
     r = losses.resize_mask(m, (8, 8))
     assert r.shape == (8, 8)
     assert abs(float(r.mean()) - 0.5) < 0.05
+
+
+def test_style_loss_gradient_takes_one_product_of_the_features_and_matches_autodiff():
+    """The Gram's gradient ``F (g + g^T)`` is one product, and it equals autodiff of ``F^T F``."""
+    f = _feats(jax.random.PRNGKey(3), (7, 6, 5))
+    t = jax.random.uniform(jax.random.PRNGKey(4), (5, 5))
+    mask = jax.random.uniform(jax.random.PRNGKey(5), (7, 6))
+
+    def plain(f, mask):
+        fm = f.reshape(-1, 5) * mask.reshape(-1, 1)
+        return jnp.mean(jnp.square(fm.T @ fm / jnp.sum(mask * mask) - t))
+
+    for m in (None, mask):
+        got = jax.grad(lambda f: losses.style_loss(f, t, m))(f)
+        want = jax.grad(lambda f: plain(f, jnp.ones((7, 6)) if m is None else m))(f)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-7)
+    jaxpr = str(jax.make_jaxpr(jax.grad(lambda f: losses.style_loss(f, t)))(f))  # nested jaxprs printed too
+    assert jaxpr.count("dot_general[") == 2  # the Gram and its one gradient product (autodiff: 3)
