@@ -68,7 +68,8 @@ def test_padded_bucket_run_equals_unpadded_run(biased_params, method):
     np.testing.assert_allclose(b.image, a.image, atol=0.01)
     for k in ("loss", "style", "content", "tv"):
         assert b.losses[k] == pytest.approx(a.losses[k], rel=1e-3)
-    assert [h["loss"] for h in b.history] == pytest.approx([h["loss"] for h in a.history], rel=1e-5)
+    # float32 noise: the zero padding changes the Gram sums' blocking (all-ones style masks: gatys 27 % off)
+    assert [h["loss"] for h in b.history] == pytest.approx([h["loss"] for h in a.history], rel=3e-5)
 
 
 def test_three_photos_two_sizes_compile_two_programs(tiny_params):

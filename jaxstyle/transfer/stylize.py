@@ -706,11 +706,38 @@ class LevelRunner:
         self.content_dev = jnp.asarray(content_img, jnp.float32)
 
     def prepare(self, lv: Level) -> _Prepared:
-        """A level's photo, objective and arguments (its programs compiled) and its detail bands."""
+        """A level's photo, objective and arguments (its programs compiled) and its detail bands.
+
+        The objective is traced and compiled from its arguments' shapes in a second thread
+        while the target passes run in this one (:meth:`_compile_from_shapes`).
+        """
+        su = self.setup
+        spec = self._static_spec(lv)
+        with ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-compile") as ex:
+            early = ex.submit(self._compile_from_shapes, lv, spec)
+            base, base_real, ctarget, band, style_band = self._level_inputs(lv, spec.get("valid"))
+            spec = dict(spec, content_target=ctarget, style_targets=su.style_targets(lv.side), base=base)
+            early.result()
+        fun, fargs = _make_objective(su.objective_params(lv.pad_hw, lv.iterations), spec)
+        optimize.prepare(fun, base, fargs)  # compiled from the shapes: found in optimize's cache
+        return _Prepared(base, base_real, fun, fargs, band, style_band)
+
+    def _static_spec(self, lv: Level) -> dict:
+        """The objective's spec without the photo and the targets (region and masks are set at run time)."""
         su, cfg = self.setup, self.cfg
         padded = cfg.buckets > 0
+        spec = dict(style_layers=su.style_layers, channels=su.channels, layer_weights=su.layer_w,
+                    region=_zeros(lv.pad_hw) if cfg.guided or padded else None,
+                    normalize=PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights, pooling=cfg.pooling)
         if padded:
-            valid = vgg.valid_masks(lv.hw, lv.pad_hw)
+            spec.update(valid=vgg.valid_masks(lv.hw, lv.pad_hw), guided=cfg.guided, masks={
+                l: _zeros(vgg.block_hw(lv.pad_hw, l)) for l in su.style_layers})
+        return spec
+
+    def _level_inputs(self, lv: Level, valid):
+        """The level's photo (padded to the bucket when ``valid`` is given, and real), content target and bands."""
+        su, cfg = self.setup, self.cfg
+        if valid is not None:
             base_real = _resize(self.content_dev, lv.hw)
             base = _pad(base_real, lv.pad_hw, "edge")
             ctarget = _padded_content_target(su.params, base, tuple(jnp.asarray(v) for v in valid), cfg.pooling)
@@ -724,18 +751,29 @@ class LevelRunner:
                 style_band = _style_detail(su.style_imgs, su.style_w, lv.side, cfg.style_scale, lv.hw, lv.prev_hw,
                                            jax.random.fold_in(jax.random.PRNGKey(cfg.seed), lv.side), lv.pad_hw)
                 style_band = style_band[:lv.hw[0], :lv.hw[1]]
-        targets = su.style_targets(lv.side)
-        spec = dict(style_layers=su.style_layers, content_target=ctarget, style_targets=targets,
-                    channels=su.channels, layer_weights=su.layer_w,
-                    region=_zeros(lv.pad_hw) if cfg.guided or padded else None, base=base,
-                    normalize=PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights,
-                    pooling=cfg.pooling)  # the region (and a padded photo's masks) are set at run time
-        if padded:
-            spec.update(valid=valid, guided=cfg.guided, masks={
-                l: _zeros(vgg.block_hw(lv.pad_hw, l)) for l in su.style_layers})
-        fun, fargs = _make_objective(su.objective_params(lv.pad_hw, lv.iterations), spec)
-        optimize.prepare(fun, base, fargs)  # cached: optimize.lbfgs finds it compiled
-        return _Prepared(base, base_real, fun, fargs, band, style_band)
+        return base, base_real, ctarget, band, style_band
+
+    def _compile_from_shapes(self, lv: Level, spec: dict) -> None:
+        """Compile the level's :func:`optimize.prepare` programs before its targets exist.
+
+        Tracing and XLA's compiler run mostly on one core and the target passes on both, so
+        the two overlap (BENCHMARKS.md, "Equal work and batches"). The targets' shapes:
+        conv4_2 of the (padded) photo, a C x C Gram per style layer.
+        """
+        su = self.setup
+        params = su.objective_params(lv.pad_hw, lv.iterations)
+        f32 = lambda shape: jax.ShapeDtypeStruct(tuple(shape), jnp.float32)  # noqa: E731
+        ct = f32(vgg.block_hw(lv.pad_hw, CONTENT_LAYER) + (vgg.num_channels(su.params, CONTENT_LAYER),))
+        tg = {l: f32((vgg.num_channels(su.params, l),) * 2) for l in su.style_layers}
+        base = f32(lv.pad_hw + (3,))
+        made = {}
+
+        def arguments(ct_, tg_, base_):
+            made["fun"], args = _make_objective(params, dict(spec, content_target=ct_, style_targets=tg_, base=base_))
+            return args
+
+        shapes = jax.eval_shape(arguments, ct, tg, base)
+        optimize.prepare(made["fun"], base, shapes)
 
     def levels(self, pool: ThreadPoolExecutor | None) -> Iterator[_Prepared]:
         """The prepared levels in order: submitted to ``pool`` now, or each prepared when reached."""
