@@ -24,9 +24,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import JaxstyleError, UsageError
+
+if TYPE_CHECKING:  # numpy is imported where the masks are built
+    import numpy as np
 
 DATA_DIR = Path(__file__).parent.parent / "data"
 NUM_CLASSES = 1000
@@ -251,8 +254,8 @@ def target_synsets(spec: str) -> set[str]:
 class ClassMask:
     """Per label code: does an image with this label belong to the class (``positive``), and
     can its label say so either way (``known``)? Index with an array of label codes."""
-    positive: "np.ndarray"
-    known: "np.ndarray"
+    positive: np.ndarray
+    known: np.ndarray
 
 
 def class_mask(spec: str | Sequence[int]) -> ClassMask:
