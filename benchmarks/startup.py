@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Where a one-level ``--method gatys`` run spends its start-up, phase by phase, in one process.
+
+    python benchmarks/startup.py --size 384 --runs 3
+
+Each run is a fresh process with the package's persistent compilation cache in
+``--cache-dir`` (the first run fills it; ``--cold`` turns the cache off). The phases are
+the steps ``stylize`` takes for a one-level run, done here one after another (``stylize``
+overlaps the objective's compilation with the target passes): imports, weights, the
+content target, the style targets, the objective's convolution kernels (Winograd on the
+CPU at ``--iterations`` >= ``stylize.WINOGRAD_MIN_WORK`` pixel-iterations), tracing and
+compiling (or loading) the objective's value and gradient, the L-BFGS proposal and update,
+and ``--first`` iterations.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import sys, time
+T = [time.perf_counter()]
+def lap(name):
+    T.append(time.perf_counter()); print(f"{name}\t{T[-1] - T[-2]:.3f}", flush=True)
+root, size, iterations, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+sys.path.insert(0, root)
+from jaxstyle._cache import enable_compilation_cache
+enable_compilation_cache()
+import jax, jax.numpy as jnp
+from jaxstyle.model import weights
+from jaxstyle.transfer import optimize, stylize as S
+lap("imports")
+params, _ = weights.load(); jax.block_until_ready(params); lap("weights")
+ex = root + "/jaxstyle/data/examples/"
+cfg = S.Config(method="gatys", size=size, scales=1, iterations=iterations)
+su = S.Setup.build(cfg, ex + "starry_night.jpg", params)
+img = S._content_image(ex + "dog.jpg", size)
+lv = S.level_plan(img.shape, cfg)[0]
+base, ct = S._level_photo(su.params, jnp.asarray(img), lv.hw, cfg.pooling); jax.block_until_ready(ct)
+lap("content target")
+jax.block_until_ready(su.style_targets(lv.side)); lap("style targets")
+fp = su.objective_params(lv.pad_hw, lv.iterations); jax.block_until_ready(fp); lap("objective kernels")
+spec = dict(style_layers=su.style_layers, content_target=ct, style_targets=su.style_targets(lv.side),
+            channels=su.channels, layer_weights=su.layer_w, region=None, base=base,
+            normalize=S.PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights, pooling=cfg.pooling)
+fun, args = S._make_objective(fp, spec); jax.block_until_ready(args)
+xs = jax.ShapeDtypeStruct(base.shape, jnp.float32)
+low = optimize._value_and_grad.lower(fun, xs, args); lap("trace value+grad")
+vg = low.compile(); lap("compile/load value+grad")
+optimize.prepare(fun, base, args); lap("proposal + update, and the rest of prepare")
+for step in optimize.lbfgs(fun, base, first, args=args, chunk=first):
+    jax.block_until_ready(step.image)
+lap(f"{first} iteration(s)")
+"""
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=384)
+    p.add_argument("--iterations", type=int, default=100, help="the run's planned iterations (picks the kernels)")
+    p.add_argument("--first", type=int, default=1, help="iterations actually run")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--cold", action="store_true", help="persistent cache off")
+    p.add_argument("--cache-dir", default=None, help="default: a new temporary directory")
+    a = p.parse_args(argv)
+    cache = a.cache_dir or tempfile.mkdtemp(prefix="jaxstyle-startup-")
+    env = dict(os.environ, JAXSTYLE_COMPILATION_CACHE="0" if a.cold else "1", JAXSTYLE_COMPILATION_CACHE_DIR=cache)
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    runs = []
+    for _ in range(a.runs):
+        r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(a.size), str(a.iterations), str(a.first)],
+                           env=env, capture_output=True, text=True, check=True)
+        runs.append([line.split("\t") for line in r.stdout.strip().splitlines()])
+    print(f"| phase | s, run 1{' (fills the cache)' if not a.cold else ''} … run {a.runs} |\n|---|---|")
+    for i, (name, _) in enumerate(runs[0]):
+        print(f"| {name} | " + " / ".join(run[i][1] for run in runs) + " |")
+    print("| total | " + " / ".join(f"{sum(float(t) for _, t in run):.2f}" for run in runs) + " |")
+    print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""XLA's CPU options against the default: one value + gradient of the Gatys objective per process.
+
+    python benchmarks/xla_flags.py --size 384 --rounds 2
+
+Each ``XLA_FLAGS`` setting runs in its own process (XLA reads the flags once), the settings
+alternate round by round with the default, and each process reports the median of
+``--reps`` warm evaluations of ``bench.jax_objective`` (the shipped preset's weights,
+Winograd as the CPU default). Add settings with ``--flags``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_SETTINGS = (
+    "",
+    "--xla_cpu_enable_fast_math=true",
+    "--xla_cpu_prefer_vector_width=512",
+    "--xla_cpu_enable_concurrency_optimized_scheduler=true",
+    "--xla_cpu_use_thunk_runtime=false",
+    "--xla_cpu_use_onednn=true",
+    "--xla_cpu_experimental_ynn_fusion_type=-individual_dot",
+    "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution",
+)
+
+CHILD = """
+import statistics, sys, time
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/benchmarks"]
+import bench, jax, jax.numpy as jnp
+f, fargs, x0, *_ = bench.jax_objective(int(sys.argv[2]))
+vg = jax.jit(jax.value_and_grad(f, has_aux=True))
+x = jnp.clip(x0 + 3.0, 0.0, 255.0)
+jax.block_until_ready(vg(x, fargs))
+ts = []
+for _ in range(int(sys.argv[3])):
+    t = time.perf_counter(); jax.block_until_ready(vg(x, fargs)); ts.append(time.perf_counter() - t)
+print(statistics.median(ts))
+"""
+
+
+def one(flags: str, size: int, reps: int) -> float:
+    env = dict(os.environ, XLA_FLAGS=flags, JAXSTYLE_COMPILATION_CACHE="0")
+    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(size), str(reps)], env=env,
+                       capture_output=True, text=True, check=True)
+    return float(r.stdout.split()[-1])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=384)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--reps", type=int, default=9)
+    p.add_argument("--flags", nargs="*", default=None, help="XLA_FLAGS settings to compare (default: a fixed list)")
+    a = p.parse_args(argv)
+    settings = [""] + [s for s in (a.flags if a.flags is not None else DEFAULT_SETTINGS) if s]
+    times = {s: [] for s in settings}
+    for _ in range(a.rounds):
+        for s in settings:
+            times[s].append(one(s, a.size, a.reps))
+            print(f"{s or '(default)'}: {times[s][-1] * 1e3:.0f} ms", file=sys.stderr, flush=True)
+    print(f"| XLA_FLAGS | value + gradient at {a.size} px, ms per round |\n|---|---|")
+    for s, ts in times.items():
+        print(f"| `{s}` |" if s else "| (default) |", " / ".join(f"{t * 1e3:.0f}" for t in ts), "|")
+    print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
