@@ -756,9 +756,10 @@ class LevelRunner:
     def _compile_from_shapes(self, lv: Level, spec: dict) -> None:
         """Compile the level's :func:`optimize.prepare` programs before its targets exist.
 
-        Tracing and XLA's compiler run mostly on one core and the target passes on both, so
-        the two overlap (BENCHMARKS.md, "Equal work and batches"). The targets' shapes:
-        conv4_2 of the (padded) photo, a C x C Gram per style layer.
+        XLA's compiler overlaps the target passes (a cold one-level 384 px run: ~0.35 s
+        sooner; with the programs in the persistent cache both threads mostly trace, under
+        Python's lock, and nothing is saved: BENCHMARKS.md, "Equal work and batches"). The
+        targets' shapes: conv4_2 of the (padded) photo, a C x C Gram per style layer.
         """
         su = self.setup
         params = su.objective_params(lv.pad_hw, lv.iterations)
