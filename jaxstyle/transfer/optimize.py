@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable, Iterator, NamedTuple
@@ -165,21 +165,12 @@ def _init_state(x, f0, aux0, g0, history: int) -> _LState:
 
 
 def _compile(fun, x, args, lower: float, upper: float, first_step: float, history: int) -> Programs:
-    """The three programs; the proposal and the update compile in a second thread beside the
-    value and gradient."""
     xs = jax.ShapeDtypeStruct(jnp.shape(x), jnp.float32)
-    lowered = _value_and_grad.lower(fun, xs, args)
-    (f0, aux0), g0 = lowered.out_info
+    vg = _value_and_grad.lower(fun, xs, args).compile()
+    (f0, aux0), g0 = vg.out_info
     st = jax.eval_shape(lambda x_, f_, a_, g_: _init_state(x_, f_, a_, g_, history), xs, f0, aux0, g0)
-
-    def small():
-        return (_propose.lower(st, lower=lower, upper=upper, first_step=first_step).compile(),
-                _accept.lower(st, xs, f0, aux0, g0).compile())
-
-    with ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-compile") as ex:
-        pending = ex.submit(small)
-        vg = lowered.compile()
-        prop, acc = pending.result()
+    prop = _propose.lower(st, lower=lower, upper=upper, first_step=first_step).compile()
+    acc = _accept.lower(st, xs, f0, aux0, g0).compile()
     out = jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), acc.out_info)
     if out != jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), st):  # the loop feeds accept's output back
         raise AssertionError("accept() changes the L-BFGS state's types")
