@@ -22,8 +22,8 @@ def self_product(a: jax.Array) -> jax.Array:
     """``a^T a`` of an (n, c) matrix, with its gradient ``a (g + g^T)`` as one product.
 
     Autodiff of ``a.T @ a`` takes two products of the (n, c) matrix, one per operand; the
-    Grams' share of a value + gradient of the Gatys objective at 384 px drops from ~62 to
-    ~44 ms (docs/BENCHMARKS.md, "Gram matrices").
+    Grams' share of a value + gradient of the Gatys objective at 384 px drops from ~67 to
+    ~45 ms (docs/BENCHMARKS.md, "Gram matrices").
     """
     return a.T @ a
 

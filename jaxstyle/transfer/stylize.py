@@ -362,6 +362,11 @@ def _padded_content_target(params, base, valid, pooling):
     return vgg.apply(params, vgg.preprocess(base[None]), (CONTENT_LAYER,), pooling, valid=valid)[CONTENT_LAYER][0]
 
 
+def _f32(shape) -> jax.ShapeDtypeStruct:
+    """A float32 array's shape, for tracing and compiling before the array exists."""
+    return jax.ShapeDtypeStruct(tuple(shape), jnp.float32)
+
+
 def _zeros(shape) -> jax.Array:
     """A float32 zero array made on the host (``jnp.zeros`` compiles a program per shape)."""
     return jnp.asarray(np.zeros(shape, np.float32))
@@ -763,10 +768,9 @@ class LevelRunner:
         """
         su = self.setup
         params = su.objective_params(lv.pad_hw, lv.iterations)
-        f32 = lambda shape: jax.ShapeDtypeStruct(tuple(shape), jnp.float32)  # noqa: E731
-        ct = f32(vgg.block_hw(lv.pad_hw, CONTENT_LAYER) + (vgg.num_channels(su.params, CONTENT_LAYER),))
-        tg = {l: f32((vgg.num_channels(su.params, l),) * 2) for l in su.style_layers}
-        base = f32(lv.pad_hw + (3,))
+        ct = _f32(vgg.block_hw(lv.pad_hw, CONTENT_LAYER) + (vgg.num_channels(su.params, CONTENT_LAYER),))
+        tg = {l: _f32((vgg.num_channels(su.params, l),) * 2) for l in su.style_layers}
+        base = _f32(lv.pad_hw + (3,))
         made = {}
 
         def arguments(ct_, tg_, base_):
