@@ -52,7 +52,7 @@ spec = dict(style_layers=su.style_layers, content_target=ct, style_targets=su.st
 fun, args = S._make_objective(fp, spec); jax.block_until_ready(args)
 xs = jax.ShapeDtypeStruct(base.shape, jnp.float32)
 low = optimize._value_and_grad.lower(fun, xs, args); lap("trace value+grad")
-vg = low.compile(); lap("compile/load value+grad")
+vg = low.compile(optimize.compiler_options()); lap("compile/load value+grad")
 optimize.prepare(fun, base, args); lap("proposal + update, and the rest of prepare")
 for step in optimize.lbfgs(fun, base, first, args=args, chunk=first):
     jax.block_until_ready(step.image)

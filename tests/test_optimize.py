@@ -98,3 +98,19 @@ def test_prepare_failure_is_not_cached():
         with pytest.raises(ValueError, match="bad objective"):
             optimize.prepare(f, jnp.zeros((2, 2, 3)), None)
     assert len(calls) == 2
+
+
+def test_prepare_compiles_its_programs_with_the_cpu_options(monkeypatch):
+    """On a CPU the three programs compile with LLVM at -O1 (``CPU_COMPILER_OPTIONS``); elsewhere with XLA's own."""
+    seen = []
+    compile_ = jax.stages.Lowered.compile
+
+    def spy(self, compiler_options=None, **kw):
+        seen.append(compiler_options)
+        return compile_(self, compiler_options, **kw)
+
+    monkeypatch.setattr(jax.stages.Lowered, "compile", spy)
+    target = jnp.zeros((3, 4, 3), jnp.float32)
+    optimize.prepare(lambda x, a: _quadratic(target)(x * a), jnp.ones((3, 4, 3)), jnp.float32(2.0))
+    assert seen == [{"xla_backend_optimization_level": 1}] * 3
+    assert optimize.compiler_options("gpu") is None and optimize.compiler_options("tpu") is None

@@ -164,13 +164,26 @@ def _init_state(x, f0, aux0, g0, history: int) -> _LState:
                    jnp.asarray(1, jnp.int32))
 
 
+# LLVM at -O1 for the CPU programs. Their convolutions and dots are library kernels (YNNPACK)
+# that LLVM does not build, so its default -O3 mostly lengthens the compile: the 384 px
+# Winograd objective compiles in ~1.45 s instead of ~2.3 s, its evaluations within noise
+# (docs/BENCHMARKS.md, "Equal work and batches").
+CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
+
+
+def compiler_options(backend: str | None = None) -> dict | None:
+    """XLA options for the programs :func:`prepare` compiles: :data:`CPU_COMPILER_OPTIONS` on a CPU."""
+    return dict(CPU_COMPILER_OPTIONS) if (backend or jax.default_backend()) == "cpu" else None
+
+
 def _compile(fun, x, args, lower: float, upper: float, first_step: float, history: int) -> Programs:
     xs = jax.ShapeDtypeStruct(jnp.shape(x), jnp.float32)
-    vg = _value_and_grad.lower(fun, xs, args).compile()
+    opts = compiler_options()
+    vg = _value_and_grad.lower(fun, xs, args).compile(opts)
     (f0, aux0), g0 = vg.out_info
     st = jax.eval_shape(lambda x_, f_, a_, g_: _init_state(x_, f_, a_, g_, history), xs, f0, aux0, g0)
-    prop = _propose.lower(st, lower=lower, upper=upper, first_step=first_step).compile()
-    acc = _accept.lower(st, xs, f0, aux0, g0).compile()
+    prop = _propose.lower(st, lower=lower, upper=upper, first_step=first_step).compile(opts)
+    acc = _accept.lower(st, xs, f0, aux0, g0).compile(opts)
     out = jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), acc.out_info)
     if out != jax.tree_util.tree_map(lambda a: (a.shape, a.dtype), st):  # the loop feeds accept's output back
         raise AssertionError("accept() changes the L-BFGS state's types")
