@@ -202,7 +202,7 @@ def bench_eval(sizes, reps) -> list[dict]:
         for name, conv in ((JAX_DEFAULT, "auto"), (JAX_DIRECT, "direct")):
             args = dict(fargs, params=vgg.prepare(fargs["params"], conv))
             t = time.perf_counter()
-            c = jax.jit(jax.value_and_grad(f, has_aux=True)).lower(x, args).compile()
+            c = jax.jit(jax.value_and_grad(f, has_aux=True)).lower(x, args).compile(optimize.compiler_options())
             compile_s[name] = time.perf_counter() - t
             (v, _), g = block(c(x, args))
             values[name] = float(v)
