@@ -26,10 +26,8 @@ import numpy as np  # noqa: E402
 from jaxstyle.model import vgg  # noqa: E402
 from jaxstyle.transfer import losses  # noqa: E402
 from jaxstyle.transfer.stylize import GATYS_STYLE_LAYERS  # noqa: E402
+import bench  # noqa: E402
 from pool_grad import timed  # noqa: E402
-
-CHANNELS = {"conv1_1": 64, "conv2_1": 128, "conv3_1": 256, "conv4_1": 512, "conv5_1": 512}
-
 
 def autodiff_product(a):
     return a.T @ a
@@ -43,8 +41,6 @@ def style_term(product):
 
 def whole_objective(size: int, product):
     """Value + gradient of the Gatys objective with ``losses.self_product`` replaced by ``product``."""
-    import bench
-
     keep = losses.self_product
     losses.self_product = product  # read when the objective is traced
     try:
@@ -67,7 +63,7 @@ def main(argv=None) -> int:
     print("| layer | features (n, c) | autodiff ms | one product ms | ratio |\n|---|---|---:|---:|---:|")
     for layer in GATYS_STYLE_LAYERS:
         h, w = vgg.block_hw(hw, layer)
-        c = CHANNELS[layer]
+        c = vgg.num_channels(bench._params(), layer)
         f2 = jnp.asarray(np.maximum(rng.normal(size=(h * w, c)), 0.0), jnp.float32)
         t = jnp.zeros((c, c), jnp.float32)
         ms = [timed(lambda x, fn=style_term(prod): fn(x, t), f2, a.reps)

@@ -42,13 +42,13 @@ cfg = S.Config(method="gatys", size=size, scales=1, iterations=iterations)
 su = S.Setup.build(cfg, ex + "starry_night.jpg", params)
 img = S._content_image(ex + "dog.jpg", size)
 lv = S.level_plan(img.shape, cfg)[0]
-base, ct = S._level_photo(su.params, jnp.asarray(img), lv.hw, cfg.pooling); jax.block_until_ready(ct)
+runner = S.LevelRunner(su, img, (lv,))
+spec = runner._static_spec(lv)
+base, _, ct, _, _ = runner._level_inputs(lv, spec.get("valid")); jax.block_until_ready(ct)
 lap("content target")
 jax.block_until_ready(su.style_targets(lv.side)); lap("style targets")
 fp = su.objective_params(lv.pad_hw, lv.iterations); jax.block_until_ready(fp); lap("objective kernels")
-spec = dict(style_layers=su.style_layers, content_target=ct, style_targets=su.style_targets(lv.side),
-            channels=su.channels, layer_weights=su.layer_w, region=None, base=base,
-            normalize=S.PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights, pooling=cfg.pooling)
+spec = dict(spec, content_target=ct, style_targets=su.style_targets(lv.side), base=base)
 fun, args = S._make_objective(fp, spec); jax.block_until_ready(args)
 xs = jax.ShapeDtypeStruct(base.shape, jnp.float32)
 low = optimize._value_and_grad.lower(fun, xs, args); lap("trace value+grad")
