@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .._malloc import keep_freed_memory
 from ..errors import JaxstyleError, UsageError
 
 __all__ = ["JaxstyleError", "UsageError", "run_main", "ArgumentParser", "positive_int", "nonneg_float",
@@ -163,10 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The ``jaxstyle`` console script."""
+    """The ``jaxstyle`` console script (the process is ours: the allocator keeps freed memory)."""
+    keep_freed_memory()
     sys.exit(main())
 
 
 def script(name: str) -> None:
     """``scripts/<name>.py``: the same command as ``jaxstyle <name>``."""
+    keep_freed_memory()
     sys.exit(run_main(lambda a: _command_main(name)(a)))
