@@ -42,6 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from jaxstyle.allocator import ENV as KEPT_MEMORY_ENV, keep_freed_memory  # noqa: E402
+
+keep_freed_memory()  # as the CLI does, before JAX or torch starts a thread: (a) and (d) run both with it
+
 import jaxstyle  # noqa: E402,F401
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -257,6 +261,10 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
                                                   "--content-weight", str(WEIGHTS["content"]),
                                                   "--style-weight", str(WEIGHTS["style"]),
                                                   "--tv-weight", str(WEIGHTS["tv"])], env)
+        if "malloc" in variants:  # the PyTorch loop under the allocator setting jaxstyle's CLI applies
+            c = list(cmds["PyTorch LBFGS (torch_gatys.py)"][0])
+            c[c.index("--out") + 1] = str(tmp / "torchm.png")
+            cmds["PyTorch LBFGS, jaxstyle's allocator setting"] = (c, dict(env, **KEPT_MEMORY_ENV))
     if "cache" in variants:  # a warm twin of each jaxstyle row, its cache filled by one untimed run first
         for name in [n for n in cmds if n.startswith("jaxstyle")]:
             c, _ = cmds[name]
@@ -717,7 +725,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None, help="write the raw numbers here")
     p.add_argument("--b-variants", default="cache,direct", help="extra (b) rows: cache (a warm twin of each jaxstyle row, its "
                    "persistent compilation cache filled by an untimed run first), direct (jaxstyle --conv direct), "
-                   "scales1 (jaxstyle --scales 1), short (jaxstyle with 1/5 of the iterations: equal quality "
+                   "scales1 (jaxstyle --scales 1), malloc (PyTorch again with jaxstyle's allocator setting, "
+                   "allocator.ENV), short (jaxstyle with 1/5 of the iterations: equal quality "
                    "rather than equal work, read its final loss); comma-separated, default cache,direct")
     p.add_argument("--b-size", dest="b_size_", type=int, default=None, help="(b) size (default 384, quick 128)")
     p.add_argument("--b-iterations", dest="b_iterations_", type=int, default=None,

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._malloc import keep_freed_memory
+from ..allocator import keep_freed_memory
 from ..errors import JaxstyleError, UsageError
 
 __all__ = ["JaxstyleError", "UsageError", "run_main", "ArgumentParser", "positive_int", "nonneg_float",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jaxstyle import _malloc, cli
+from jaxstyle import allocator, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, resource, sys
 sys.path.insert(0, sys.argv[1])
-from jaxstyle._malloc import keep_freed_memory
+from jaxstyle.allocator import keep_freed_memory
 applied = keep_freed_memory()
 import jax, jax.numpy as jnp
 x = jnp.ones((4096, 4096), jnp.float32)
@@ -34,8 +34,8 @@ print(json.dumps({"applied": applied, "faults": min(faults[2:])}))
 
 
 def _faults_per_call(switch: str) -> dict:
-    env = dict(os.environ, **{_malloc.ENV_SWITCH: switch})
-    for k in _malloc.ENV:
+    env = dict(os.environ, **{allocator.ENV_SWITCH: switch})
+    for k in allocator.ENV:
         env.pop(k, None)
     r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT)], env=env, capture_output=True, text=True,
                        timeout=300)
@@ -43,7 +43,7 @@ def _faults_per_call(switch: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not _malloc._glibc(), reason="mallopt is glibc's")
+@pytest.mark.skipif(not allocator._glibc(), reason="mallopt is glibc's")
 def test_xla_buffers_are_reused_instead_of_faulted_in_on_every_call():
     off, on = _faults_per_call("0"), _faults_per_call("1")
     assert off["applied"] is False and on["applied"] is True
@@ -65,6 +65,6 @@ def test_the_entry_points_apply_it_before_running_the_command(monkeypatch):
 
 
 def test_switched_off_it_changes_nothing(monkeypatch):
-    monkeypatch.setenv(_malloc.ENV_SWITCH, "0")
-    monkeypatch.setattr(_malloc.ctypes, "CDLL", lambda *a: pytest.fail("mallopt called"))
-    assert _malloc.keep_freed_memory() is False
+    monkeypatch.setenv(allocator.ENV_SWITCH, "0")
+    monkeypatch.setattr(allocator.ctypes, "CDLL", lambda *a: pytest.fail("mallopt called"))
+    assert allocator.keep_freed_memory() is False
