@@ -353,6 +353,77 @@ def _pool_sources(pool) -> list[dict]:
     return [{"data": p.name, "name": n, "size": p.size} for p, n in zip(subs, names)]
 
 
+def _initial_state(a, layers, params, config: Mapping, ckpt: Path) -> scoring.ScoreState:
+    """A fresh scoring state, or the checkpoint's with ``--resume``."""
+    state = scoring.init_state(layers, {l: vgg.num_channels(params, l) for l in layers}, a.top_k,
+                               record=config["record"])
+    if a.resume and ckpt.is_file():
+        state = load_checkpoint(ckpt, config, state)
+        print(f"resuming from {ckpt}: {state.consumed} pool images done", file=sys.stderr)
+    elif a.resume:
+        print(f"no checkpoint at {ckpt}; starting from the beginning", file=sys.stderr)
+    elif ckpt.is_file():
+        print(f"note: ignoring {ckpt} (pass --resume to continue it)", file=sys.stderr)
+    return state
+
+
+def _limited(pool, batch: int, size: int, start: int, left: int | None):
+    """``pool.batches`` from ``start``, cut at ``left`` more images (``--limit``; None: all)."""
+    for ids, labels, imgs, consumed, skipped in pool.batches(batch, size, start):
+        if left is not None and consumed > left:  # --limit inside this batch
+            keep = left - len(skipped)
+            ids, labels, imgs, consumed = ids[:keep], labels[:keep], imgs[:keep], left
+        yield ids, labels, imgs, consumed, skipped
+        if left is not None:
+            left -= consumed
+            if left <= 0:
+                return
+
+
+class _Progress:
+    """The bar, the periodic checkpoint, and images/s after the first (compiling) batch."""
+
+    def __init__(self, a, total, state: scoring.ScoreState, ckpt: Path, config: Mapping):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, initial=state.consumed, unit="img", disable=a.quiet, file=sys.stderr,
+                        dynamic_ncols=True, smoothing=0.1)
+        self.every, self.ckpt, self.config = a.checkpoint_every, ckpt, config
+        self.t0 = self.last_ckpt = time.time()
+        self.warm_t, self.warm_n = None, 0
+
+    def __call__(self, st: scoring.ScoreState, n: int) -> None:
+        self.bar.update(st.consumed - self.bar.n)
+        if st.skipped:
+            self.bar.set_postfix(skipped=len(st.skipped), refresh=False)
+        if self.warm_t is None:
+            self.warm_t, self.warm_n = time.time(), st.n
+        if time.time() - self.last_ckpt > self.every:
+            save_checkpoint(self.ckpt, st, self.config)
+            self.last_ckpt = time.time()
+
+    def warm_rate(self, n: int) -> float:
+        return (n - self.warm_n) / (time.time() - self.warm_t) if self.warm_t and n > self.warm_n else float("nan")
+
+
+def _run_record(a, argv, pool, state: scoring.ScoreState, layers, meta: Mapping, devices, conv: str,
+                elapsed: float, warm_rate: float) -> dict:
+    """The run metadata written beside each class's scores."""
+    sources = _pool_sources(pool)
+    src = _sources_of(pool, state.ids)
+    names = getattr(pool, "names", None)
+    for j, d in enumerate(sources):
+        d["images"] = int((src == j).sum())
+        d["skipped"] = sum(1 for i in state.skipped if names is None or i.split("/", 1)[0] == names[j])
+    return {"weights_sha256": meta.get("sha256"), "weights_source": meta.get("source"),
+            "dataset": pool.name, "sources": sources, "pool_size": state.n, "skipped": len(state.skipped),
+            "image_size": a.size, "preprocessing": f"short side {a.size} bilinear, centre crop; {vgg.PREPROCESSING}",
+            "layers": list(layers), "top_k": a.top_k, "jaxstyle_version": __version__, "conv": conv,
+            "batch_per_device": a.batch, "command": "python scripts/score_filters.py " + shlex.join(argv),
+            "devices": f"{len(devices)} x {devices[0].device_kind}", "images_per_s": round(warm_rate, 2),
+            "seconds": round(elapsed, 1)}
+
+
 def _score_pass(a, argv, layers, pool, mask, record: bool, out: Path):
     """The VGG pass over the pool: (state for the first class, run metadata); (None, None) if interrupted."""
     from .._cache import enable_compilation_cache
@@ -371,79 +442,30 @@ def _score_pass(a, argv, layers, pool, mask, record: bool, out: Path):
     config = {"schema": SCHEMA, "weights_sha256": meta.get("sha256"), "dataset": pool.name, "pool_size": total,
               "image_size": a.size, "class": a.cls[0], "layers": list(layers), "top_k": a.top_k,
               "batch_per_device": a.batch, "conv": conv, "record": record}
-    state = scoring.init_state(layers, {l: vgg.num_channels(params, l) for l in layers}, a.top_k, record=record)
-    if a.resume and ckpt.is_file():
-        state = load_checkpoint(ckpt, config, state)
-        print(f"resuming from {ckpt}: {state.consumed} pool images done", file=sys.stderr)
-    elif a.resume:
-        print(f"no checkpoint at {ckpt}; starting from the beginning", file=sys.stderr)
-    elif ckpt.is_file():
-        print(f"note: ignoring {ckpt} (pass --resume to continue it)", file=sys.stderr)
-
+    state = _initial_state(a, layers, params, config, ckpt)
     scorer = scoring.BatchScorer(params, tuple(layers), a.batch, devices, conv=conv)
     print(f"scoring {', '.join(a.cls)} on {pool.name} ({total if total is not None else '?'} images, {a.size}px, "
           f"layers {','.join(layers)}, {len(devices)} {devices[0].platform} device(s) x batch {a.batch})",
           file=sys.stderr)
-
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, initial=state.consumed, unit="img", disable=a.quiet, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.1)
-    timing = {"t0": time.time(), "last_ckpt": time.time(), "warm_t": None, "warm_n": 0}
-
-    def on_batch(st: scoring.ScoreState, n: int):
-        bar.update(st.consumed - bar.n)
-        if st.skipped:
-            bar.set_postfix(skipped=len(st.skipped), refresh=False)
-        if timing["warm_t"] is None:  # exclude the first (compiling) batch from images/s
-            timing["warm_t"], timing["warm_n"] = time.time(), st.n
-        if time.time() - timing["last_ckpt"] > a.checkpoint_every:
-            save_checkpoint(ckpt, st, config)
-            timing["last_ckpt"] = time.time()
-
-    def limited():
-        left = None if total is None else total - state.consumed
-        for ids, labels, imgs, consumed, skipped in pool.batches(scorer.batch, a.size, state.consumed):
-            if left is not None and consumed > left:  # --limit inside this batch
-                keep = left - len(skipped)
-                ids, labels, imgs, consumed = ids[:keep], labels[:keep], imgs[:keep], left
-            yield ids, labels, imgs, consumed, skipped
-            if left is not None:
-                left -= consumed
-                if left <= 0:
-                    return
-
+    progress = _Progress(a, total, state, ckpt, config)
+    left = None if total is None else total - state.consumed
     try:
-        scoring.score_stream(scorer, limited(), mask, state, on_batch)
+        scoring.score_stream(scorer, _limited(pool, scorer.batch, a.size, state.consumed, left), mask, state,
+                             progress)
     except KeyboardInterrupt:
-        bar.close()
+        progress.bar.close()
         save_checkpoint(ckpt, state, config)
         print(f"interrupted after {state.consumed} images; checkpoint {ckpt}; rerun with --resume",
               file=sys.stderr)
         return None, None
-    bar.close()
-    elapsed = time.time() - timing["t0"]
-    warm_rate = ((state.n - timing["warm_n"]) / (time.time() - timing["warm_t"])
-                 if timing["warm_t"] and state.n > timing["warm_n"] else float("nan"))
+    progress.bar.close()
+    elapsed, warm_rate = time.time() - progress.t0, progress.warm_rate(state.n)
     if state.n == 0:
         raise JaxstyleError(f"{pool.name}: no readable images ({len(state.skipped)} skipped)")
     ckpt.unlink(missing_ok=True)
     print(f"scored {state.n} images ({len(state.skipped)} unreadable skipped) in {elapsed:.1f}s, "
           f"{warm_rate:.2f} images/s after compile", file=sys.stderr)
-    sources = _pool_sources(pool)
-    src = _sources_of(pool, state.ids)
-    names = getattr(pool, "names", None)
-    for j, d in enumerate(sources):
-        d["images"] = int((src == j).sum())
-        d["skipped"] = sum(1 for i in state.skipped if names is None or i.split("/", 1)[0] == names[j])
-    run = {"weights_sha256": meta.get("sha256"), "weights_source": meta.get("source"),
-           "dataset": pool.name, "sources": sources, "pool_size": state.n, "skipped": len(state.skipped),
-           "image_size": a.size, "preprocessing": f"short side {a.size} bilinear, centre crop; {vgg.PREPROCESSING}",
-           "layers": list(layers), "top_k": a.top_k, "jaxstyle_version": __version__, "conv": conv,
-           "batch_per_device": a.batch, "command": "python scripts/score_filters.py " + shlex.join(argv),
-           "devices": f"{len(devices)} x {devices[0].device_kind}", "images_per_s": round(warm_rate, 2),
-           "seconds": round(elapsed, 1)}
-    return state, run
+    return state, _run_record(a, argv, pool, state, layers, meta, devices, conv, elapsed, warm_rate)
 
 
 def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.ndarray, name: str,
