@@ -266,3 +266,17 @@ def test_closer_look_runs_grabcut_at_the_first_looks_pixel_density(tiny_params, 
     assert om.closer_look(tiny_params, rgb, s, np.ones(rgb.shape[:2], np.float32), probe, cfg) is not None
     y0, y1, x0, x1 = om.crop_box(labels, rgb.shape[:2], cfg)  # labels at 96 px, the photo at 128: pixels
     assert sides == [round(96 * max(y1 - y0, x1 - x0) / 128)]  # not the full grabcut_side: no finer colour
+
+
+def test_second_look_is_opt_in_and_set_by_its_flags():
+    import argparse
+
+    from jaxstyle.cli import evaluate_cli, stylize_cli
+
+    assert om.MapConfig().rescue == 0.0
+    with pytest.raises(UsageError, match="rescue"):
+        om.MapConfig(rescue=1.5)
+    on = argparse.Namespace(min_evidence=None, second_look=True)
+    assert stylize_cli.map_options(on) == {"rescue": om.SECOND_LOOK} == evaluate_cli._map_options(on)
+    assert stylize_cli.map_options(argparse.Namespace(min_evidence=0.3, second_look=False)) == {"min_evidence": 0.3}
+    assert evaluate_cli._map_options(argparse.Namespace(second_look=False)) is None

@@ -11,6 +11,7 @@ from jaxstyle import data
 from jaxstyle.evaluate import composites, metrics
 from jaxstyle.transfer import stylize
 from jaxstyle.errors import NotFoundError
+from jaxstyle.transfer.objectmap import SECOND_LOOK
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,19 @@ def test_two_animals_only_the_asked_one(real_params, shared_data):
         m = stylize.auto_map(real_params, photo, photo.shape[:2], cls)
         assert (m >= 0.5)[other >= 0.5].mean() <= 0.05, cls
         assert (m >= 0.5)[own >= 0.5].mean() >= 0.5, cls
+
+
+def test_a_cat_beside_a_dog_is_found_by_the_second_look(real_params, shared_data):
+    """At half the photo's width the probe takes this cat's region for a dog, so the first look
+    refuses the photo; on a crop around the region the cat is a cat (objectmap.second_look,
+    opt-in: ``--second-look``)."""
+    (dog, dmask), (cat, cmask) = _pair("pets", "dog_american_bulldog_64"), _pair("pets", "cat_Siamese_91")
+    photo, (dm, cm) = composites.side_by_side([dog, cat], [dmask, cmask])
+    with pytest.raises(NotFoundError):
+        stylize.auto_map(real_params, photo, photo.shape[:2], "cat")
+    m = stylize.auto_map(real_params, photo, photo.shape[:2], "cat", map_options={"rescue": SECOND_LOOK})
+    assert (m >= 0.5)[cm >= 0.5].mean() >= 0.5
+    assert (m >= 0.5)[dm >= 0.5].mean() <= 0.05
 
 
 def test_two_dogs_in_one_photo_both_taken(real_params, shared_data):

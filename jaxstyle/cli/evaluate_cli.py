@@ -23,6 +23,8 @@ def build_parser():
     p.add_argument("--composites", type=positive_int, default=None, metavar="N",
                    help="with --maps-only: score N photos of two animals side by side instead (half two of --class, "
                    "half one beside another species): OUT/composites.csv and composites.md")
+    p.add_argument("--second-look", action="store_true",
+                   help="with --maps-only: the map's second look before a refusal (stylize --second-look)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
     p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "
@@ -70,12 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.composites:
         composites.run_composites(args.pairs, args.out, args.composites, size=args.size, class_name=args.class_name,
                                   seed=args.seed, photos=args.photos, limit_photos=args.limit_photos,
-                                  force=args.force, params=params)
+                                  force=args.force, params=params, map_options=_map_options(args))
         return 0
     if args.maps_only:
         mapeval.run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
                          photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
-                 params=params)
+                         params=params, map_options=_map_options(args))
         return 0
     E.run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,
         iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
@@ -83,3 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params,
         stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail)) if v is not None} or None)
     return 0
+
+
+def _map_options(args) -> dict | None:
+    from ..transfer.objectmap import SECOND_LOOK
+
+    return {"rescue": SECOND_LOOK} if args.second_look else None

@@ -108,6 +108,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--min-evidence", type=unit_float, default=None, metavar="P",
                    help="auto: the class probability a photo's object must reach, below which it is refused "
                         "as 'no CLASS found' (default: 0.2, jaxstyle/transfer/objectmap.py)")
+    p.add_argument("--second-look", action="store_true",
+                   help="auto: before refusing a photo, map each large region again on a crop around it (finds an "
+                        "animal beside another one; also takes more look-alikes: docs/METHOD.md, stage 5)")
     p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, which each "
                    f"one-photo run without --out replaces; for a batch a folder (default {DEFAULT_OUT_DIR}) "
                    "that gets PHOTO_NAME.png")
@@ -209,7 +212,17 @@ def _config(a, method: str, filters, buckets: int):
                   style_weight=a.style_weight, tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed,
                   init=a.init, scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors,
                   style_scale=a.style_scale, conv=a.conv, buckets=buckets, map_batch=a.map_batch,
-                  map_options=None if a.min_evidence is None else {"min_evidence": a.min_evidence})
+                  map_options=map_options(a))
+
+
+def map_options(a) -> dict | None:
+    """``MapConfig`` fields set by flags: ``--min-evidence``, ``--second-look``."""
+    from ..transfer.objectmap import SECOND_LOOK
+
+    opts = {"min_evidence": a.min_evidence} if a.min_evidence is not None else {}
+    if a.second_look:
+        opts["rescue"] = SECOND_LOOK
+    return opts or None
 
 
 def _show(bar, prog) -> None:

@@ -20,9 +20,13 @@ No segmentation network and no user mask. Three stages, and a closer look:
 4. **closer look** (:func:`closer_look`, probe only): when the sure object fits in a small
    square and the first map spills from it into scene, stages 1-3 run again on that square
    upsampled to ``size`` (one more VGG pass), and the result is pasted back.
+5. **second look** (:func:`second_look`, probe only, opt-in): a photo the class is not found in has
+   each of its large regions mapped again on a square around it (an animal half the frame's
+   width or less, which the probe, trained on whole images, takes for another group).
 
-``presence`` (probe only) is the class probability of the best kept region; below
-``min_evidence`` the caller refuses ("no dog found") instead of restyling random texture.
+``presence`` (probe only) is the class probability of the best kept region (after the
+second look); below ``min_evidence`` the caller refuses ("no dog found") instead of
+restyling random texture.
 """
 from __future__ import annotations
 
@@ -39,6 +43,9 @@ from ..errors import UsageError
 from .losses import resize as _resize
 
 OBJECTNESS_LAYER = "conv5_4"
+# ``MapConfig.rescue`` with ``--second-look``. Off by default: it finds 4 of 5 refused cats beside
+# a dog and also one DAVIS goat frame as a dog (docs/RESULTS.md, "Two animals in one photo").
+SECOND_LOOK = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,7 @@ class MapConfig:
     zoom_min_side: float = 0.5  # the crop is at least this share of the long side (at most 2x closer)
     zoom_inside: float = 0.1   # the closer look stands only if its map covers <= this share of the crop's cut edges
     zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
+    rescue: float = 0.0        # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
 
     def __post_init__(self):
@@ -69,6 +77,8 @@ class MapConfig:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
         if self.buckets < 0:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
+        if not 0.0 <= self.rescue <= 1.0:
+            raise UsageError(f"rescue share must be in [0, 1], got {self.rescue}")
         if not (0.0 <= self.zoom_below <= 1.0 and 0.0 <= self.zoom_min_side <= 1.0):
             raise UsageError(f"zoom shares must be in [0, 1], got {self.zoom_below} and {self.zoom_min_side}")
 
@@ -314,7 +324,12 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
         closer = closer_look(params, rgb, s, m, probe, cfg) if probe is not None else None
         if closer is not None:
             m = soft_edge(closer, rgb.shape[:2], cfg)
-        out.append({"map": m, "objectness": s.objectness, "presence": s.presence})
+        presence = s.presence
+        again = (second_look(params, rgb, s, probe, cfg)
+                 if probe is not None and presence < cfg.min_evidence and cfg.rescue > 0 else None)
+        if again is not None:
+            m, presence = soft_edge(again[0], rgb.shape[:2], cfg), again[1]
+        out.append({"map": m, "objectness": s.objectness, "presence": presence})
     return out
 
 
@@ -363,19 +378,29 @@ def first_look(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConf
     return s, soft_edge(finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), rgb.shape[:2], cfg)
 
 
+def _square(y0: float, y1: float, x0: float, x1: float, hw: tuple[int, int], cfg: MapConfig):
+    """The square ``(y0, y1, x0, x1)`` around a box (pixels), grown by ``zoom_margin`` of its side each way,
+    at least ``zoom_min_side`` of the long side, clipped to a photo of size ``hw``."""
+    half = max(max(y1 - y0, x1 - x0) * (1 + 2 * cfg.zoom_margin), cfg.zoom_min_side * max(hw)) / 2
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    return (int(max(0, cy - half)), int(min(hw[0], cy + half)), int(max(0, cx - half)), int(min(hw[1], cx + half)))
+
+
+def _cells_box(cells: np.ndarray, hw: tuple[int, int], cfg: MapConfig):
+    """:func:`_square` around the true cells of a grid ``cells``, in pixels of a photo of size ``hw``; None if none."""
+    ys, xs = np.nonzero(cells)
+    if not len(ys):
+        return None
+    ky, kx = hw[0] / cells.shape[0], hw[1] / cells.shape[1]
+    return _square(ys.min() * ky, (ys.max() + 1) * ky, xs.min() * kx, (xs.max() + 1) * kx, hw, cfg)
+
+
 def crop_box(labels: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> tuple[int, int, int, int] | None:
     """The square ``(y0, y1, x0, x1)`` (pixels of a photo of size ``hw``, clipped to it) around the sure-object
     labels, grown by ``zoom_margin`` of its side each way and at least ``zoom_min_side`` of the long side."""
     import cv2
 
-    ys, xs = np.nonzero(labels == cv2.GC_FGD)
-    if not len(ys):
-        return None
-    ky, kx = hw[0] / labels.shape[0], hw[1] / labels.shape[1]
-    y0, y1, x0, x1 = ys.min() * ky, (ys.max() + 1) * ky, xs.min() * kx, (xs.max() + 1) * kx
-    half = max(max(y1 - y0, x1 - x0) * (1 + 2 * cfg.zoom_margin), cfg.zoom_min_side * max(hw)) / 2
-    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
-    return (int(max(0, cy - half)), int(min(hw[0], cy + half)), int(max(0, cx - half)), int(min(hw[1], cx + half)))
+    return _cells_box(labels == cv2.GC_FGD, hw, cfg)
 
 
 def edge_share(m: np.ndarray, cut: Sequence[bool]) -> float:
@@ -395,8 +420,6 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     ``size`` and mapped again (stages 1-3). That map stands when the class is found in the
     crop and the map stays off its cut edges (else the animal runs past the crop).
     """
-    import cv2
-
     H, W = rgb.shape[:2]
     b = crop_box(s.labels, (H, W), cfg) if cfg.zoom_below > 0 else None
     if b is None or max(b[1] - b[0], b[3] - b[2]) > cfg.zoom_below * max(H, W):
@@ -406,18 +429,58 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     out[y0:y1, x0:x1] = False
     if out.any() and 1.0 - (_resized(s.scene, (H, W)) >= cfg.scene)[out].mean() > cfg.zoom_spill:
         return None
+    found = _map_crop(params, rgb, b, probe, cfg)
+    if found is None or edge_share(found[0], (y0 > 0, y1 < H, x0 > 0, x1 < W)) > cfg.zoom_inside:
+        return None
+    m = np.zeros((H, W), np.float32)
+    m[y0:y1, x0:x1] = found[0]
+    return m
+
+
+def _map_crop(params: Mapping, rgb: np.ndarray, box: tuple[int, int, int, int], probe,
+              cfg: MapConfig) -> tuple[np.ndarray, float] | None:
+    """Stages 1-3 on the square ``box`` of ``rgb`` upsampled to ``size``: (its map (crop's h, w) bool,
+    presence), or None when the class is not found there."""
+    import cv2
+
+    y0, y1, x0, x1 = box
     side = max(y1 - y0, x1 - x0)
     k = cfg.size / side
     crop = cv2.resize(rgb[y0:y1, x0:x1], (max(8, round((x1 - x0) * k)), max(8, round((y1 - y0) * k))),
                       interpolation=cv2.INTER_LINEAR)
     # GrabCut at the first look's pixel density: the upsampled crop holds no finer colour detail
-    dense = replace(cfg, grabcut_side=max(8, round(cfg.grabcut_side * side / max(H, W))))
+    dense = replace(cfg, grabcut_side=max(8, round(cfg.grabcut_side * side / max(rgb.shape[:2]))))
     s2 = seeded(crop, features(params, crop, None, cfg.buckets), probe, dense)
     if s2.presence < cfg.min_evidence:
         return None
-    inner = _resized(finish(s2.small, s2.labels, cfg.grabcut_iters, cfg.seed), (y1 - y0, x1 - x0)) >= 0.5
-    if edge_share(inner, (y0 > 0, y1 < H, x0 > 0, x1 < W)) > cfg.zoom_inside:
-        return None
-    m = np.zeros((H, W), np.float32)
-    m[y0:y1, x0:x1] = inner
-    return m
+    return _resized(finish(s2.small, s2.labels, cfg.grabcut_iters, cfg.seed), (y1 - y0, x1 - x0)) >= 0.5, s2.presence
+
+
+def second_look(params: Mapping, rgb: np.ndarray, s: Seeded, probe, cfg: MapConfig) -> tuple[np.ndarray, float] | None:
+    """A refused photo's large regions, each mapped again on a square crop around it: (the union (H, W)
+    in {0, 1}, the best presence), or None when the class is in none of them.
+
+    An animal a quarter of the probe's training size (one of two side by side) has region
+    means outside the probe's range, which calls a small cat "dog" or "carnivore". Seen
+    closer, as the probe saw its training images, it is the class again. Regions of at
+    least ``rescue`` of the feature grid get the look (one VGG pass each); a crop's map
+    counts only if it covers at least half of its region (else the class it found is
+    something else in the crop, not that region).
+    """
+    H, W = rgb.shape[:2]
+    sizes = np.bincount(s.regions.ravel())
+    m, presence = np.zeros((H, W), np.float32), 0.0
+    for i in np.nonzero(sizes >= cfg.rescue * s.regions.size)[0]:
+        if i == 0:
+            continue
+        box = _cells_box(s.regions == i, (H, W), cfg)
+        found = _map_crop(params, rgb, box, probe, cfg)
+        if found is None:
+            continue
+        y0, y1, x0, x1 = box
+        cells = _resized(s.regions == i, (H, W), nearest=True)[y0:y1, x0:x1] > 0.5
+        if found[0][cells].mean() < 0.5:  # the class is elsewhere in the crop, not this region
+            continue
+        m[y0:y1, x0:x1] = np.maximum(m[y0:y1, x0:x1], found[0])
+        presence = max(presence, found[1])
+    return (m, presence) if presence > 0 else None
