@@ -273,10 +273,10 @@ def test_second_look_is_opt_in_and_set_by_its_flags():
 
     from jaxstyle.cli import evaluate_cli, stylize_cli
 
-    assert om.MapConfig().rescue == 0.0
-    with pytest.raises(UsageError, match="rescue"):
-        om.MapConfig(rescue=1.5)
+    assert om.MapConfig().second_look == 0.0
+    with pytest.raises(UsageError, match="second look"):
+        om.MapConfig(second_look=1.5)
     on = argparse.Namespace(min_evidence=None, second_look=True)
-    assert stylize_cli.map_options(on) == {"rescue": om.SECOND_LOOK} == evaluate_cli._map_options(on)
+    assert stylize_cli.map_options(on) == {"second_look": om.SECOND_LOOK} == evaluate_cli._map_options(on)
     assert stylize_cli.map_options(argparse.Namespace(min_evidence=0.3, second_look=False)) == {"min_evidence": 0.3}
     assert evaluate_cli._map_options(argparse.Namespace(second_look=False)) is None

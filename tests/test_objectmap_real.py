@@ -73,7 +73,7 @@ def test_a_cat_beside_a_dog_is_found_by_the_second_look(real_params, shared_data
     photo, (dm, cm) = composites.side_by_side([dog, cat], [dmask, cmask])
     with pytest.raises(NotFoundError):
         stylize.auto_map(real_params, photo, photo.shape[:2], "cat")
-    m = stylize.auto_map(real_params, photo, photo.shape[:2], "cat", map_options={"rescue": SECOND_LOOK})
+    m = stylize.auto_map(real_params, photo, photo.shape[:2], "cat", map_options={"second_look": SECOND_LOOK})
     assert (m >= 0.5)[cm >= 0.5].mean() >= 0.5
     assert (m >= 0.5)[dm >= 0.5].mean() <= 0.05
 

@@ -90,4 +90,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _map_options(args) -> dict | None:
     from ..transfer.objectmap import SECOND_LOOK
 
-    return {"rescue": SECOND_LOOK} if args.second_look else None
+    return {"second_look": SECOND_LOOK} if args.second_look else None

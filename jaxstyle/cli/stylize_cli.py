@@ -221,7 +221,7 @@ def map_options(a) -> dict | None:
 
     opts = {"min_evidence": a.min_evidence} if a.min_evidence is not None else {}
     if a.second_look:
-        opts["rescue"] = SECOND_LOOK
+        opts["second_look"] = SECOND_LOOK
     return opts or None
 
 

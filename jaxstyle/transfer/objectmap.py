@@ -43,7 +43,7 @@ from ..errors import UsageError
 from .losses import resize as _resize
 
 OBJECTNESS_LAYER = "conv5_4"
-# ``MapConfig.rescue`` with ``--second-look``. Off by default: it finds 4 of 5 refused cats beside
+# ``MapConfig.second_look`` with ``--second-look``. Off by default: it finds 4 of 5 refused cats beside
 # a dog and also one DAVIS goat frame as a dog (docs/RESULTS.md, "Two animals in one photo").
 SECOND_LOOK = 0.05
 
@@ -67,7 +67,7 @@ class MapConfig:
     zoom_min_side: float = 0.5  # the crop is at least this share of the long side (at most 2x closer)
     zoom_inside: float = 0.1   # the closer look stands only if its map covers <= this share of the crop's cut edges
     zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
-    rescue: float = 0.0        # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
+    second_look: float = 0.0   # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
 
     def __post_init__(self):
@@ -77,8 +77,8 @@ class MapConfig:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
         if self.buckets < 0:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
-        if not 0.0 <= self.rescue <= 1.0:
-            raise UsageError(f"rescue share must be in [0, 1], got {self.rescue}")
+        if not 0.0 <= self.second_look <= 1.0:
+            raise UsageError(f"second look share must be in [0, 1], got {self.second_look}")
         if not (0.0 <= self.zoom_below <= 1.0 and 0.0 <= self.zoom_min_side <= 1.0):
             raise UsageError(f"zoom shares must be in [0, 1], got {self.zoom_below} and {self.zoom_min_side}")
 
@@ -326,7 +326,7 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
             m = soft_edge(closer, rgb.shape[:2], cfg)
         presence = s.presence
         again = (second_look(params, rgb, s, probe, cfg)
-                 if probe is not None and presence < cfg.min_evidence and cfg.rescue > 0 else None)
+                 if probe is not None and presence < cfg.min_evidence and cfg.second_look > 0 else None)
         if again is not None:
             m, presence = soft_edge(again[0], rgb.shape[:2], cfg), again[1]
         out.append({"map": m, "objectness": s.objectness, "presence": presence})
@@ -378,26 +378,22 @@ def first_look(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConf
     return s, soft_edge(finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed), rgb.shape[:2], cfg)
 
 
-def _square(y0: float, y1: float, x0: float, x1: float, hw: tuple[int, int], cfg: MapConfig):
-    """The square ``(y0, y1, x0, x1)`` around a box (pixels), grown by ``zoom_margin`` of its side each way,
-    at least ``zoom_min_side`` of the long side, clipped to a photo of size ``hw``."""
+def _cells_box(cells: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> tuple[int, int, int, int] | None:
+    """The square ``(y0, y1, x0, x1)`` (pixels of a photo of size ``hw``, clipped to it) around the true cells
+    of a grid ``cells``, grown by ``zoom_margin`` of its side each way and at least ``zoom_min_side`` of the
+    long side; None without a true cell."""
+    ys, xs = np.nonzero(cells)
+    if not len(ys):
+        return None
+    ky, kx = hw[0] / cells.shape[0], hw[1] / cells.shape[1]
+    y0, y1, x0, x1 = ys.min() * ky, (ys.max() + 1) * ky, xs.min() * kx, (xs.max() + 1) * kx
     half = max(max(y1 - y0, x1 - x0) * (1 + 2 * cfg.zoom_margin), cfg.zoom_min_side * max(hw)) / 2
     cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
     return (int(max(0, cy - half)), int(min(hw[0], cy + half)), int(max(0, cx - half)), int(min(hw[1], cx + half)))
 
 
-def _cells_box(cells: np.ndarray, hw: tuple[int, int], cfg: MapConfig):
-    """:func:`_square` around the true cells of a grid ``cells``, in pixels of a photo of size ``hw``; None if none."""
-    ys, xs = np.nonzero(cells)
-    if not len(ys):
-        return None
-    ky, kx = hw[0] / cells.shape[0], hw[1] / cells.shape[1]
-    return _square(ys.min() * ky, (ys.max() + 1) * ky, xs.min() * kx, (xs.max() + 1) * kx, hw, cfg)
-
-
 def crop_box(labels: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> tuple[int, int, int, int] | None:
-    """The square ``(y0, y1, x0, x1)`` (pixels of a photo of size ``hw``, clipped to it) around the sure-object
-    labels, grown by ``zoom_margin`` of its side each way and at least ``zoom_min_side`` of the long side."""
+    """:func:`_cells_box` around the sure-object labels."""
     import cv2
 
     return _cells_box(labels == cv2.GC_FGD, hw, cfg)
@@ -463,14 +459,14 @@ def second_look(params: Mapping, rgb: np.ndarray, s: Seeded, probe, cfg: MapConf
     An animal a quarter of the probe's training size (one of two side by side) has region
     means outside the probe's range, which calls a small cat "dog" or "carnivore". Seen
     closer, as the probe saw its training images, it is the class again. Regions of at
-    least ``rescue`` of the feature grid get the look (one VGG pass each); a crop's map
+    least ``second_look`` of the feature grid get the look (one VGG pass each); a crop's map
     counts only if it covers at least half of its region (else the class it found is
     something else in the crop, not that region).
     """
     H, W = rgb.shape[:2]
     sizes = np.bincount(s.regions.ravel())
     m, presence = np.zeros((H, W), np.float32), 0.0
-    for i in np.nonzero(sizes >= cfg.rescue * s.regions.size)[0]:
+    for i in np.nonzero(sizes >= cfg.second_look * s.regions.size)[0]:
         if i == 0:
             continue
         box = _cells_box(s.regions == i, (H, W), cfg)
