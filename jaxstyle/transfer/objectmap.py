@@ -466,15 +466,14 @@ def second_look(params: Mapping, rgb: np.ndarray, s: Seeded, probe, cfg: MapConf
     H, W = rgb.shape[:2]
     sizes = np.bincount(s.regions.ravel())
     m, presence = np.zeros((H, W), np.float32), 0.0
-    for i in np.nonzero(sizes >= cfg.second_look * s.regions.size)[0]:
-        if i == 0:
-            continue
-        box = _cells_box(s.regions == i, (H, W), cfg)
+    for i in np.nonzero(sizes[1:] >= cfg.second_look * s.regions.size)[0] + 1:
+        region = s.regions == i
+        box = _cells_box(region, (H, W), cfg)
         found = _map_crop(params, rgb, box, probe, cfg)
         if found is None:
             continue
         y0, y1, x0, x1 = box
-        cells = _resized(s.regions == i, (H, W), nearest=True)[y0:y1, x0:x1] > 0.5
+        cells = _resized(region, (H, W), nearest=True)[y0:y1, x0:x1] > 0.5
         if found[0][cells].mean() < 0.5:  # the class is elsewhere in the crop, not this region
             continue
         m[y0:y1, x0:x1] = np.maximum(m[y0:y1, x0:x1], found[0])
