@@ -280,3 +280,15 @@ def test_second_look_is_opt_in_and_set_by_its_flags():
     assert stylize_cli.map_options(on) == {"second_look": om.SECOND_LOOK} == evaluate_cli._map_options(on)
     assert stylize_cli.map_options(argparse.Namespace(min_evidence=0.3, second_look=False)) == {"min_evidence": 0.3}
     assert evaluate_cli._map_options(argparse.Namespace(second_look=False)) is None
+
+
+def test_regions_are_pooled_the_way_the_probe_was_trained():
+    f = np.full((16, 16, 2), 0.05, np.float32)
+    f[4:10, 4:10, 0] = 1.0
+    f[6, 6, 0] = 9.0  # one strong cell: the region's max is 9, its mean under 1.3
+    W = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)
+    b = np.array([-4.0, 0.0], np.float32)  # the class only when channel 0 passes 4
+    obj = om.objectness(f)
+    _, keep_max, _ = om.regions(f, obj, pb.Probe(W, b, ("dog", "other"), {"pooling": "max"}))
+    _, keep_mean, _ = om.regions(f, obj, pb.Probe(W, b, ("dog", "other"), {"pooling": "mean"}))
+    assert keep_max.any() and not keep_mean.any()

@@ -1,4 +1,6 @@
 """The class probe: group labels from pool label codes, training, the .npz round trip."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -60,10 +62,60 @@ def test_pooled_features_pads_the_last_batch(tiny_params):
     rng = np.random.default_rng(0)
     imgs = rng.uniform(0, 255, (5, 32, 32, 3)).astype(np.uint8)
     batches = [(["a", "b", "c"], np.array([1, 2, 3]), imgs[:3]), (["d", "e"], np.array([4, 5]), imgs[3:])]
-    ids, codes, X = pb.pooled_features(tiny_params, iter(batches))
-    assert ids == list("abcde") and codes.tolist() == [1, 2, 3, 4, 5] and X.shape == (5, 32)
-    _, _, X1 = pb.pooled_features(tiny_params, iter([(["e"], np.array([5]), imgs[4:])]))
-    np.testing.assert_allclose(X1[0], X[4], rtol=1e-5, atol=1e-6)
+    pf = pb.pooled_features(tiny_params, iter(batches))
+    assert pf.ids == list("abcde") and pf.codes.tolist() == [1, 2, 3, 4, 5] and pf.image.shape == (5, 32)
+    assert len(pf.regions) == 5 and all(r.ndim == 2 and r.shape[1] == 32 for r in pf.regions)
+    one = pb.pooled_features(tiny_params, iter([(["e"], np.array([5]), imgs[4:])]))
+    np.testing.assert_allclose(one.image[0], pf.image[4], rtol=1e-5, atol=1e-6)
+
+
+def test_pool_max_mean_and_the_probe_default():
+    cells = np.array([[0.0, 1.0], [4.0, 3.0]], np.float32)
+    assert pb.pool(cells, "max").tolist() == [4.0, 3.0] and pb.pool(cells, "mean").tolist() == [2.0, 2.0]
+    with pytest.raises(JaxstyleError, match="unknown pooling"):
+        pb.pool(cells, "median")
+    W, b = np.zeros((2, 2), np.float32), np.zeros(2, np.float32)
+    assert pb.Probe(W, b, ("dog", "other"), {}).pooling == "mean"  # probes saved before the field
+    assert pb.Probe(W, b, ("dog", "other"), {"pooling": "max"}).pool(cells).tolist() == [4.0, 3.0]
+    assert pb.fit(np.eye(2), np.array([0, 1]), ("dog", "other"), how="max").pooling == "max"
+
+
+def test_image_rows_put_the_strongest_region_first_and_training_rows_add_it():
+    g = np.full((12, 12, 3), 0.1, np.float32)
+    g[1:3, 1:3, 0] = 2.0   # a small region
+    g[6:11, 6:11, 1] = 3.0  # the strongest region
+    g[7, 7, 2] = 9.0
+    whole, regs = pb.image_rows(g, "max")
+    assert whole.tolist() == pytest.approx([2.0, 3.0, 9.0])
+    assert regs.shape == (2, 3) and regs[0].tolist() == pytest.approx([0.1, 3.0, 9.0])
+    assert regs[1].tolist() == pytest.approx([2.0, 0.1, 0.1])
+    flat = np.ones((4, 4, 3), np.float32)  # no cell above the mean: no region
+    assert pb.image_rows(flat, "mean")[1].shape == (0, 3)
+    pf = pb.PoolFeatures(["a", "b"], np.array([7, 8]), np.stack([whole, whole + 1]), [regs, regs[:0]],
+                         np.stack([whole, whole]))
+    X, codes = pf.training_rows()
+    assert codes.tolist() == [7, 8, 7, 8]
+    np.testing.assert_array_equal(X[2], regs[0])       # a's strongest region
+    np.testing.assert_array_equal(X[3], whole + 1)     # b has none: its whole image again
+    assert pf.subset(np.array([False, True])).ids == ["b"]
+    X_mean, _ = replace(pf, how="mean").training_rows()  # the probe before: image rows only
+    assert len(X_mean) == 2
+
+
+def test_train_adds_a_cell_head_on_image_means_and_it_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    codes = np.concatenate([np.arange(151, 171), 400 + np.arange(20)])  # 20 dog breeds, 20 things
+    image = np.abs(rng.normal(0, 1, (40, 4))).astype(np.float32)
+    image[:20, 0] += 4
+    means = image / 4  # cells are weaker than an image's max
+    pf = pb.PoolFeatures([str(i) for i in range(40)], codes, image, [x[None] for x in image], means)
+    pr = pb.train(pf, ("dog", "other"))
+    assert pr.pooling == "max" and pr.cells is not None and pr.meta["rows"].startswith("each image whole and")
+    assert (pr.cell_probs(means).argmax(-1) == (codes >= 400)).mean() > 0.9
+    assert not np.allclose(pr.cell_probs(means), pr.probs(means))  # cells are read by their own head
+    back = pb.load(pb.save(pr, tmp_path / "p.npz"))
+    np.testing.assert_array_equal(back.cells[0], pr.cells[0])
+    assert pb.train(replace(pf, how="mean"), ("dog", "other")).cells is None
 
 
 def test_probe_cli_refuses_before_any_work(tmp_path, capsys):

@@ -20,6 +20,13 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--size", type=positive_int, default=224, help="image side (the scoring preprocessing)")
     p.add_argument("--batch", type=positive_int, default=16, help="images per forward pass")
     p.add_argument("--l2", type=float, default=1e-3, help="weight decay of the softmax regression")
+    p.add_argument("--pooling", choices=("max", "mean"), default="max",
+                   help="how an image's or a region's cells become one feature (the map pools its regions the same "
+                        "way): max, on each image and its strongest region, plus a cell head on image means "
+                        "(shipped); mean: image means only (the probe before, for comparison)")
+    p.add_argument("--cross-validate", type=int, default=0, metavar="K",
+                   help="also print, per group, the share of images a probe trained on the other K-1 folds "
+                        "(split by ImageNet class) takes for the class (jaxstyle/evaluate/probecheck.py); 0: off")
     p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
     p.add_argument("--out-dir", required=True, help="writes <class>.npz here (the shipped ones: jaxstyle/data/probes)")
     p.add_argument("--force", action="store_true", help="overwrite existing probes")
@@ -28,6 +35,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ..select import classes, pools, probe
+    from ..evaluate import probecheck
     from .. import data
     from ..model import vgg, weights
     from ..errors import OutputExistsError, UsageError
@@ -38,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = [c for c in names if c not in known]
     if bad:
         raise UsageError(f"--class {', '.join(bad)}: not a WordNet group of jaxstyle/data/class_groups.json")
+    if a.cross_validate == 1 or a.cross_validate < 0:
+        raise UsageError(f"--cross-validate {a.cross_validate}: give 0 (off) or 2 folds or more")
     outs = {c: Path(a.out_dir) / f"{c}.npz" for c in dict.fromkeys(names)}
     for out in outs.values():
         if out.exists() and not a.force:
@@ -46,17 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     params, meta = weights.load(a.weights)
     params = vgg.prepare(params, "direct", grad=False)
     t0 = time.time()
-    ids, codes, X = probe.pooled_features(params, pool.batches(a.batch, a.size))
+    pf = probe.pooled_features(params, pool.batches(a.batch, a.size), a.pooling)
     secs = time.time() - t0
     cmd = "jaxstyle probe " + " ".join(sys.argv[1:] if argv is None else argv)
+    info = {"pool": list(a.data), "images": len(pf.ids), "image_size": a.size, "weights_sha256": meta.get("sha256"),
+            "command": cmd, "images_per_s": round(len(pf.ids) / max(secs, 1e-9), 2)}
     for name, out in outs.items():
-        groups = probe.group_names(name)
-        y = probe.group_of_codes(groups, classes.num_labels())[codes]
-        pr = probe.fit(X, y, groups, a.l2, meta={"pool": list(a.data), "images": len(ids), "image_size": a.size,
-                                                 "weights_sha256": meta.get("sha256"), "command": cmd,
-                                                 "images_per_s": round(len(ids) / max(secs, 1e-9), 2)})
+        pr = probe.train(pf, probe.group_names(name), a.l2, info)
         data.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)
-        print(f"wrote {out}: {len(ids)} images, groups {pr.meta['counts']}", file=sys.stderr)
+        print(f"wrote {out}: {len(pf.ids)} images, rows per group {pr.meta['counts']}", file=sys.stderr)
+        if a.cross_validate:
+            y_img, claimed = probecheck.cross_validate(pf, pr.groups, a.cross_validate, a.l2)
+            print(f"\n{name}: {a.cross_validate}-fold by ImageNet class\n\n{probecheck.report(pr.groups, y_img, claimed)}")
     return 0
 
 

@@ -1,12 +1,17 @@
 """Class probe: is a region of a photo the class, or one of its look-alikes?
 
-A softmax regression over WordNet groups on VGG-19 ``conv5_4`` features averaged over an
-image, trained on the scoring pool (one row per image, the scoring preprocessing). Groups:
-the target class first, then its look-alikes in a fixed order (dog, cat, other carnivores,
-other mammals, birds, other animals) minus the target, then everything else. The object
-map (:mod:`jaxstyle.transfer.objectmap`) averages the same features over each object-like region
-of a photo and keeps the regions where the class beats every other group, so a cat, a
-goat or a swan is not taken for a dog. ``scripts/train_probe.py`` makes the shipped ones.
+A softmax regression over WordNet groups on VGG-19 ``conv5_4`` features max-pooled over an
+image, trained on the scoring pool (the scoring preprocessing; two rows per image: the
+whole image, and its strongest object-like region as the map sees it). Groups: the target
+class first, then its look-alikes in a fixed order (dog, cat, other carnivores, other
+mammals, birds, other animals) minus the target, then everything else. The object map
+(:mod:`jaxstyle.transfer.objectmap`) pools the same features over each object-like region of a
+photo (:meth:`Probe.pool`) and keeps the regions where the class beats every other group, so
+a cat, a goat or a swan is not taken for a dog. The max of a region is the strongest
+response of each filter in it (a dog's face filters fire or do not); a mean mixes in the
+coat and the ground, and grows with the region's share of strong cells, where the probe is
+overconfident. ``scripts/train_probe.py`` makes the shipped ones; probes saved without a
+``pooling`` field were trained on means and are pooled so.
 
 Saved as a flat ``.npz`` (``W`` (C, K), ``b`` (K,), ``groups``, ``meta`` JSON) read with
 ``allow_pickle=False``.
@@ -14,7 +19,7 @@ Saved as a flat ``.npz`` (``W`` (C, K), ``b`` (K,), ``groups``, ``meta`` JSON) r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -25,7 +30,16 @@ from ..errors import JaxstyleError
 LAYER = "conv5_4"
 CONFUSERS = ("dog", "cat", "carnivore", "mammal", "bird", "animal")  # the look-alikes, nearest first
 OTHER = "other"
+POOLINGS = ("max", "mean")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "probes"
+
+
+def pool(cells: np.ndarray, how: str) -> np.ndarray:
+    """Cells (n, C) pooled over the first axis: ``max`` or ``mean``."""
+    if how not in POOLINGS:
+        raise JaxstyleError(f"unknown pooling {how!r} (one of {', '.join(POOLINGS)})")
+    cells = np.asarray(cells, np.float32)
+    return cells.max(0) if how == "max" else cells.mean(0)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -34,18 +48,41 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return p / p.sum(-1, keepdims=True)
 
 
+def _probs(f: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return softmax(np.asarray(f, np.float32) @ np.asarray(W, np.float32) + np.asarray(b, np.float32))
+
+
 @dataclass(frozen=True)
 class Probe:
-    """Softmax over ``groups`` (the target is ``groups[0]``) of features ``f``: logits = f @ W + b."""
+    """Softmax over ``groups`` (the target is ``groups[0]``) of pooled features ``f``: logits = f @ W + b.
+
+    ``cells`` is a second head, ``(W, b)`` over the same groups, for single cells of a
+    feature grid (:meth:`cell_probs`): trained on image means, whose scale a cell has. None:
+    the first head serves cells too.
+    """
 
     W: np.ndarray
     b: np.ndarray
     groups: tuple[str, ...]
     meta: Mapping
+    cells: tuple[np.ndarray, np.ndarray] | None = None
 
     def probs(self, f: np.ndarray) -> np.ndarray:
-        """Group probabilities (..., K) of features ``f`` (..., C)."""
-        return softmax(np.asarray(f, np.float32) @ np.asarray(self.W, np.float32) + np.asarray(self.b, np.float32))
+        """Group probabilities (..., K) of pooled features ``f`` (..., C) (:meth:`pool`)."""
+        return _probs(f, self.W, self.b)
+
+    def cell_probs(self, f: np.ndarray) -> np.ndarray:
+        """Group probabilities (..., K) of single cells ``f`` (..., C)."""
+        return _probs(f, *self.cells) if self.cells is not None else self.probs(f)
+
+    @property
+    def pooling(self) -> str:
+        """How cells are pooled into one feature (:func:`pool`); probes without the field were trained on means."""
+        return str(self.meta.get("pooling", "mean"))
+
+    def pool(self, cells: np.ndarray) -> np.ndarray:
+        """One feature (C,) of cells (n, C), pooled the way this probe's training rows were."""
+        return pool(cells, self.pooling)
 
     @property
     def target(self) -> str:
@@ -88,8 +125,49 @@ def group_of_codes(groups: Sequence[str], n_codes: int) -> np.ndarray:
     return out
 
 
-def pooled_features(params: Mapping, batches) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """``(ids, label codes, features (N, C))``: ``conv5_4`` averaged per image over pool batches.
+@dataclass(frozen=True)
+class PoolFeatures:
+    """A pool as the probe sees it: each image, and each of its object-like regions, pooled by ``how``."""
+
+    ids: list[str]
+    codes: np.ndarray          # (N,) label codes (:func:`jaxstyle.select.classes.label_code`)
+    image: np.ndarray          # (N, C): the whole image pooled
+    regions: list[np.ndarray]  # per image (k, C): the object map's regions of it pooled, strongest first
+    means: np.ndarray          # (N, C): the whole image's mean (the cell head's rows)
+    how: str = "max"
+
+    def training_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, codes)`` of the region head. ``max``: every image whole, and again as its strongest
+        region (the map's view of an object; the whole image again without a region). ``mean``
+        (the probe before max pooling): every image whole."""
+        if self.how == "mean":
+            return self.image, self.codes
+        strongest = np.stack([r[0] if len(r) else x for r, x in zip(self.regions, self.image)])
+        return np.concatenate([self.image, strongest]), np.concatenate([self.codes, self.codes])
+
+    def subset(self, keep: np.ndarray) -> "PoolFeatures":
+        """The images where ``keep`` (N,) bool is true."""
+        idx = np.nonzero(keep)[0]
+        return replace(self, ids=[self.ids[i] for i in idx], codes=self.codes[idx], image=self.image[idx],
+                       regions=[self.regions[i] for i in idx], means=self.means[idx])
+
+
+def image_rows(grid: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(whole (C,), regions (k, C))`` of one ``conv5_4`` grid (h, w, C): the image pooled, and the
+    object map's regions (:func:`jaxstyle.transfer.objectmap.object_regions`) pooled, the one with
+    the most objectness first."""
+    from ..transfer.objectmap import object_regions, objectness
+
+    grid = np.asarray(grid, np.float32)
+    obj = objectness(grid)
+    n, lab = object_regions(obj)
+    order = np.argsort(-np.bincount(lab.ravel(), weights=obj.ravel(), minlength=n)[1:], kind="stable") + 1
+    regs = [pool(grid[lab == i], how) for i in order]
+    return pool(grid.reshape(-1, grid.shape[-1]), how), np.array(regs, np.float32).reshape(len(regs), grid.shape[-1])
+
+
+def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
+    """Each pool image's ``conv5_4`` pooled (``how``), whole and per region (:func:`image_rows`).
 
     One compiled program: the last, smaller batch is padded to the first one's size.
     """
@@ -98,24 +176,29 @@ def pooled_features(params: Mapping, batches) -> tuple[list[str], np.ndarray, np
 
     from ..model import vgg
 
-    fn = jax.jit(lambda p, x: jnp.mean(vgg.apply(p, vgg.preprocess(x), (LAYER,))[LAYER], axis=(1, 2)))
-    ids, codes, feats, size = [], [], [], None
+    fn = jax.jit(lambda p, x: vgg.apply(p, vgg.preprocess(x), (LAYER,))[LAYER])
+    ids, codes, whole, regions, means, size = [], [], [], [], [], None
     for b_ids, labels, images, *_ in batches:
         if not len(b_ids):
             continue
         size = size or len(b_ids)
         x = np.zeros((size,) + images.shape[1:], np.float32)
         x[: len(b_ids)] = images
-        feats.append(np.asarray(fn(params, jnp.asarray(x)))[: len(b_ids)])
+        for grid in np.asarray(fn(params, jnp.asarray(x)))[: len(b_ids)]:
+            w, r = image_rows(grid, how)
+            whole.append(w)
+            regions.append(r)
+            means.append(grid.mean((0, 1)))
         ids += list(b_ids)
         codes.append(np.asarray(labels))
     if not ids:
         raise JaxstyleError("the pool gave no image")
-    return ids, np.concatenate(codes), np.concatenate(feats)
+    return PoolFeatures(ids, np.concatenate(codes), np.stack(whole), regions, np.stack(means), how)
 
 
-def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None) -> Probe:
-    """Class-balanced softmax regression on pooled features ``X`` (N, C) with group labels ``y``."""
+def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None,
+        how: str = "max") -> Probe:
+    """Class-balanced softmax regression on features ``X`` (N, C), pooled by ``how``, with group labels ``y``."""
     import scipy.optimize
 
     k = len(groups)
@@ -140,14 +223,36 @@ def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, m
     W, b = r.x[: c * k].reshape(c, k), r.x[c * k:]
     W_raw = (W / sd[:, None]).astype(np.float32)  # logits on raw features: f @ W_raw + b_raw
     b_raw = (b - mu @ (W / sd[:, None])).astype(np.float32)
-    info = {"layer": LAYER, "l2": l2, "counts": {g: int(n_) for g, n_ in zip(groups, counts)}, **(meta or {})}
+    info = {"layer": LAYER, "pooling": how, "l2": l2, "counts": {g: int(n_) for g, n_ in zip(groups, counts)}, **(meta or {})}
     return Probe(W_raw, b_raw, tuple(groups), info)
+
+
+def train(pf: PoolFeatures, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None) -> Probe:
+    """The probe for ``groups`` on pool features ``pf``: its region head on :meth:`PoolFeatures.training_rows`
+    and, when those are max-pooled, a cell head on the image means."""
+    from . import classes
+
+    y_of = group_of_codes(groups, classes.num_labels())
+    X, codes = pf.training_rows()
+    rows = "each image whole and as its strongest region" if pf.how == "max" else "each image whole"
+    pr = fit(X, y_of[codes], groups, l2, {**(meta or {}), "rows": rows}, how=pf.how)
+    if pf.how == "mean":
+        return pr
+    return with_cells(pr, fit(pf.means, y_of[pf.codes], groups, l2, how="mean"))
+
+
+def with_cells(probe: Probe, cells: Probe) -> Probe:
+    """``probe`` with ``cells``'s head (same groups) as its cell head."""
+    if cells.groups != probe.groups or cells.W.shape != probe.W.shape:
+        raise JaxstyleError(f"cell head disagrees: groups {cells.groups} vs {probe.groups}, W {cells.W.shape} vs {probe.W.shape}")
+    return replace(probe, cells=(cells.W, cells.b), meta={**probe.meta, "cells": "a head trained on image means"})
 
 
 def save(probe: Probe, path: str | Path) -> Path:
     path = Path(path)
+    heads = {} if probe.cells is None else {"cells/W": probe.cells[0], "cells/b": probe.cells[1]}
     with open(path, "wb") as fh:  # a file handle: np.savez would append ".npz" to a temporary name
-        np.savez(fh, W=probe.W, b=probe.b, groups=np.array(probe.groups), meta=np.array(json.dumps(probe.meta)))
+        np.savez(fh, W=probe.W, b=probe.b, groups=np.array(probe.groups), meta=np.array(json.dumps(probe.meta)), **heads)
     return path
 
 
@@ -155,11 +260,13 @@ def load(path: str | Path) -> Probe:
     try:
         with np.load(path, allow_pickle=False) as z:
             W, b, groups, meta = z["W"], z["b"], tuple(str(g) for g in z["groups"]), json.loads(str(z["meta"]))
+            cells = (z["cells/W"], z["cells/b"]) if "cells/W" in z.files else None
     except (OSError, KeyError, ValueError) as e:
         raise JaxstyleError(f"{path}: not a jaxstyle probe ({type(e).__name__}: {e})") from None
-    if W.ndim != 2 or W.shape[1] != len(groups) or b.shape != (len(groups),):
-        raise JaxstyleError(f"{path}: probe shapes disagree: W {W.shape}, b {b.shape}, {len(groups)} groups")
-    return Probe(W, b, groups, meta)
+    for name, (W_, b_) in {"": (W, b), "cells/": cells or (W, b)}.items():
+        if W_.ndim != 2 or W_.shape != W.shape or W_.shape[1] != len(groups) or b_.shape != (len(groups),):
+            raise JaxstyleError(f"{path}: probe shapes disagree: {name}W {W_.shape}, {name}b {b_.shape}, {len(groups)} groups")
+    return Probe(W, b, groups, meta, cells)
 
 
 def shipped(name: str, data_dir: Path | None = None) -> Probe | None:

@@ -8,8 +8,8 @@ No segmentation network and no user mask. Three stages, and a closer look:
    the class filters fire on.
 2. **regions** (host): the connected regions of objectness > 1. With the class probe
    (:mod:`jaxstyle.select.probe`, a softmax over the class and its look-alikes trained on the
-   scoring pool's pooled features) each region's mean feature is classified the way the
-   probe was trained, and a region is the object only when the class beats every other
+   scoring pool's pooled features) each region's cells are pooled and classified the way
+   the probe was trained, and a region is the object only when the class beats every other
    group: a cat beside a dog, a goat or a swan is rejected. With hand-given filters the
    region holding their strongest evidence is the object.
 3. **finish** (host): OpenCV's GrabCut (Rother et al. 2004) at ``grabcut_side`` px, seeded
@@ -121,7 +121,7 @@ def cell_probs(f: np.ndarray, probe) -> tuple[np.ndarray, np.ndarray]:
     """
     if probe is None:
         return np.zeros(f.shape[:2], np.float32), np.ones(f.shape[:2], bool)
-    p = probe.probs(f)
+    p = probe.cell_probs(f)
     return p[..., -1], p[..., 0] >= p[..., 1:-1].max(-1, initial=0.0)
 
 
@@ -205,25 +205,30 @@ def _padded(rgbs: Sequence[np.ndarray], pad: tuple[int, int], n: int, masked: bo
     return jnp.asarray(x), tuple(jnp.asarray(m) for m in masks)
 
 
+def object_regions(obj: np.ndarray) -> tuple[int, np.ndarray]:
+    """``(n, labels (h, w))``: the 8-connected components of ``obj > 1`` (label 0: the rest; n counts it)."""
+    import cv2
+
+    return cv2.connectedComponents((np.asarray(obj) > 1.0).astype(np.uint8), connectivity=8)
+
+
 def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = None,
             seed_share: float = 0.1) -> tuple[np.ndarray, np.ndarray, float]:
     """The object-like regions that are the class: ``(labels (h, w), keep (n,), presence)``.
 
-    Regions are the 8-connected components of ``obj > 1``. With a probe each region's mean
-    feature is classified (the probe's training form: pooled features) and the region is
+    Regions are the 8-connected components of ``obj > 1``. With a probe each region's cells
+    are pooled (:meth:`jaxstyle.select.probe.Probe.pool`, the probe's training form) and the region is
     kept when the class is its most probable group; presence is the highest class
     probability among kept regions. With filter evidence ``ev`` a region is kept when it
     holds the strongest evidence or ``seed_share`` of its cells are half the maximum;
     presence is then 1.
     """
-    import cv2
-
-    n, lab = cv2.connectedComponents((obj > 1.0).astype(np.uint8), connectivity=8)
+    n, lab = object_regions(obj)
     keep = np.zeros(n, bool)
     presence = 0.0
     if probe is not None:
         for i in range(1, n):
-            p = probe.probs(f[lab == i].mean(0))
+            p = probe.probs(probe.pool(f[lab == i]))
             if p.argmax() == 0:
                 keep[i] = True
                 presence = max(presence, float(p[0]))
