@@ -282,13 +282,21 @@ def test_second_look_is_opt_in_and_set_by_its_flags():
     assert evaluate_cli._map_options(argparse.Namespace(second_look=False)) is None
 
 
-def test_regions_are_pooled_the_way_the_probe_was_trained():
-    f = np.full((16, 16, 2), 0.05, np.float32)
-    f[4:10, 4:10, 0] = 1.0
-    f[6, 6, 0] = 9.0  # one strong cell: the region's max is 9, its mean under 1.3
+def test_regions_kept_by_either_head_and_present_only_where_both_agree():
+    f = np.full((16, 24, 2), 0.05, np.float32)
+    f[2:8, 2:8, 0] = 1.0
+    f[4, 4, 0] = 9.0     # region A: one strong cell; its max passes the first head, its mean not
+    f[10:15, 14:22, 0] = 6.0  # region B: strong throughout, the class for both heads
     W = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)
     b = np.array([-4.0, 0.0], np.float32)  # the class only when channel 0 passes 4
     obj = om.objectness(f)
-    _, keep_max, _ = om.regions(f, obj, pb.Probe(W, b, ("dog", "other"), {"pooling": "max"}))
-    _, keep_mean, _ = om.regions(f, obj, pb.Probe(W, b, ("dog", "other"), {"pooling": "mean"}))
-    assert keep_max.any() and not keep_mean.any()
+    probe = pb.Probe(W, b, ("dog", "other"), {"pooling": "max"}, means=(W, b))
+    lab, keep, presence = om.regions(f, obj, probe)
+    assert keep[lab[4, 4]] and keep[lab[12, 18]] and presence > 0.8
+    only_a = f.copy()
+    only_a[10:15, 14:22, 0] = 0.05
+    lab, keep, presence = om.regions(only_a, om.objectness(only_a), probe)
+    assert keep[lab[4, 4]] and presence == 0.0   # kept as extent, but no evidence the class is there
+    mean_probe = pb.Probe(W, b, ("dog", "other"), {})  # pooled by mean: region A is not the class
+    lab, keep, presence = om.regions(only_a, om.objectness(only_a), mean_probe)
+    assert not keep[lab[4, 4]]

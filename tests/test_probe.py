@@ -102,7 +102,7 @@ def test_image_rows_put_the_strongest_region_first_and_training_rows_add_it():
     assert len(X_mean) == 2
 
 
-def test_train_adds_a_cell_head_on_image_means_and_it_round_trips(tmp_path):
+def test_train_adds_a_mean_head_on_image_means_and_it_round_trips(tmp_path):
     rng = np.random.default_rng(0)
     codes = np.concatenate([np.arange(151, 171), 400 + np.arange(20)])  # 20 dog breeds, 20 things
     image = np.abs(rng.normal(0, 1, (40, 4))).astype(np.float32)
@@ -110,12 +110,12 @@ def test_train_adds_a_cell_head_on_image_means_and_it_round_trips(tmp_path):
     means = image / 4  # cells are weaker than an image's max
     pf = pb.PoolFeatures([str(i) for i in range(40)], codes, image, [x[None] for x in image], means)
     pr = pb.train(pf, ("dog", "other"))
-    assert pr.pooling == "max" and pr.cells is not None and pr.meta["rows"].startswith("each image whole and")
-    assert (pr.cell_probs(means).argmax(-1) == (codes >= 400)).mean() > 0.9
-    assert not np.allclose(pr.cell_probs(means), pr.probs(means))  # cells are read by their own head
+    assert pr.pooling == "max" and pr.means is not None and pr.meta["rows"].startswith("each image whole and")
+    assert (pr.mean_probs(means).argmax(-1) == (codes >= 400)).mean() > 0.9
+    assert not np.allclose(pr.mean_probs(means), pr.probs(means))  # cells are read by the mean head
     back = pb.load(pb.save(pr, tmp_path / "p.npz"))
-    np.testing.assert_array_equal(back.cells[0], pr.cells[0])
-    assert pb.train(replace(pf, how="mean"), ("dog", "other")).cells is None
+    np.testing.assert_array_equal(back.means[0], pr.means[0])
+    assert pb.train(replace(pf, how="mean"), ("dog", "other")).means is None
 
 
 def test_probe_cli_refuses_before_any_work(tmp_path, capsys):

@@ -56,24 +56,24 @@ def _probs(f: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
 class Probe:
     """Softmax over ``groups`` (the target is ``groups[0]``) of pooled features ``f``: logits = f @ W + b.
 
-    ``cells`` is a second head, ``(W, b)`` over the same groups, for single cells of a
-    feature grid (:meth:`cell_probs`): trained on image means, whose scale a cell has. None:
-    the first head serves cells too.
+    ``means`` is a second head, ``(W, b)`` over the same groups, on mean-pooled features
+    (:meth:`mean_probs`): trained on image means, it reads single cells of a feature grid
+    (whose scale a mean has) and a region's mean. None: the first head serves both.
     """
 
     W: np.ndarray
     b: np.ndarray
     groups: tuple[str, ...]
     meta: Mapping
-    cells: tuple[np.ndarray, np.ndarray] | None = None
+    means: tuple[np.ndarray, np.ndarray] | None = None
 
     def probs(self, f: np.ndarray) -> np.ndarray:
         """Group probabilities (..., K) of pooled features ``f`` (..., C) (:meth:`pool`)."""
         return _probs(f, self.W, self.b)
 
-    def cell_probs(self, f: np.ndarray) -> np.ndarray:
-        """Group probabilities (..., K) of single cells ``f`` (..., C)."""
-        return _probs(f, *self.cells) if self.cells is not None else self.probs(f)
+    def mean_probs(self, f: np.ndarray) -> np.ndarray:
+        """Group probabilities (..., K) of mean-pooled features or single cells ``f`` (..., C)."""
+        return _probs(f, *self.means) if self.means is not None else self.probs(f)
 
     @property
     def pooling(self) -> str:
@@ -228,8 +228,8 @@ def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, m
 
 
 def train(pf: PoolFeatures, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None) -> Probe:
-    """The probe for ``groups`` on pool features ``pf``: its region head on :meth:`PoolFeatures.training_rows`
-    and, when those are max-pooled, a cell head on the image means."""
+    """The probe for ``groups`` on pool features ``pf``: its first head on :meth:`PoolFeatures.training_rows`
+    and, when those are max-pooled, a mean head on the image means."""
     from . import classes
 
     y_of = group_of_codes(groups, classes.num_labels())
@@ -238,19 +238,19 @@ def train(pf: PoolFeatures, groups: Sequence[str], l2: float = 1e-3, meta: Mappi
     pr = fit(X, y_of[codes], groups, l2, {**(meta or {}), "rows": rows}, how=pf.how)
     if pf.how == "mean":
         return pr
-    return with_cells(pr, fit(pf.means, y_of[pf.codes], groups, l2, how="mean"))
+    return with_means(pr, fit(pf.means, y_of[pf.codes], groups, l2, how="mean"))
 
 
-def with_cells(probe: Probe, cells: Probe) -> Probe:
-    """``probe`` with ``cells``'s head (same groups) as its cell head."""
-    if cells.groups != probe.groups or cells.W.shape != probe.W.shape:
-        raise JaxstyleError(f"cell head disagrees: groups {cells.groups} vs {probe.groups}, W {cells.W.shape} vs {probe.W.shape}")
-    return replace(probe, cells=(cells.W, cells.b), meta={**probe.meta, "cells": "a head trained on image means"})
+def with_means(probe: Probe, means: Probe) -> Probe:
+    """``probe`` with ``means``'s head (same groups, trained on image means) as its mean head."""
+    if means.groups != probe.groups or means.W.shape != probe.W.shape:
+        raise JaxstyleError(f"mean head disagrees: groups {means.groups} vs {probe.groups}, W {means.W.shape} vs {probe.W.shape}")
+    return replace(probe, means=(means.W, means.b), meta={**probe.meta, "means": "a head trained on image means"})
 
 
 def save(probe: Probe, path: str | Path) -> Path:
     path = Path(path)
-    heads = {} if probe.cells is None else {"cells/W": probe.cells[0], "cells/b": probe.cells[1]}
+    heads = {} if probe.means is None else {"means/W": probe.means[0], "means/b": probe.means[1]}
     with open(path, "wb") as fh:  # a file handle: np.savez would append ".npz" to a temporary name
         np.savez(fh, W=probe.W, b=probe.b, groups=np.array(probe.groups), meta=np.array(json.dumps(probe.meta)), **heads)
     return path
@@ -260,13 +260,13 @@ def load(path: str | Path) -> Probe:
     try:
         with np.load(path, allow_pickle=False) as z:
             W, b, groups, meta = z["W"], z["b"], tuple(str(g) for g in z["groups"]), json.loads(str(z["meta"]))
-            cells = (z["cells/W"], z["cells/b"]) if "cells/W" in z.files else None
+            means = (z["means/W"], z["means/b"]) if "means/W" in z.files else None
     except (OSError, KeyError, ValueError) as e:
         raise JaxstyleError(f"{path}: not a jaxstyle probe ({type(e).__name__}: {e})") from None
-    for name, (W_, b_) in {"": (W, b), "cells/": cells or (W, b)}.items():
+    for name, (W_, b_) in {"": (W, b), "means/": means or (W, b)}.items():
         if W_.ndim != 2 or W_.shape != W.shape or W_.shape[1] != len(groups) or b_.shape != (len(groups),):
             raise JaxstyleError(f"{path}: probe shapes disagree: {name}W {W_.shape}, {name}b {b_.shape}, {len(groups)} groups")
-    return Probe(W, b, groups, meta, cells)
+    return Probe(W, b, groups, meta, means)
 
 
 def shipped(name: str, data_dir: Path | None = None) -> Probe | None:

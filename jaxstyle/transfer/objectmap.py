@@ -121,7 +121,7 @@ def cell_probs(f: np.ndarray, probe) -> tuple[np.ndarray, np.ndarray]:
     """
     if probe is None:
         return np.zeros(f.shape[:2], np.float32), np.ones(f.shape[:2], bool)
-    p = probe.cell_probs(f)
+    p = probe.mean_probs(f)
     return p[..., -1], p[..., 0] >= p[..., 1:-1].max(-1, initial=0.0)
 
 
@@ -216,10 +216,12 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
             seed_share: float = 0.1) -> tuple[np.ndarray, np.ndarray, float]:
     """The object-like regions that are the class: ``(labels (h, w), keep (n,), presence)``.
 
-    Regions are the 8-connected components of ``obj > 1``. With a probe each region's cells
-    are pooled (:meth:`jaxstyle.select.probe.Probe.pool`, the probe's training form) and the region is
-    kept when the class is its most probable group; presence is the highest class
-    probability among kept regions. With filter evidence ``ev`` a region is kept when it
+    Regions are the 8-connected components of ``obj > 1``. With a probe each region is
+    classified twice: its cells pooled the probe's way (:meth:`jaxstyle.select.probe.Probe.pool`;
+    max) by its first head, and their mean by its mean head. A region is kept when the class
+    is its most probable group for either head (a body without its face is often the class
+    only to the mean head), and presence is the highest first-head class probability among
+    regions both heads call the class (a cat, a horse or a goat passes at most one). With filter evidence ``ev`` a region is kept when it
     holds the strongest evidence or ``seed_share`` of its cells are half the maximum;
     presence is then 1.
     """
@@ -228,9 +230,11 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     presence = 0.0
     if probe is not None:
         for i in range(1, n):
-            p = probe.probs(probe.pool(f[lab == i]))
-            if p.argmax() == 0:
-                keep[i] = True
+            cells = f[lab == i]
+            p = probe.probs(probe.pool(cells))
+            pooled, mean = p.argmax() == 0, probe.mean_probs(cells.mean(0)).argmax() == 0
+            keep[i] = pooled or mean
+            if pooled and mean:
                 presence = max(presence, float(p[0]))
         return lab, keep, presence
     hit = (ev >= 0.5 * ev.max()).ravel()
