@@ -127,3 +127,6 @@ def test_probe_cli_refuses_before_any_work(tmp_path, capsys):
     (tmp_path / "dog.npz").write_bytes(b"x")
     assert run_main(main, ["--class", "dog", "--data", f"folder:{tmp_path}", "--out-dir", str(tmp_path)]) == 2
     assert "exists" in capsys.readouterr().err and (tmp_path / "dog.npz").read_bytes() == b"x"
+    assert run_main(main, ["--class", "cat", "--data", f"folder:{tmp_path}", "--out-dir", str(tmp_path),
+                           "--cross-validate", "1"]) == 2
+    assert "2 folds or more" in capsys.readouterr().err and not (tmp_path / "cat.npz").exists()
