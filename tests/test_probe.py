@@ -85,14 +85,15 @@ def test_image_rows_put_the_strongest_region_first_and_training_rows_add_it():
     g[1:3, 1:3, 0] = 2.0   # a small region
     g[6:11, 6:11, 1] = 3.0  # the strongest region
     g[7, 7, 2] = 9.0
-    whole, regs = pb.image_rows(g, "max")
+    whole, regs, reg_means = pb.image_rows(g, "max")
     assert whole.tolist() == pytest.approx([2.0, 3.0, 9.0])
     assert regs.shape == (2, 3) and regs[0].tolist() == pytest.approx([0.1, 3.0, 9.0])
     assert regs[1].tolist() == pytest.approx([2.0, 0.1, 0.1])
+    assert reg_means[0][1] == pytest.approx(3.0) and reg_means[0][2] < 9.0  # the same region's mean
     flat = np.ones((4, 4, 3), np.float32)  # no cell above the mean: no region
     assert pb.image_rows(flat, "mean")[1].shape == (0, 3)
     pf = pb.PoolFeatures(["a", "b"], np.array([7, 8]), np.stack([whole, whole + 1]), [regs, regs[:0]],
-                         np.stack([whole, whole]))
+                         np.stack([whole, whole]), [reg_means, reg_means[:0]])
     X, codes = pf.training_rows()
     assert codes.tolist() == [7, 8, 7, 8]
     np.testing.assert_array_equal(X[2], regs[0])       # a's strongest region
@@ -108,7 +109,8 @@ def test_train_adds_a_mean_head_on_image_means_and_it_round_trips(tmp_path):
     image = np.abs(rng.normal(0, 1, (40, 4))).astype(np.float32)
     image[:20, 0] += 4
     means = image / 4  # cells are weaker than an image's max
-    pf = pb.PoolFeatures([str(i) for i in range(40)], codes, image, [x[None] for x in image], means)
+    pf = pb.PoolFeatures([str(i) for i in range(40)], codes, image, [x[None] for x in image], means,
+                         [x[None] for x in means])
     pr = pb.train(pf, ("dog", "other"))
     assert pr.pooling == "max" and pr.means is not None and pr.meta["rows"].startswith("each image whole and")
     assert (pr.mean_probs(means).argmax(-1) == (codes >= 400)).mean() > 0.9

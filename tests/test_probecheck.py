@@ -21,7 +21,7 @@ def _pool(n_per=12, c=6, seed=0):
         bg[2] += 3.0  # the background looks like the things
         image.append(x)
         regions.append(np.stack([x, bg]))
-    return pb.PoolFeatures(ids, codes, np.stack(image), regions, np.stack(image))
+    return pb.PoolFeatures(ids, codes, np.stack(image), regions, np.stack(image), regions)
 
 
 def test_folds_hold_out_whole_imagenet_classes_and_hash_synset_labels():
@@ -29,17 +29,18 @@ def test_folds_hold_out_whole_imagenet_classes_and_hash_synset_labels():
     f = probecheck.folds(pf, 5)
     assert len(set(f[pf.codes == 281])) == 1  # one ImageNet class: one fold
     assert len(set(f[pf.codes < 200])) == 5  # twelve classes spread over the folds
-    kaggle = pb.PoolFeatures(["a", "b"], np.array([classes.label_code("n02121808")] * 2), pf.image[:2], pf.regions[:2], pf.image[:2])
+    kaggle = pb.PoolFeatures(["a", "b"], np.array([classes.label_code("n02121808")] * 2), pf.image[:2], pf.regions[:2], pf.image[:2], pf.regions[:2])
     fk = probecheck.folds(kaggle, 5)
     assert set(fk) <= set(range(5)) and np.array_equal(fk, probecheck.folds(kaggle, 5))
 
 
-def test_claims_need_the_class_first_and_at_min_evidence():
-    W = np.eye(3, dtype=np.float32)[:, :3] * 5
-    probe = pb.Probe(W, np.zeros(3, np.float32), ("dog", "cat", "other"), {"pooling": "max"})
+def test_claims_need_both_heads_and_min_evidence():
+    W = np.eye(3, dtype=np.float32) * 5
+    probe = pb.Probe(W, np.zeros(3, np.float32), ("dog", "cat", "other"), {"pooling": "max"}, means=(W, np.zeros(3)))
     dog, cat = np.array([[1.0, 0, 0]]), np.array([[0, 1.0, 0]])
-    assert probecheck.claims(probe, dog, 0.2) and not probecheck.claims(probe, cat, 0.2)
-    assert not probecheck.claims(probe, dog, 0.999) and not probecheck.claims(probe, dog[:0], 0.2)
+    assert probecheck.claims(probe, dog, dog, 0.2) and not probecheck.claims(probe, cat, cat, 0.2)
+    assert not probecheck.claims(probe, dog, cat, 0.2)   # the mean head calls it a cat
+    assert not probecheck.claims(probe, dog, dog, 0.999) and not probecheck.claims(probe, dog[:0], dog[:0], 0.2)
 
 
 def test_cross_validation_claims_dogs_and_not_the_rest():

@@ -5,8 +5,8 @@ saw (as a user's cow is, when the pool holds six cattle); photos labelled by a g
 (the Kaggle cats and dogs) are split by a hash of their id. A probe is trained on the other
 folds (:meth:`jaxstyle.select.probe.PoolFeatures.training_rows`), and on each held-out image
 the map's region test is run (:func:`claims`): the image is *claimed* when one of its
-object-like regions, pooled, has the class beating every other group with probability of at
-least ``min_evidence``. The report gives, per group, the share of its images claimed: high
+object-like regions gives the class evidence of at least ``min_evidence`` (both heads call
+it the class, the first with that probability). The report gives, per group, the share of its images claimed: high
 for the class, low for its look-alikes.
 """
 from __future__ import annotations
@@ -26,26 +26,25 @@ def folds(pf: pb.PoolFeatures, k: int) -> np.ndarray:
     return np.where(pf.codes < n_classes, pf.codes % k, by_id)
 
 
-def claims(probe: pb.Probe, regions: np.ndarray, min_evidence: float) -> bool:
-    """The map's test on one image's pooled regions (k, C): does one have the class first, at ``min_evidence``?"""
-    if not len(regions):
+def claims(probe: pb.Probe, pooled: np.ndarray, means: np.ndarray, min_evidence: float) -> bool:
+    """The map's test on one image's regions, pooled and averaged (k, C) each: is the class's evidence
+    (:meth:`jaxstyle.select.probe.Probe.judge`) at least ``min_evidence`` in one of them?"""
+    if not len(pooled):
         return False
-    p = probe.probs(regions)
-    return bool(np.any((p.argmax(-1) == 0) & (p[:, 0] >= min_evidence)))
+    return bool(probe.judge(pooled, means)[1].max() >= min_evidence)
 
 
 def cross_validate(pf: pb.PoolFeatures, groups: Sequence[str], k: int = 5, l2: float = 1e-3,
                    min_evidence: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """``(y, claimed)``: each image's group index, and whether the region head trained without its
-    fold claims it."""
+    """``(y, claimed)``: each image's group index, and whether the probe trained without its fold
+    (both heads, :func:`jaxstyle.select.probe.train`) claims it."""
     y_of = pb.group_of_codes(groups, classes.num_labels())
     fold = folds(pf, k)
     claimed = np.zeros(len(fold), bool)
     for f in range(k):
-        X, codes = pf.subset(fold != f).training_rows()
-        probe = pb.fit(X, y_of[codes], groups, l2, how=pf.how)
+        probe = pb.train(pf.subset(fold != f), groups, l2)
         for i in np.nonzero(fold == f)[0]:
-            claimed[i] = claims(probe, pf.regions[i], min_evidence)
+            claimed[i] = claims(probe, pf.regions[i], pf.region_means[i], min_evidence)
     return y_of[pf.codes], claimed
 
 

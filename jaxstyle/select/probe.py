@@ -75,6 +75,17 @@ class Probe:
         """Group probabilities (..., K) of mean-pooled features or single cells ``f`` (..., C)."""
         return _probs(f, *self.means) if self.means is not None else self.probs(f)
 
+    def judge(self, pooled: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Regions, by their pooled (:meth:`pool`) and mean features (k, C): ``(kept (k,), evidence (k,))``.
+
+        Kept: the class beats every other group for either head (a body without its face is
+        often the class for the mean head only). Evidence: the first head's class probability
+        where both heads call it the class (a look-alike passes one at most), else 0.
+        """
+        p = self.probs(pooled)
+        first, second = p.argmax(-1) == 0, self.mean_probs(mean).argmax(-1) == 0
+        return first | second, np.where(first & second, p[..., 0], 0.0)
+
     @property
     def pooling(self) -> str:
         """How cells are pooled into one feature (:func:`pool`); probes without the field were trained on means."""
@@ -133,7 +144,8 @@ class PoolFeatures:
     codes: np.ndarray          # (N,) label codes (:func:`jaxstyle.select.classes.label_code`)
     image: np.ndarray          # (N, C): the whole image pooled
     regions: list[np.ndarray]  # per image (k, C): the object map's regions of it pooled, strongest first
-    means: np.ndarray          # (N, C): the whole image's mean (the cell head's rows)
+    means: np.ndarray          # (N, C): the whole image's mean (the mean head's rows)
+    region_means: list[np.ndarray]  # per image (k, C): the same regions' means
     how: str = "max"
 
     def training_rows(self) -> tuple[np.ndarray, np.ndarray]:
@@ -149,21 +161,24 @@ class PoolFeatures:
         """The images where ``keep`` (N,) bool is true."""
         idx = np.nonzero(keep)[0]
         return replace(self, ids=[self.ids[i] for i in idx], codes=self.codes[idx], image=self.image[idx],
-                       regions=[self.regions[i] for i in idx], means=self.means[idx])
+                       regions=[self.regions[i] for i in idx], means=self.means[idx],
+                       region_means=[self.region_means[i] for i in idx])
 
 
-def image_rows(grid: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(whole (C,), regions (k, C))`` of one ``conv5_4`` grid (h, w, C): the image pooled, and the
-    object map's regions (:func:`jaxstyle.transfer.objectmap.object_regions`) pooled, the one with
-    the most objectness first."""
+def image_rows(grid: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(whole (C,), regions (k, C), region means (k, C))`` of one ``conv5_4`` grid (h, w, C): the
+    image pooled, and the object map's regions (:func:`jaxstyle.transfer.objectmap.object_regions`)
+    pooled and averaged, the one with the most objectness first."""
     from ..transfer.objectmap import object_regions, objectness
 
     grid = np.asarray(grid, np.float32)
     obj = objectness(grid)
     n, lab = object_regions(obj)
     order = np.argsort(-np.bincount(lab.ravel(), weights=obj.ravel(), minlength=n)[1:], kind="stable") + 1
-    regs = [pool(grid[lab == i], how) for i in order]
-    return pool(grid.reshape(-1, grid.shape[-1]), how), np.array(regs, np.float32).reshape(len(regs), grid.shape[-1])
+    c = grid.shape[-1]
+    regs = np.array([pool(grid[lab == i], how) for i in order], np.float32).reshape(-1, c)
+    means = np.array([grid[lab == i].mean(0) for i in order], np.float32).reshape(-1, c)
+    return pool(grid.reshape(-1, c), how), regs, means
 
 
 def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
@@ -177,7 +192,7 @@ def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
     from ..model import vgg
 
     fn = jax.jit(lambda p, x: vgg.apply(p, vgg.preprocess(x), (LAYER,))[LAYER])
-    ids, codes, whole, regions, means, size = [], [], [], [], [], None
+    ids, codes, whole, regions, means, region_means, size = [], [], [], [], [], [], None
     for b_ids, labels, images, *_ in batches:
         if not len(b_ids):
             continue
@@ -185,15 +200,16 @@ def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
         x = np.zeros((size,) + images.shape[1:], np.float32)
         x[: len(b_ids)] = images
         for grid in np.asarray(fn(params, jnp.asarray(x)))[: len(b_ids)]:
-            w, r = image_rows(grid, how)
+            w, r, rm = image_rows(grid, how)
             whole.append(w)
             regions.append(r)
             means.append(grid.mean((0, 1)))
+            region_means.append(rm)
         ids += list(b_ids)
         codes.append(np.asarray(labels))
     if not ids:
         raise JaxstyleError("the pool gave no image")
-    return PoolFeatures(ids, np.concatenate(codes), np.stack(whole), regions, np.stack(means), how)
+    return PoolFeatures(ids, np.concatenate(codes), np.stack(whole), regions, np.stack(means), region_means, how)
 
 
 def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None,

@@ -217,11 +217,10 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     """The object-like regions that are the class: ``(labels (h, w), keep (n,), presence)``.
 
     Regions are the 8-connected components of ``obj > 1``. With a probe each region is
-    classified twice: its cells pooled the probe's way (:meth:`jaxstyle.select.probe.Probe.pool`;
-    max) by its first head, and their mean by its mean head. A region is kept when the class
-    is its most probable group for either head (a body without its face is often the class
-    only to the mean head), and presence is the highest first-head class probability among
-    regions both heads call the class (a cat, a horse or a goat passes at most one). With filter evidence ``ev`` a region is kept when it
+    judged by its two heads (:meth:`jaxstyle.select.probe.Probe.judge`): its cells pooled the
+    probe's way (max) by the first, their mean by the mean head. A region is kept when
+    either head calls it the class, and presence is the best evidence, from regions both
+    heads call the class (a cat, a horse or a goat passes one at most). With filter evidence ``ev`` a region is kept when it
     holds the strongest evidence or ``seed_share`` of its cells are half the maximum;
     presence is then 1.
     """
@@ -231,11 +230,9 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     if probe is not None:
         for i in range(1, n):
             cells = f[lab == i]
-            p = probe.probs(probe.pool(cells))
-            pooled, mean = p.argmax() == 0, probe.mean_probs(cells.mean(0)).argmax() == 0
-            keep[i] = pooled or mean
-            if pooled and mean:
-                presence = max(presence, float(p[0]))
+            kept, evidence = probe.judge(probe.pool(cells), cells.mean(0))
+            keep[i] = bool(kept)
+            presence = max(presence, float(evidence))
         return lab, keep, presence
     hit = (ev >= 0.5 * ev.max()).ravel()
     share = np.bincount(lab.ravel(), weights=hit, minlength=n) / np.maximum(np.bincount(lab.ravel(), minlength=n), 1)
