@@ -1,20 +1,26 @@
 """Class probe: is a region of a photo the class, or one of its look-alikes?
 
-A softmax regression over WordNet groups on VGG-19 ``conv5_4`` features max-pooled over an
-image, trained on the scoring pool (the scoring preprocessing; two rows per image: the
-whole image, and its strongest object-like region as the map sees it). Groups: the target
-class first, then its look-alikes in a fixed order (dog, cat, other carnivores, other
-mammals, birds, other animals) minus the target, then everything else. The object map
-(:mod:`jaxstyle.transfer.objectmap`) pools the same features over each object-like region of a
-photo (:meth:`Probe.pool`) and keeps the regions where the class beats every other group, so
-a cat, a goat or a swan is not taken for a dog. The max of a region is the strongest
-response of each filter in it (a dog's face filters fire or do not); a mean mixes in the
-coat and the ground, and grows with the region's share of strong cells, where the probe is
-overconfident. ``scripts/train_probe.py`` makes the shipped ones; probes saved without a
-``pooling`` field were trained on means and are pooled so.
+Softmax regressions over WordNet groups on VGG-19 ``conv5_4`` features, trained on the
+scoring pool (the scoring preprocessing). Groups: the target class first, then its
+look-alikes in a fixed order (dog, cat, other carnivores, other mammals, birds, other
+animals) minus the target, then everything else. Two heads over the same groups:
 
-Saved as a flat ``.npz`` (``W`` (C, K), ``b`` (K,), ``groups``, ``meta`` JSON) read with
-``allow_pickle=False``.
+- the first reads features **max-pooled** over cells; its rows are each pool image whole
+  and again its strongest object-like region, as the object map sees an object. The max
+  of a region is the strongest response of each filter in it (a dog's face filters fire
+  or do not); a mean mixes in coat and ground, and grows with the region's share of
+  strong cells, where a probe on image means is overconfident;
+- the mean head reads means; its rows are image means. It reads single cells of a grid
+  and a region's mean.
+
+The object map (:mod:`jaxstyle.transfer.objectmap`) judges each object-like region of a photo
+with both (:meth:`Probe.judge`): kept when either head calls it the class, evidence that the
+class is in the photo only where both do, so a cat, a goat or a swan is not taken for a
+dog. ``scripts/train_probe.py`` makes the shipped ones. A probe saved without a ``pooling``
+field was trained on means and has one head.
+
+Saved as a flat ``.npz`` (``W`` (C, K), ``b`` (K,), ``groups``, ``meta`` JSON, and the mean
+head's ``means/W``, ``means/b``) read with ``allow_pickle=False``.
 """
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ No segmentation network and no user mask. Three stages, and a closer look:
    the class filters fire on.
 2. **regions** (host): the connected regions of objectness > 1. With the class probe
    (:mod:`jaxstyle.select.probe`, a softmax over the class and its look-alikes trained on the
-   scoring pool's pooled features) each region's cells are pooled and classified the way
-   the probe was trained, and a region is the object only when the class beats every other
-   group: a cat beside a dog, a goat or a swan is rejected. With hand-given filters the
+   scoring pool's pooled features) each region is judged by the probe's two heads, its
+   cells' max and their mean: it is the object when either head finds the class beating
+   every other group, and the class is present only where both do: a cat beside a dog, a
+   goat or a swan is rejected. With hand-given filters the
    region holding their strongest evidence is the object.
 3. **finish** (host): OpenCV's GrabCut (Rother et al. 2004) at ``grabcut_side`` px, seeded
    with kept regions as probable object (less the cells the probe calls scene), their cells
