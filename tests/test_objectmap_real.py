@@ -66,8 +66,8 @@ def test_two_animals_only_the_asked_one(real_params, shared_data):
 
 
 def test_a_cat_beside_a_dog_is_found_by_the_second_look(real_params, shared_data):
-    """At half the photo's width the probe takes this cat's region for a dog, so the first look
-    refuses the photo; on a crop around the region the cat is a cat (objectmap.second_look,
+    """At half the photo's width this cat's region is not "cat" for both probe heads, so the first
+    look refuses the photo; on a crop around the region the cat is a cat (objectmap.second_look,
     opt-in: ``--second-look``)."""
     (dog, dmask), (cat, cmask) = _pair("pets", "dog_american_bulldog_64"), _pair("pets", "cat_Siamese_91")
     photo, (dm, cm) = composites.side_by_side([dog, cat], [dmask, cmask])

@@ -45,7 +45,7 @@ from .losses import resize as _resize
 
 OBJECTNESS_LAYER = "conv5_4"
 # ``MapConfig.second_look`` with ``--second-look``. Off by default: it finds 4 of 5 refused cats beside
-# a dog and also one DAVIS goat frame as a dog (docs/RESULTS.md, "Two animals in one photo").
+# a dog, and also a DAVIS goat and a horse + rider frame as dogs (docs/RESULTS.md, "Two animals in one photo").
 SECOND_LOOK = 0.05
 
 
@@ -464,7 +464,7 @@ def second_look(params: Mapping, rgb: np.ndarray, s: Seeded, probe, cfg: MapConf
     in {0, 1}, the best presence), or None when the class is in none of them.
 
     An animal a quarter of the probe's training size (one of two side by side) has region
-    means outside the probe's range, which calls a small cat "dog" or "carnivore". Seen
+    features outside the probe's range, and a small cat is not "cat" for both heads. Seen
     closer, as the probe saw its training images, it is the class again. Regions of at
     least ``second_look`` of the feature grid get the look (one VGG pass each); a crop's map
     counts only if it covers at least half of its region (else the class it found is
