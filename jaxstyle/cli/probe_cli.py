@@ -22,7 +22,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--l2", type=float, default=1e-3, help="weight decay of the softmax regression")
     p.add_argument("--pooling", choices=("max", "mean"), default="max",
                    help="how an image's or a region's cells become one feature (the map pools its regions the same "
-                        "way): max, on each image and its strongest region, plus a cell head on image means "
+                        "way): max, on each image and its strongest region, plus a mean head on image means "
                         "(shipped); mean: image means only (the probe before, for comparison)")
     p.add_argument("--cross-validate", type=int, default=0, metavar="K",
                    help="also print, per group, the share of images a probe trained on the other K-1 folds "

@@ -6,8 +6,9 @@ saw (as a user's cow is, when the pool holds six cattle); photos labelled by a g
 folds (:meth:`jaxstyle.select.probe.PoolFeatures.training_rows`), and on each held-out image
 the map's region test is run (:func:`claims`): the image is *claimed* when one of its
 object-like regions gives the class evidence of at least ``min_evidence`` (both heads call
-it the class, the first with that probability). The report gives, per group, the share of its images claimed: high
-for the class, low for its look-alikes.
+it the class, the first with that probability; the map's refusal threshold by default).
+The report gives, per group, the share of its images claimed: high for the class, low for
+its look-alikes.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from ..select import classes, probe as pb
+from ..transfer.objectmap import MapConfig
 
 
 def folds(pf: pb.PoolFeatures, k: int) -> np.ndarray:
@@ -35,7 +37,7 @@ def claims(probe: pb.Probe, pooled: np.ndarray, means: np.ndarray, min_evidence:
 
 
 def cross_validate(pf: pb.PoolFeatures, groups: Sequence[str], k: int = 5, l2: float = 1e-3,
-                   min_evidence: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+                   min_evidence: float = MapConfig.min_evidence) -> tuple[np.ndarray, np.ndarray]:
     """``(y, claimed)``: each image's group index, and whether the probe trained without its fold
     (both heads, :func:`jaxstyle.select.probe.train`) claims it."""
     y_of = pb.group_of_codes(groups, classes.num_labels())
