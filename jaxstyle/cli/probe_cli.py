@@ -10,6 +10,8 @@ from . import ArgumentParser, positive_int, run_main
 
 
 def build_parser() -> ArgumentParser:
+    from ..select.probe import POOLINGS
+
     p = ArgumentParser(prog="jaxstyle probe", description="Train the softmax probe that tells the class from "
                        "its look-alikes (jaxstyle/select/probe.py) on one or more labelled pools, and write it as .npz.")
     p.add_argument("--class", dest="class_names", required=True, action="append",
@@ -20,7 +22,7 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--size", type=positive_int, default=224, help="image side (the scoring preprocessing)")
     p.add_argument("--batch", type=positive_int, default=16, help="images per forward pass")
     p.add_argument("--l2", type=float, default=1e-3, help="weight decay of the softmax regression")
-    p.add_argument("--pooling", choices=("max", "mean"), default="max",
+    p.add_argument("--pooling", choices=POOLINGS, default=POOLINGS[0],
                    help="how an image's or a region's cells become one feature (the map pools its regions the same "
                         "way): max, on each image and its strongest region, plus a mean head on image means "
                         "(shipped); mean: image means only (the probe before, for comparison)")
