@@ -3,6 +3,7 @@
 
     python benchmarks/batch.py --photos 20 --size 384 --iterations 300 --buckets 4 --json out.json
     python benchmarks/batch.py --per-breed --styles vangogh_starry_night,hokusai_great_wave --score --json out.json
+    python benchmarks/batch.py --per-breed --only dog_beagle_14,dog_boxer_26 --score --json out.json
 
 Takes the first ``--photos`` dog photos of ``../shared/data/pets`` (sorted by name, or with
 ``--per-breed`` the first of each breed; mixed sizes), ``method=auto``, and runs them through
@@ -102,6 +103,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--photos", type=int, default=20)
     ap.add_argument("--per-breed", action="store_true", help="the first photo of each dog breed")
+    ap.add_argument("--only", default="", help="comma list of photo stems: of the picked photos, run only these")
     ap.add_argument("--pets", type=Path, default=PETS)
     ap.add_argument("--styles", default="vangogh_starry_night", help="comma list of style stems or paths")
     ap.add_argument("--size", type=int, default=384)
@@ -114,6 +116,11 @@ def main() -> int:
     a = ap.parse_args()
 
     photos = pick_photos(a.pets, a.photos, a.per_breed)
+    if a.only:
+        only = set(a.only.split(","))
+        photos = [p for p in photos if p.stem in only]
+        if missing := only - {p.stem for p in photos}:
+            sys.exit(f"error: not among the picked photos: {', '.join(sorted(missing))}")
     styles = [Path(x) if Path(x).is_file() else STYLES / f"{x}.jpg" for x in a.styles.split(",")]
     compile_s = [0.0]
     by_fun: dict[str, list] = defaultdict(lambda: [0, 0.0])

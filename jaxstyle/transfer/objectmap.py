@@ -22,8 +22,9 @@ No segmentation network and no user mask. Three stages, and a closer look:
    square and the first map spills from it into scene, stages 1-3 run again on that square
    upsampled to ``size`` (one more VGG pass), and the result is pasted back.
 5. **second look** (:func:`second_look`, probe only, opt-in): a photo the class is not found in has
-   each of its large regions mapped again on a square around it (an animal half the frame's
-   width or less, which the probe, trained on whole images, takes for another group).
+   each of its large regions that one probe head calls the class mapped again on a square
+   around it (an animal half the frame's width or less, which the probe, trained on whole
+   images, takes for another group).
 
 ``presence`` (probe only) is the class probability of the best kept region (after the
 second look); below ``min_evidence`` the caller refuses ("no dog found") instead of
@@ -466,14 +467,15 @@ def second_look(params: Mapping, rgb: np.ndarray, s: Seeded, probe, cfg: MapConf
     An animal a quarter of the probe's training size (one of two side by side) has region
     features outside the probe's range, and a small cat is not "cat" for both heads. Seen
     closer, as the probe saw its training images, it is the class again. Regions of at
-    least ``second_look`` of the feature grid get the look (one VGG pass each); a crop's map
-    counts only if it covers at least half of its region (else the class it found is
-    something else in the crop, not that region).
+    least ``second_look`` of the feature grid that one probe head already calls the class
+    (``s.keep``: a goat both heads call a mammal is not looked at again) get the look (one
+    VGG pass each); a crop's map counts only if it covers at least half of its region (else
+    the class it found is something else in the crop, not that region).
     """
     H, W = rgb.shape[:2]
-    sizes = np.bincount(s.regions.ravel())
+    sizes = np.bincount(s.regions.ravel(), minlength=len(s.keep))
     m, presence = np.zeros((H, W), np.float32), 0.0
-    for i in np.nonzero(sizes[1:] >= cfg.second_look * s.regions.size)[0] + 1:
+    for i in np.nonzero((sizes >= cfg.second_look * s.regions.size) & s.keep)[0]:
         region = s.regions == i
         box = _cells_box(region, (H, W), cfg)
         found = _map_crop(params, rgb, box, probe, cfg)
