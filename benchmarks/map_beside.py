@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """People and things beside the animal: does the map leave them alone?
 
-    python benchmarks/map_beside.py --class dog --groups person clothing --n 40
+    python benchmarks/map_beside.py --class dog --groups person clothing --n 40 [--second-look]
 
 Each composite puts a masked photo of ``--class`` (from ``--pairs``) beside a labelled pool
 photo of one of ``--groups`` (WordNet groups of jaxstyle/data/class_groups.json; ImageNet
@@ -48,13 +48,14 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=40, help="composites per group (at most its photos)")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--second-look", action="store_true", help="the map's opt-in second look before a refusal")
     a = p.parse_args(argv)
     params = objectmap.vgg_params(weights.load()[0])
     rng = np.random.default_rng(a.seed)
     own = [x for x in find_pairs(a.pairs) if x.species == a.class_name]
     own = [own[i] for i in rng.permutation(len(own))]
     _, of_class = classes.resolve(a.class_name)
-    opts = {"size": a.size}
+    opts = {"size": a.size, **({"second_look": objectmap.SECOND_LOOK} if a.second_look else {})}
     print("| group | composites | other photo: cover (median) | ≤ 0.05 | the class's animal: cover ≥ 0.5 | refused |")
     print("|---|---:|---:|---:|---:|---:|")
     worst = []

@@ -109,8 +109,9 @@ def build_parser() -> ArgumentParser:
                    help="auto: the class probability a photo's object must reach, below which it is refused "
                         "as 'no CLASS found' (default: 0.2, jaxstyle/transfer/objectmap.py)")
     p.add_argument("--second-look", action="store_true",
-                   help="auto: before refusing a photo, map each large region again on a crop around it (finds an "
-                        "animal beside another one; also takes more look-alikes: docs/METHOD.md, stage 5)")
+                   help="auto: before refusing a photo, map each large region one probe head calls the class again on a "
+                        "crop around it (finds an animal beside another one; also takes more look-alikes: "
+                        "docs/METHOD.md, stage 5)")
     p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, which each "
                    f"one-photo run without --out replaces; for a batch a folder (default {DEFAULT_OUT_DIR}) "
                    "that gets PHOTO_NAME.png")

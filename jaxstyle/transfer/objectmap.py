@@ -45,8 +45,8 @@ from ..errors import UsageError
 from .losses import resize as _resize
 
 OBJECTNESS_LAYER = "conv5_4"
-# ``MapConfig.second_look`` with ``--second-look``. Off by default: it finds 4 of 5 refused cats beside
-# a dog, and also a DAVIS goat and a horse + rider frame as dogs (docs/RESULTS.md, "Two animals in one photo").
+# ``MapConfig.second_look`` with ``--second-look``. Off by default: it finds 3 of 5 refused cats beside
+# a dog, and also a DAVIS horse + rider frame as a dog (docs/RESULTS.md, "Two animals in one photo").
 SECOND_LOOK = 0.05
 
 
