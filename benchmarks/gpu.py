@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
 
-ROWS: list[dict] = []
 # section 5's runs: name -> (description, scales for stylize_iter, prefetch)
 VARIANTS = {"default": ("the backend's default schedule", None, True),
             "c2f": ("three levels, prepared in the background", 3, True),
@@ -68,12 +67,25 @@ def ensure_weights(wheel: str | None) -> str:
     return str(out)
 
 
-def add(section, what, value, unit, note=""):
-    ROWS.append(dict(section=section, what=what, value=value, unit=unit, note=note))
-    log(f"{section} | {what}: {value if isinstance(value, str) else f'{value:.4g}'} {unit} {note}")
+class Rows(list):
+    """The report's rows, one per measurement (section, what, value, unit, note)."""
+
+    def add(self, section, what, value, unit, note=""):
+        self.append(dict(section=section, what=what, value=value, unit=unit, note=note))
+        log(f"{section} | {what}: {value if isinstance(value, str) else f'{value:.4g}'} {unit} {note}")
 
 
-def main(argv=None) -> int:
+def guarded(rows: Rows, section: str, run, *args) -> None:
+    """``run(*args)``, an exception reported as the section's error row: one shot on the device, so go on."""
+    try:
+        run(*args)
+    except Exception as e:  # noqa: BLE001
+        rows.add(section, "error", f"{type(e).__name__}: {str(e)[:300]}", "")
+        import traceback
+        traceback.print_exc()
+
+
+def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--budget", type=float, default=150.0, help="seconds for the whole script (default 150)")
     p.add_argument("--iterations", type=int, default=1000)
@@ -95,19 +107,14 @@ def main(argv=None) -> int:
     bad = set(a.variants.split(",")) - set(VARIANTS)
     if bad:
         p.error(f"--variants: unknown {', '.join(sorted(bad))}; use {', '.join(VARIANTS)}")
-    B = a.budget
-    if a.switch_interval:
-        sys.setswitchinterval(a.switch_interval)
-    only = set(a.only.split(","))
-    os.environ["JAXSTYLE_WEIGHTS"] = ensure_weights(a.wheel)
+    a.only = set(a.only.split(","))
+    return a
 
+
+def device_info() -> dict:
     import jax
-    import jax.numpy as jnp
 
-    import bench  # the same objective builder as the CPU benchmark
-    from jaxstyle.transfer import optimize
-    from jaxstyle.select import scoring
-    from jaxstyle.transfer import stylize as S
+    import bench
 
     dev = jax.devices()[0]
     try:
@@ -115,190 +122,223 @@ def main(argv=None) -> int:
                              capture_output=True, text=True, timeout=20).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         smi = "?"
-    info = dict(device=f"{dev.platform}:{dev.device_kind} x{len(jax.devices())}", nvidia_smi=smi,
-                **bench.versions())
+    info = dict(device=f"{dev.platform}:{dev.device_kind} x{len(jax.devices())}", nvidia_smi=smi, **bench.versions())
     log("device", info)
     if dev.platform != "gpu":
         log("WARNING: JAX is not on a GPU; numbers below are not GPU numbers")
-    params = bench._params()
+    return info
 
-    # 1. 1000 iterations at 512 px, single scale --------------------------------------------
-    try:
-        if only & {"1", "3"}:
-            f, fargs, x0, tg, ct = bench.jax_objective(a.size)
-            hw = f"{x0.shape[1]}x{x0.shape[0]}"
-        if "1" in only:
-            chunk = max(1, min(100, a.iterations // 5))
-            t0 = time.perf_counter()
-            marks = []
-            last = None
-            for st in optimize.lbfgs(f, x0, a.iterations, args=fargs, chunk=chunk):
-                marks.append(time.perf_counter() - t0)  # float(loss) inside lbfgs synchronised
-                last = st
-            total = marks[-1]
-            chunks = np.diff([0.0] + marks)
-            steady = float(np.median(chunks[1:])) if len(chunks) > 1 else float("nan")
-            compile_s = float(chunks[0] - steady)
-            add("1", f"{a.iterations} iterations Gatys {hw}, single scale", total, "s", "compilation included")
-            add("1", f"{a.iterations} iterations Gatys {hw}, without compilation", total - compile_s, "s",
-                f"first chunk {chunks[0]:.2f}s vs median chunk {steady:.3f}s of {chunk} its")
-            add("1", "per iteration (= 1 evaluation)", steady / chunk * 1e3, "ms", f"final loss {last.loss:.4g}")
-    except Exception as e:  # report and go on: one shot on the device
-        add("1", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
-        import traceback; traceback.print_exc()
 
-    # 2. scoring, batch 64 ------------------------------------------------------------------
+def torch_gatys():
+    """``(torch, torch_gatys)`` when PyTorch sees a CUDA device, else None."""
     try:
-        if left(B) > 25 and "2" in only:
-            rng = np.random.default_rng(0)
-            imgs = [rng.integers(0, 256, (a.batch, 224, 224, 3), dtype=np.uint8) for _ in range(4)]
-            scorer = scoring.BatchScorer(params, scoring.DEFAULT_LAYERS, per_device=a.batch // len(jax.devices()))
-            t = time.perf_counter()
-            scorer.fetch(scorer.dispatch(imgs[0]))
-            comp = time.perf_counter() - t
-            scorer.fetch(scorer.dispatch(imgs[1]))
-            t = time.perf_counter()
-            pending = None
-            for i in range(a.batches):
-                h = scorer.dispatch(imgs[i % len(imgs)])
-                if pending is not None:
-                    scorer.fetch(pending)
-                pending = h
+        import torch
+        import torch_gatys as TG
+    except ImportError:
+        return None
+    return (torch, TG) if torch.cuda.is_available() else None
+
+
+def iterations(rows: Rows, a, obj) -> None:
+    """Section 1: ``--iterations`` of L-BFGS on the Gatys objective, single scale."""
+    from jaxstyle.transfer import optimize
+
+    f, fargs, x0, _, _ = obj
+    hw = f"{x0.shape[1]}x{x0.shape[0]}"
+    chunk = max(1, min(100, a.iterations // 5))
+    t0 = time.perf_counter()
+    marks, last = [], None
+    for st in optimize.lbfgs(f, x0, a.iterations, args=fargs, chunk=chunk):
+        marks.append(time.perf_counter() - t0)  # float(loss) inside lbfgs synchronised
+        last = st
+    total = marks[-1]
+    chunks = np.diff([0.0] + marks)
+    steady = float(np.median(chunks[1:])) if len(chunks) > 1 else float("nan")
+    compile_s = float(chunks[0] - steady)
+    rows.add("1", f"{a.iterations} iterations Gatys {hw}, single scale", total, "s", "compilation included")
+    rows.add("1", f"{a.iterations} iterations Gatys {hw}, without compilation", total - compile_s, "s",
+             f"first chunk {chunks[0]:.2f}s vs median chunk {steady:.3f}s of {chunk} its")
+    rows.add("1", "per iteration (= 1 evaluation)", steady / chunk * 1e3, "ms", f"final loss {last.loss:.4g}")
+
+
+def scoring_rate(rows: Rows, a, params) -> None:
+    """Section 2: jaxstyle's scoring images/s at 224 px, pipelined from the host and forward only."""
+    import jax
+
+    from jaxstyle.select import scoring
+
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (a.batch, 224, 224, 3), dtype=np.uint8) for _ in range(4)]
+    scorer = scoring.BatchScorer(params, scoring.DEFAULT_LAYERS, per_device=max(1, a.batch // len(jax.devices())))
+    t = time.perf_counter()
+    scorer.fetch(scorer.dispatch(imgs[0]))
+    comp = time.perf_counter() - t
+    scorer.fetch(scorer.dispatch(imgs[1]))
+    t = time.perf_counter()
+    pending = None
+    for i in range(a.batches):
+        h = scorer.dispatch(imgs[i % len(imgs)])
+        if pending is not None:
             scorer.fetch(pending)
-            dt = time.perf_counter() - t
-            add("2", f"jaxstyle scoring 224 px batch {a.batch} (uint8 from host, pipelined)", a.batch * a.batches / dt,
-                "images/s", f"first batch incl. compile {comp:.1f}s")
-            xd = jax.device_put(imgs[0].astype(np.float32))
-            out = scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS)
-            jax.block_until_ready(out)
-            t = time.perf_counter()
-            for _ in range(a.batches):
-                out = scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS)
-            jax.block_until_ready(out)
-            dt = time.perf_counter() - t
-            add("2", "jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
+        pending = h
+    scorer.fetch(pending)
+    dt = time.perf_counter() - t
+    rows.add("2", f"jaxstyle scoring 224 px batch {a.batch} (uint8 from host, pipelined)", a.batch * a.batches / dt,
+             "images/s", f"first batch incl. compile {comp:.1f}s")
+    xd = jax.device_put(imgs[0].astype(np.float32))
+    out = jax.block_until_ready(scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS))
+    t = time.perf_counter()
+    for _ in range(a.batches):
+        out = scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS)
+    jax.block_until_ready(out)
+    dt = time.perf_counter() - t
+    rows.add("2", "jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
+
+
+def torch_evals(x, tg, ct) -> dict:
+    """PyTorch's Gatys objective at ``x`` fp32 and bf16 autocast: name -> (value, timed call); {} without CUDA."""
+    tt = torch_gatys()
+    if tt is None:
+        return {}
+    torch, TG = tt
+    import bench
+
+    tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
+    ttg = {"style": {l: torch.from_numpy(np.array(tg[l])).cuda() for l in TG.STYLE_LAYERS},
+           "content": torch.from_numpy(np.array(ct)).permute(2, 0, 1)[None].contiguous().cuda()}
+    xt = torch.from_numpy(np.array(x)).cuda()
+    out = {}
+    for name, bf in (("PyTorch fp32 (cuDNN, TF32 default)", False), ("PyTorch bf16 autocast", True)):
+        tf = TG.make_objective(tp, ttg, bf16=bf, weights=bench.WEIGHTS)
+        v, _ = TG.value_and_grad(tf, xt)
+        torch.cuda.synchronize()
+
+        def go(tf=tf):
+            TG.value_and_grad(tf, xt)
+            torch.cuda.synchronize()
+        out[name] = (float(v), go)
+    return out
+
+
+def per_eval(rows: Rows, a, obj) -> None:
+    """Section 3: seconds per evaluation, jaxstyle fp32 / bf16 VGG against PyTorch fp32 / bf16 autocast."""
+    import jax
+    import jax.numpy as jnp
+
+    import bench
+
+    f, fargs, x0, tg, ct = obj
+    x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
+    fb, *_ = bench.jax_objective(a.size, dtype=jnp.bfloat16)
+    evals = {}
+    for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG", fb)):
+        c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, fargs).compile()
+        (v, _), _ = jax.block_until_ready(c(x, fargs))
+        evals[name] = (float(v), lambda c=c: jax.block_until_ready(c(x, fargs)))
+    evals.update(torch_evals(x, tg, ct))
+    for _ in range(2):
+        for _, go in evals.values():
+            go()
+    times = bench.interleave({k: go for k, (_, go) in evals.items()}, 20)
+    base = evals["jaxstyle fp32"][0]
+    for name, ts in times.items():
+        rows.add("3", f"{name}: s/eval {x0.shape[1]}x{x0.shape[0]}", statistics.median(ts) * 1e3, "ms",
+                 f"loss rel. diff {abs(evals[name][0] - base) / abs(base):.1e}")
+
+
+def torch_scoring(rows: Rows, a) -> None:
+    """Section 4: PyTorch's scoring forward (same reductions) images/s, fp32 and bf16 autocast."""
+    torch, TG = torch_gatys()
+    from jaxstyle.select import scoring
+
+    tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
+    xb = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (a.batch, 224, 224, 3)).astype(np.float32)).cuda()
+    mean = torch.tensor(TG.CAFFE_MEAN_BGR, device="cuda")
+
+    def fwd(bf16):
+        with torch.inference_mode():
+            xx = (xb.flip(-1) - mean).permute(0, 3, 1, 2)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+                feats = TG.features(tp, xx, scoring.DEFAULT_LAYERS)
+            res = []
+            for t_ in feats.values():
+                flat = t_.flatten(2)
+                mx, arg = flat.max(dim=2)
+                res += [mx, arg // t_.shape[3], arg % t_.shape[3], flat.mean(dim=2)]
+            return res
+
+    for bf in (False, True):
+        fwd(bf)
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(a.batches):
+            fwd(bf)
+        torch.cuda.synchronize()
+        dt = time.perf_counter() - t
+        rows.add("4", f"PyTorch forward {'bf16 autocast' if bf else 'fp32'} 224 px batch {a.batch} (on device)",
+                 a.batch * a.batches / dt, "images/s")
+
+
+def stylize_run(rows: Rows, a, params, i: int, vname: str) -> None:
+    """Section 5, one run: ``stylize_iter`` (gatys) under schedule variant ``vname``, compilation included."""
+    import jax
+
+    import bench
+    from jaxstyle.transfer import optimize
+    from jaxstyle.transfer import stylize as S
+
+    variant, scales, prefetch = VARIANTS[vname]
+    plan = optimize.schedule(a.size, a.iterations, scales, backend=jax.default_backend())
+    optimize.clear_caches()  # each run pays its compilation (not the process-wide autotuning)
+    t0 = time.perf_counter()
+    n = 0
+    starts: dict[int, float] = {}
+    for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,
+                               iterations=a.iterations, params=params, chunk=50, class_name=None,
+                               scales=scales, prefetch=prefetch):
+        n = prog.done
+        starts.setdefault(prog.scale, time.perf_counter() - t0)
+        if left(a.budget) < 5:
+            break
+    firsts = " / ".join(f"{t:.1f}" for _, t in sorted(starts.items()))
+    rows.add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}, {variant} (run {i + 1} of this process)",
+             time.perf_counter() - t0, "s", f"first chunk of each level done at {firsts} s; "
+                                            "targets and every level's compilation included")
+
+
+def run_sections(rows: Rows, a, params) -> None:
+    """The sections of ``a.only`` in order, each while the budget allows it (else a "skipped" row)."""
+    import bench
+
+    B, only = a.budget, a.only
+    built: dict = {}
+    if only & {"1", "3"}:
+        guarded(rows, "1", lambda: built.update(obj=bench.jax_objective(a.size)))
+    obj = built.get("obj")
+    if "1" in only and obj is not None:
+        guarded(rows, "1", iterations, rows, a, obj)
+    for sec, need, run, args, what in (("2", 25, scoring_rate, (rows, a, params), "scoring"),
+                                       ("3", 30, per_eval, (rows, a, obj), "per-evaluation comparison")):
+        if sec in only and left(B) > need:
+            guarded(rows, sec, run, *args)
+        elif sec in only:
+            rows.add(sec, what, "skipped", "", "budget")
+    if "4" in only and left(B) > 20 and torch_gatys() is not None:
+        guarded(rows, "4", torch_scoring, rows, a)
+    for i, vname in enumerate(a.variants.split(",") if "5" in only else ()):
+        if left(B) > 45:
+            guarded(rows, "5", stylize_run, rows, a, params, i, vname)
         else:
-            add("2", "scoring", "skipped", "", "budget or --only")
-    except Exception as e:  # report and go on: one shot on the device
-        add("2", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
-        import traceback; traceback.print_exc()
+            rows.add("5", f"stylize_iter, {VARIANTS[vname][0]}", "skipped", "", "budget")
 
-    # 3. per evaluation at 512: jax fp32 / bf16, torch fp32 / bf16 ----------------------------
-    try:
-        try:
-            import torch
-            import torch_gatys as TG
-            has_torch = torch.cuda.is_available()
-        except ImportError:
-            has_torch = False
-        if left(B) > 30 and "3" in only:
-            x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
-            fb, *_ = bench.jax_objective(a.size, dtype=jnp.bfloat16)
-            conts = {}
-            vals = {}
-            for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG", fb)):
-                c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, fargs).compile()
-                (v, _), g = jax.block_until_ready(c(x, fargs))
-                vals[name] = float(v)
-                conts[name] = (lambda c=c: jax.block_until_ready(c(x, fargs)))
-            if has_torch:
-                tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
-                ttg = {"style": {l: torch.from_numpy(np.array(tg[l])).cuda() for l in TG.STYLE_LAYERS},
-                       "content": torch.from_numpy(np.array(ct)).permute(2, 0, 1)[None].contiguous().cuda()}
-                xt = torch.from_numpy(np.array(x)).cuda()
-                for name, bf in (("PyTorch fp32 (cuDNN, TF32 default)", False), ("PyTorch bf16 autocast", True)):
-                    tf = TG.make_objective(tp, ttg, bf16=bf, weights=bench.WEIGHTS)
-                    v, _ = TG.value_and_grad(tf, xt)
-                    torch.cuda.synchronize()
-                    vals[name] = float(v)
 
-                    def go(tf=tf):
-                        TG.value_and_grad(tf, xt)
-                        torch.cuda.synchronize()
-                    conts[name] = go
-            for _ in range(2):
-                for c in conts.values():
-                    c()
-            times = bench.interleave(conts, 20)
-            base = vals["jaxstyle fp32"]
-            for name, ts in times.items():
-                add("3", f"{name}: s/eval {hw}", statistics.median(ts) * 1e3, "ms",
-                    f"loss rel. diff {abs(vals[name] - base) / abs(base):.1e}")
-        else:
-            add("3", "per-evaluation comparison", "skipped", "", "budget or --only")
-    except Exception as e:  # report and go on: one shot on the device
-        add("3", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
-        import traceback; traceback.print_exc()
-
-    # 4. torch scoring forward ------------------------------------------------------------
-    try:
-        if has_torch and left(B) > 20 and "4" in only:
-            tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
-            xb = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (a.batch, 224, 224, 3)).astype(np.float32)).cuda()
-            mean = torch.tensor(TG.CAFFE_MEAN_BGR, device="cuda")
-
-            def fwd(bf16):
-                with torch.inference_mode():
-                    xx = (xb.flip(-1) - mean).permute(0, 3, 1, 2)
-                    if bf16:
-                        with torch.autocast("cuda", dtype=torch.bfloat16):
-                            feats = TG.features(tp, xx, scoring.DEFAULT_LAYERS)
-                    else:
-                        feats = TG.features(tp, xx, scoring.DEFAULT_LAYERS)
-                    res = []
-                    for t_ in feats.values():
-                        flat = t_.flatten(2)
-                        mx, arg = flat.max(dim=2)
-                        res += [mx, arg // t_.shape[3], arg % t_.shape[3], flat.mean(dim=2)]
-                    return res
-
-            for bf in (False, True):
-                fwd(bf)
-                torch.cuda.synchronize()
-                t = time.perf_counter()
-                for _ in range(a.batches):
-                    fwd(bf)
-                torch.cuda.synchronize()
-                dt = time.perf_counter() - t
-                add("4", f"PyTorch forward {'bf16 autocast' if bf else 'fp32'} 224 px batch {a.batch} (on device)",
-                    a.batch * a.batches / dt, "images/s")
-    except Exception as e:  # report and go on: one shot on the device
-        add("4", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
-        import traceback; traceback.print_exc()
-
-    # 5. the stylize command's optimisation: the backend's default schedule and three levels ----------
-    for i, vname in enumerate(a.variants.split(",")):
-        variant, scales, prefetch = VARIANTS[vname]
-        try:
-            if left(B) > 45 and "5" in only:
-                plan = optimize.schedule(a.size, a.iterations, scales, backend=jax.default_backend())
-                optimize.clear_caches()  # each run pays its compilation (not the process-wide autotuning)
-                t0 = time.perf_counter()
-                n = 0
-                starts: dict[int, float] = {}
-                for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,
-                                           iterations=a.iterations, params=params, chunk=50, class_name=None,
-                                           scales=scales, prefetch=prefetch):
-                    n = prog.done
-                    starts.setdefault(prog.scale, time.perf_counter() - t0)
-                    if left(B) < 5:
-                        break
-                firsts = " / ".join(f"{t:.1f}" for _, t in sorted(starts.items()))
-                add("5", f"stylize_iter gatys {a.size} px, {n} its, schedule {plan}, {variant} "
-                         f"(run {i + 1} of this process)",
-                    time.perf_counter() - t0, "s", f"first chunk of each level done at {firsts} s; "
-                                                   "targets and every level's compilation included")
-            elif "5" in only:
-                add("5", f"stylize_iter, {variant}", "skipped", "", "budget")
-        except Exception as e:  # report and go on: one shot on the device
-            add("5", "error", f"{type(e).__name__}: {str(e)[:300]}", "")
-            import traceback; traceback.print_exc()
-
+def report(rows: Rows, info: dict, a) -> None:
+    """The Markdown table to stdout and ``--out`` (and the rows to ``--json``)."""
     md = ["### jaxstyle GPU check\n", f"- device: {info['device']} ({info['nvidia_smi']})",
           f"- jax {info['jax']} / jaxlib {info['jaxlib']}, torch {info['torch']}, python {info['python']}",
           f"- total script time {time.time() - T_START:.0f} s (JAX start-up and weight conversion included)\n",
           "| # | measurement | value | unit | note |", "|---|---|---|---|---|"]
-    for r in ROWS:
+    for r in rows:
         v = r["value"] if isinstance(r["value"], str) else f"{r['value']:.4g}"
         md.append(f"| {r['section']} | {r['what']} | {v} | {r['unit']} | {r['note']} |")
     text = "\n".join(md) + "\n"
@@ -307,9 +347,22 @@ def main(argv=None) -> int:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(text)
         if a.json:
-            Path(a.json).write_text(json.dumps(dict(info=info, rows=ROWS), indent=1, default=str))
+            Path(a.json).write_text(json.dumps(dict(info=info, rows=rows), indent=1, default=str))
     except OSError as e:
         log(f"could not write {a.out}: {e}")
+
+
+def main(argv=None) -> int:
+    a = parse(argv)
+    if a.switch_interval:
+        sys.setswitchinterval(a.switch_interval)
+    os.environ["JAXSTYLE_WEIGHTS"] = ensure_weights(a.wheel)
+    import bench  # the same objective builder as the CPU benchmark
+
+    info = device_info()
+    rows = Rows()
+    run_sections(rows, a, bench._params())
+    report(rows, info, a)
     return 0
 
 
