@@ -13,7 +13,7 @@ from PIL import Image
 from jaxstyle.cli import evaluate_cli
 from jaxstyle.evaluate import evaluation as evaluate, mapeval
 from jaxstyle.cli import run_main
-from jaxstyle.errors import JaxstyleError
+from jaxstyle.errors import JaxstyleError, UsageError
 
 from helpers import tiny_params
 
@@ -60,7 +60,8 @@ def one_run(params, tmp_path_factory):
     _pair(pairs, "cat_b", 32, 48, 1)
     Image.fromarray(np.random.default_rng(5).integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(styles / "noise.png")
     logs: list[str] = []
-    res = evaluate.run(pairs, styles, root / "out", size=48, params=params, gallery_width=48, log=logs.append, **FAST)
+    res = evaluate.run(pairs, styles, root / "out", evaluate.RunConfig(size=48, gallery_width=48, **FAST), params=params,
+                       log=logs.append)
     return root / "out", res, logs
 
 
@@ -140,11 +141,12 @@ def test_refuses_overwrite_then_force(dirs, params):
     out.mkdir()
     (out / "summary.md").write_text("old")
     with pytest.raises(JaxstyleError, match="--force"):
-        evaluate.run(pairs, styles, out, methods=["gatys"], size=32, params=params, log=lambda s: None, **FAST)
+        evaluate.run(pairs, styles, out, evaluate.RunConfig(methods=("gatys",), size=32, **FAST), params=params,
+                     log=lambda s: None)
     assert (out / "summary.md").read_text() == "old"
     logs = []
-    evaluate.run(pairs, styles, out, methods=["gatys"], size=32, params=params, force=True, limit_photos=1,
-                 log=logs.append, **FAST)
+    evaluate.run(pairs, styles, out, evaluate.RunConfig(methods=("gatys",), size=32, **FAST), params=params,
+                 force=True, limit_photos=1, log=logs.append)
     assert "gatys" in (out / "summary.md").read_text()
     assert any("orphan.jpg" in l for l in logs)  # photo without a mask is reported and skipped
     with open(out / "results.csv") as f:
@@ -250,7 +252,15 @@ def test_gatys_ratio_target_with_negative_gatys_gain():
 def test_scales_flag_reaches_stylize(dirs, monkeypatch):
     pairs, styles, out = dirs
     seen: list = []
-    monkeypatch.setattr(evaluate, "run", lambda *a, **k: seen.append(k.get("stylize_kwargs")))
+    monkeypatch.setattr(evaluate, "run", lambda *a, **k: seen.append(a[3].stylize_kwargs))
     evaluate_cli.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out), "--scales", "1"])
     evaluate_cli.main(["--pairs", str(pairs), "--styles", str(styles), "--out", str(out)])
-    assert seen == [{"scales": 1}, None]
+    assert seen == [{"scales": 1}, {}]
+
+
+def test_run_config_checks_methods_and_size():
+    assert evaluate.RunConfig(methods=("gatys", "auto", "gatys")).methods == ("gatys", "auto")
+    with pytest.raises(UsageError, match="unknown nope"):
+        evaluate.RunConfig(methods=("nope",))
+    with pytest.raises(UsageError, match="too small"):
+        evaluate.RunConfig(size=8)

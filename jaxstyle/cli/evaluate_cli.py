@@ -79,11 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                          photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
                          params=params, map_options=_map_options(args))
         return 0
-    E.run(args.pairs, args.styles, args.out, methods=args.methods, style_names=args.style_names, size=args.size,
-        iterations=args.iterations, preset=args.preset, class_name=args.class_name, filters=args.filters,
-        seed=args.seed, photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos,
-        force=args.force, save_outputs=args.save_outputs, gallery_width=args.gallery_width, params=params,
-        stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail)) if v is not None} or None)
+    cfg = E.RunConfig(methods=tuple(args.methods), style_names=args.style_names and tuple(args.style_names),
+                      size=args.size, iterations=args.iterations, preset=args.preset, class_name=args.class_name,
+                      filters=args.filters, seed=args.seed, save_outputs=args.save_outputs,
+                      gallery_width=args.gallery_width,
+                      stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail)) if v is not None})
+    E.run(args.pairs, args.styles, args.out, cfg, photos=args.photos, only_dogs=args.only_dogs,
+          limit_photos=args.limit_photos, force=args.force, params=params)
     return 0
 
 

@@ -29,7 +29,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -415,27 +415,70 @@ def check_out(out: Path, force: bool, files: Sequence[str] = OUTPUT_FILES, galle
 
 
 # --------------------------------------------------------------------------- the run
-def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, style_names=None, size: int = 512,
-        iterations: int | None = None, preset: str = "default", class_name: str | None = "dog", filters=None,
-        seed: int = 0, photos=None, only_dogs: bool = False, limit_photos: int | None = None,
-        force: bool = False, save_outputs: bool = False, gallery_width: int = 256, params=None,
-        stylize_kwargs: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
-    """Run the evaluation and write its files; returns ``{'rows': [...], 'settings': {...}}``."""
-    from .. import data
-    from . import metrics
-    from ..transfer.stylize import METHODS, PRESETS
+@dataclass(frozen=True)
+class RunConfig:
+    """What an evaluation runs on each photo x style: the methods, the stylization settings and what it keeps.
 
+    ``stylize_kwargs`` go to :func:`jaxstyle.transfer.stylize.stylize` as they are (``scales``,
+    ``detail``, ``map_options``, ``chunk``).
+    """
+
+    methods: tuple[str, ...] = ALL_METHODS
+    style_names: tuple[str, ...] | None = None
+    size: int = 512
+    iterations: int | None = None
+    preset: str = "default"
+    class_name: str | None = "dog"
+    filters: object = None
+    seed: int = 0
+    save_outputs: bool = False
+    gallery_width: int = 256
+    stylize_kwargs: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        from ..transfer.stylize import METHODS
+
+        object.__setattr__(self, "methods", tuple(dict.fromkeys(self.methods)))
+        bad = [m for m in self.methods if m not in METHODS]
+        if not self.methods or bad:
+            raise UsageError(f"--methods: unknown {', '.join(bad) or '(none)'}; use some of {', '.join(METHODS)}")
+        if self.size < 16:
+            raise UsageError(f"--size {self.size} is too small (minimum 16)")
+
+    def stylize_args(self, params) -> dict:
+        """The keyword arguments of every :func:`~jaxstyle.transfer.stylize.stylize` call but the method's."""
+        return dict(class_name=self.class_name, filters=self.filters, size=self.size, iterations=self.iterations,
+                    preset=self.preset, params=params, seed=self.seed, **dict(self.stylize_kwargs))
+
+
+def settings_of(cfg: RunConfig, pairs_dir, styles_dir, pairs: Sequence, styles: Sequence) -> dict:
+    """The run's settings as ``results.json`` records them (``complete`` and ``wall_seconds`` are updated)."""
+    from ..transfer.stylize import PRESETS
+
+    return {
+        "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],
+        "photos": [p.name for p in pairs], "num_photos": len(pairs), "num_dogs": sum(p.is_dog for p in pairs),
+        "methods": list(cfg.methods), "size": cfg.size, "iterations": cfg.iterations, "preset": cfg.preset,
+        "preset_values": dict(PRESETS.get(cfg.preset, {})), "stylize_kwargs": dict(cfg.stylize_kwargs),
+        "class_name": cfg.class_name,
+        "filters": cfg.filters if cfg.filters is None or isinstance(cfg.filters, str) else str(cfg.filters),
+        "seed": cfg.seed, "metrics_on": "output rounded to uint8 vs the resized content",
+        "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]) if sys.argv and sys.argv[0] else "",
+        "git": git_info(), "machine": machine_info(), "complete": False, "wall_seconds": 0.0,
+    }
+
+
+def run(pairs_dir, styles_dir, out, cfg: RunConfig = RunConfig(), *, photos=None, only_dogs: bool = False,
+        limit_photos: int | None = None, force: bool = False, params=None,
+        log: Callable[[str], None] | None = None) -> dict:
+    """Run the evaluation ``cfg`` on the photos of ``pairs_dir`` (:func:`find_pairs`) and the styles of
+    ``styles_dir``, and write its files to ``out``; returns ``{'rows': [...], 'settings': {...}}``."""
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     t_start = time.time()
-    methods = list(dict.fromkeys(methods))
-    bad = [m for m in methods if m not in METHODS]
-    if not methods or bad:
-        raise UsageError(f"--methods: unknown {', '.join(bad) or '(none)'}; use some of {', '.join(METHODS)}")
-    if size < 16:
-        raise UsageError(f"--size {size} is too small (minimum 16)")
     out = Path(out)
     pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
-    styles = find_styles(styles_dir, style_names)
+    styles = find_styles(styles_dir, cfg.style_names)
     check_out(out, force)
     if params is None:
         from ..model import weights
@@ -443,46 +486,46 @@ def run(pairs_dir, styles_dir, out, *, methods: Sequence[str] = ALL_METHODS, sty
     from ..model import vgg
     params = vgg.prepare(params)  # once, not per stylization (stylize uses it for its objective only)
 
-    settings = {
-        "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],
-        "photos": [p.name for p in pairs], "num_photos": len(pairs), "num_dogs": sum(p.is_dog for p in pairs),
-        "methods": methods, "size": size, "iterations": iterations, "preset": preset,
-        "preset_values": dict(PRESETS.get(preset, {})), "stylize_kwargs": dict(stylize_kwargs or {}),
-        "class_name": class_name,
-        "filters": filters if filters is None or isinstance(filters, str) else str(filters), "seed": seed,
-        "metrics_on": "output rounded to uint8 vs the resized content",
-        "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]) if sys.argv and sys.argv[0] else "",
-        "git": git_info(), "machine": machine_info(), "complete": False, "wall_seconds": 0.0,
-    }
+    settings = settings_of(cfg, pairs_dir, styles_dir, pairs, styles)
     (out / GALLERY_DIR).mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
-    total = len(pairs) * len(styles) * len(methods)
-    base_kw = dict(class_name=class_name, filters=filters, size=size, iterations=iterations, preset=preset,
-                   params=params, seed=seed, **dict(stylize_kwargs or {}))
     for sname, spath in styles:
-        grams = metrics.style_grams(params, data.load_image(spath, size))  # once per style at this size
-        for pair in pairs:
-            runs = {}
-            for meth in methods:
-                runs[meth] = _one_run(pair, sname, spath, meth, base_kw, grams, runs)
-                rows.append(runs[meth]["row"])
-                if save_outputs:
-                    data.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
-                                    force=True)
-                log(f"[{len(rows)}/{total}] {pair.name} x {sname} {meth}: " + _run_line(runs[meth]))
-            title = f"{pair.name} x {sname}  size {size}, iterations {iterations if iterations is not None else preset}"
-            data.save_image(_pair_sheet(pair, runs, title, gallery_width), out / GALLERY_DIR / f"{pair.name}__{sname}.png",
-                            force=True)
+        total = len(pairs) * len(styles) * len(cfg.methods)
+        for _ in _style_runs(pairs, sname, spath, cfg, params, out, rows, log, total):
             settings["wall_seconds"] = time.time() - t_start
-            write_outputs(out, rows, settings, methods)
+            write_outputs(out, rows, settings, cfg.methods)
     settings["complete"] = True
     settings["wall_seconds"] = time.time() - t_start
     settings["finished"] = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    write_outputs(out, rows, settings, methods)
+    write_outputs(out, rows, settings, cfg.methods)
     log(f"wrote {out / 'results.csv'}, results.json, summary.md and {len(pairs) * len(styles)} galleries "
         f"in {settings['wall_seconds']:.0f} s")
     return {"rows": rows, "settings": settings}
+
+
+def _style_runs(pairs: Sequence, sname: str, spath, cfg: RunConfig, params, out: Path, rows: list, log,
+                total: int):
+    """Each photo with style ``sname`` by every method of ``cfg``: rows appended to ``rows``, its gallery
+    (and with ``save_outputs`` its images) written; yields after each photo. ``total``: the run's count of
+    stylizations, for the log."""
+    from .. import data
+    from . import metrics
+
+    grams = metrics.style_grams(params, data.load_image(spath, cfg.size))  # once per style at this size
+    for pair in pairs:
+        runs = {}
+        for meth in cfg.methods:
+            runs[meth] = _one_run(pair, sname, spath, meth, cfg.stylize_args(params), grams, runs)
+            rows.append(runs[meth]["row"])
+            if cfg.save_outputs:
+                data.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
+                                force=True)
+            log(f"[{len(rows)}/{total}] {pair.name} x {sname} {meth}: " + _run_line(runs[meth]))
+        its = cfg.iterations if cfg.iterations is not None else cfg.preset
+        title = f"{pair.name} x {sname}  size {cfg.size}, iterations {its}"
+        data.save_image(_pair_sheet(pair, runs, title, cfg.gallery_width), out / GALLERY_DIR / f"{pair.name}__{sname}.png",
+                        force=True)
+        yield pair
 
 
 def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
