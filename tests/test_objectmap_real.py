@@ -102,8 +102,9 @@ def test_no_dog_is_refused(real_params, shared_data):
 
 @pytest.mark.parametrize("folder,name", [("masked", "davis_goat_00045"), ("pets", "cat_Abyssinian_71")])
 def test_a_lookalike_one_probe_head_calls_a_dog_is_refused(real_params, shared_data, folder, name):
-    """The probe's mean head alone takes this goat and this cat for dogs (maps covering 0.93 and 0.87
-    of them); the photo holds the class only where both heads agree (objectmap.regions)."""
+    """Look-alikes refused under ``--class dog``: this cat's region is "dog" for the mean head (0.89)
+    and "cat" for the first, and the photo holds the class only where both heads agree
+    (objectmap.regions); both heads call this goat a mammal."""
     img, _ = _pair(folder, name)
     with pytest.raises(NotFoundError, match="no dog found"):
         stylize.auto_map(real_params, img, img.shape[:2], "dog")
