@@ -101,7 +101,7 @@ def test_no_dog_is_refused(real_params, shared_data):
 
 
 @pytest.mark.parametrize("folder,name", [("masked", "davis_goat_00045"), ("pets", "cat_Abyssinian_71")])
-def test_a_lookalike_one_probe_head_calls_a_dog_is_refused(real_params, shared_data, folder, name):
+def test_lookalikes_of_a_dog_are_refused(real_params, shared_data, folder, name):
     """Look-alikes refused under ``--class dog``: this cat's region is "dog" for the mean head (0.89)
     and "cat" for the first, and the photo holds the class only where both heads agree
     (objectmap.regions); both heads call this goat a mammal."""
