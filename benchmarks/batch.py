@@ -99,7 +99,7 @@ def score(params, runs: dict, pets: Path) -> dict:
                                                               for s in runs})
 
 
-def main() -> int:
+def parse(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--photos", type=int, default=20)
     ap.add_argument("--per-breed", action="store_true", help="the first photo of each dog breed")
@@ -113,52 +113,73 @@ def main() -> int:
     ap.add_argument("--map-batch", type=int, default=None, help="object maps per VGG pass (default: the backend's)")
     ap.add_argument("--score", action="store_true", help="score each output against its mask after the timing")
     ap.add_argument("--json", type=Path, default=None)
-    a = ap.parse_args()
+    return ap.parse_args(argv)
 
+
+def chosen_photos(a) -> list[Path]:
+    """:func:`pick_photos`, narrowed to ``--only`` (every name there must be among them)."""
     photos = pick_photos(a.pets, a.photos, a.per_breed)
     if a.only:
         only = set(a.only.split(","))
         photos = [p for p in photos if p.stem in only]
         if missing := only - {p.stem for p in photos}:
             sys.exit(f"error: not among the picked photos: {', '.join(sorted(missing))}")
-    styles = [Path(x) if Path(x).is_file() else STYLES / f"{x}.jpg" for x in a.styles.split(",")]
-    compile_s = [0.0]
-    by_fun: dict[str, list] = defaultdict(lambda: [0, 0.0])
+    return photos
 
-    def listen(ev, secs, **kw):
+
+class Clock:
+    """XLA compile seconds (JAX's ``backend_compile_duration`` events, summed and per function) and the
+    wall time by phase (``on_phase``)."""
+
+    def __init__(self):
+        self.compile_s = 0.0
+        self.by_fun: dict[str, list] = defaultdict(lambda: [0, 0.0])
+        self.phases: dict[str, float] = defaultdict(float)
+        self.phase, self.since = "setup", time.perf_counter()
+        jax.monitoring.register_event_duration_secs_listener(self.listen)
+
+    def listen(self, ev, secs, **kw):
         if ev == dispatch.BACKEND_COMPILE_EVENT:
-            compile_s[0] += secs
-            n = by_fun[kw.get("fun_name", "?")]
+            self.compile_s += secs
+            n = self.by_fun[kw.get("fun_name", "?")]
             n[0] += 1
             n[1] += secs
 
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    params, _ = weights.load()
-    phases: dict[str, float] = defaultdict(float)
-    state = {"phase": "setup", "since": time.perf_counter()}
-
-    def on_phase(text: str) -> None:
+    def on_phase(self, text: str) -> None:
         now = time.perf_counter()
-        phases[state["phase"]] += now - state["since"]
-        state.update(phase=text.split(" ")[0], since=now)
+        self.phases[self.phase] += now - self.since
+        self.phase, self.since = text.split(" ")[0], now
 
+
+def run_styles(photos, styles, params, a, clock: Clock) -> tuple[dict, list]:
+    """Each style's batch: ({style: [(photo, Result)]}, a row of counts and seconds per style)."""
     runs, per_style = {}, []
     for style in styles:
-        c0, x0 = optimize.compile_count(), compile_s[0]
-        done, wall = run_style(photos, style, params, a, on_phase)
+        c0, x0 = optimize.compile_count(), clock.compile_s
+        done, wall = run_style(photos, style, params, a, clock.on_phase)
         runs[style] = done
         per_style.append(dict(style=style.stem, done=len(done), wall_s=round(wall, 1),
                               s_per_photo=round(wall / max(1, len(done)), 2),
                               value_and_grad_programs=optimize.compile_count() - c0,
-                              xla_compile_s=round(compile_s[0] - x0, 1),
-                              compile_share=round((compile_s[0] - x0) / wall, 3),
+                              xla_compile_s=round(clock.compile_s - x0, 1),
+                              compile_share=round((clock.compile_s - x0) / wall, 3),
                               distinct_shapes=len({r.image.shape[:2] for _, r in done})))
-    on_phase("end")
+    clock.on_phase("end")
+    return runs, per_style
+
+
+def main(argv=None) -> int:
+    a = parse(argv)
+    photos = chosen_photos(a)
+    styles = [Path(x) if Path(x).is_file() else STYLES / f"{x}.jpg" for x in a.styles.split(",")]
+    clock = Clock()
+    params, _ = weights.load()
+    runs, per_style = run_styles(photos, styles, params, a, clock)
     out = dict(photos=[p.stem for p in photos], size=a.size, iterations=a.iterations, buckets=a.buckets,
                map_batch=S.map_batch(S.Config(map_batch=a.map_batch)),
-               per_style=per_style, phase_s={k: round(v, 1) for k, v in phases.items() if k != "setup"},
+               per_style=per_style, phase_s={k: round(v, 1) for k, v in clock.phases.items() if k != "setup"},
                compiles_by_function={k: [n, round(t, 1)] for k, (n, t) in
-                                     sorted(by_fun.items(), key=lambda kv: -kv[1][1])[:12]},
+                                     sorted(clock.by_fun.items(), key=lambda kv: -kv[1][1])[:12]},
                machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {jax.default_backend()}",
                jax=jax.__version__)
     if a.score:
