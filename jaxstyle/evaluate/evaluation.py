@@ -489,8 +489,8 @@ def run(pairs_dir, styles_dir, out, cfg: RunConfig = RunConfig(), *, photos=None
     settings = settings_of(cfg, pairs_dir, styles_dir, pairs, styles)
     (out / GALLERY_DIR).mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
+    total = len(pairs) * len(styles) * len(cfg.methods)
     for sname, spath in styles:
-        total = len(pairs) * len(styles) * len(cfg.methods)
         for _ in _style_runs(pairs, sname, spath, cfg, params, out, rows, log, total):
             settings["wall_seconds"] = time.time() - t_start
             write_outputs(out, rows, settings, cfg.methods)
