@@ -75,14 +75,16 @@ class Rows(list):
         log(f"{section} | {what}: {value if isinstance(value, str) else f'{value:.4g}'} {unit} {note}")
 
 
-def guarded(rows: Rows, section: str, run, *args) -> None:
-    """``run(*args)``, an exception reported as the section's error row: one shot on the device, so go on."""
+def guarded(rows: Rows, section: str, run, *args):
+    """``run(*args)``, an exception reported as the section's error row (and None returned): one shot on
+    the device, so go on."""
     try:
-        run(*args)
+        return run(*args)
     except Exception as e:  # noqa: BLE001
         rows.add(section, "error", f"{type(e).__name__}: {str(e)[:300]}", "")
         import traceback
         traceback.print_exc()
+        return None
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -311,18 +313,19 @@ def run_sections(rows: Rows, a, params) -> None:
     import bench
 
     B, only = a.budget, a.only
-    built: dict = {}
-    if only & {"1", "3"}:
-        guarded(rows, "1", lambda: built.update(obj=bench.jax_objective(a.size)))
-    obj = built.get("obj")
+    obj = guarded(rows, "1", bench.jax_objective, a.size) if only & {"1", "3"} else None
     if "1" in only and obj is not None:
         guarded(rows, "1", iterations, rows, a, obj)
-    for sec, need, run, args, what in (("2", 25, scoring_rate, (rows, a, params), "scoring"),
-                                       ("3", 30, per_eval, (rows, a, obj), "per-evaluation comparison")):
-        if sec in only and left(B) > need:
-            guarded(rows, sec, run, *args)
-        elif sec in only:
-            rows.add(sec, what, "skipped", "", "budget")
+    if "2" in only:
+        if left(B) > 25:
+            guarded(rows, "2", scoring_rate, rows, a, params)
+        else:
+            rows.add("2", "scoring", "skipped", "", "budget")
+    if "3" in only and obj is not None:
+        if left(B) > 30:
+            guarded(rows, "3", per_eval, rows, a, obj)
+        else:
+            rows.add("3", "per-evaluation comparison", "skipped", "", "budget")
     if "4" in only and left(B) > 20 and torch_gatys() is not None:
         guarded(rows, "4", torch_scoring, rows, a)
     for i, vname in enumerate(a.variants.split(",") if "5" in only else ()):
