@@ -171,6 +171,15 @@ class PoolFeatures:
                        region_means=[self.region_means[i] for i in idx])
 
 
+def region_rows(grid: np.ndarray, lab: np.ndarray, labels: Sequence[int], how: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(pooled (k, C), means (k, C))`` of the regions ``labels`` of label map ``lab`` on a grid (h, w, C):
+    each region's cells pooled (:func:`pool`, ``how``) and averaged, the two heads' inputs."""
+    c = grid.shape[-1]
+    cells = [grid[lab == i] for i in labels]
+    return (np.array([pool(x, how) for x in cells], np.float32).reshape(-1, c),
+            np.array([x.mean(0) for x in cells], np.float32).reshape(-1, c))
+
+
 def image_rows(grid: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(whole (C,), regions (k, C), region means (k, C))`` of one ``conv5_4`` grid (h, w, C): the
     image pooled, and the object map's regions (:func:`jaxstyle.transfer.objectmap.object_regions`)
@@ -181,10 +190,8 @@ def image_rows(grid: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray, np.n
     obj = objectness(grid)
     n, lab = object_regions(obj)
     order = np.argsort(-np.bincount(lab.ravel(), weights=obj.ravel(), minlength=n)[1:], kind="stable") + 1
-    c = grid.shape[-1]
-    regs = np.array([pool(grid[lab == i], how) for i in order], np.float32).reshape(-1, c)
-    means = np.array([grid[lab == i].mean(0) for i in order], np.float32).reshape(-1, c)
-    return pool(grid.reshape(-1, c), how), regs, means
+    regs, means = region_rows(grid, lab, order, how)
+    return pool(grid.reshape(-1, grid.shape[-1]), how), regs, means
 
 
 def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:

@@ -228,14 +228,12 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     """
     n, lab = object_regions(obj)
     keep = np.zeros(n, bool)
-    presence = 0.0
     if probe is not None:
-        for i in range(1, n):
-            cells = f[lab == i]
-            kept, evidence = probe.judge(probe.pool(cells), cells.mean(0))
-            keep[i] = bool(kept)
-            presence = max(presence, float(evidence))
-        return lab, keep, presence
+        from ..select.probe import region_rows
+
+        kept, evidence = probe.judge(*region_rows(f, lab, range(1, n), probe.pooling))
+        keep[1:] = kept
+        return lab, keep, float(evidence.max(initial=0.0))
     hit = (ev >= 0.5 * ev.max()).ravel()
     share = np.bincount(lab.ravel(), weights=hit, minlength=n) / np.maximum(np.bincount(lab.ravel(), minlength=n), 1)
     keep = share > seed_share
