@@ -439,3 +439,20 @@ def test_strength_must_be_in_range():
     with pytest.raises(UsageError, match="strength"):
         S.Config(strength=S.MAX_STRENGTH + 1)
     assert S.Config(strength=0.5).loss_weights["style"] == 0.5 * S.PRESETS["default"]["style_weight"]
+
+
+@pytest.mark.slow
+def test_larger_strength_paints_more_on_a_real_dog(real_params, shared_data):
+    photo = shared_data / "pets" / "dog_beagle_14.jpg"
+    mask = str(photo)[:-4] + "_mask.png"
+    style = shared_data / "styles" / "vangogh_starry_night.jpg"
+    grams = metrics.style_grams(real_params, load_image(style, 128))
+    gain, kept = {}, {}
+    for strength in (0.03, 1.0):
+        r = S.stylize(photo, style, method="mask", mask=mask, size=128, iterations=30, scales=1,
+                      strength=strength, params=real_params)
+        obj, _ = metrics.regions(load_mask(mask, r.image.shape[:2]))
+        gain[strength] = metrics.style_gains(real_params, r.image, r.content, grams, [obj])["gain"][0]
+        kept[strength] = metrics.structure(r.image, r.content, obj)
+    assert gain[1.0] > gain[0.03] + 0.1, (gain, kept)
+    assert kept[0.03] > kept[1.0], kept
