@@ -438,7 +438,10 @@ def test_strength_must_be_in_range():
         S.Config(strength=-0.5)
     with pytest.raises(UsageError, match="strength"):
         S.Config(strength=S.MAX_STRENGTH + 1)
-    assert S.Config(strength=0.5).loss_weights["style"] == 0.5 * S.PRESETS["default"]["style_weight"]
+    p = S.PRESETS["default"]
+    assert S.Config(method="gatys", strength=0.5).loss_weights["style"] == 0.5 * p["style_weight"]
+    assert S.Config(method="auto", strength=0.5).loss_weights["style"] == 0.5 * p["object_style_weight"]
+    assert S.Config(method="mask", mask="m.png", style_weight=3.0, strength=2).loss_weights["style"] == 6.0
 
 
 @pytest.mark.slow

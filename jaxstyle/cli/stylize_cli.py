@@ -87,7 +87,7 @@ def build_parser() -> ArgumentParser:
                    help="how much of the painting: 0 keeps the photo, 1 the preset's balance, larger paints more "
                         "(scales the style and TV weights; at most 10)")
     p.add_argument("--content-weight", type=nonneg_float, default=None, help="content loss weight (default: the preset's)")
-    p.add_argument("--style-weight", type=nonneg_float, default=None, help="style loss weight (default: the preset's)")
+    p.add_argument("--style-weight", type=nonneg_float, default=None, help="style loss weight (default: the preset's, 10 for gatys/paper and 1 for auto/mask)")
     p.add_argument("--tv-weight", type=nonneg_float, default=None,
                    help="total-variation (smoothness) weight (default: the preset's)")
     p.add_argument("--layer-weights", choices=["equal", "proportional"], default="equal",

@@ -44,12 +44,18 @@ DETAILS = ("style", "photo", "none")  # what fills a new level's detail band (st
 
 # Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
 # error divided by the target Gram's energy; content error by the content energy).
+# ``object_style_weight``: the style weight of the guided methods (``mask``, ``auto``), whose
+# region alone carries the painting's statistics that whole-image Gatys spreads over the frame:
+# at Gatys's weight the object came out as a dog-shaped cut-out of the painting, at a tenth
+# it stays that dog, painted (docs/METHOD.md, "A style weight that fits an object").
 PRESETS: dict[str, dict] = {
-    "default": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=300, normalize="relative"),
+    "default": dict(content_weight=1.0, style_weight=10.0, object_style_weight=1.0, tv_weight=1e-5, iterations=300,
+                    normalize="relative"),
     # The paper's numbers, applied to raw (un-normalised) mean-square losses.
     "paper": dict(content_weight=5.0, style_weight=0.002, tv_weight=0.001, iterations=1000, normalize="raw",
                   layer_weight=0.5),
-    "fast": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=100, normalize="relative"),
+    "fast": dict(content_weight=1.0, style_weight=10.0, object_style_weight=1.0, tv_weight=1e-5, iterations=100,
+                 normalize="relative"),
 }
 
 
@@ -550,10 +556,14 @@ class Config:
 
     @property
     def loss_weights(self) -> dict[str, float]:
-        """The objective's weights: the preset's (or the given ones), style and TV times ``strength``."""
+        """The objective's weights: the preset's (or the given ones), style and TV times ``strength``.
+
+        The guided methods take the preset's ``object_style_weight`` where it has one.
+        """
         p = PRESETS[self.preset]
+        style = p.get("object_style_weight", p["style_weight"]) if self.guided else p["style_weight"]
         return {"content": p["content_weight"] if self.content_weight is None else self.content_weight,
-                "style": self.strength * (p["style_weight"] if self.style_weight is None else self.style_weight),
+                "style": self.strength * (style if self.style_weight is None else self.style_weight),
                 "tv": self.strength * (p["tv_weight"] if self.tv_weight is None else self.tv_weight)}
 
     @property
