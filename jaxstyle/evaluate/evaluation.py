@@ -558,7 +558,8 @@ def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlie
 def _run_line(r: Mapping) -> str:
     m = r["metrics"]
     return (f"{r['seconds']:.0f} s  psnr_bg {_fmt(m['psnr_bg'], 'psnr_bg')} gain_obj {m['gain_obj']:.3f} "
-            f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f}"
+            f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f} "
+            f"structure {m['structure_obj']:.2f}"
             + (f" map_iou {m['map_iou']:.2f}" if r["has_map"] else ""))
 
 
