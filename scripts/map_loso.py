@@ -26,6 +26,7 @@ def main() -> None:
     p.add_argument("--cache", default=".cache/loso")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--only-report", action="store_true")
+    p.add_argument("--merge", nargs="*", default=[], help="more row files for the report (the probe map's rows)")
     a = p.parse_args()
     out = Path(a.csv)
     if not a.only_report:
@@ -48,7 +49,8 @@ def main() -> None:
                                  Path(a.cache), log=lambda s: print(s, file=sys.stderr, flush=True)):
                 w.writerow(row)
                 f.flush()
-    md = "\n".join(loso.loso(loso.read_rows(out), a.classes)) + "\n"
+    rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
+    md = "\n".join(loso.loso(rows, a.classes)) + "\n"
     if a.md:
         Path(a.md).write_text(md, encoding="utf-8")
     print(md)

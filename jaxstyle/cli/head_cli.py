@@ -56,20 +56,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     for out in outs.values():
         if out.exists() and not a.force:
             raise OutputExistsError(out)
-    rng = np.random.default_rng(a.seed)
-    items = [it for d in a.data for it in cellpool.choose(cellpool.read_pool(d), list(probes), a.per_kind, rng)]
     params, meta = weights.load(a.weights)
-    key = cellpool.cache_key(items, list(probes), a.size, a.cells, a.seed, str(meta.get("sha256")))
-    path = Path(a.cache) / f"cells-{key}.npz"
-    t0 = time.time()
-    if path.is_file():
-        cells = cellpool.Cells.load(path)
-        print(f"read {path}: {len(cells.ids)} images", file=sys.stderr)
-    else:
-        params = vgg.prepare(params, "direct", grad=False)
-        log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
-        cells = cellpool.extract(params, items, probes, a.size, a.cells, rng, a.batch, log)
-        cells.save(path)
+    prepared = None
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    t0, parts = time.time(), []
+    for i, d in enumerate(a.data):  # each pool's cells cached on their own: adding a pool re-reads the others
+        rng = np.random.default_rng([a.seed, i])
+        items = cellpool.choose(cellpool.read_pool(d), list(probes), a.per_kind, rng)
+        key = cellpool.cache_key(items, list(probes), a.size, a.cells, a.seed, str(meta.get("sha256")))
+        path = Path(a.cache) / f"cells-{key}.npz"
+        if path.is_file():
+            parts.append(cellpool.Cells.load(path))
+            log(f"read {path}: {len(parts[-1].ids)} images of {d}")
+            continue
+        prepared = prepared or vgg.prepare(params, "direct", grad=False)
+        parts.append(cellpool.extract(prepared, items, probes, a.size, a.cells, rng, a.batch, log))
+        parts[-1].save(path)
+    cells = cellpool.Cells.concat(parts)
     secs = time.time() - t0
     cmd = "jaxstyle head " + " ".join(sys.argv[1:] if argv is None else argv)
     info = {"pools": list(a.data), "images": len(cells.ids), "image_size": a.size, "cells_per_image": a.cells,

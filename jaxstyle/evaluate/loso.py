@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 SOURCES = ("pets", "davis", "msrc")
-SURES = (0.7, 0.8, 0.9)
+SURES = (0.8, 0.9)
 EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 

@@ -33,6 +33,7 @@ from . import cellhead
 
 ANIMAL, PERSON = "n00015388", "n00007846"
 SYNSETS = Path(__file__).resolve().parent.parent / "data" / "pool_synsets.json"
+MASKED_CLASSES = Path(__file__).resolve().parent.parent / "data" / "masked_classes.json"  # class name -> wnid
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,13 @@ class Item:
 
 
 def read_pool(root: str | Path) -> list[Item]:
-    """A folder's ``labels.csv`` rows (``filename``, ``wnid``) whose image exists (beside it or in ``images/``)."""
+    """A folder's ``labels.csv`` rows (``filename``, ``wnid``) whose image exists (beside it or in ``images/``),
+    or, for a masked folder (``index.csv`` with ``name`` and ``class``; ``more-masked/``), its photos by
+    their class (:data:`MASKED_CLASSES`; never their masks) less every photo the map's evaluation scores
+    (:func:`jaxstyle.evaluate.loso.photos`)."""
     root = Path(root)
+    if not (root / "labels.csv").is_file() and (root / "index.csv").is_file():
+        return _masked_pool(root)
     try:
         with open(root / "labels.csv", newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
@@ -58,6 +64,17 @@ def read_pool(root: str | Path) -> list[Item]:
         if path is not None:
             out.append(Item(f"{root.name}/{r['filename']}", r["wnid"].strip(), path))
     return out
+
+
+def _masked_pool(root: Path) -> list[Item]:
+    from ..evaluate import loso
+
+    wnids = json.loads(MASKED_CLASSES.read_text(encoding="utf-8"))
+    scored = {p.name for p in loso.photos(root.parent)}
+    with open(root / "index.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return [Item(f"{root.name}/{r['name']}", wnids[r["class"]], root / f"{r['name']}.jpg") for r in rows
+            if r.get("class") in wnids and r["name"] not in scored and (root / f"{r['name']}.jpg").is_file()]
 
 
 @lru_cache(maxsize=1)
@@ -137,6 +154,15 @@ class Cells:
         with open(path, "wb") as fh:
             np.savez(fh, ids=np.array(self.ids), wnids=np.array(self.wnids), image=self.image, feats=self.feats,
                      cover=self.cover, far=self.far, obj=self.obj, dims=np.array(self.dims))
+
+    @classmethod
+    def concat(cls, parts: Sequence["Cells"]) -> "Cells":
+        """One set of the cells of ``parts`` (same ``dims``)."""
+        offs = np.cumsum([0] + [len(p.ids) for p in parts])
+        return cls([i for p in parts for i in p.ids], [w for p in parts for w in p.wnids],
+                   np.concatenate([p.image + o for p, o in zip(parts, offs)]),
+                   *(np.concatenate([getattr(p, k) for p in parts]) for k in ("feats", "cover", "far", "obj")),
+                   parts[0].dims)
 
     @classmethod
     def load(cls, path: Path) -> "Cells":

@@ -29,6 +29,11 @@ No segmentation network and no user mask. Three stages, and a closer look:
 ``presence`` (probe only) is the class probability of the best kept region (after the
 second look); below ``min_evidence`` the caller refuses ("no dog found") instead of
 restyling random texture.
+
+The learned map (``MapConfig.learned``, :func:`learned_map`) replaces stages 1-5: the same
+VGG pass gives hypercolumns, a cell head learned from image labels
+(:mod:`jaxstyle.select.cellhead`) gives each cell its class probability, and GrabCut finishes
+from the head's sure and probable cells.
 """
 from __future__ import annotations
 
@@ -370,7 +375,7 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     GrabCut (>= ``sure``: sure object, >= 0.5 probable object, <= ``1 - sure`` sure background,
     else probable background), so the colour model refines the edge but cannot take a floor
     the head calls scene. Presence: the best 3 x 3 mean of the class probability (a lone cell
-    is not an animal).
+    is not an animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
     """
     import cv2
     from scipy.ndimage import uniform_filter
@@ -380,6 +385,8 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     H, W = rgb.shape[:2]
     s = cfg.grabcut_side / max(H, W)
     hw = (max(8, round(H * s)), max(8, round(W * s)))
+    if presence < cfg.min_evidence:  # refused by the caller: no finish
+        return np.zeros((H, W), np.float32), p, presence
     P = _resized(p, hw)
     if not cfg.grabcut:
         return soft_edge((P >= 0.5).astype(np.float32), (H, W), cfg), p, presence
