@@ -115,6 +115,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--learned-map", action="store_true",
                    help="auto: the learned map (a cell head trained by jaxstyle head decides, GrabCut finishes; "
                         "docs/METHOD.md, 'Learned map') instead of the probe-judged regions")
+    p.add_argument("--head-gate", action="store_true",
+                   help="auto: the probe map, but refuse a photo where the cell head (jaxstyle head) finds no object "
+                        "of the class (keeps a horse or a cow from being taken for a dog; docs/RESULTS.md)")
     p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, which each "
                    f"one-photo run without --out replaces; for a batch a folder (default {DEFAULT_OUT_DIR}) "
                    "that gets PHOTO_NAME.png")
@@ -220,7 +223,7 @@ def _config(a, method: str, filters, buckets: int):
 
 
 def map_options(a) -> dict | None:
-    """``MapConfig`` fields set by flags: ``--min-evidence``, ``--second-look``, ``--learned-map``."""
+    """``MapConfig`` fields set by flags: ``--min-evidence``, ``--second-look``, ``--learned-map``, ``--head-gate``."""
     from ..transfer.objectmap import SECOND_LOOK
 
     opts = {"min_evidence": a.min_evidence} if a.min_evidence is not None else {}
@@ -228,6 +231,10 @@ def map_options(a) -> dict | None:
         opts["second_look"] = SECOND_LOOK
     if getattr(a, "learned_map", False):
         opts.update(learned_options(a.min_evidence))
+    if getattr(a, "head_gate", False):
+        from ..transfer.objectmap import GATE
+
+        opts.update(GATE)
     return opts or None
 
 

@@ -171,15 +171,16 @@ class Cells:
                        z["far"], z["obj"], tuple(int(d) for d in z["dims"]))
 
 
-def labels(cells: Cells, target: str) -> np.ndarray:
-    """Per cell, its group for target wnid ``target`` (:func:`cellhead.group_names` order), -1 unlabelled."""
+def labels(cells: Cells, target: str, cover: float = 0.95) -> np.ndarray:
+    """Per cell, its group for target wnid ``target`` (:func:`cellhead.group_names` order), -1 unlabelled;
+    a class image's cells are the class where its map covers at least ``cover`` of them."""
     k = np.array([kind(w, target) for w in cells.wnids])[cells.image]
     own = np.isfinite(cells.cover)
     obj_cell = np.where(own, np.nan_to_num(cells.cover) >= 0.5, cells.obj > 1.0)
     y = np.where(obj_cell, k, 3)
     pos = k == 0
     y[pos] = -1
-    y[pos & own & (cells.cover >= 0.95)] = 0
+    y[pos & own & (cells.cover >= cover)] = 0
     y[pos & own & cells.far] = 3
     return y
 

@@ -54,7 +54,9 @@ OBJECTNESS_LAYER = "conv5_4"
 # a dog, and also a DAVIS horse + rider frame as a dog (docs/RESULTS.md, "Two animals in one photo").
 SECOND_LOOK = 0.05
 # ``MapConfig`` fields of ``--learned-map`` (chosen leave-one-source-out, docs/RESULTS.md "Learned map").
-LEARNED = {"learned": True, "sure": 0.8, "min_evidence": 0.5}
+LEARNED = {"learned": True, "sure": 0.8, "min_evidence": 0.7}
+# ``MapConfig`` fields of ``--head-gate``: the probe map, refused where the cell head finds no class (docs/RESULTS.md).
+GATE = {"gate": 0.9}
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class MapConfig:
     learned: bool = False      # the learned map: the cell head (select/cellhead.py) decides, GrabCut finishes
     sure: float = 0.8          # learned: a cell whose class probability is >= this is sure object, <= 1 - this sure background
     grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
+    gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
 
     def __post_init__(self):
         if self.size < 32:
@@ -337,13 +340,13 @@ def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[
 def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[str, Sequence[int]] | None = None,
                 probe=None, cfg: MapConfig = MapConfig(), batch: int = 1, head=None) -> list[dict]:
     """:func:`object_map` of each photo, their VGG passes ``batch`` at a time (:func:`features_many`)."""
-    if cfg.learned and head is None:
-        raise UsageError("the learned map needs a cell head (jaxstyle head)")
+    if (cfg.learned or cfg.gate > 0) and head is None:
+        raise UsageError("the learned map and the head gate need a cell head (jaxstyle head)")
     if not cfg.learned and probe is None and not (filters and any(len(v) for v in filters.values())):
         raise UsageError("the object map needs a class probe or a filter list")
     rgbs = [np.asarray(rgb, np.float32) for rgb in rgbs]
     hand = None if (probe is not None or cfg.learned) else filters
-    feats = features_many(params, rgbs, hand, cfg.buckets, batch, hyper=cfg.learned)
+    feats = features_many(params, rgbs, hand, cfg.buckets, batch, hyper=cfg.learned or cfg.gate > 0)
     return [map_from_features(params, rgb, c, probe, cfg, head) for rgb, c in zip(rgbs, feats)]
 
 
@@ -351,10 +354,13 @@ def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarr
                       head=None) -> dict:
     """One photo's map from its :func:`features` ``c``: :func:`learned_map` with ``cfg.learned``; else the
     first look and, with a probe, a :func:`closer_look` when its sure object is small (one more VGG
-    pass) and the opt-in :func:`second_look`."""
+    pass) and the opt-in :func:`second_look`. With ``cfg.gate`` a photo whose :func:`head_presence` is
+    below it is refused first (presence 0): the probe map, vetoed by the learned head."""
     if cfg.learned:
         m, p, presence = learned_map(rgb, c, head, cfg)
         return {"map": m, "objectness": objectness(c["f"]), "presence": presence, "cells": p}
+    if cfg.gate > 0 and head_presence(c, head)[0] < cfg.gate:
+        return {"map": np.zeros(rgb.shape[:2], np.float32), "objectness": objectness(c["f"]), "presence": 0.0}
     s, m = first_look(rgb, c, probe, cfg)
     closer = closer_look(params, rgb, s, m, probe, cfg) if probe is not None else None
     if closer is not None:
@@ -365,6 +371,15 @@ def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarr
     if again is not None:
         m, presence = soft_edge(again[0], rgb.shape[:2], cfg), again[1]
     return {"map": m, "objectness": s.objectness, "presence": presence}
+
+
+def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]:
+    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns): the best
+    3 x 3 mean of the class probability (a lone cell is not an animal)."""
+    from scipy.ndimage import uniform_filter
+
+    p = head.grid_probs(c["h"])[..., 0]
+    return float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max()), p
 
 
 def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig
@@ -378,10 +393,8 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     is not an animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
     """
     import cv2
-    from scipy.ndimage import uniform_filter
 
-    p = head.grid_probs(c["h"])[..., 0]
-    presence = float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max())
+    presence, p = head_presence(c, head)
     H, W = rgb.shape[:2]
     s = cfg.grabcut_side / max(H, W)
     hw = (max(8, round(H * s)), max(8, round(W * s)))
