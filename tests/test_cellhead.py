@@ -1,6 +1,5 @@
 """The cell head of the learned map: hypercolumns, training, pseudo-labels from image labels, files."""
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

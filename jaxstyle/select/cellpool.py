@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -292,7 +292,3 @@ def train(cells: Cells, name: str, key, self_train: int = 0, hidden: int = 64, s
         head = cellhead.fit(X[y >= 0], y[y >= 0], groups, keys[r + 1], hidden, steps,
                             meta={**info, "self_train": r + 1})
     return head
-
-
-def with_meta(head: cellhead.CellHead, **meta) -> cellhead.CellHead:
-    return replace(head, meta={**head.meta, **meta})
