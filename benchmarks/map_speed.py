@@ -23,12 +23,16 @@ from jaxstyle.transfer import objectmap, stylize  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 
 
-def stages(params, img, probe, cfg) -> dict[str, float]:
-    """Wall seconds of the map's VGG pass (blocking until done), its host stages (regions, GrabCut) and its
-    closer look (0 unless the photo gets one: a second VGG pass and GrabCut on a crop)."""
+def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
+    """Wall seconds of the map's VGG pass (blocking until done), its host stages (regions, GrabCut; the
+    learned map: the cell head and GrabCut) and its closer look (0 unless the photo gets one: a second
+    VGG pass and GrabCut on a crop; never for the learned map)."""
     t0 = time.perf_counter()
-    c = objectmap.features(params, np.asarray(img, np.float32), buckets=cfg.buckets)
+    c = objectmap.features(params, np.asarray(img, np.float32), buckets=cfg.buckets, hyper=cfg.learned)
     t1 = time.perf_counter()
+    if cfg.learned:
+        objectmap.learned_map(np.asarray(img, np.float32), c, head, cfg)
+        return {"vgg": t1 - t0, "host": time.perf_counter() - t1, "closer": 0.0}
     s, first = objectmap.first_look(np.asarray(img, np.float32), c, probe, cfg)
     t2 = time.perf_counter()
     if probe is not None:
@@ -47,10 +51,12 @@ def main(argv=None) -> int:
     p.add_argument("--buckets", type=int, default=0, help="pad each photo to one of N sizes per long side (0: own size)")
     p.add_argument("--conv", default="auto", choices=["auto", "direct", "winograd"],
                    help="the VGG pass's convolutions (auto: forward-only Winograd on the CPU, as shipped)")
+    p.add_argument("--learned-map", action="store_true", help="time the learned map (stylize --learned-map)")
     a = p.parse_args(argv)
     params = objectmap.vgg_params(weights.load()[0], a.conv)
     probe = stylize._class_probe(params, a.class_name)
-    cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets)
+    head = stylize._class_head(a.class_name) if a.learned_map else None
+    cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets, **(objectmap.LEARNED if a.learned_map else {}))
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | warm total s |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -58,9 +64,9 @@ def main(argv=None) -> int:
     for path in paths:
         img = np.asarray(data.load_image(path, a.size), np.float32)
         t = time.perf_counter()
-        objectmap.object_map(params, img, None, probe, cfg)
+        objectmap.object_map(params, img, None, probe, cfg, head)
         cold = time.perf_counter() - t
-        st = stages(params, img, probe, cfg)
+        st = stages(params, img, probe, cfg, head)
         totals.append(sum(st.values()))
         print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['host']:.2f} | "
               f"{st['closer']:.2f} | {totals[-1]:.2f} |", flush=True)

@@ -282,6 +282,20 @@ def test_second_look_is_opt_in_and_set_by_its_flags():
     assert evaluate_cli._map_options(argparse.Namespace(second_look=False)) is None
 
 
+def test_learned_map_is_set_by_its_flags():
+    import argparse
+
+    from jaxstyle.cli import evaluate_cli, stylize_cli
+
+    assert not om.MapConfig().learned and om.LEARNED["learned"]
+    on = argparse.Namespace(min_evidence=None, second_look=False, learned_map=True)
+    assert stylize_cli.map_options(on) == om.LEARNED == evaluate_cli._map_options(on)
+    with pytest.raises(UsageError, match="sure"):
+        om.MapConfig(sure=0.4)
+    with pytest.raises(UsageError, match="cell head"):
+        om.object_maps({}, [np.zeros((32, 32, 3))], cfg=om.MapConfig(learned=True))
+
+
 def test_regions_kept_by_either_head_and_present_only_where_both_agree():
     f = np.full((16, 24, 2), 0.05, np.float32)
     f[2:8, 2:8, 0] = 1.0

@@ -1,6 +1,6 @@
 """The command-line layer: the ``jaxstyle`` command, its subcommands, the error edge, flag parsers.
 
-``jaxstyle stylize|score|probe|visualize|evaluate|convert|class-groups|gallery`` (also
+``jaxstyle stylize|score|probe|head|visualize|evaluate|convert|class-groups|gallery`` (also
 ``python -m jaxstyle ...``) dispatches to each command's ``main(argv)``; ``scripts/*.py`` are
 thin shells over the same functions. Every command reports a user error as one line on
 stderr with the exit codes in :mod:`jaxstyle.errors` (0 done, 1 runtime, 2 usage, 130
@@ -27,6 +27,7 @@ COMMANDS = {
     "stylize": ("jaxstyle.cli.stylize_cli", "put a painting's style on one object of a photo"),
     "score": ("jaxstyle.cli.score_cli", "score VGG-19 filters for a class on an image pool"),
     "probe": ("jaxstyle.cli.probe_cli", "train the class probe the object map uses on an image pool"),
+    "head": ("jaxstyle.cli.head_cli", "train the cell head the learned object map uses on image pools"),
     "visualize": ("jaxstyle.cli.visualize_cli", "render what chosen filters respond to (activation maximisation)"),
     "evaluate": ("jaxstyle.cli.evaluate_cli", "score object-only stylization on masked photos"),
     "convert": ("jaxstyle.cli.convert_cli", "convert real VGG-19 weights to weights/vgg19.npz"),

@@ -25,6 +25,10 @@ def build_parser():
                    "half one beside another species): OUT/composites.csv and composites.md")
     p.add_argument("--second-look", action="store_true",
                    help="with --maps-only: the map's second look before a refusal (stylize --second-look)")
+    p.add_argument("--learned-map", action="store_true",
+                   help="with --maps-only: the learned map (stylize --learned-map)")
+    p.add_argument("--head-gate", action="store_true",
+                   help="with --maps-only: the probe map refused where the cell head finds no class (stylize --head-gate)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
     p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "
@@ -95,4 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _map_options(args) -> dict | None:
     from ..transfer.objectmap import SECOND_LOOK
 
-    return {"second_look": SECOND_LOOK} if args.second_look else None
+    from .stylize_cli import learned_options
+
+    opts = {"second_look": SECOND_LOOK} if args.second_look else {}
+    if getattr(args, "learned_map", False):
+        opts.update(learned_options())
+    if getattr(args, "head_gate", False):
+        from ..transfer.objectmap import GATE
+
+        opts.update(GATE)
+    return opts or None

@@ -115,6 +115,12 @@ def build_parser() -> ArgumentParser:
                    help="auto: before refusing a photo, map each large region one probe head calls the class again on a "
                         "crop around it (finds an animal beside another one; also takes more look-alikes: "
                         "docs/METHOD.md, stage 5)")
+    p.add_argument("--learned-map", action="store_true",
+                   help="auto: the learned map (a cell head trained by jaxstyle head decides, GrabCut finishes; "
+                        "docs/METHOD.md, 'Learned map') instead of the probe-judged regions")
+    p.add_argument("--head-gate", action="store_true",
+                   help="auto: the probe map, but refuse a photo where the cell head (jaxstyle head) finds no object "
+                        "of the class (keeps a horse or a cow from being taken for a dog; docs/RESULTS.md)")
     p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, which each "
                    f"one-photo run without --out replaces; for a batch a folder (default {DEFAULT_OUT_DIR}) "
                    "that gets PHOTO_NAME.png")
@@ -220,13 +226,26 @@ def _config(a, method: str, filters, buckets: int):
 
 
 def map_options(a) -> dict | None:
-    """``MapConfig`` fields set by flags: ``--min-evidence``, ``--second-look``."""
+    """``MapConfig`` fields set by flags: ``--min-evidence``, ``--second-look``, ``--learned-map``, ``--head-gate``."""
     from ..transfer.objectmap import SECOND_LOOK
 
     opts = {"min_evidence": a.min_evidence} if a.min_evidence is not None else {}
     if a.second_look:
         opts["second_look"] = SECOND_LOOK
+    if getattr(a, "learned_map", False):
+        opts.update(learned_options(a.min_evidence))
+    if getattr(a, "head_gate", False):
+        from ..transfer.objectmap import GATE
+
+        opts.update(GATE)
     return opts or None
+
+
+def learned_options(min_evidence: float | None = None) -> dict:
+    """``MapConfig`` fields of the learned map (:data:`objectmap.LEARNED`), ``min_evidence`` if given."""
+    from ..transfer.objectmap import LEARNED
+
+    return {**LEARNED, **({"min_evidence": min_evidence} if min_evidence is not None else {})}
 
 
 def _show(bar, prog) -> None:

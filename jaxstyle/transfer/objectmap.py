@@ -29,6 +29,11 @@ No segmentation network and no user mask. Three stages, and a closer look:
 ``presence`` (probe only) is the class probability of the best kept region (after the
 second look); below ``min_evidence`` the caller refuses ("no dog found") instead of
 restyling random texture.
+
+The learned map (``MapConfig.learned``, :func:`learned_map`) replaces stages 1-5: the same
+VGG pass gives hypercolumns, a cell head learned from image labels
+(:mod:`jaxstyle.select.cellhead`) gives each cell its class probability, and GrabCut finishes
+from the head's sure and probable cells.
 """
 from __future__ import annotations
 
@@ -48,6 +53,10 @@ OBJECTNESS_LAYER = "conv5_4"
 # ``MapConfig.second_look`` with ``--second-look``. Off by default: it finds 3 of 5 refused cats beside
 # a dog, and also a DAVIS horse + rider frame as a dog (docs/RESULTS.md, "Two animals in one photo").
 SECOND_LOOK = 0.05
+# ``MapConfig`` fields of ``--learned-map`` (chosen leave-one-source-out, docs/RESULTS.md "Learned map").
+LEARNED = {"learned": True, "sure": 0.8, "min_evidence": 0.7}
+# ``MapConfig`` fields of ``--head-gate``: the probe map, refused where the cell head finds no class (docs/RESULTS.md).
+GATE = {"gate": 0.9}
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,10 @@ class MapConfig:
     zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
     second_look: float = 0.0   # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
+    learned: bool = False      # the learned map: the cell head (select/cellhead.py) decides, GrabCut finishes
+    sure: float = 0.8          # learned: a cell whose class probability is >= this is sure object, <= 1 - this sure background
+    grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
+    gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
 
     def __post_init__(self):
         if self.size < 32:
@@ -81,6 +94,8 @@ class MapConfig:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
         if not 0.0 <= self.second_look <= 1.0:
             raise UsageError(f"second look share must be in [0, 1], got {self.second_look}")
+        if not 0.5 <= self.sure <= 1.0:
+            raise UsageError(f"sure share must be in [0.5, 1], got {self.sure}")
         if not (0.0 <= self.zoom_below <= 1.0 and 0.0 <= self.zoom_min_side <= 1.0):
             raise UsageError(f"zoom shares must be in [0, 1], got {self.zoom_below} and {self.zoom_min_side}")
 
@@ -128,16 +143,22 @@ def cell_probs(f: np.ndarray, probe) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _features(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] | None,
-              valid: Sequence[jax.Array] | None = None) -> dict[str, jax.Array]:
-    """``conv5_4`` features (N, h, w, C) of photos ``rgb`` (N, H, W, 3) and, with filters, their evidence (N, h, w).
+              valid: Sequence[jax.Array] | None = None, hyper: bool = False) -> dict[str, jax.Array]:
+    """``conv5_4`` features (N, h, w, C) of photos ``rgb`` (N, H, W, 3) and, with filters, their evidence
+    (N, h, w); with ``hyper`` the cell head's hypercolumns ``"h"`` (:func:`cellhead.hypercolumns`) too.
 
     ``valid`` (:func:`vgg.valid_masks`, stacked per photo): ``rgb`` is padded and only its
     real pixels count.
     """
-    layers = tuple(sorted({OBJECTNESS_LAYER} | set(filters or {}), key=vgg.CONV_LAYERS.index))
+    from ..select import cellhead
+
+    extra = set(cellhead.LAYERS) if hyper else set()
+    layers = tuple(sorted({OBJECTNESS_LAYER} | set(filters or {}) | extra, key=vgg.CONV_LAYERS.index))
     feats = vgg.apply(params, vgg.preprocess(rgb), layers, valid=valid)
     f = feats[OBJECTNESS_LAYER]
     out = {"f": f}
+    if hyper:
+        out["h"] = cellhead.hypercolumns(feats)
     if filters:
         out["evidence"] = jax.vmap(lambda fs: evidence(fs, filters, f.shape[1:3]))({k: feats[k] for k in filters})
     return out
@@ -150,18 +171,19 @@ def vgg_params(params: Mapping, conv: str = "auto") -> dict:
     return vgg.prepare(params, conv, grad=False)
 
 
-@partial(jax.jit, static_argnames=("filters",))
-def _features_jit(params, rgb, filters, valid=None):
-    return _features(params, rgb, dict(filters) if filters else None, valid)
+@partial(jax.jit, static_argnames=("filters", "hyper"))
+def _features_jit(params, rgb, filters, valid=None, hyper=False):
+    return _features(params, rgb, dict(filters) if filters else None, valid, hyper)
 
 
-def features(params: Mapping, rgb: np.ndarray, filters=None, buckets: int = 0) -> dict[str, np.ndarray]:
-    """:func:`features_many` of one photo: ``{"f": (h, w, C)[, "evidence": (h, w)]}``."""
-    return features_many(params, [rgb], filters, buckets)[0]
+def features(params: Mapping, rgb: np.ndarray, filters=None, buckets: int = 0,
+             hyper: bool = False) -> dict[str, np.ndarray]:
+    """:func:`features_many` of one photo: ``{"f": (h, w, C)[, "evidence": (h, w)][, "h": (h, w, C')]}``."""
+    return features_many(params, [rgb], filters, buckets, hyper=hyper)[0]
 
 
 def features_many(params: Mapping, rgbs: Sequence[np.ndarray], filters=None, buckets: int = 0,
-                  batch: int = 1) -> list[dict[str, np.ndarray]]:
+                  batch: int = 1, hyper: bool = False) -> list[dict[str, np.ndarray]]:
     """:func:`_features` of each photo, ``batch`` photos of one padded size per VGG pass.
 
     With ``buckets`` a photo is zero-padded to :func:`vgg.bucket_hw` and the padding masked
@@ -182,7 +204,7 @@ def features_many(params: Mapping, rgbs: Sequence[np.ndarray], filters=None, buc
             chunk = idx[s: s + batch]
             n = min(batch, 1 << (len(chunk) - 1).bit_length())
             x, valid = _padded([rgbs[i] for i in chunk], pad, n, masked=bool(buckets))
-            c = {k: np.asarray(v) for k, v in _features_jit(params, x, key, valid).items()}
+            c = {k: np.asarray(v) for k, v in _features_jit(params, x, key, valid, hyper).items()}
             for j, i in enumerate(chunk):
                 h, w = vgg.block_hw(rgbs[i].shape[:2], OBJECTNESS_LAYER)
                 out[i] = {k: v[j, :h, :w] for k, v in c.items()}
@@ -305,38 +327,88 @@ def _resized(a: np.ndarray, hw: tuple[int, int], nearest: bool = False) -> np.nd
 
 
 def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[int]] | None = None,
-               probe=None, cfg: MapConfig = MapConfig()) -> dict:
+               probe=None, cfg: MapConfig = MapConfig(), head=None) -> dict:
     """Soft object map (H, W) in [0, 1] for an RGB photo (H, W, 3) in [0, 255].
 
     Returns ``{"map", "objectness", "presence"}`` (objectness at 1/16 resolution).
-    ``filters`` locate the class when ``probe`` is None.
+    ``filters`` locate the class when ``probe`` is None; with ``cfg.learned`` the cell
+    ``head`` (:mod:`jaxstyle.select.cellhead`) does (:func:`learned_map`).
     """
-    return object_maps(params, [rgb], filters, probe, cfg)[0]
+    return object_maps(params, [rgb], filters, probe, cfg, head=head)[0]
 
 
 def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[str, Sequence[int]] | None = None,
-                probe=None, cfg: MapConfig = MapConfig(), batch: int = 1) -> list[dict]:
-    """:func:`object_map` of each photo, their VGG passes ``batch`` at a time (:func:`features_many`).
-
-    With a probe, a photo whose sure object is small gets a :func:`closer_look` (one more VGG pass).
-    """
-    if probe is None and not (filters and any(len(v) for v in filters.values())):
+                probe=None, cfg: MapConfig = MapConfig(), batch: int = 1, head=None) -> list[dict]:
+    """:func:`object_map` of each photo, their VGG passes ``batch`` at a time (:func:`features_many`)."""
+    if (cfg.learned or cfg.gate > 0) and head is None:
+        raise UsageError("the learned map and the head gate need a cell head (jaxstyle head)")
+    if not cfg.learned and probe is None and not (filters and any(len(v) for v in filters.values())):
         raise UsageError("the object map needs a class probe or a filter list")
     rgbs = [np.asarray(rgb, np.float32) for rgb in rgbs]
-    feats = features_many(params, rgbs, None if probe is not None else filters, cfg.buckets, batch)
-    out = []
-    for rgb, c in zip(rgbs, feats):
-        s, m = first_look(rgb, c, probe, cfg)
-        closer = closer_look(params, rgb, s, m, probe, cfg) if probe is not None else None
-        if closer is not None:
-            m = soft_edge(closer, rgb.shape[:2], cfg)
-        presence = s.presence
-        again = (second_look(params, rgb, s, probe, cfg)
-                 if probe is not None and presence < cfg.min_evidence and cfg.second_look > 0 else None)
-        if again is not None:
-            m, presence = soft_edge(again[0], rgb.shape[:2], cfg), again[1]
-        out.append({"map": m, "objectness": s.objectness, "presence": presence})
-    return out
+    hand = None if (probe is not None or cfg.learned) else filters
+    feats = features_many(params, rgbs, hand, cfg.buckets, batch, hyper=cfg.learned or cfg.gate > 0)
+    return [map_from_features(params, rgb, c, probe, cfg, head) for rgb, c in zip(rgbs, feats)]
+
+
+def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig,
+                      head=None) -> dict:
+    """One photo's map from its :func:`features` ``c``: :func:`learned_map` with ``cfg.learned``; else the
+    first look and, with a probe, a :func:`closer_look` when its sure object is small (one more VGG
+    pass) and the opt-in :func:`second_look`. With ``cfg.gate`` a photo whose :func:`head_presence` is
+    below it is refused first (presence 0): the probe map, vetoed by the learned head."""
+    if cfg.learned:
+        m, p, presence = learned_map(rgb, c, head, cfg)
+        return {"map": m, "objectness": objectness(c["f"]), "presence": presence, "cells": p}
+    if cfg.gate > 0 and head_presence(c, head)[0] < cfg.gate:
+        return {"map": np.zeros(rgb.shape[:2], np.float32), "objectness": objectness(c["f"]), "presence": 0.0}
+    s, m = first_look(rgb, c, probe, cfg)
+    closer = closer_look(params, rgb, s, m, probe, cfg) if probe is not None else None
+    if closer is not None:
+        m = soft_edge(closer, rgb.shape[:2], cfg)
+    presence = s.presence
+    again = (second_look(params, rgb, s, probe, cfg)
+             if probe is not None and presence < cfg.min_evidence and cfg.second_look > 0 else None)
+    if again is not None:
+        m, presence = soft_edge(again[0], rgb.shape[:2], cfg), again[1]
+    return {"map": m, "objectness": s.objectness, "presence": presence}
+
+
+def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]:
+    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns): the best
+    3 x 3 mean of the class probability (a lone cell is not an animal)."""
+    from scipy.ndimage import uniform_filter
+
+    p = head.grid_probs(c["h"])[..., 0]
+    return float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max()), p
+
+
+def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The learned map: ``(map (H, W), class probability per cell (h, w), presence)``.
+
+    The head gives each cell its class probability; upsampled to ``grabcut_side`` it seeds
+    GrabCut (>= ``sure``: sure object, >= 0.5 probable object, <= ``1 - sure`` sure background,
+    else probable background), so the colour model refines the edge but cannot take a floor
+    the head calls scene. Presence: the best 3 x 3 mean of the class probability (a lone cell
+    is not an animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
+    """
+    import cv2
+
+    presence, p = head_presence(c, head)
+    H, W = rgb.shape[:2]
+    s = cfg.grabcut_side / max(H, W)
+    hw = (max(8, round(H * s)), max(8, round(W * s)))
+    if presence < cfg.min_evidence:  # refused by the caller: no finish
+        return np.zeros((H, W), np.float32), p, presence
+    P = _resized(p, hw)
+    if not cfg.grabcut:
+        return soft_edge((P >= 0.5).astype(np.float32), (H, W), cfg), p, presence
+    gm = np.full(hw, cv2.GC_PR_BGD, np.uint8)
+    gm[P >= 0.5] = cv2.GC_PR_FGD
+    gm[P >= cfg.sure] = cv2.GC_FGD
+    gm[P <= 1.0 - cfg.sure] = cv2.GC_BGD
+    small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+    return soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg), p, presence
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,14 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
                 batch: int = 1) -> list[dict]:
     """:func:`locate` of each photo, their VGG passes ``batch`` photos at a time (one program per size)."""
     cfg = map_config(map_options)
+    head = _class_head(class_name) if (cfg.learned or cfg.gate > 0) else None
+    if cfg.learned:
+        rs = objectmap.object_maps(params, [_map_image(c, cfg.size) for c in contents], None, None, cfg, batch, head)
+        return [{"map": r["map"], "presence": r["presence"], "probe": True, "min_evidence": cfg.min_evidence}
+                for r in rs]
     pr = _class_probe(params, class_name) if filters is None else None
+    if pr is None and head is not None:
+        raise UsageError("--head-gate needs the class probe's map (not --filters or --scores)")
     flt = None
     if pr is None:
         if selected is None:
@@ -212,7 +219,7 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
             if selected is None:
                 raise UsageError("the object map needs --class, --filters or --scores")
         flt = map_filters(class_name, filters, selected)
-    rs = objectmap.object_maps(params, [_map_image(c, cfg.size) for c in contents], flt, pr, cfg, batch)
+    rs = objectmap.object_maps(params, [_map_image(c, cfg.size) for c in contents], flt, pr, cfg, batch, head)
     return [{"map": r["map"], "presence": r["presence"], "probe": pr is not None, "min_evidence": cfg.min_evidence}
             for r in rs]
 
@@ -248,6 +255,16 @@ def fitted_map(r: Mapping, content, hw: tuple[int, int], class_name: str | None)
         raise NotFoundError(f"no {class_name} found{where} (evidence {r['presence']:.2f} < {r['min_evidence']:.2f}); "
                             "--min-evidence to change")
     return np.clip(np.asarray(_resize(r["map"][..., None], tuple(hw)))[..., 0], 0.0, 1.0)
+
+
+def _class_head(class_name: str | None):
+    """The shipped cell head of ``class_name`` (the learned map), or UsageError."""
+    from ..select import cellhead
+
+    head = cellhead.shipped(class_name) if class_name else None
+    if head is None:
+        raise UsageError(f"the learned map has no cell head for class {class_name!r} (train one with jaxstyle head)")
+    return head
 
 
 def _class_probe(params, class_name: str | None):

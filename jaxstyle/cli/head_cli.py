@@ -1,0 +1,91 @@
+"""``jaxstyle head``: train the cell head the learned object map uses (jaxstyle/select/cellhead.py)."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from . import ArgumentParser, positive_int, run_main
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog="jaxstyle head", description="Train the per-cell head of the learned object map "
+                       "(class / other animal / person / scene over VGG-19 hypercolumns) on image-labelled pools; "
+                       "no mask is read. Images of the class give the confident cells of the probe-judged map, "
+                       "images of anything else their object cells as 'not the class'.")
+    p.add_argument("--class", dest="class_names", required=True, action="append",
+                   help="the class, repeatable (one features pass); it needs a shipped probe (jaxstyle probe)")
+    p.add_argument("--data", action="append", required=True, metavar="DIR",
+                   help="pool folder with labels.csv (filename, wnid), repeatable")
+    p.add_argument("--size", type=positive_int, default=288, help="square crop side of a pool image")
+    p.add_argument("--per-kind", type=positive_int, default=150,
+                   help="at most this many images of each kind (each class, animal, person, thing) per pool")
+    p.add_argument("--cells", type=positive_int, default=48, help="cells sampled per image")
+    p.add_argument("--hidden", type=positive_int, default=64, help="hidden units of the MLP")
+    p.add_argument("--steps", type=positive_int, default=400, help="full-batch Adam steps")
+    p.add_argument("--self-train", type=int, default=0, choices=(0, 1, 2),
+                   help="rounds of re-labelling the class images' cells by the head and training again")
+    p.add_argument("--seed", type=int, default=0, help="image choice, cell sample and initialisation")
+    p.add_argument("--batch", type=positive_int, default=8, help="images per forward pass")
+    p.add_argument("--cache", default=".cache/heads", help="pool cells are kept here (reruns skip the VGG pass)")
+    p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
+    p.add_argument("--out-dir", required=True, help="writes <class>.npz here (the shipped ones: jaxstyle/data/heads)")
+    p.add_argument("--force", action="store_true", help="overwrite existing heads")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import jax
+    import numpy as np
+
+    from .. import data
+    from ..errors import OutputExistsError, UsageError
+    from ..model import vgg, weights
+    from ..select import cellhead, cellpool, probe
+
+    a = build_parser().parse_args(argv)
+    names = list(dict.fromkeys(c.strip().lower() for c in a.class_names))
+    probes = {}
+    for n in names:
+        pr = probe.shipped(n)
+        if pr is None:
+            raise UsageError(f"--class {n}: no shipped probe (train one with jaxstyle probe first)")
+        probes[cellpool.group_wnid(n)] = pr
+    outs = {n: Path(a.out_dir) / f"{n}.npz" for n in names}
+    for out in outs.values():
+        if out.exists() and not a.force:
+            raise OutputExistsError(out)
+    params, meta = weights.load(a.weights)
+    prepared = None
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    t0, parts = time.time(), []
+    for i, d in enumerate(a.data):  # each pool's cells cached on their own: adding a pool re-reads the others
+        rng = np.random.default_rng([a.seed, i])
+        items = cellpool.choose(cellpool.read_pool(d), list(probes), a.per_kind, rng)
+        key = cellpool.cache_key(items, list(probes), a.size, a.cells, a.seed, str(meta.get("sha256")))
+        path = Path(a.cache) / f"cells-{key}.npz"
+        if path.is_file():
+            parts.append(cellpool.Cells.load(path))
+            log(f"read {path}: {len(parts[-1].ids)} images of {d}")
+            continue
+        prepared = prepared or vgg.prepare(params, "direct", grad=False)
+        parts.append(cellpool.extract(prepared, items, probes, a.size, a.cells, rng, a.batch, log))
+        parts[-1].save(path)
+    cells = cellpool.Cells.concat(parts)
+    secs = time.time() - t0
+    cmd = "jaxstyle head " + " ".join(sys.argv[1:] if argv is None else argv)
+    info = {"pools": list(a.data), "images": len(cells.ids), "image_size": a.size, "cells_per_image": a.cells,
+            "per_kind": a.per_kind, "seed": a.seed, "weights_sha256": meta.get("sha256"), "command": cmd,
+            "features_seconds": round(secs, 1), "labels": "image labels only; no mask"}
+    for i, (n, out) in enumerate(outs.items()):
+        head = cellpool.train(cells, n, jax.random.fold_in(jax.random.PRNGKey(a.seed), i), a.self_train,
+                              a.hidden, a.steps, info)
+        data.atomic_write(out, lambda tmp, h=head: cellhead.save(h, tmp), force=True)
+        print(f"wrote {out}: cells per group {head.meta['counts']}, loss {head.meta['loss'][0]:.3f} -> "
+              f"{head.meta['loss'][1]:.3f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_main(main))

@@ -1,0 +1,208 @@
+"""The object map's variants scored leave-one-source-out (``scripts/map_loso.py``).
+
+Photos come from the masked sources (``pets/``, ``masked/``, ``more-masked/``) by source: ``pets``
+(Oxford-IIIT), ``davis`` (DAVIS 2016 frames of ``masked/`` and ``more-masked/``), ``msrc``
+(MSRC-v2) and ``weizmann`` (horses, negatives only). Each photo gets one VGG pass at the
+map's size, then every variant's map for every class: ``probe`` (the probe-judged map) and the
+learned map at each ``sure`` with GrabCut, and thresholded without it. :func:`rows` gives one
+row per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and
+the presence); :func:`loso` chooses a variant and a refusal threshold on all sources but one
+and scores that one with them.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+SOURCES = ("pets", "davis", "msrc")
+SURES = (0.8, 0.9)
+EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class Photo:
+    name: str
+    photo: Path
+    mask: Path
+    source: str
+    species: str
+
+
+def _index(root: Path) -> list[dict]:
+    with open(root / "index.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def photos(data: Path, species: Sequence[str] = ("dog", "cat", "horse", "cow", "sheep"),
+           horse_every: int = 3) -> list[Photo]:
+    """The masked photos of ``species`` under ``data`` (``../shared/data``); every ``horse_every``-th Weizmann horse."""
+    out = []
+    for r in _index(data / "pets"):
+        out.append(Photo(r["name"], data / "pets" / f"{r['name']}.jpg", data / "pets" / f"{r['name']}_mask.png",
+                         "pets", r["species"]))
+    for r in _index(data / "masked"):
+        sp = {"cows": "cow", "horsejump-high": "horserider"}.get(r["category"], r["category"])
+        out.append(Photo(r["name"], data / "masked" / f"{r['name']}.jpg", data / "masked" / f"{r['name']}_mask.png",
+                         "davis", sp))
+    horses = 0
+    for r in _index(data / "more-masked"):
+        if r["source"] == "weizmann":
+            horses += 1
+            if (horses - 1) % horse_every:
+                continue
+        src = {"davis2016": "davis"}.get(r["source"], r["source"])
+        d = data / "more-masked"
+        out.append(Photo(r["name"], d / f"{r['name']}.jpg", d / f"{r['name']}_mask.png", src, r["class"]))
+    return [p for p in out if p.species in species]
+
+
+def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
+    """Variant name -> ``MapConfig`` fields: ``probe`` (the probe-judged map) and the learned ones."""
+    out = {"probe": {}}
+    for s in sures:
+        out[f"learned-s{s:g}"] = {"learned": True, "sure": s}
+    out["learned-nogc"] = {"learned": True, "grabcut": False}
+    return out
+
+
+FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "presence", "seconds")
+
+
+def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None) -> tuple[np.ndarray, dict]:
+    """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`objectmap.features`), kept in ``cache``."""
+    from .. import data
+    from ..transfer import objectmap
+
+    rgb = data.load_image(ph.photo, size)
+    path = None if cache is None else Path(cache) / f"{ph.source}-{ph.name}-{size}.npz"
+    if path is not None and path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            return rgb, {k: z[k].astype(np.float32) for k in z.files}
+    c = objectmap.features(params, rgb, hyper=True)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:
+            np.savez(fh, **{k: v.astype(np.float16) for k, v in c.items()})
+    return rgb, c
+
+
+def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes: Mapping, heads: Mapping,
+         chosen: Mapping[str, dict], size: int = 512, done: set | None = None, cache: Path | None = None,
+         log: Callable[[str], None] | None = None):
+    """Yield one row per photo, class and variant of ``chosen`` (:data:`FIELDS`), skipping
+    ``(photo, class, variant)`` in ``done``."""
+    import time
+
+    from .. import data
+    from ..transfer import objectmap
+    from .mapeval import score_map
+
+    for ph in items:
+        todo = [(cls, v) for cls in classes for v in chosen if (ph.name, cls, v) not in (done or set())]
+        if not todo:
+            continue
+        t0 = time.time()
+        rgb, c = photo_features(params, ph, size, cache)
+        mask = data.load_mask(ph.mask, rgb.shape[:2])
+        for cls, name in todo:
+            t1 = time.time()
+            cfg = objectmap.MapConfig(size=size, **chosen[name])
+            r = objectmap.map_from_features(params, rgb, c, probes[cls], cfg, heads.get(cls))
+            sc = score_map(r["map"], mask, ph.species == cls)
+            yield {"photo": ph.name, "source": ph.source, "species": ph.species, "cls": cls, "variant": name,
+                   "iou": sc["map_iou"], "cover": sc["wrong_cover"], "presence": r["presence"],
+                   "seconds": round(time.time() - t1, 3)}
+        if log:
+            log(f"{ph.name}: {time.time() - t0:.1f} s")
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        out = list(csv.DictReader(f))
+    for r in out:
+        for k in ("iou", "cover", "presence", "seconds"):
+            r[k] = float(r[k]) if r[k] not in ("", "nan") else float("nan")
+    return out
+
+
+def scored(rs: Sequence[Mapping], evidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(iou of own-class rows, cover of other-class rows)`` with refusal below ``evidence`` (IoU 0, cover 0)."""
+    own = np.array([0.0 if r["presence"] < evidence else r["iou"] for r in rs if r["species"] == r["cls"]])
+    other = np.array([0.0 if r["presence"] < evidence else r["cover"] for r in rs if r["species"] != r["cls"]])
+    return own, other
+
+
+def objective(rs: Sequence[Mapping], evidence: float) -> float:
+    """What a choice maximises: mean own-class IoU less mean wrong-class cover."""
+    own, other = scored(rs, evidence)
+    return (own.mean() if own.size else 0.0) - (other.mean() if other.size else 0.0)
+
+
+def choose(rs: Sequence[Mapping], learned: bool) -> tuple[str, float]:
+    """The ``(variant, evidence)`` with the best :func:`objective` on rows ``rs`` (learned variants, or the probe map
+    at its own threshold 0.2)."""
+    if not learned:
+        return "probe", 0.2
+    best = None
+    for v in sorted({r["variant"] for r in rs if r["variant"] != "probe"}):
+        sub = [r for r in rs if r["variant"] == v]
+        for e in EVIDENCE:
+            o = objective(sub, e)
+            if best is None or o > best[0]:
+                best = (o, v, e)
+    return best[1], best[2]
+
+
+def stats(v: np.ndarray) -> str:
+    if not v.size:
+        return "– | – | –"
+    return f"{np.median(v):.3f} | {v.mean():.3f} | {np.mean(v >= 0.6):.2f}"
+
+
+def gated(rs: Sequence[Mapping], gate: float, variant: str = "learned-s0.8") -> list[dict]:
+    """The probe map's rows refused (presence 0) where the learned ``variant``'s head presence is below ``gate``
+    (``MapConfig.gate``: the gate changes nothing else, so its rows follow from the two variants' rows)."""
+    head = {(r["photo"], r["cls"]): r["presence"] for r in rs if r["variant"] == variant}
+    return [{**r, "variant": "gated", "presence": r["presence"] if head[(r["photo"], r["cls"])] >= gate else 0.0}
+            for r in rs if r["variant"] == "probe" and (r["photo"], r["cls"]) in head]
+
+
+def choose_gate(rs: Sequence[Mapping]) -> float:
+    """The gate with the best :func:`objective` (probe map's own threshold 0.2) on rows ``rs``."""
+    return max(GATES, key=lambda g: (objective(gated(rs, g), 0.2), -g))
+
+
+def loso(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
+    """Markdown: per held-out source and class, the probe map, the learned map and the probe map gated by the
+    head, the latter two with their choices made on the other sources."""
+    md = ["| held-out source | class | n | learned: choice | gate | probe map: median / mean / ≥ 0.6 | "
+          "learned: median / mean / ≥ 0.6 | gated probe map: median / mean / ≥ 0.6 | refused (probe / learned / gated) |",
+          "|---|---|---:|---|---:|---|---|---|---|"]
+    wrong = ["| held-out source | map class | photos of | n | probe map: median / mean cover | "
+             "learned: median / mean cover | gated: median / mean cover |", "|---|---|---|---:|---|---|---|"]
+    f = lambda v: f"{np.median(v):.3f} / {v.mean():.3f}" if v.size else "–"  # noqa: E731
+    for s in sorted({r["source"] for r in rs}):
+        train = [r for r in rs if r["source"] != s]
+        v, e = choose(train, True)
+        g = choose_gate(train)
+        for cls in classes:
+            test = [r for r in rs if r["source"] == s and r["cls"] == cls]
+            old = [r for r in test if r["variant"] == "probe"]
+            new = [r for r in test if r["variant"] == v]
+            gat = gated(test, g)
+            o_own, n_own, g_own = scored(old, 0.2)[0], scored(new, e)[0], scored(gat, 0.2)[0]
+            if o_own.size:
+                ref = [sum(r["presence"] < t for r in x if r["species"] == cls) for x, t in ((old, 0.2), (new, e), (gat, 0.2))]
+                md.append(f"| {s} | {cls} | {o_own.size} | {v}, evidence {e:g} | {g:g} | "
+                          + " | ".join(stats(x).replace(" | ", " / ") for x in (o_own, n_own, g_own))
+                          + f" | {' / '.join(map(str, ref))} |")
+            for sp in sorted({r["species"] for r in test if r["species"] != cls}):
+                pick = lambda x: [r for r in x if r["species"] == sp]  # noqa: E731
+                covers = [scored(pick(x), t)[1] for x, t in ((old, 0.2), (new, e), (gat, 0.2))]
+                wrong.append(f"| {s} | {cls} | {sp} | {covers[0].size} | " + " | ".join(f(c) for c in covers) + " |")
+    return md + [""] + wrong

@@ -1,0 +1,60 @@
+"""Score the probe map and the learned map variants on the masked sources, leave-one-source-out.
+
+    python scripts/map_loso.py --data ../shared/data --csv out/loso/rows.csv --md out/loso/loso.md
+
+Rows are appended to ``--csv`` (a rerun adds only what is missing); ``--heads DIR`` scores heads
+other than the shipped ones (give another ``--csv`` then); ``--cache`` keeps each photo's features.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from jaxstyle.evaluate import loso
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--md", default=None)
+    p.add_argument("--classes", nargs="+", default=["dog", "cat"])
+    p.add_argument("--variants", nargs="+", default=list(loso.variants()))
+    p.add_argument("--heads", default=None, help="folder of <class>.npz cell heads (default: the shipped ones)")
+    p.add_argument("--cache", default=".cache/loso")
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--only-report", action="store_true")
+    p.add_argument("--merge", nargs="*", default=[], help="more row files for the report (the probe map's rows)")
+    a = p.parse_args()
+    out = Path(a.csv)
+    if not a.only_report:
+        from jaxstyle.model import weights
+        from jaxstyle.select import cellhead, probe
+        from jaxstyle.transfer import objectmap
+
+        params = objectmap.vgg_params(weights.load()[0])
+        probes = {c: probe.shipped(c) for c in a.classes}
+        heads = {c: cellhead.shipped(c, a.heads and Path(a.heads)) for c in a.classes}
+        chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
+        done = {(r["photo"], r["cls"], r["variant"]) for r in loso.read_rows(out)} if out.is_file() else set()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        new = not out.is_file()
+        with open(out, "a", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, loso.FIELDS)
+            if new:
+                w.writeheader()
+            for row in loso.rows(params, loso.photos(Path(a.data)), a.classes, probes, heads, chosen, a.size, done,
+                                 Path(a.cache), log=lambda s: print(s, file=sys.stderr, flush=True)):
+                w.writerow(row)
+                f.flush()
+    rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
+    md = "\n".join(loso.loso(rows, a.classes)) + "\n"
+    if a.md:
+        Path(a.md).write_text(md, encoding="utf-8")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

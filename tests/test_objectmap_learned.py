@@ -1,0 +1,63 @@
+"""The learned map (``--learned-map``) on the real weights and real photos, one per source kind."""
+import pytest
+
+from helpers import SHARED
+from jaxstyle import data
+from jaxstyle.errors import NotFoundError
+from jaxstyle.evaluate import metrics
+from jaxstyle.transfer import objectmap, stylize
+
+pytestmark = pytest.mark.slow
+LEARNED = dict(objectmap.LEARNED)
+
+
+def _pair(folder, name):
+    img = data.load_image(SHARED / folder / f"{name}.jpg", 512)
+    return img, data.load_mask(SHARED / folder / f"{name}_mask.png", img.shape[:2])
+
+
+def _iou(params, img, mask, cls, **opts):
+    m = stylize.auto_map(params, img, img.shape[:2], cls, map_options={**LEARNED, **opts})
+    return metrics.map_iou(m, mask, radius=metrics.band_radius(mask.shape))
+
+
+# (folder, photo, class, floor): a pet, a DAVIS frame and an MSRC photo per class the heads ship for; floors
+# ~0.1 under the IoU measured at the shipped heads (docs/RESULTS.md, "Learned map": 0.82, 0.59, 0.70, 0.56, 0.53)
+PHOTOS = [("pets", "dog_american_bulldog_104", "dog", 0.7), ("masked", "davis_dog_00040", "dog", 0.5),
+          ("more-masked", "dog_msrc_16_10", "dog", 0.6), ("pets", "cat_Abyssinian_101", "cat", 0.45),
+          ("more-masked", "cat_msrc_15_10", "cat", 0.4)]
+
+
+@pytest.mark.parametrize("folder,name,cls,floor", PHOTOS)
+def test_learned_map_per_source(real_params, shared_data, folder, name, cls, floor):
+    img, mask = _pair(folder, name)
+    assert _iou(real_params, img, mask, cls) >= floor
+
+
+def test_colour_spill_stays_off_a_floor_of_the_dogs_colour(real_params, shared_data):
+    """A small shiba on a floor of its colour (0.78 measured): the head's sure background keeps GrabCut off the
+    floor; without the sure cells (``sure`` 1: every cell probable) GrabCut spills (IoU 0.45)."""
+    img, mask = _pair("pets", "dog_shiba_inu_61")
+    assert _iou(real_params, img, mask, "dog") >= 0.65
+
+
+def test_a_small_dog_is_found_not_refused(real_params, shared_data):
+    """A dog on 2 % of an MSRC frame: present, and mapped (0.76 measured; the probe map reaches 0.30)."""
+    img, mask = _pair("more-masked", "dog_msrc_16_22")
+    assert _iou(real_params, img, mask, "dog") >= 0.6
+
+
+def test_a_cat_is_refused_by_the_dog_map(real_params, shared_data):
+    img, _ = _pair("pets", "cat_Abyssinian_101")
+    with pytest.raises(NotFoundError):
+        stylize.auto_map(real_params, img, img.shape[:2], "dog", map_options=LEARNED)
+
+
+def test_the_head_gate_refuses_a_cow_the_probe_map_calls_dog(real_params, shared_data):
+    """A DAVIS cow: the probe map covers 0.99 of it as "dog"; with --head-gate the dog head's presence
+    (0.53 < 0.9) refuses the photo."""
+    img, mask = _pair("masked", "davis_cows_00000")
+    m = stylize.auto_map(real_params, img, img.shape[:2], "dog")
+    assert m[mask >= 0.5].mean() > 0.5
+    with pytest.raises(NotFoundError):
+        stylize.auto_map(real_params, img, img.shape[:2], "dog", map_options=objectmap.GATE)
