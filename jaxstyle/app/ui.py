@@ -166,8 +166,8 @@ def build(engine: Engine):
                 go = gr.Button("stylize", variant="primary", elem_id="stylize")
                 status = gr.Markdown(elem_id="status")
             with gr.Column(scale=2):
-                preview = gr.Image(label="progress", type="numpy", interactive=False, elem_id="preview")
-                slider = gr.ImageSlider(label="before / after", type="numpy", elem_id="slider")
+                preview = gr.Image(label="progress", type="numpy", interactive=False, elem_id="preview", height=320)
+                slider = gr.ImageSlider(label="before / after", type="numpy", elem_id="slider", max_height=420)
                 with gr.Row():
                     get_result = gr.DownloadButton("download the result (PNG)", elem_id="download-result")
                     get_map = gr.DownloadButton("download the map (PNG)", elem_id="download-map")
