@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import threading
 import traceback
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
@@ -166,7 +167,8 @@ class Engine:
         self.classes = probe_classes()
         self.params = params if params is not None else weights.load(cfg.weights)[0]
         self.queue = JobQueue(describe_error=message)
-        self.out_dir = Path(tempfile.mkdtemp(prefix="jaxstyle-app-"))
+        self.out_dir = Path(tempfile.mkdtemp(prefix="jaxstyle-app-"))  # results; removed with the engine
+        weakref.finalize(self, shutil.rmtree, self.out_dir, True)
         self._map_lock = threading.Lock()
         self._map_params = None
 
