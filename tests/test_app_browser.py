@@ -1,7 +1,8 @@
 """``jaxstyle app`` in a real headless browser (Debian's chromium + chromium-driver, Selenium).
 
 Loads the page, uploads the bundled dog photo, waits for the object map, paints a "remove"
-stroke across the dog and applies it (the map shrinks), runs a tiny stylization (64 px, 5
+stroke across the dog and applies it (the map shrinks), clicks a "remove" spot on it (the map
+shrinks again), runs a tiny stylization (64 px, 5
 iterations), downloads the result PNG and saves a screenshot: to ``$JAXSTYLE_APP_SCREENSHOT``
 when set, else under the test's tmp folder. The README's ``docs/app.png`` is made with a larger run::
 
@@ -99,14 +100,35 @@ def _stroke(d, x_share: float) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    d.find_element(By.CSS_SELECTOR, "#editor button[aria-label='Brush']").click()
-    canvas = d.find_elements(By.CSS_SELECTOR, "#editor canvas")[-1]
+    tab(d, "paint")
+    _until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor button[aria-label='Brush']"))[0].click()
+    canvas = _until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor canvas"))[-1]
     w, h = canvas.size["width"], canvas.size["height"]
     ac = ActionChains(d, duration=50)
-    ac.move_to_element_with_offset(canvas, int(x_share * w) - w // 2, -h // 2 + 40).click_and_hold().pause(0.1)
-    for _ in range(10):
-        ac.move_by_offset(0, 25).pause(0.05)
+    # the canvas centres the photo (512x288 at 94 %): from 100 px above its middle to 100 px below
+    ac.move_to_element_with_offset(canvas, int(x_share * w) - w // 2, -100).click_and_hold().pause(0.1)
+    for _ in range(20):
+        ac.move_by_offset(0, 10).pause(0.05)
     ac.release().perform()
+
+
+def tab(d, name: str) -> None:
+    """Open the map's tab ``name`` ("click" or "paint")."""
+    from selenium.webdriver.common.by import By
+
+    d.find_element(By.XPATH, f"//button[@role='tab' and normalize-space()='{name}']").click()
+
+
+def click_map(d, x_share: float, y_share: float, mode: str) -> None:
+    """Click the map over the photo at a share of its width and height with the click mode ``mode``."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    tab(d, "click")
+    d.find_element(By.XPATH, f"//*[@id='mode']//label[normalize-space()='{mode}']").click()
+    img = _until(lambda: d.find_elements(By.CSS_SELECTOR, "#overlay img"))[0]
+    w, h = img.size["width"], img.size["height"]
+    ActionChains(d).move_to_element_with_offset(img, int((x_share - 0.5) * w), int((y_share - 0.5) * h)).click().perform()
 
 
 def _set_number(d, css, value) -> None:
@@ -131,9 +153,14 @@ def test_page_map_stroke_stylize_download(server, browser, tmp_path):
 
     _stroke(d, 0.42)  # red ("remove") is the brush's first colour; the stroke crosses the dog
     d.find_element(By.CSS_SELECTOR, "#apply").click()
-    _until(lambda: _text(d, "#map-note") != note)
-    after, _ = _map_pixels(d, src)
+    _until(lambda: "after 1 correction" in _text(d, "#map-note"))
+    after, src = _map_pixels(d, src)
     assert 0 < after < 0.8 * before
+
+    click_map(d, 0.32, 0.5, "remove")  # a click on what is left of the dog takes a spot off
+    _until(lambda: "after 2 corrections" in _text(d, "#map-note"))
+    clicked, _ = _map_pixels(d, src)
+    assert 0 < clicked < after
 
     _set_number(d, "#knob-size", SIZE)
     _set_number(d, "#knob-iterations", ITERATIONS)

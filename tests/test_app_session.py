@@ -107,11 +107,11 @@ def test_strokes_accumulate_and_redo_the_map_from_the_automatic_one(tiny_params)
     remove[24:40, 43:45] = True
     s1 = engine.strokes(s0, None, remove)
     assert s1.share < 0.85 * s0.share and s1.map[20:44, 40:48].mean() < 0.1
-    assert s1.auto is s0.auto and s1.remove.sum() == remove.sum()
+    assert s1.auto is s0.auto and s1.remove.sum() == remove.sum() and s1.applied == 1
     add = np.zeros((32, 48), bool)  # strokes at another size (the editor's canvas) are resized
     add[2:4, 2:4] = True
     s2 = engine.strokes(s1, add, None)
-    assert s2.remove.sum() == remove.sum() and s2.add.any()  # the first stroke still counts
+    assert s2.remove.sum() == remove.sum() and s2.add.any() and s2.applied == 2  # the first stroke still counts
     assert s2.map[20:44, 40:48].mean() < 0.1
 
 

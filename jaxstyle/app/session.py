@@ -31,6 +31,7 @@ MAX_UPLOAD_MB = 20.0  # jaxstyle app --max-upload-mb
 WORK_SIDE = 2048      # an upload is kept at this long side at most (results are at most 1024 px)
 MAP_BUCKETS = 4       # photos of different sizes share the map's and the stylization's compiled programs
 KEEP_JOBS = 20        # finished jobs whose files stay on disk
+SPOT = 0.03           # a click marks a disc of this share of the map's long side (radius)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class MapState:
     remove: np.ndarray = field(default=None)  # (H, W) bool
     class_name: str = "dog"
     message: str = ""
+    applied: int = 0    # corrections applied (each a set of strokes)
 
     @property
     def share(self) -> float:
@@ -156,6 +158,13 @@ def map_image(state: MapState) -> np.ndarray:
     return data.to_uint8(state.map * 255.0)
 
 
+def spot(hw: tuple[int, int], x: float, y: float, radius: float = SPOT) -> np.ndarray:
+    """A clicked point as a stroke: a disc (bool (H, W)) around pixel ``(x, y)`` of radius ``radius`` of the long side."""
+    yy, xx = np.ogrid[: hw[0], : hw[1]]
+    r = max(1.0, radius * max(hw))
+    return (xx - float(x)) ** 2 + (yy - float(y)) ** 2 <= r * r
+
+
 class Engine:
     """What every visitor shares: weights, map weights, paintings, the job queue and the results folder."""
 
@@ -214,9 +223,9 @@ class Engine:
         add = state.add | _mask_at(add, hw)
         remove = state.remove | _mask_at(remove, hw)
         if not (add.any() or remove.any()):
-            return replace(state, add=add, remove=remove, map=state.auto, message="")
+            return replace(state, add=add, remove=remove, map=state.auto, message="", applied=0)
         m = objectmap.refine(state.photo, state.auto, add, remove, self.map_config())
-        return replace(state, add=add, remove=remove, map=m, message="")
+        return replace(state, add=add, remove=remove, map=m, message="", applied=state.applied + 1)
 
     def user_mask(self, state: MapState, path: str | os.PathLike, name: str | None) -> MapState:
         """``state`` with an uploaded mask (white or opaque = object) as its map; strokes cleared."""

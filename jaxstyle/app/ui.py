@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 
 from ..errors import UsageError
@@ -53,18 +54,21 @@ def _editor(state: MapState) -> dict:
 
 
 def _map_note(state: MapState) -> str:
-    return state.message or f"the map covers {state.share:.1%} of the photo"
+    n = state.applied
+    return state.message or f"the map covers {state.share:.1%} of the photo" + (
+        f" after {n} correction{'s' if n > 1 else ''}" if n else "")
 
 
 def build(engine: Engine):
     """The page's :class:`gradio.Blocks`."""
-    import gradio as gr
-
     def show(state: MapState):
-        return state, _editor(state), session.map_image(state), _map_note(state)
+        return state, _editor(state), session.overlay(state), session.map_image(state), _map_note(state)
 
     def failed(e: BaseException, state=None):
-        return state, gr.skip(), gr.skip(), f"**Error:** {session.message(e)}"
+        return state, gr.skip(), gr.skip(), gr.skip(), f"**Error:** {session.message(e)}"
+
+    def unchanged(state, note=None):
+        return state, gr.skip(), gr.skip(), gr.skip(), gr.skip() if note is None else note
 
     def on_photo(f, class_name):
         try:
@@ -80,7 +84,7 @@ def build(engine: Engine):
 
     def on_class(state, class_name):
         if state is None:
-            return state, gr.skip(), gr.skip(), gr.skip()
+            return unchanged(state)
         try:
             return show(engine.locate(state.full, class_name))
         except Exception as e:  # noqa: BLE001
@@ -88,25 +92,34 @@ def build(engine: Engine):
 
     def on_strokes(state, editor):
         if state is None:
-            return state, gr.skip(), gr.skip(), "**Error:** upload a photo first"
+            return unchanged(state, "**Error:** upload a photo first")
         try:
             return show(engine.strokes(state, *_strokes(editor)))
         except Exception as e:  # noqa: BLE001
             return failed(e, state)
 
+    def on_click(state, mode, evt: gr.SelectData):
+        if state is None:
+            return unchanged(state, "**Error:** upload a photo first")
+        try:
+            spot = session.spot(state.auto.shape, evt.index[0], evt.index[1])
+            return show(engine.strokes(state, spot if mode == "add" else None, spot if mode != "add" else None))
+        except Exception as e:  # noqa: BLE001
+            return failed(e, state)
+
     def on_reset(state):
         if state is None:
-            return state, gr.skip(), gr.skip(), gr.skip()
+            return unchanged(state)
         empty = np.zeros(state.auto.shape, bool)
         from dataclasses import replace
 
-        return show(replace(state, map=state.auto, add=empty, remove=empty, message=""))
+        return show(replace(state, map=state.auto, add=empty, remove=empty, message="", applied=0))
 
     def on_mask(state, f):
         if state is None:
-            return state, gr.skip(), gr.skip(), "**Error:** upload a photo first"
+            return unchanged(state, "**Error:** upload a photo first")
         if f is None:
-            return state, gr.skip(), gr.skip(), gr.skip()
+            return unchanged(state)
         try:
             return show(engine.user_mask(state, f, _name(f)))
         except Exception as e:  # noqa: BLE001
@@ -144,14 +157,21 @@ def build(engine: Engine):
                                          label="object class", elem_id="class")
                 mask = gr.File(label="or upload a mask (white = object)", file_types=["image"], elem_id="mask")
             with gr.Column(scale=2):
-                editor = gr.ImageEditor(label="object map: paint green to add, red to remove, then 'apply strokes'",
-                                        type="numpy", format="png", image_mode="RGBA", sources=(), transforms=(),
-                                        layers=False, eraser=False, elem_id="editor", canvas_size=(512, 512), height=560,
-                                        brush=gr.Brush(colors=[ADD_COLOR, REMOVE_COLOR], default_color=REMOVE_COLOR,
-                                                       color_mode="fixed", default_size=12))
-                with gr.Row():
-                    apply = gr.Button("apply strokes", variant="primary", elem_id="apply")
-                    reset = gr.Button("undo all strokes", elem_id="reset")
+                # The editor's canvas redraws continuously; in its own tab it runs only while that tab is open.
+                with gr.Tabs():
+                    with gr.Tab("click", elem_id="tab-click"):
+                        overlay_view = gr.Image(label="object map over the photo: a click adds or removes a spot",
+                                                type="numpy", format="png", interactive=False, elem_id="overlay")
+                        mode = gr.Radio(["add", "remove"], value="remove", label="a click", elem_id="mode")
+                    with gr.Tab("paint", elem_id="tab-paint", render_children=True):
+                        editor = gr.ImageEditor(
+                            label="object map: paint green to add, red to remove, then 'apply strokes'", type="numpy",
+                            format="png", image_mode="RGBA", sources=(), transforms=(), layers=False, eraser=False,
+                            elem_id="editor", canvas_size=(512, 512), height=560, interactive=True,
+                            brush=gr.Brush(colors=[ADD_COLOR, REMOVE_COLOR], default_color=REMOVE_COLOR,
+                                           color_mode="fixed", default_size=12))
+                        apply = gr.Button("apply strokes", variant="primary", elem_id="apply")
+                reset = gr.Button("undo all corrections", elem_id="reset")
                 map_note = gr.Markdown(elem_id="map-note")
             with gr.Column(scale=1):
                 map_view = gr.Image(label="object map", type="numpy", format="png", interactive=False,
@@ -172,12 +192,13 @@ def build(engine: Engine):
                     get_result = gr.DownloadButton("download the result (PNG)", elem_id="download-result")
                     get_map = gr.DownloadButton("download the map (PNG)", elem_id="download-map")
 
-        shown = [state, editor, map_view, map_note]
+        shown = [state, editor, overlay_view, map_view, map_note]
         photo.upload(on_photo, [photo, class_name], shown)
         example.click(on_example, [class_name], shown)
         class_name.change(on_class, [state, class_name], shown)
         apply.click(on_strokes, [state, editor], shown)
         reset.click(on_reset, [state], shown)
+        overlay_view.select(on_click, [state, mode], shown)
         mask.upload(on_mask, [state, mask], shown)
         # Many visitors may wait at once; session's queue runs their jobs one at a time.
         go.click(on_stylize, [state, style_name, style_file, *knobs], [status, preview, slider, get_result, get_map],
@@ -187,8 +208,6 @@ def build(engine: Engine):
 
 def _follow(engine: Engine, job):
     """Yield the page's view of ``job`` (status, preview, before/after, downloads) until it ends."""
-    import gradio as gr
-
     skip = gr.skip()
     seen, shown_preview = -1, None
     while not job.finished:
