@@ -158,8 +158,14 @@ def map_image(state: MapState) -> np.ndarray:
     return data.to_uint8(state.map * 255.0)
 
 
+def without_strokes(state: MapState) -> MapState:
+    """``state`` back at its map before strokes."""
+    empty = np.zeros(state.auto.shape, bool)
+    return replace(state, map=state.auto, add=empty, remove=empty, message="", applied=0)
+
+
 def spot(hw: tuple[int, int], x: float, y: float, radius: float = SPOT) -> np.ndarray:
-    """A clicked point as a stroke: a disc (bool (H, W)) around pixel ``(x, y)`` of radius ``radius`` of the long side."""
+    """A clicked point as a stroke: a disc (bool (H, W)) around pixel ``(x, y)``, radius ``radius`` of the long side."""
     yy, xx = np.ogrid[: hw[0], : hw[1]]
     r = max(1.0, radius * max(hw))
     return (xx - float(x)) ** 2 + (yy - float(y)) ** 2 <= r * r
@@ -223,7 +229,7 @@ class Engine:
         add = state.add | _mask_at(add, hw)
         remove = state.remove | _mask_at(remove, hw)
         if not (add.any() or remove.any()):
-            return replace(state, add=add, remove=remove, map=state.auto, message="", applied=0)
+            return without_strokes(state)
         m = objectmap.refine(state.photo, state.auto, add, remove, self.map_config())
         return replace(state, add=add, remove=remove, map=m, message="", applied=state.applied + 1)
 
@@ -234,8 +240,7 @@ class Engine:
             m = data.load_mask(path, state.auto.shape)
         except JaxstyleError as e:
             raise JaxstyleError(_client_side(str(e), path, Path(name or path).name)) from None
-        empty = np.zeros(m.shape, bool)
-        return replace(state, auto=m, map=m, add=empty, remove=empty, message="")
+        return without_strokes(replace(state, auto=m))
 
     def submit(self, state: MapState, style: np.ndarray, **options) -> Job:
         """Queue a stylization of ``state``'s photo inside its map with ``style`` (RGB array).

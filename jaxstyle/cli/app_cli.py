@@ -25,7 +25,8 @@ def build_parser() -> ArgumentParser:
                        "map, stylize it with a painting, download the result (needs pip install -e '.[app]').")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     p.add_argument("--port", type=positive_int, default=7860, help="port to listen on")
-    p.add_argument("--styles", default=None, metavar="DIR", help="a folder of paintings the page offers beside the bundled one")
+    p.add_argument("--styles", default=None, metavar="DIR",
+                   help="a folder of paintings the page offers beside the bundled one")
     p.add_argument("--max-upload-mb", type=positive_float, default=MAX_UPLOAD_MB, help="largest upload accepted, in MB")
     p.add_argument("--weights", default=None, help="VGG-19 .npz (default weights/vgg19.npz; made on first use)")
     return p
