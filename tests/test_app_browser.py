@@ -2,7 +2,7 @@
 
 Loads the page, uploads the bundled dog photo, waits for the object map, paints a "remove"
 stroke across the dog and applies it (the map shrinks), clicks a "remove" spot on it (the map
-shrinks again), runs a tiny stylization (64 px, 5
+shrinks again), undoes both (the automatic map is back), runs a tiny stylization (64 px, 5
 iterations), downloads the result PNG and saves a screenshot: to ``$JAXSTYLE_APP_SCREENSHOT``
 when set, else under the test's tmp folder. The README's ``docs/app.png`` is made with a larger run::
 
@@ -148,7 +148,7 @@ def test_page_map_stroke_stylize_download(server, browser, tmp_path):
     d.get(server)
     _until(lambda: d.find_elements(By.CSS_SELECTOR, "#photo input[type=file]"))
     d.find_element(By.CSS_SELECTOR, "#photo input[type=file]").send_keys(str(DOG))
-    _until(lambda: "covers" in _text(d, "#map-note"))
+    note = _until(lambda: "covers" in _text(d, "#map-note") and _text(d, "#map-note"))
     before, src = _map_pixels(d)
     assert before > 0.03 * 512 * 288  # the dog is there
 
@@ -160,8 +160,12 @@ def test_page_map_stroke_stylize_download(server, browser, tmp_path):
 
     click_map(d, 0.32, 0.5, "remove")  # a click on what is left of the dog takes a spot off
     _until(lambda: "after 2 corrections" in _text(d, "#map-note"))
-    clicked, _ = _map_pixels(d, src)
+    clicked, src = _map_pixels(d, src)
     assert 0 < clicked < after
+
+    d.find_element(By.CSS_SELECTOR, "#reset").click()  # back to the automatic map, which is stylized
+    _until(lambda: _text(d, "#map-note") == note)
+    assert _map_pixels(d, src)[0] == before
 
     _set_number(d, "#knob-size", SIZE)
     _set_number(d, "#knob-iterations", ITERATIONS)
