@@ -133,3 +133,15 @@ def test_a_job_stylizes_inside_the_map_and_writes_the_pngs(tiny_params):
     outside = session.at_long_side(s.map, 48) < 0.01
     assert np.abs(r["image"].astype(int) - r["content"].astype(int))[outside].max() <= 1  # background untouched
     assert np.abs(r["image"].astype(int) - r["content"].astype(int))[~outside].max() > 5
+
+
+def test_a_job_passes_the_pages_options_to_config(tiny_params):
+    """The page's knobs are Config fields: strength 0 keeps the photo inside the map too."""
+    engine = Engine(AppConfig(), params=tiny_params)
+    s = _state()
+    style = np.random.default_rng(1).uniform(0, 255, (48, 48, 3)).astype(np.float32)
+    job = engine.submit(s, style, size=48, iterations=4, scales=1, strength=0.0)
+    _until(lambda: job.finished, timeout=300)
+    assert job.state == jobs.DONE, job.error
+    r = job.result
+    assert np.abs(r["image"].astype(int) - r["content"].astype(int)).max() <= 2

@@ -248,6 +248,7 @@ def test_ground_truth_composite_scores_as_object_only(real):
     assert abs(r["gain_bg"]) < 0.05
     assert r["cover_bg"] == 0.0
     assert r["psnr_bg"] == math.inf
+    assert r["structure_obj"] < 0.3  # the painting pasted in: a dog-shaped cut-out, the dog's edges gone
     assert r["map_iou"] == 1.0 and r["map_ap"] == 1.0
 
 
@@ -270,3 +271,36 @@ def test_identity_and_whole_image_and_partial_on_real_photo(real):
     p = metrics.evaluate(params, partial, c, grams, m)
     assert 0.2 < p["cover_obj"] < 0.8
     assert 0 < p["gain_obj"] < metrics.evaluate(params, out, c, grams, m)["gain_obj"]
+
+
+# ------------------------------------------------------------------ structure
+def test_structure_of_the_photo_itself_is_one_and_of_flat_content_nan():
+    c = _photo()
+    m = _box_mask()
+    assert metrics.structure(c, c, m) == pytest.approx(1.0)
+    flat = np.full_like(c, 128.0)
+    assert math.isnan(metrics.structure(c, flat, m))
+    assert math.isnan(metrics.structure(c, c, np.zeros_like(m)))
+
+
+def test_structure_drops_when_the_objects_edges_are_replaced_not_when_strokes_are_added():
+    h, w = 96, 128
+    yy, xx = np.mgrid[:h, :w]
+    c = np.full((h, w, 3), 90.0, np.float32)  # an "animal": a body with two eyes and a nose
+    c[(yy - 30) ** 2 + (xx - 50) ** 2 < 36] = 230.0
+    c[(yy - 30) ** 2 + (xx - 78) ** 2 < 36] = 230.0
+    c[55:70, 58:70] = 20.0
+    m = np.zeros((h, w), np.float32)
+    m[10:90, 20:108] = 1.0
+    rng = np.random.default_rng(0)
+    strokes = np.repeat(rng.uniform(-25, 25, (h // 4, w // 4, 3)), 4, 0).repeat(4, 1).astype(np.float32)
+    painted = np.clip(c + strokes, 0, 255)  # the painting's texture over the photo's edges
+    cutout = np.clip(128 + 3 * strokes, 0, 255)  # the texture alone: the face is gone
+    kept, gone = metrics.structure(painted, c, m), metrics.structure(cutout, c, m)
+    assert kept > 0.6 and gone < 0.2 and kept > gone + 0.5, (kept, gone)
+
+
+def test_evaluate_reports_structure(tiny):
+    c = _photo()
+    r = metrics.evaluate(tiny, c, c, metrics.style_grams(tiny, _photo(seed=1)), _box_mask())
+    assert r["structure_obj"] == pytest.approx(1.0)

@@ -302,6 +302,16 @@ def test_regions_kept_by_either_head_and_present_only_where_both_agree():
     assert not keep[lab[4, 4]]
 
 
+def test_inner_edge_softens_a_hard_mask_inside_it():
+    m = np.zeros((200, 300), np.float32)
+    m[50:150, 60:240] = 1.0
+    soft = om.inner_edge(m, 0.01)  # 3 px at a 300 px long side
+    assert (soft[m == 0] == 0).all()  # nothing outside moves
+    assert soft[100, 150] == pytest.approx(1.0)  # the interior is kept whole
+    ring = soft[50, 70:230]  # the mask's top row: faded, not cut
+    assert ring.max() < 0.2
+    inside = soft[50:58, 150]  # rises to 1 within a few pixels of the outline
+    assert (np.diff(inside) >= 0).all() and inside[0] < 0.2 and inside[-1] > 0.95
 
 def _red_square(hw=(64, 96)):
     """A noisy green field with a red square (rows 16-48, cols 10-40): the photo and the square."""

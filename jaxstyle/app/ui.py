@@ -13,7 +13,7 @@ import gradio as gr
 import numpy as np
 
 from ..errors import UsageError
-from ..transfer.stylize import PRESETS
+from ..transfer.stylize import MAX_STRENGTH, PRESETS, Config
 from . import session
 from .jobs import DONE, FAILED, WAITING
 from .session import Engine, MapState
@@ -25,6 +25,7 @@ POLL_S = 0.5  # a running job's page is refreshed at least this often
 KNOBS: dict[str, tuple[str, float, float, float, float]] = {
     "size": ("size (long side, px)", 64, 1024, 16, 512),
     "iterations": ("iterations", 5, 1000, 5, PRESETS["default"]["iterations"]),
+    "strength": ("style strength (0: the photo)", 0.0, MAX_STRENGTH, 0.1, Config.strength),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from . import ArgumentParser, nonneg_int, positive_int
+from . import ArgumentParser, nonneg_float, nonneg_int, positive_int
 from ..evaluate import composites, evaluation as E, mapeval
 from ..model import weights
 from ..transfer.stylize import DETAILS
@@ -45,6 +45,8 @@ def build_parser():
                    help="coarse-to-fine levels (default: the backend's, up to 3 on CPU, 1 on GPU/TPU)")
     p.add_argument("--detail", choices=DETAILS, default=None,
                    help="a new level's detail band: style, photo or none (default: stylize's, style)")
+    p.add_argument("--strength", type=nonneg_float, default=None,
+                   help="stylize --strength of every run (default: stylize's, 1)")
     p.add_argument("--class", dest="class_name", default="dog", help="class for auto/paper (default dog)")
     p.add_argument("--filters", default=None, help="filters for auto/paper instead of --class, e.g. conv5_1:3,17")
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed of every run")
@@ -83,7 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                       size=args.size, iterations=args.iterations, preset=args.preset, class_name=args.class_name,
                       filters=args.filters, seed=args.seed, save_outputs=args.save_outputs,
                       gallery_width=args.gallery_width,
-                      stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail)) if v is not None})
+                      stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail),
+                                                               ("strength", args.strength)) if v is not None})
     E.run(args.pairs, args.styles, args.out, cfg, photos=args.photos, only_dogs=args.only_dogs,
           limit_photos=args.limit_photos, force=args.force, params=params)
     return 0

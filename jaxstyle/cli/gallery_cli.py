@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from . import ArgumentParser, positive_int
+from . import ArgumentParser, nonneg_float, positive_int
 from ..evaluate import gallery
 
 
@@ -18,8 +18,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--size", type=positive_int, default=384, help="long side in pixels")
     p.add_argument("--iterations", type=positive_int, default=200, help="L-BFGS iterations per run")
     p.add_argument("--methods", default="auto,gatys", help="comma list of methods, one column each")
+    p.add_argument("--strengths", nargs="+", type=nonneg_float, default=None, metavar="S",
+                   help="instead: one row per photo x style of the first method at each --strength")
     p.add_argument("--force", action="store_true", help="overwrite existing rows")
     a = p.parse_args(argv)
-    gallery.before_after(a.photos, a.styles, a.out, size=a.size, iterations=a.iterations,
-                         methods=tuple(a.methods.split(",")), force=a.force)
+    methods = tuple(a.methods.split(","))
+    if a.strengths:
+        for photo in a.photos:
+            for style in a.styles:
+                gallery.strength_row(photo, style, a.strengths, a.out, size=a.size, iterations=a.iterations,
+                                     method=methods[0], force=a.force)
+        return 0
+    gallery.before_after(a.photos, a.styles, a.out, size=a.size, iterations=a.iterations, methods=methods,
+                         force=a.force)
     return 0

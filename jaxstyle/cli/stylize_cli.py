@@ -83,8 +83,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--detail", choices=DETAILS, default="style",
                    help="what a new coarse-to-fine level starts with in the band of detail the coarser level "
                         "could not hold: the style's inside the object (default), the photo's, or none")
+    p.add_argument("--strength", type=nonneg_float, default=1.0,
+                   help="how much of the painting: 0 keeps the photo, 1 the preset's balance, larger paints more "
+                        "(scales the style and TV weights; at most 10)")
     p.add_argument("--content-weight", type=nonneg_float, default=None, help="content loss weight (default: the preset's)")
-    p.add_argument("--style-weight", type=nonneg_float, default=None, help="style loss weight (default: the preset's)")
+    p.add_argument("--style-weight", type=nonneg_float, default=None, help="style loss weight (default: the preset's, 10 for gatys/paper and 1 for auto/mask)")
     p.add_argument("--tv-weight", type=nonneg_float, default=None,
                    help="total-variation (smoothness) weight (default: the preset's)")
     p.add_argument("--layer-weights", choices=["equal", "proportional"], default="equal",
@@ -213,7 +216,7 @@ def _config(a, method: str, filters, buckets: int):
                   style_weight=a.style_weight, tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed,
                   init=a.init, scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors,
                   style_scale=a.style_scale, conv=a.conv, buckets=buckets, map_batch=a.map_batch,
-                  map_options=map_options(a))
+                  map_options=map_options(a), strength=a.strength)
 
 
 def map_options(a) -> dict | None:

@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw
 from ..errors import JaxstyleError, OutputExistsError, UsageError
 
 ALL_METHODS = ("auto", "paper", "gatys", "mask")
-METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "map_iou", "map_ap")
+METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "structure_obj", "map_iou", "map_ap")
 EXTRA_KEYS = ("d_obj_output", "d_obj_content", "d_bg_output", "d_bg_content", "frac_obj", "frac_bg",
               "radius", "window")
 COLUMNS = ("photo", "style", "method", "is_dog", "category", "height", "width", "size", "iterations",
@@ -271,7 +271,7 @@ def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequen
                  "`vs gatys` = gain_obj / gain_obj of gatys on the same photo and style.")
     cols = [("psnr_bg", "psnr_bg dB"), ("gain_obj", "gain_obj"), ("gain_obj_vs_gatys", "vs gatys"),
             ("gain_bg", "gain_bg"), ("cover_obj", "cover_obj"), ("cover_bg", "cover_bg"),
-            ("map_iou", "map IoU"), ("map_ap", "map AP"), ("seconds", "s/run")]
+            ("structure_obj", "structure"), ("map_iou", "map IoU"), ("map_ap", "map AP"), ("seconds", "s/run")]
     for label, sel in (("Dogs", True), ("Non-dogs (what `--class dog` does to other animals)", False)):
         group = [r for r in rows if bool(r["is_dog"]) == sel]
         if not group:
@@ -558,7 +558,8 @@ def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlie
 def _run_line(r: Mapping) -> str:
     m = r["metrics"]
     return (f"{r['seconds']:.0f} s  psnr_bg {_fmt(m['psnr_bg'], 'psnr_bg')} gain_obj {m['gain_obj']:.3f} "
-            f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f}"
+            f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f} "
+            f"structure {m['structure_obj']:.2f}"
             + (f" map_iou {m['map_iou']:.2f}" if r["has_map"] else ""))
 
 

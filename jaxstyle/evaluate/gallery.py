@@ -40,10 +40,31 @@ def before_after(photos: Sequence[str], styles: Sequence[str], out_dir: str | Pa
                 if r.object_map is not None:
                     cols.append(_label(np.repeat(r.object_map[..., None] * 255.0, 3, -1), "object map"))
                 cols.append(_label(r.image, method))
-            row = np.concatenate(cols, axis=1)
             path = out_dir / f"{Path(photo).stem}__{Path(style).stem}.jpg"
-            atomic_write(path, lambda tmp: Image.fromarray(row).save(tmp, format="JPEG", quality=quality), force=force)
+            written.append(_write_row(cols, path, force, quality))
             log(f"wrote {path} ({time.time() - t0:.1f}s)")
-            written.append(path)
     return written
+
+
+def strength_row(photo: str, style: str, strengths: Sequence[float], out_dir: str | Path, *, size: int = 384,
+                 iterations: int = 200, method: str = "auto", params=None, force: bool = False,
+                 quality: int = 85, log=print) -> Path:
+    """Write ``<photo>__<style>__strength.jpg``: the photo, then ``method`` at each of ``strengths``."""
+    cols = []
+    t0 = time.time()
+    for s in strengths:
+        r = stylize(photo, style, method=method, class_name="dog", size=size, iterations=iterations,
+                    strength=s, params=params)
+        if not cols:
+            cols.append(_label(r.content, "photo"))
+        cols.append(_label(r.image, f"--strength {s:g}"))
+    path = Path(out_dir) / f"{Path(photo).stem}__{Path(style).stem}__strength.jpg"
+    _write_row(cols, path, force, quality)
+    log(f"wrote {path} ({time.time() - t0:.1f}s)")
+    return path
+
+
+def _write_row(cols: Sequence[np.ndarray], path: Path, force: bool, quality: int) -> Path:
+    row = np.concatenate(cols, axis=1)
+    return atomic_write(path, lambda tmp: Image.fromarray(row).save(tmp, format="JPEG", quality=quality), force=force)
 

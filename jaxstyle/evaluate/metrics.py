@@ -12,6 +12,9 @@ distance, image borders are not a boundary).
 * ``cover_obj``   share of object-region pixels whose box-filtered mean |output - content|
                   (RGB 0-255, window ~2 % of the long side) is >= 12.
 * ``cover_bg``    the same share over the background region.
+* ``structure_obj``  Pearson correlation over the object region of the gradient magnitude
+                  (Sobel of the luminance blurred with sigma 1.5 px) of output and content:
+                  1 when the object's own edges are all kept, near 0 when they are gone.
 * ``map_iou`` / ``map_ap``  IoU at 0.5 and average precision of an object map vs the mask
                   (band ignored).
 """
@@ -33,11 +36,12 @@ STYLE_LAYERS: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1")
 BAND_FRACTION = 0.02  # erosion/dilation radius, as a fraction of the long side
 WINDOW_FRACTION = 0.02  # cover box window, as a fraction of the long side
 COVER_THRESHOLD = 12.0  # mean absolute RGB change (0-255) that counts as "restyled"
+STRUCTURE_SIGMA = 1.5  # px: the luminance blur before the gradient of ``structure``
 MAP_THRESHOLD = 0.5
 
 __all__ = [
     "STYLE_LAYERS", "band_radius", "cover_window", "regions", "psnr_bg", "gram", "guided_gram",
-    "style_grams", "style_distance", "style_gains", "cover", "map_iou", "map_ap", "evaluate",
+    "style_grams", "style_distance", "style_gains", "cover", "edge_strength", "structure", "map_iou", "map_ap", "evaluate",
 ]
 
 
@@ -281,6 +285,34 @@ def cover(output, content, region, window: int | None = None, thresh: float = CO
     return float("nan") if n == 0 else float((change[reg] >= thresh).sum() / n)
 
 
+# --------------------------------------------------------------------------- structure
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def edge_strength(image, sigma: float = STRUCTURE_SIGMA) -> np.ndarray:
+    """(H, W) gradient magnitude (Sobel) of the image's luminance blurred with ``sigma`` px."""
+    y = ndimage.gaussian_filter(np.clip(_image(image, "image"), 0, 255).astype(np.float64) @ _LUMA, sigma)
+    return np.hypot(ndimage.sobel(y, axis=0), ndimage.sobel(y, axis=1))
+
+
+def structure(output, content, region, sigma: float = STRUCTURE_SIGMA) -> float:
+    """Pearson correlation over ``region`` (>= 0.5) of the :func:`edge_strength` of output and content.
+
+    How much of the content's own structure (edges: eyes, nose, legs, fur) the output keeps
+    there: 1 when every edge is kept, near 0 when they are gone. NaN when the region has
+    fewer than 2 pixels or the content is flat there.
+    """
+    out, con = _image(output, "output"), _image(content, "content")
+    _same_shape(out, con, "output", "content")
+    reg = _region(region, out.shape[:2]) >= 0.5
+    if reg.sum() < 2:
+        return float("nan")
+    a, b = edge_strength(out, sigma)[reg], edge_strength(con, sigma)[reg]
+    a, b = a - a.mean(), b - b.mean()
+    den = math.sqrt(float(np.dot(a, a)) * float(np.dot(b, b)))
+    return float("nan") if den == 0 else float(np.dot(a, b) / den)
+
+
 # --------------------------------------------------------------------------- object maps
 def _map_and_labels(object_map, mask, radius: int | None) -> tuple[np.ndarray, np.ndarray]:
     m = _plane(mask, "mask")
@@ -331,7 +363,7 @@ def evaluate(params: Mapping, output, content, style, mask, object_map=None,
 
     ``style`` is the style image or its precomputed :func:`style_grams` (pass Grams to
     score several methods against one style without recomputing them). Keys: psnr_bg,
-    gain_obj, gain_bg, cover_obj, cover_bg, map_iou, map_ap, d_obj_output, d_obj_content,
+    gain_obj, gain_bg, cover_obj, cover_bg, structure_obj, map_iou, map_ap, d_obj_output, d_obj_content,
     d_bg_output, d_bg_content, frac_obj, frac_bg, radius, window.
     """
     out, con = _image(output, "output"), _image(content, "content")
@@ -349,6 +381,7 @@ def evaluate(params: Mapping, output, content, style, mask, object_map=None,
         "gain_bg": g["gain"][1],
         "cover_obj": frac(obj),
         "cover_bg": frac(bg),
+        "structure_obj": structure(out, con, obj),
         "map_iou": float("nan"),
         "map_ap": float("nan"),
         "d_obj_output": g["d_output"][0],

@@ -424,11 +424,33 @@ def _within(m: np.ndarray, r: int) -> np.ndarray:
 
 def soft_edge(m: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> np.ndarray:
     """A finished mask upsampled to ``hw`` with a soft edge ``feather`` of the long side wide."""
+    return blurred_edge(_resized(m, hw), cfg.feather)
+
+
+def _edge_radius(shape, feather: float) -> int:
+    return max(1, int(round(feather * max(shape[:2]))))
+
+
+def blurred_edge(m: np.ndarray, feather: float) -> np.ndarray:
+    """``m`` (H, W) blurred by a Gaussian ``2 * feather`` of the long side across (OpenCV's sigma for it)."""
     import cv2
 
-    m = _resized(m, hw)
-    k = 2 * max(1, int(round(cfg.feather * max(hw)))) + 1
-    return np.clip(cv2.GaussianBlur(m, (k, k), 0), 0.0, 1.0)
+    k = 2 * _edge_radius(m.shape, feather) + 1
+    return np.clip(cv2.GaussianBlur(np.asarray(m, np.float32), (k, k), 0), 0.0, 1.0)
+
+
+def inner_edge(m: np.ndarray, feather: float) -> np.ndarray:
+    """``m`` (H, W) in [0, 1] with a soft edge that lies inside it: eroded, blurred, never above ``m``.
+
+    For a user's mask: the composite fades the style out towards the outline, and nothing
+    outside the mask changes.
+    """
+    import cv2
+
+    r = _edge_radius(m.shape, feather)
+    m = np.asarray(m, np.float32)
+    inner = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return np.minimum(m, blurred_edge(inner, feather))
 
 
 def first_look(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> tuple[Seeded, np.ndarray]:

@@ -39,16 +39,23 @@ WINOGRAD_MIN_WORK = 700_000
 MAP_SIZE = 512  # the object map is computed at this long side whatever the output size
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
+MAX_STRENGTH = 10.0  # Config.strength's upper bound
 DETAILS = ("style", "photo", "none")  # what fills a new level's detail band (stylize_iter's ``detail``)
 
 # Weights are for the normalisation in docs/METHOD.md ("relative": each style layer's Gram
 # error divided by the target Gram's energy; content error by the content energy).
+# ``object_style_weight``: the style weight of the guided methods (``mask``, ``auto``), whose
+# region alone carries the painting's statistics that whole-image Gatys spreads over the frame:
+# at Gatys's weight the object came out as a dog-shaped cut-out of the painting, at a tenth
+# it stays that dog, painted (docs/METHOD.md, "A style weight that fits an object").
 PRESETS: dict[str, dict] = {
-    "default": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=300, normalize="relative"),
+    "default": dict(content_weight=1.0, style_weight=10.0, object_style_weight=1.0, tv_weight=1e-5, iterations=300,
+                    normalize="relative"),
     # The paper's numbers, applied to raw (un-normalised) mean-square losses.
     "paper": dict(content_weight=5.0, style_weight=0.002, tv_weight=0.001, iterations=1000, normalize="raw",
                   layer_weight=0.5),
-    "fast": dict(content_weight=1.0, style_weight=10.0, tv_weight=1e-5, iterations=100, normalize="relative"),
+    "fast": dict(content_weight=1.0, style_weight=10.0, object_style_weight=1.0, tv_weight=1e-5, iterations=100,
+                 normalize="relative"),
 }
 
 
@@ -395,8 +402,13 @@ def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], 
     scales of the same shape and across calls (``optimize.lbfgs`` caches on it).
     ``padded``: ``x`` is a photo padded to a bucket's size; ``args`` then hold the real
     pixels (``valid``, :func:`vgg.valid_masks`), the region padded with zeros (the real
-    pixels for whole-image methods) and its masks per style layer (``masks``), and every
-    term counts the real pixels only.
+    pixels for whole-image methods) and its masks per style layer and conv4_2 (``masks``),
+    and every term counts the real pixels only.
+
+    ``guided``: the style Grams and the content error are both averaged over the region
+    (soft), so an object pixel sees the content/style balance a pixel of whole-image Gatys
+    sees, whatever the object's share of the frame (docs/METHOD.md, "One balance per
+    object pixel").
     """
     layers = tuple(sorted(set(style_layers) | {CONTENT_LAYER}, key=vgg.CONV_LAYERS.index))
 
@@ -415,8 +427,12 @@ def _objective(style_layers: tuple[str, ...], selected_layers: tuple[str, ...], 
             ch = a["channels"][l] if l in selected_layers else None
             e = losses.style_loss(fl, a["targets"][l], m, ch)
             s = s + a["layer_w"][l] * (e / a["energy"][l] if relative else e)
-        c_mask = valid[int(CONTENT_LAYER[4]) - 1] if padded else None  # its block's real positions
-        c = losses.content_loss(feats[CONTENT_LAYER][0], a["content_target"], c_mask)
+        fc = feats[CONTENT_LAYER][0]
+        if guided:  # the content error averaged over the region, as the guided Grams are
+            c_mask = a["masks"][CONTENT_LAYER] if padded else losses.resize_mask(region, fc.shape[:2])
+        else:  # over the real positions of conv4_2's block
+            c_mask = valid[int(CONTENT_LAYER[4]) - 1] if padded else None
+        c = losses.content_loss(fc, a["content_target"], c_mask)
         tv = losses.tv_loss(img, valid[0] if padded else None)
         terms = {"style": s, "content": c / a["c_energy"] if relative else c, "tv": tv}
         w = a["weights"]
@@ -475,6 +491,8 @@ class Config:
     :attr:`loss_weights`). ``prefetch``: prepare and compile each level in a background thread
     while the object map is computed and earlier levels iterate. ``detail``: what fills the
     band of detail a coarse level could not hold when the next level starts (:data:`DETAILS`).
+    ``strength``: scales the style and TV weights against the content's: 0 keeps the photo,
+    1 is the preset, up to :data:`MAX_STRENGTH`.
     ``buckets``: 0 runs every photo at its own size; ``n`` pads each level to one of ``n``
     short sides per long side (:func:`vgg.bucket_hw`) and masks the padding out of every term,
     so photos of different sizes share compiled programs. ``map_batch``: photos per object-map
@@ -505,6 +523,7 @@ class Config:
     prefetch: bool = True
     buckets: int = 0
     map_batch: int | None = None
+    strength: float = 1.0
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -524,6 +543,8 @@ class Config:
             raise UsageError("iterations must be > 0")
         if self.buckets < 0:
             raise UsageError("buckets must be >= 0")
+        if not 0.0 <= self.strength <= MAX_STRENGTH:
+            raise UsageError(f"strength must be between 0 and {MAX_STRENGTH:g}")
         if self.map_batch is not None and self.map_batch < 1:
             raise UsageError("map batch must be >= 1")
         if self.method == "mask" and self.mask is None:
@@ -535,10 +556,15 @@ class Config:
 
     @property
     def loss_weights(self) -> dict[str, float]:
+        """The objective's weights: the preset's (or the given ones), style and TV times ``strength``.
+
+        The guided methods take the preset's ``object_style_weight`` where it has one.
+        """
         p = PRESETS[self.preset]
+        style = p.get("object_style_weight", p["style_weight"]) if self.guided else p["style_weight"]
         return {"content": p["content_weight"] if self.content_weight is None else self.content_weight,
-                "style": p["style_weight"] if self.style_weight is None else self.style_weight,
-                "tv": p["tv_weight"] if self.tv_weight is None else self.tv_weight}
+                "style": self.strength * (style if self.style_weight is None else self.style_weight),
+                "tv": self.strength * (p["tv_weight"] if self.tv_weight is None else self.tv_weight)}
 
     @property
     def guided(self) -> bool:
@@ -613,6 +639,11 @@ class Setup:
             lw = {l: 1.0 / len(style_layers) for l in style_layers}
         return cls(cfg, params, direct, style_imgs, style_w, sel, style_layers, channels, lw)
 
+    @property
+    def mask_layers(self) -> tuple[str, ...]:
+        """The layers a padded photo's region is given at: the style layers and the content layer."""
+        return tuple(dict.fromkeys(self.style_layers + (CONTENT_LAYER,)))
+
     def style_targets(self, side: int) -> dict:
         """The blended Gram targets of a level of long side ``side`` (computed once per side)."""
         if side not in self.targets:
@@ -676,14 +707,16 @@ def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
 
 
 def _user_region(mask, hw: tuple[int, int]) -> np.ndarray:
-    """``--mask`` (path or array) as a (H, W) region in [0, 1]."""
+    """``--mask`` (path or array) as a (H, W) region in [0, 1], its edge softened inside it
+    (:func:`objectmap.inner_edge`, as wide as the object map's edge)."""
     if isinstance(mask, (str, os.PathLike)):
         from ..data import load_mask
-        return load_mask(mask, hw)
-    region = np.asarray(_resize(np.asarray(mask, np.float32), hw))
-    if region.max() < 0.5:
-        raise JaxstyleError("mask is empty (no value >= 0.5)")
-    return region
+        region = load_mask(mask, hw)
+    else:
+        region = np.asarray(_resize(np.asarray(mask, np.float32), hw))
+        if region.max() < 0.5:
+            raise JaxstyleError("mask is empty (no value >= 0.5)")
+    return objectmap.inner_edge(region, objectmap.MapConfig.feather)
 
 
 class _Prepared(NamedTuple):
@@ -736,7 +769,7 @@ class LevelRunner:
                     normalize=PRESETS[cfg.preset]["normalize"], weights=cfg.loss_weights, pooling=cfg.pooling)
         if padded:
             spec.update(valid=vgg.valid_masks(lv.hw, lv.pad_hw), guided=cfg.guided, masks={
-                l: _zeros(vgg.block_hw(lv.pad_hw, l)) for l in su.style_layers})
+                l: _zeros(vgg.block_hw(lv.pad_hw, l)) for l in su.mask_layers})
         return spec
 
     def _level_inputs(self, lv: Level, valid):
@@ -752,10 +785,12 @@ class LevelRunner:
         band = style_band = None
         if lv.prev_side is not None and cfg.detail != "none":
             band = _fine_band(base_real, lv.prev_hw)  # the photo's (a Laplacian-pyramid step)
-            if cfg.detail == "style" and cfg.guided:
+            if cfg.detail == "style" and cfg.guided and cfg.strength > 0:
                 style_band = _style_detail(su.style_imgs, su.style_w, lv.side, cfg.style_scale, lv.hw, lv.prev_hw,
                                            jax.random.fold_in(jax.random.PRNGKey(cfg.seed), lv.side), lv.pad_hw)
                 style_band = style_band[:lv.hw[0], :lv.hw[1]]
+                if cfg.strength < 1:  # a weaker style starts with the photo's detail mixed in
+                    style_band = cfg.strength * style_band + (1.0 - cfg.strength) * band
         return base, base_real, ctarget, band, style_band
 
     def _compile_from_shapes(self, lv: Level, spec: dict) -> None:
@@ -812,7 +847,7 @@ class LevelRunner:
             if padded:  # the real pixels (whole-image methods) or the region, zero in the padding
                 real = jnp.asarray(np.ones(lv.hw, np.float32)) if region is None else region
                 shown = _pad(real, lv.pad_hw)
-                fargs = dict(fargs, region=shown, masks=_layer_masks(real, lv.pad_hw, self.setup.style_layers))
+                fargs = dict(fargs, region=shown, masks=_layer_masks(real, lv.pad_hw, self.setup.mask_layers))
             elif region is not None:
                 fargs = dict(fargs, region=region)
             if x is None:
