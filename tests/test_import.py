@@ -20,7 +20,7 @@ mods = []
 if sys.argv[1] == "jaxstyle":
     import jaxstyle
     mods = [m.name for m in pkgutil.walk_packages(jaxstyle.__path__, "jaxstyle.")
-            if m.name.rpartition(".")[2] not in ("tfds_pool", "__main__")]
+            if m.name.rpartition(".")[2] not in ("tfds_pool", "ui", "__main__")]  # those two import an extra's library
     for m in mods:
         importlib.import_module(m)
 import jax, flax.linen, optax, scipy.ndimage  # noqa: E401

@@ -326,3 +326,40 @@ def test_inner_edge_softens_a_hard_mask_inside_it():
     assert ring.max() < 0.2
     inside = soft[50:58, 150]  # rises to 1 within a few pixels of the outline
     assert (np.diff(inside) >= 0).all() and inside[0] < 0.2 and inside[-1] > 0.95
+
+def _red_square(hw=(64, 96)):
+    """A noisy green field with a red square (rows 16-48, cols 10-40): the photo and the square."""
+    rng = np.random.default_rng(0)
+    rgb = np.zeros(hw + (3,), np.float32)
+    rgb[..., 1] = 150 + rng.normal(0, 10, hw)
+    obj = np.zeros(hw, bool)
+    obj[16:48, 10:40] = True
+    rgb[obj] = (200, 30, 30)
+    return np.clip(rgb, 0, 255), obj
+
+
+def test_refine_remove_stroke_takes_a_spill_off_and_keeps_the_object():
+    rgb, obj = _red_square()
+    spill = np.zeros(obj.shape, bool)
+    spill[20:44, 40:48] = True               # the map ran onto the green field beside the square
+    cfg = om.MapConfig(size=96, feather=0.0)
+    stroke = np.zeros(obj.shape, bool)
+    stroke[24:40, 43:45] = True
+    m = om.refine(rgb, (obj | spill).astype(np.float32), remove=stroke, cfg=cfg)
+    assert m.shape == obj.shape and (m[stroke] == 0).all()
+    assert m[spill].mean() < 0.1             # the whole spill, not only the stroke's pixels
+    assert m[obj].mean() > 0.95
+    assert np.array_equal(m, om.refine(rgb, (obj | spill).astype(np.float32), remove=stroke, cfg=cfg))
+
+
+def test_refine_add_stroke_brings_a_missed_part_back():
+    rgb, obj = _red_square()
+    missed = obj.copy()
+    missed[:, :32] = False                   # the map lost the square's right end
+    cfg = om.MapConfig(size=96, feather=0.0)
+    stroke = np.zeros(obj.shape, bool)
+    stroke[20:44, 35:37] = True
+    m = om.refine(rgb, (obj & ~missed).astype(np.float32), add=stroke, cfg=cfg)
+    assert (m[stroke] == 1).all()
+    assert m[missed].mean() > 0.9            # the whole missed part, not only the stroke's pixels
+    assert m[obj].mean() > 0.95 and m[~obj].mean() < 0.02

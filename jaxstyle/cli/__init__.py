@@ -1,6 +1,6 @@
 """The command-line layer: the ``jaxstyle`` command, its subcommands, the error edge, flag parsers.
 
-``jaxstyle stylize|score|probe|head|visualize|evaluate|convert|class-groups|gallery`` (also
+``jaxstyle stylize|score|probe|head|visualize|evaluate|convert|class-groups|gallery|app`` (also
 ``python -m jaxstyle ...``) dispatches to each command's ``main(argv)``; ``scripts/*.py`` are
 thin shells over the same functions. Every command reports a user error as one line on
 stderr with the exit codes in :mod:`jaxstyle.errors` (0 done, 1 runtime, 2 usage, 130
@@ -33,6 +33,7 @@ COMMANDS = {
     "convert": ("jaxstyle.cli.convert_cli", "convert real VGG-19 weights to weights/vgg19.npz"),
     "class-groups": ("jaxstyle.cli.class_groups_cli", "regenerate the class-group table from WordNet 3.0"),
     "gallery": ("jaxstyle.cli.gallery_cli", "before/after rows for the docs"),
+    "app": ("jaxstyle.cli.app_cli", "a local web page: see and fix the object map, stylize, download"),
 }
 INSTALL_HINT = f"pip install -e {Path(__file__).resolve().parents[2]}"
 
