@@ -158,6 +158,8 @@ def engine_times(photos: list[str]) -> tuple[list[float], list[float]]:
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     from jaxstyle.app.serve import spawn
 
     a = parse(argv)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from collections import defaultdict
@@ -37,6 +36,7 @@ import jaxstyle  # noqa: E402,F401  (sets the CPU XLA flags before JAX starts)
 import jax  # noqa: E402
 from jax._src import dispatch  # noqa: E402
 
+from jaxstyle import machine  # noqa: E402
 from jaxstyle.transfer import optimize, stylize as S  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 
@@ -180,7 +180,7 @@ def main(argv=None) -> int:
                per_style=per_style, phase_s={k: round(v, 1) for k, v in clock.phases.items() if k != "setup"},
                compiles_by_function={k: [n, round(t, 1)] for k, (n, t) in
                                      sorted(clock.by_fun.items(), key=lambda kv: -kv[1][1])[:12]},
-               machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {jax.default_backend()}",
+               machine=f"{machine.cpu_line()}; {jax.default_backend()}",
                jax=jax.__version__)
     if a.score:
         out["quality"] = score(params, runs, a.pets)

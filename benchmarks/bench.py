@@ -81,12 +81,9 @@ def loadavg() -> str:
 
 
 def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        d = dict(l.split(":", 1) for l in out.splitlines() if ":" in l)
-        return f"{d.get('Model name', '?').strip()} ({d.get('CPU(s)', '?').strip()} CPUs)"
-    except OSError:
-        return platform.processor() or "?"
+    from jaxstyle import machine
+
+    return machine.cpu_line()
 
 
 def versions() -> dict:

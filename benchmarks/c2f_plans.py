@@ -67,6 +67,8 @@ def bar_speedup(run, single, bar: float) -> str:
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("photo", type=Path)
     p.add_argument("style", type=Path)

@@ -54,6 +54,8 @@ def whole_objective(size: int, product):
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", type=int, default=384, help="long side of the (16:9) photo")
     p.add_argument("--reps", type=int, default=15)

@@ -57,6 +57,8 @@ def one(impl: str, switch: str, size: int, reps: int) -> dict:
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--rounds", type=int, default=2)

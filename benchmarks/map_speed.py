@@ -41,6 +41,8 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", default="../shared/data/pets", help="folder of photos")
     p.add_argument("--glob", default="*.jpg", help="photo name pattern (dog_*.jpg: photos the class is in)")

@@ -61,6 +61,8 @@ lap(f"{first} iteration(s)")
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--iterations", type=int, default=100, help="the run's planned iterations (picks the kernels)")

@@ -46,6 +46,8 @@ def _direct(x, k):
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", type=int, default=256, help="network input size in px (default 256)")
     p.add_argument("--batch", type=int, default=1)

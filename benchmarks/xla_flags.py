@@ -55,6 +55,8 @@ def one(flags: str, size: int, reps: int) -> tuple[float, float]:
 
 
 def main(argv=None) -> int:
+    from jaxstyle.machine import cpu_line
+    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--rounds", type=int, default=2)

@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import JaxstyleError, OutputExistsError, UsageError
+from ..machine import cpu_info, cpu_line
 
 ALL_METHODS = ("auto", "paper", "gatys", "mask")
 METRIC_KEYS = ("psnr_bg", "gain_obj", "gain_bg", "cover_obj", "cover_bg", "structure_obj", "map_iou", "map_ap")
@@ -181,7 +182,7 @@ def machine_info() -> dict[str, object]:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         affinity = None
-    return {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+    return {"processor": platform.processor() or platform.machine(), "cpu": cpu_info(), "cores": os.cpu_count(),
             "usable_cores": affinity, "platform": platform.platform(), "python": platform.python_version(),
             "jax": jax.__version__, "backend": backend, "devices": devs}
 
@@ -263,7 +264,8 @@ def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequen
     lines.append(f"- commit {git.get('commit') or 'unknown'}"
                  + (f" (uncommitted changes in {', '.join(git['dirty'])})" if git.get("dirty") else ""))
     m = settings.get("machine") or {}
-    lines.append(f"- machine: {m.get('processor')}, {m.get('cores')} cores ({m.get('backend')}); "
+    cpu = cpu_line(m["cpu"]) if m.get("cpu") else f"{m.get('processor')}, {m.get('cores')} cores"
+    lines.append(f"- machine: {cpu} ({m.get('backend')}); "
                  f"wall {settings.get('wall_seconds', float('nan')):.0f} s"
                  + ("" if settings.get("complete", True) else " — **partial: run not finished**"))
     lines.append("")
