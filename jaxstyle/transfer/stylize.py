@@ -5,10 +5,11 @@ Methods
 ``gatys``  whole-image transfer (style conv1_1…conv5_1, content conv4_2).
 ``paper``  the source paper's objective: style Grams over the selected class filters only
            (conv4_1, conv5_1 by default), content conv4_2, TV; no map.
-``mask``   a user mask: guided Grams inside it (Gatys et al. 2017), and the image is
+``mask``   a user mask: guided Grams and the content error averaged inside it (Gatys et al.
+           2017), at the preset's object style weight, and the image is
            ``M·x + (1−M)·content`` so the background is kept by construction.
-``auto``   ``mask`` with the mask replaced by the object map computed from the class
-           filters (:mod:`jaxstyle.transfer.objectmap`) — no user mask, no segmentation network.
+``auto``   ``mask`` with the mask replaced by the object map (:mod:`jaxstyle.transfer.objectmap`:
+           VGG-19 regions judged by the class probe) — no user mask, no segmentation network.
 """
 from __future__ import annotations
 
