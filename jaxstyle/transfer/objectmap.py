@@ -396,18 +396,16 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
 
     presence, p = head_presence(c, head)
     H, W = rgb.shape[:2]
-    s = cfg.grabcut_side / max(H, W)
-    hw = (max(8, round(H * s)), max(8, round(W * s)))
     if presence < cfg.min_evidence:  # refused by the caller: no finish
         return np.zeros((H, W), np.float32), p, presence
-    P = _resized(p, hw)
+    small = grabcut_image(rgb, cfg.grabcut_side)
+    P = _resized(p, small.shape[:2])
     if not cfg.grabcut:
         return soft_edge((P >= 0.5).astype(np.float32), (H, W), cfg), p, presence
-    gm = np.full(hw, cv2.GC_PR_BGD, np.uint8)
+    gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
     gm[P >= 0.5] = cv2.GC_PR_FGD
     gm[P >= cfg.sure] = cv2.GC_FGD
     gm[P <= 1.0 - cfg.sure] = cv2.GC_BGD
-    small = cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
     return soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg), p, presence
 
 
