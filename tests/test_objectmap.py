@@ -268,28 +268,33 @@ def test_closer_look_runs_grabcut_at_the_first_looks_pixel_density(tiny_params, 
     assert sides == [round(96 * max(y1 - y0, x1 - x0) / 128)]  # not the full grabcut_side: no finer colour
 
 
-def test_second_look_is_opt_in_and_set_by_its_flags():
-    import argparse
+def _flags(cli, *argv):
+    """The map options of ``jaxstyle stylize`` or ``jaxstyle evaluate --maps-only`` with these flags."""
+    from jaxstyle.cli import stylize_cli
 
+    if cli is not stylize_cli:
+        argv = ("--maps-only", "--pairs", "p", "--out", "o") + argv
+    return stylize_cli.map_options(cli.build_parser().parse_args(list(argv)))
+
+
+def test_second_look_is_opt_in_and_set_by_its_flags():
     from jaxstyle.cli import evaluate_cli, stylize_cli
 
     assert om.MapConfig().second_look == 0.0
     with pytest.raises(UsageError, match="second look"):
         om.MapConfig(second_look=1.5)
-    on = argparse.Namespace(min_evidence=None, second_look=True)
-    assert stylize_cli.map_options(on) == {"second_look": om.SECOND_LOOK} == evaluate_cli._map_options(on)
-    assert stylize_cli.map_options(argparse.Namespace(min_evidence=0.3, second_look=False)) == {"min_evidence": 0.3}
-    assert evaluate_cli._map_options(argparse.Namespace(second_look=False)) is None
+    assert (_flags(stylize_cli, "--second-look") == {"second_look": om.SECOND_LOOK}
+            == _flags(evaluate_cli, "--second-look"))
+    assert _flags(stylize_cli, "--min-evidence", "0.3") == {"min_evidence": 0.3}
+    assert _flags(evaluate_cli) is None
 
 
 def test_learned_map_is_set_by_its_flags():
-    import argparse
-
     from jaxstyle.cli import evaluate_cli, stylize_cli
 
     assert not om.MapConfig().learned and om.LEARNED["learned"]
-    on = argparse.Namespace(min_evidence=None, second_look=False, learned_map=True)
-    assert stylize_cli.map_options(on) == om.LEARNED == evaluate_cli._map_options(on)
+    assert _flags(stylize_cli, "--learned-map") == om.LEARNED == _flags(evaluate_cli, "--learned-map")
+    assert _flags(stylize_cli, "--head-gate") == om.GATE == _flags(evaluate_cli, "--head-gate")
     with pytest.raises(UsageError, match="sure"):
         om.MapConfig(sure=0.4)
     with pytest.raises(UsageError, match="cell head"):

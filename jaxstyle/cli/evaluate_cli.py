@@ -8,6 +8,7 @@ from . import ArgumentParser, nonneg_float, nonneg_int, positive_int
 from ..evaluate import composites, evaluation as E, mapeval
 from ..model import weights
 from ..transfer.stylize import DETAILS
+from .stylize_cli import map_options
 
 
 def _csv_list(s: str) -> list[str]:
@@ -78,12 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.composites:
         composites.run_composites(args.pairs, args.out, args.composites, size=args.size, class_name=args.class_name,
                                   seed=args.seed, photos=args.photos, limit_photos=args.limit_photos,
-                                  force=args.force, params=params, map_options=_map_options(args))
+                                  force=args.force, params=params, map_options=map_options(args))
         return 0
     if args.maps_only:
         mapeval.run_maps(args.pairs, args.out, size=args.size, class_name=args.class_name, filters=args.filters,
                          photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
-                         params=params, map_options=_map_options(args))
+                         params=params, map_options=map_options(args))
         return 0
     cfg = E.RunConfig(methods=tuple(args.methods), style_names=args.style_names and tuple(args.style_names),
                       size=args.size, iterations=args.iterations, preset=args.preset, class_name=args.class_name,
@@ -94,18 +95,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     E.run(args.pairs, args.styles, args.out, cfg, photos=args.photos, only_dogs=args.only_dogs,
           limit_photos=args.limit_photos, force=args.force, params=params)
     return 0
-
-
-def _map_options(args) -> dict | None:
-    from ..transfer.objectmap import SECOND_LOOK
-
-    from .stylize_cli import learned_options
-
-    opts = {"second_look": SECOND_LOOK} if args.second_look else {}
-    if getattr(args, "learned_map", False):
-        opts.update(learned_options())
-    if getattr(args, "head_gate", False):
-        from ..transfer.objectmap import GATE
-
-        opts.update(GATE)
-    return opts or None

@@ -226,17 +226,17 @@ def _config(a, method: str, filters, buckets: int):
 
 
 def map_options(a) -> dict | None:
-    """``MapConfig`` fields set by flags: ``--min-evidence``, ``--second-look``, ``--learned-map``, ``--head-gate``."""
-    from ..transfer.objectmap import SECOND_LOOK
+    """``MapConfig`` fields set by flags: ``--min-evidence`` (where the parser has it), ``--second-look``,
+    ``--learned-map``, ``--head-gate`` (stylize's and evaluate's flags)."""
+    from ..transfer.objectmap import GATE, SECOND_LOOK
 
-    opts = {"min_evidence": a.min_evidence} if a.min_evidence is not None else {}
+    min_evidence = getattr(a, "min_evidence", None)
+    opts = {"min_evidence": min_evidence} if min_evidence is not None else {}
     if a.second_look:
         opts["second_look"] = SECOND_LOOK
-    if getattr(a, "learned_map", False):
-        opts.update(learned_options(a.min_evidence))
-    if getattr(a, "head_gate", False):
-        from ..transfer.objectmap import GATE
-
+    if a.learned_map:
+        opts.update(learned_options(min_evidence))
+    if a.head_gate:
         opts.update(GATE)
     return opts or None
 
