@@ -368,3 +368,22 @@ def test_refine_add_stroke_brings_a_missed_part_back():
     assert (m[stroke] == 1).all()
     assert m[missed].mean() > 0.9            # the whole missed part, not only the stroke's pixels
     assert m[obj].mean() > 0.95 and m[~obj].mean() < 0.02
+
+
+def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
+    """A dog's head (class), its body (another animal to the head, joined to the head) and a separate animal:
+    ``animal`` extent takes the body, not the separate animal; ``class`` extent takes neither."""
+    groups = ("dog", "animal", "person", "scene")
+    probs = np.zeros((8, 12, 4), np.float32)
+    probs[..., 3] = 1.0
+    probs[2:4, 1:3] = [0.9, 0.1, 0.0, 0.0]   # the head: class
+    probs[2:6, 3:6] = [0.2, 0.7, 0.0, 0.1]   # the body: animal, joined to the head
+    probs[2:6, 9:11] = [0.1, 0.8, 0.0, 0.1]  # a separate animal
+    cls = om.learned_extent(probs, groups, "class")
+    ani = om.learned_extent(probs, groups, "animal")
+    np.testing.assert_allclose(cls, probs[..., 0])
+    assert (ani[2:6, 3:6] >= 0.5).all() and (cls[2:6, 3:6] < 0.5).all()
+    assert (ani[2:6, 9:11] < 0.5).all()
+    assert (ani[2:4, 1:3] >= 0.9).all() and (ani[probs[..., 3] == 1.0] == 0).all()
+    with pytest.raises(UsageError, match="extent"):
+        om.MapConfig(extent="body")

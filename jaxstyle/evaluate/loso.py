@@ -66,6 +66,7 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     out = {"probe": {}}
     for s in sures:
         out[f"learned-s{s:g}"] = {"learned": True, "sure": s}
+        out[f"animal-s{s:g}"] = {"learned": True, "sure": s, "extent": "animal"}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

@@ -84,6 +84,7 @@ class MapConfig:
     sure: float = 0.8          # learned: a cell whose class probability is >= this is sure object, <= 1 - this sure background
     grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
     gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
+    extent: str = "class"      # learned: where the map may reach (learned_extent): "class" or "animal"
 
     def __post_init__(self):
         if self.size < 32:
@@ -94,6 +95,8 @@ class MapConfig:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
         if not 0.0 <= self.second_look <= 1.0:
             raise UsageError(f"second look share must be in [0, 1], got {self.second_look}")
+        if self.extent not in ("class", "animal"):
+            raise UsageError(f"learned extent must be 'class' or 'animal', got {self.extent!r}")
         if not 0.5 <= self.sure <= 1.0:
             raise UsageError(f"sure share must be in [0.5, 1], got {self.sure}")
         if not (0.0 <= self.zoom_below <= 1.0 and 0.0 <= self.zoom_min_side <= 1.0):
@@ -374,38 +377,62 @@ def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarr
 
 
 def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]:
-    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns): the best
-    3 x 3 mean of the class probability (a lone cell is not an animal)."""
+    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns) and its group
+    probabilities per cell (h, w, K): the best 3 x 3 mean of the class probability (a lone cell is not an animal)."""
     from scipy.ndimage import uniform_filter
 
-    p = head.grid_probs(c["h"])[..., 0]
-    return float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max()), p
+    probs = head.grid_probs(c["h"])
+    p = probs[..., 0]
+    return (float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max())), probs
+
+
+def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str) -> np.ndarray:
+    """Per cell, the probability that it is part of the class's animal (h, w).
+
+    ``"class"``: the class probability. ``"animal"``: where the cell belongs to an 8-connected
+    patch of cells the head calls an animal (the class or another animal) that holds a cell it
+    calls the class, the sum of the two: a coat the head finds animal-like but not specific to
+    the class is still the class's animal when it is joined to the class's own cells; an animal
+    of another kind, not joined to the class, stays out.
+    """
+    from scipy import ndimage
+
+    pc = probs[..., 0]
+    if extent == "class":
+        return pc
+    pa = pc + probs[..., list(groups).index("animal")]
+    lab, _ = ndimage.label(pa >= 0.5, structure=np.ones((3, 3)))
+    joined = np.isin(lab, np.unique(lab[(pc >= 0.5) & (lab > 0)]))
+    return np.where(joined & (lab > 0), pa, pc)
 
 
 def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig
                 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The learned map: ``(map (H, W), class probability per cell (h, w), presence)``.
 
-    The head gives each cell its class probability; upsampled to ``grabcut_side`` it seeds
-    GrabCut (>= ``sure``: sure object, >= 0.5 probable object, <= ``1 - sure`` sure background,
-    else probable background), so the colour model refines the edge but cannot take a floor
-    the head calls scene. Presence: the best 3 x 3 mean of the class probability (a lone cell
-    is not an animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
+    The head gives each cell its class probability; :func:`learned_extent` (``cfg.extent``) the
+    probability that the cell is the class's animal. Upsampled to ``grabcut_side`` they seed
+    GrabCut (class >= ``sure``: sure object; extent >= 0.5 probable object, <= ``1 - sure`` sure
+    background, else probable background), so the colour model refines the edge but cannot take
+    a floor the head calls scene. Presence: the best 3 x 3 mean of the class probability (a lone
+    cell is not an animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
     """
     import cv2
 
-    presence, p = head_presence(c, head)
+    presence, probs = head_presence(c, head)
+    p = probs[..., 0]
     H, W = rgb.shape[:2]
     if presence < cfg.min_evidence:  # refused by the caller: no finish
         return np.zeros((H, W), np.float32), p, presence
     small = grabcut_image(rgb, cfg.grabcut_side)
     P = _resized(p, small.shape[:2])
+    E = _resized(learned_extent(probs, head.groups, cfg.extent), small.shape[:2])
     if not cfg.grabcut:
-        return soft_edge((P >= 0.5).astype(np.float32), (H, W), cfg), p, presence
+        return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence
     gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
-    gm[P >= 0.5] = cv2.GC_PR_FGD
+    gm[E >= 0.5] = cv2.GC_PR_FGD
     gm[P >= cfg.sure] = cv2.GC_FGD
-    gm[P <= 1.0 - cfg.sure] = cv2.GC_BGD
+    gm[E <= 1.0 - cfg.sure] = cv2.GC_BGD
     return soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg), p, presence
 
 
