@@ -385,5 +385,12 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     assert (ani[2:6, 3:6] >= 0.5).all() and (cls[2:6, 3:6] < 0.5).all()
     assert (ani[2:6, 9:11] < 0.5).all()
     assert (ani[2:4, 1:3] >= 0.9).all() and (ani[probs[..., 3] == 1.0] == 0).all()
+    # a cat whose face the dog head half believes: one class cell in a large animal patch, taken whole
+    # only when the class's share of the patch may be small
+    probs[2:6, 9:11] = [0.0, 0.9, 0.0, 0.1]
+    probs[3, 9] = [0.6, 0.4, 0.0, 0.0]
+    assert (om.learned_extent(probs, groups, "animal")[2:6, 9:11] >= 0.5).all()
+    share = om.learned_extent(probs, groups, "animal", joined=0.3)
+    assert (share[2:6, 9:11][probs[2:6, 9:11, 0] < 0.5] < 0.5).all() and (share[2:6, 3:6] >= 0.5).all()
     with pytest.raises(UsageError, match="extent"):
         om.MapConfig(extent="body")

@@ -21,6 +21,7 @@ import numpy as np
 SOURCES = ("pets", "davis", "msrc")
 SURES = (0.8, 0.9)
 EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+JOINED = (0.25, 0.4)
 GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
@@ -67,6 +68,8 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     for s in sures:
         out[f"learned-s{s:g}"] = {"learned": True, "sure": s}
         out[f"animal-s{s:g}"] = {"learned": True, "sure": s, "extent": "animal"}
+    for j in JOINED:
+        out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

@@ -85,6 +85,7 @@ class MapConfig:
     grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
     gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
     extent: str = "class"      # learned: where the map may reach (learned_extent): "class" or "animal"
+    joined: float = 0.0        # learned, "animal": the class's least share of an animal patch it takes whole
 
     def __post_init__(self):
         if self.size < 32:
@@ -386,14 +387,15 @@ def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]
     return (float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max())), probs
 
 
-def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str) -> np.ndarray:
+def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str, joined: float = 0.0) -> np.ndarray:
     """Per cell, the probability that it is part of the class's animal (h, w).
 
     ``"class"``: the class probability. ``"animal"``: where the cell belongs to an 8-connected
     patch of cells the head calls an animal (the class or another animal) that holds a cell it
-    calls the class, the sum of the two: a coat the head finds animal-like but not specific to
-    the class is still the class's animal when it is joined to the class's own cells; an animal
-    of another kind, not joined to the class, stays out.
+    calls the class, and the class holds at least ``joined`` of the patch's animal probability,
+    the sum of the two: a coat the head finds animal-like but not specific to the class is still
+    the class's animal when it is joined to the class's own cells; an animal of another kind, not
+    joined to the class or mostly not the class (a cat with a dog-like face), stays out.
     """
     from scipy import ndimage
 
@@ -401,9 +403,12 @@ def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str) -> np.
     if extent == "class":
         return pc
     pa = pc + probs[..., list(groups).index("animal")]
-    lab, _ = ndimage.label(pa >= 0.5, structure=np.ones((3, 3)))
-    joined = np.isin(lab, np.unique(lab[(pc >= 0.5) & (lab > 0)]))
-    return np.where(joined & (lab > 0), pa, pc)
+    lab, n = ndimage.label(pa >= 0.5, structure=np.ones((3, 3)))
+    ids = np.arange(1, n + 1)
+    share = ndimage.sum(pc, lab, ids) / np.maximum(ndimage.sum(pa, lab, ids), 1e-6)
+    seeded = ndimage.maximum(pc, lab, ids) >= 0.5
+    keep = np.concatenate([[False], seeded & (share >= joined)])
+    return np.where(keep[lab], pa, pc)
 
 
 def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig
@@ -426,7 +431,7 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
         return np.zeros((H, W), np.float32), p, presence
     small = grabcut_image(rgb, cfg.grabcut_side)
     P = _resized(p, small.shape[:2])
-    E = _resized(learned_extent(probs, head.groups, cfg.extent), small.shape[:2])
+    E = _resized(learned_extent(probs, head.groups, cfg.extent, cfg.joined), small.shape[:2])
     if not cfg.grabcut:
         return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence
     gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
