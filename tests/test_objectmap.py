@@ -394,3 +394,29 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     assert (share[2:6, 9:11][probs[2:6, 9:11, 0] < 0.5] < 0.5).all() and (share[2:6, 3:6] >= 0.5).all()
     with pytest.raises(UsageError, match="extent"):
         om.MapConfig(extent="body")
+
+
+def test_a_patch_the_probe_rejects_is_not_the_class():
+    """Two patches the head calls the class; the probe calls only the first one the class (channel 0 of its
+    cells): the second gets neither extent nor class probability, and a map of only it is refused."""
+
+    class Judge:
+        pooling = "max"
+
+        def judge(self, pooled, mean):
+            return pooled[:, 0] > 1.0, pooled[:, 0]
+
+    groups = ("dog", "animal", "person", "scene")
+    probs = np.zeros((8, 14, 4), np.float32)
+    probs[..., 3] = 1.0
+    probs[2:6, 1:5] = [0.9, 0.1, 0.0, 0.0]
+    probs[2:6, 9:13] = [0.9, 0.1, 0.0, 0.0]
+    f = np.zeros((8, 14, 2), np.float32)
+    f[2:6, 1:5, 0] = 3.0
+    f[2:6, 9:13, 1] = 3.0
+    judged = om.judged_patches(f, probs, groups, Judge())
+    lab = om.animal_patches(probs, groups)[0]
+    assert judged[lab[3, 2]] and not judged[lab[3, 10]] and not judged[0]
+    e = om.learned_extent(probs, groups, "animal", 0.25, judged)
+    assert (e[2:6, 1:5] >= 0.9).all() and (e[2:6, 9:13] == 0).all()
+    assert (om.learned_extent(probs, groups, "animal", 0.25)[2:6, 9:13] >= 0.9).all()

@@ -70,6 +70,7 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
         out[f"animal-s{s:g}"] = {"learned": True, "sure": s, "extent": "animal"}
     for j in JOINED:
         out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
+        out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": True}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

@@ -86,6 +86,7 @@ class MapConfig:
     gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
     extent: str = "class"      # learned: where the map may reach (learned_extent): "class" or "animal"
     joined: float = 0.0        # learned, "animal": the class's least share of an animal patch it takes whole
+    judge: bool = False        # learned: the class probe judges each animal patch; a patch it rejects is not the class
 
     def __post_init__(self):
         if self.size < 32:
@@ -361,7 +362,7 @@ def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarr
     pass) and the opt-in :func:`second_look`. With ``cfg.gate`` a photo whose :func:`head_presence` is
     below it is refused first (presence 0): the probe map, vetoed by the learned head."""
     if cfg.learned:
-        m, p, presence = learned_map(rgb, c, head, cfg)
+        m, p, presence = learned_map(rgb, c, head, cfg, probe)
         return {"map": m, "objectness": objectness(c["f"]), "presence": presence, "cells": p}
     if cfg.gate > 0 and head_presence(c, head)[0] < cfg.gate:
         return {"map": np.zeros(rgb.shape[:2], np.float32), "objectness": objectness(c["f"]), "presence": 0.0}
@@ -377,61 +378,97 @@ def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarr
     return {"map": m, "objectness": s.objectness, "presence": presence}
 
 
-def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]:
-    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns) and its group
-    probabilities per cell (h, w, K): the best 3 x 3 mean of the class probability (a lone cell is not an animal)."""
+def head_presence_of(p: np.ndarray) -> float:
+    """Presence from a class probability grid (h, w): its best 3 x 3 mean (a lone cell is not an animal)."""
     from scipy.ndimage import uniform_filter
 
+    return float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max())
+
+
+def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]:
+    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns,
+    :func:`head_presence_of`) and its group probabilities per cell (h, w, K)."""
     probs = head.grid_probs(c["h"])
-    p = probs[..., 0]
-    return (float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max())), probs
+    return head_presence_of(probs[..., 0]), probs
 
 
-def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str, joined: float = 0.0) -> np.ndarray:
-    """Per cell, the probability that it is part of the class's animal (h, w).
-
-    ``"class"``: the class probability. ``"animal"``: where the cell belongs to an 8-connected
-    patch of cells the head calls an animal (the class or another animal) that holds a cell it
-    calls the class, and the class holds at least ``joined`` of the patch's animal probability,
-    the sum of the two: a coat the head finds animal-like but not specific to the class is still
-    the class's animal when it is joined to the class's own cells; an animal of another kind, not
-    joined to the class or mostly not the class (a cat with a dog-like face), stays out.
-    """
+def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(labels (h, w), animal probability (h, w), class share (n + 1,))``: the 8-connected patches of cells
+    the head calls an animal (the class or another, label 0 the rest) and the class's share of each patch's
+    animal probability (0 for label 0 and for a patch without a cell it calls the class)."""
     from scipy import ndimage
 
     pc = probs[..., 0]
-    if extent == "class":
-        return pc
     pa = pc + probs[..., list(groups).index("animal")]
     lab, n = ndimage.label(pa >= 0.5, structure=np.ones((3, 3)))
     ids = np.arange(1, n + 1)
     share = ndimage.sum(pc, lab, ids) / np.maximum(ndimage.sum(pa, lab, ids), 1e-6)
-    seeded = ndimage.maximum(pc, lab, ids) >= 0.5
-    keep = np.concatenate([[False], seeded & (share >= joined)])
-    return np.where(keep[lab], pa, pc)
+    share = np.where(ndimage.maximum(pc, lab, ids) >= 0.5, share, 0.0) if n else share
+    return lab, pa, np.concatenate([[0.0], share])
 
 
-def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig
+def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str, joined: float = 0.0,
+                   judged: np.ndarray | None = None) -> np.ndarray:
+    """Per cell, the probability that it is part of the class's animal (h, w).
+
+    ``"class"``: the class probability. ``"animal"``: where the cell belongs to a patch of
+    :func:`animal_patches` that holds a cell the head calls the class, and the class holds at least
+    ``joined`` of the patch's animal probability, the sum of the two: a coat the head finds
+    animal-like but not specific to the class is still the class's animal when it is joined to the
+    class's own cells; an animal of another kind, not joined to the class or mostly not the class (a
+    cat with a dog-like face), stays out. ``judged`` (per patch label, bool): patches a probe did not
+    call the class count as no class at all.
+    """
+    pc = probs[..., 0]
+    if extent == "class":
+        return pc
+    lab, pa, share = animal_patches(probs, groups)
+    keep = (share >= joined) & (share > 0)
+    if judged is not None:
+        keep &= judged
+        pc = np.where((lab > 0) & ~judged[lab], 0.0, pc)
+    return np.where(keep[lab] & (lab > 0), pa, pc)
+
+
+def judged_patches(f: np.ndarray, probs: np.ndarray, groups: Sequence[str], probe) -> np.ndarray:
+    """Per patch label of :func:`animal_patches`: does the class probe (:meth:`Probe.judge`, either head)
+    call the patch's ``conv5_4`` cells ``f`` the class? Label 0 never."""
+    from ..select.probe import region_rows
+
+    lab, _, share = animal_patches(probs, groups)
+    out = np.zeros(len(share), bool)
+    if len(share) > 1:
+        out[1:] = probe.judge(*region_rows(f, lab, range(1, len(share)), probe.pooling))[0]
+    return out
+
+
+def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig, probe=None
                 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The learned map: ``(map (H, W), class probability per cell (h, w), presence)``.
 
     The head gives each cell its class probability; :func:`learned_extent` (``cfg.extent``) the
-    probability that the cell is the class's animal. Upsampled to ``grabcut_side`` they seed
-    GrabCut (class >= ``sure``: sure object; extent >= 0.5 probable object, <= ``1 - sure`` sure
-    background, else probable background), so the colour model refines the edge but cannot take
-    a floor the head calls scene. Presence: the best 3 x 3 mean of the class probability (a lone
-    cell is not an animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
+    probability that the cell is the class's animal (with ``cfg.judge``, only in patches the class
+    ``probe`` calls the class). Upsampled to ``grabcut_side`` they seed GrabCut (class >= ``sure``:
+    sure object; extent >= 0.5 probable object, <= ``1 - sure`` sure background, else probable
+    background), so the colour model refines the edge but cannot take a floor the head calls scene.
+    Presence: the best 3 x 3 mean of the class probability (a lone cell is not an animal); below
+    ``min_evidence`` the map is empty (the caller refuses the photo).
     """
     import cv2
 
     presence, probs = head_presence(c, head)
-    p = probs[..., 0]
     H, W = rgb.shape[:2]
+    p, judged = probs[..., 0], None
+    if cfg.judge and probe is not None and presence >= cfg.min_evidence:
+        judged = judged_patches(c["f"], probs, head.groups, probe)
+        lab = animal_patches(probs, head.groups)[0]
+        p = np.where((lab > 0) & ~judged[lab], 0.0, p)
+        presence = head_presence_of(p)
     if presence < cfg.min_evidence:  # refused by the caller: no finish
         return np.zeros((H, W), np.float32), p, presence
     small = grabcut_image(rgb, cfg.grabcut_side)
     P = _resized(p, small.shape[:2])
-    E = _resized(learned_extent(probs, head.groups, cfg.extent, cfg.joined), small.shape[:2])
+    E = _resized(learned_extent(probs, head.groups, cfg.extent, cfg.joined, judged), small.shape[:2])
     if not cfg.grabcut:
         return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence
     gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
