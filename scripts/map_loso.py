@@ -50,7 +50,7 @@ def main() -> None:
                 w.writerow(row)
                 f.flush()
     rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
-    md = "\n".join(loso.loso(rows, a.classes)) + "\n"
+    md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"
     if a.md:
         Path(a.md).write_text(md, encoding="utf-8")
     print(md)

@@ -211,3 +211,23 @@ def loso(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
                 covers = [scored(pick(x), t)[1] for x, t in ((old, 0.2), (new, e), (gat, 0.2))]
                 wrong.append(f"| {s} | {cls} | {sp} | {covers[0].size} | " + " | ".join(f(c) for c in covers) + " |")
     return md + [""] + wrong
+
+
+def ablation(rs: Sequence[Mapping], classes: Sequence[str], evidence: float = 0.7) -> list[str]:
+    """Markdown: every variant at one refusal threshold (the probe map at its own 0.2), per source and class:
+    own-class median / mean / share >= 0.6, and the mean cover of the other animals' photos."""
+    vs = sorted({r["variant"] for r in rs})
+    md = ["| source | class | variant | own: n | median / mean / ≥ 0.6 | refused | wrong class: n | mean cover |",
+          "|---|---|---|---:|---|---:|---:|---:|"]
+    for s in sorted({r["source"] for r in rs}):
+        for cls in classes:
+            for v in vs:
+                sub = [r for r in rs if r["source"] == s and r["cls"] == cls and r["variant"] == v]
+                t = 0.2 if v == "probe" else evidence
+                own, other = scored(sub, t)
+                if not sub:
+                    continue
+                ref = sum(r["presence"] < t for r in sub if r["species"] == cls)
+                md.append(f"| {s} | {cls} | {v} | {own.size} | {stats(own).replace(' | ', ' / ')} | {ref} | "
+                          f"{other.size} | {other.mean() if other.size else float('nan'):.3f} |")
+    return md
