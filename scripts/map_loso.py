@@ -21,6 +21,7 @@ def main() -> None:
     p.add_argument("--csv", required=True)
     p.add_argument("--md", default=None)
     p.add_argument("--classes", nargs="+", default=["dog", "cat"])
+    p.add_argument("--sources", nargs="+", default=None, help="score only these sources (default: all)")
     p.add_argument("--variants", nargs="+", default=list(loso.variants()))
     p.add_argument("--heads", default=None, help="folder of <class>.npz cell heads (default: the shipped ones)")
     p.add_argument("--cache", default=".cache/loso")
@@ -45,7 +46,8 @@ def main() -> None:
             w = csv.DictWriter(f, loso.FIELDS)
             if new:
                 w.writeheader()
-            for row in loso.rows(params, loso.photos(Path(a.data)), a.classes, probes, heads, chosen, a.size, done,
+            items = [ph for ph in loso.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
+            for row in loso.rows(params, items, a.classes, probes, heads, chosen, a.size, done,
                                  Path(a.cache), log=lambda s: print(s, file=sys.stderr, flush=True)):
                 w.writerow(row)
                 f.flush()

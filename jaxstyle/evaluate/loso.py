@@ -22,6 +22,7 @@ SOURCES = ("pets", "davis", "msrc")
 SURES = (0.8, 0.9)
 EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 JOINED = (0.25, 0.4)
+JUDGED_JOINED = (0.0, 0.1, 0.25)
 GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
@@ -70,6 +71,7 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
         out[f"animal-s{s:g}"] = {"learned": True, "sure": s, "extent": "animal"}
     for j in JOINED:
         out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
+    for j in JUDGED_JOINED:
         out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": True}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
