@@ -69,3 +69,25 @@ def test_split_keeps_groups_whole(shared_data):
     pool = pools.open_pool(f"masked:{root}")
     assert pool.size == len(masksplit.train_pool(root, split)) > 100
     assert not {it.id[:-4] for it in pool.items} & names and all(it.id.endswith(".jpg") for it in pool.items)
+
+
+def test_classes_command_reads_meta_and_results(tmp_path, capsys):
+    from jaxstyle import cli
+
+    pr = _probe(probe.group_names("horse"))
+    pr = probe.Probe(pr.W, pr.b, pr.groups, {"pooling": "max", "pool": ["folder:/x/pool-det", "masked:/x/more-masked"],
+                                             "images": 321, "counts": {"horse": 88}})
+    probe.save(pr, tmp_path / "horse.npz")
+    (tmp_path / "map_iou.json").write_text(
+        '{"command": "python scripts/class_matrix.py X", "classes": {"horse": {"n": 7, "median_iou": 0.777, '
+        '"mean_iou": 0.5, "share_ge_0.6": 0.25, "sources": ["weizmann"]}}}')
+    assert cli.main(["classes", "--probes", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "horse (n02374451" in out and "pool-det, more-masked; 321 images, 88 rows" in out
+    assert "median 0.777" in out and "25 %" in out and "scripts/class_matrix.py X" in out
+    assert cli.main(["classes", "--probes", str(tmp_path), "--class", "n02374451"]) == 0
+    assert "horse" in capsys.readouterr().out
+    assert cli.main(["classes", "--probes", str(tmp_path), "--class", "sheep"]) == 2  # no probe
+    assert cli.main(["classes", "--class", "hrose"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "unknown class 'hrose'" in err[1]
