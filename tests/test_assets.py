@@ -91,3 +91,47 @@ def test_classes_command_reads_meta_and_results(tmp_path, capsys):
     assert cli.main(["classes", "--class", "hrose"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "unknown class 'hrose'" in err[1]
+
+
+def _pool(root, n=6, size=64):
+    """A tiny labelled pool: ``n`` "horses" (a red blob on grey, pool-det's wnid) and ``n`` tables (grey, green
+    stripes), a synset label each, as pool-det's labels.csv has them."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rows = ["filename,class_index,wnid,name"]
+    for i in range(2 * n):
+        img = np.full((size, size, 3), 120, np.uint8) + rng.integers(0, 20, (size, size, 3)).astype(np.uint8)
+        if i < n:
+            y, x = rng.integers(8, 24, 2)
+            img[y: y + 28, x: x + 32] = (200, 40, 30)
+            rows.append(f"h{i}.png,-1,n02374451,horse")
+        else:
+            img[::6] = (40, 160, 40)
+            rows.append(f"t{i}.png,-1,n04379243,table")
+        Image.fromarray(img).save(root / rows[-1].split(",")[0])
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    return img
+
+
+def test_a_probe_for_a_new_class_trained_on_a_tiny_pool_drives_the_map(tmp_path, tiny_params, monkeypatch):
+    from jaxstyle.transfer import stylize
+
+    (tmp_path / "pool").mkdir()
+    _pool(tmp_path / "pool")
+    pf = probe.pooled_features(tiny_params, pools.open_pool(f"folder:{tmp_path / 'pool'}").batches(4, 64))
+    assert sorted(classes.label_name(c) for c in set(pf.codes.tolist())) == ["horse", "table"]
+    pr = probe.train(pf, probe.group_names("horse"))
+    assert pr.target == "horse" and pr.meta["counts"]["horse"] == 12 and pr.meta["counts"]["other"] == 12
+    probe.save(pr, tmp_path / "horse.npz")
+    monkeypatch.setattr(probe, "DATA_DIR", tmp_path)
+    assert assets.lookup("n02374451").probe == tmp_path / "horse.npz"
+    horse = np.full((96, 128, 3), 120, np.uint8)
+    horse[30:80, 40:100] = (200, 40, 30)
+    table = np.full((96, 128, 3), 120, np.uint8)
+    table[::6] = (40, 160, 40)
+    opts = {"size": 128}
+    r = stylize.locate(tiny_params, horse, "n02374451", map_options=opts)
+    assert r["probe"] and r["presence"] >= r["min_evidence"]
+    assert r["map"][30:80, 40:100].mean() > r["map"][:20].mean() + 0.3
+    assert stylize.locate(tiny_params, table, "horse", map_options=opts)["presence"] < 0.2
