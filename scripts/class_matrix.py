@@ -51,14 +51,14 @@ def main() -> None:
     p.add_argument("--csv", required=True)
     p.add_argument("--md", default=None)
     p.add_argument("--summary", default=None, help="write each class's own-photo IoU here (JSON)")
-    p.add_argument("--classes", nargs="+", default=list(CLASSES))
+    p.add_argument("--classes", nargs="+", default=list(CLASSES), help="the map classes (the photos: all of CLASSES)")
     p.add_argument("--cache", default=".cache/classes")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--features-only", action="store_true")
     p.add_argument("--only-report", action="store_true")
     a = p.parse_args()
     if not a.only_report:
-        _rows(a, classmatrix.held_out_photos(Path(a.data), classes=a.classes))
+        _rows(a, classmatrix.held_out_photos(Path(a.data), classes=CLASSES))  # every class's photos, for the matrix
     if a.features_only:
         return
     rows = loso.read_rows(Path(a.csv))

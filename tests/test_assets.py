@@ -135,3 +135,29 @@ def test_a_probe_for_a_new_class_trained_on_a_tiny_pool_drives_the_map(tmp_path,
     assert r["probe"] and r["presence"] >= r["min_evidence"]
     assert r["map"][30:80, 40:100].mean() > r["map"][:20].mean() + 0.3
     assert stylize.locate(tiny_params, table, "horse", map_options=opts)["presence"] < 0.2
+
+
+def test_probe_command_keeps_each_sources_features(tmp_path, tiny_params):
+    """Two pools (one with its images in images/, as pool-det/): each source's features are kept, and a rerun
+    reads them (no VGG pass) and gives the same rows."""
+    from types import SimpleNamespace
+
+    from jaxstyle.cli.probe_cli import pool_features
+
+    a, b = tmp_path / "a", tmp_path / "det"
+    a.mkdir()
+    (b / "images").mkdir(parents=True)
+    _pool(a, n=4)
+    _pool(b / "images", n=3)
+    (b / "images" / "labels.csv").rename(b / "labels.csv")
+    pool = pools.open_pools([f"folder:{a}", f"folder:{b}"])
+    opts = SimpleNamespace(features=str(tmp_path / "f"), size=64, pooling="max", batch=4)
+    first, n = pool_features(pool, tiny_params, opts)
+    assert n == 14 and sorted(p.name for p in (tmp_path / "f").iterdir()) == ["a-64-max.npz", "det-64-max.npz"]
+    assert first.ids[-1].startswith("det/images/")
+    again, n = pool_features(pool, tiny_params, opts)
+    assert n == 0 and again.ids == first.ids
+    np.testing.assert_array_equal(again.image, first.image)
+    assert all(np.array_equal(x, y) for x, y in zip(again.regions, first.regions))
+    pr = probe.train(again, probe.group_names("horse"))
+    assert pr.meta["counts"]["horse"] == 2 * 7

@@ -31,12 +31,36 @@ def build_parser() -> ArgumentParser:
                    help="also print, per group, the share of images a probe trained on the other K-1 folds "
                         "(split by ImageNet class) takes for the class (jaxstyle/evaluate/probecheck.py); 0: off")
     p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
-    p.add_argument("--features", default=None, metavar="NPZ",
-                   help="keep the pool's features here, and read them from here when the file exists (the same "
-                        "--data, --size and --pooling: no VGG pass)")
+    p.add_argument("--features", default=None, metavar="DIR",
+                   help="keep each --data source's features in DIR/<source>-<size>-<pooling>.npz, and read them "
+                        "from there when the file exists (no VGG pass; delete it after the source or weights change)")
     p.add_argument("--out-dir", required=True, help="writes <class>.npz here (the shipped ones: jaxstyle/data/probes)")
     p.add_argument("--force", action="store_true", help="overwrite existing probes")
     return p
+
+
+def pool_features(pool, params, a) -> tuple:
+    """``(features of every source of pool, images that ran through VGG)``: each source's read from
+    ``a.features`` where kept there, else computed (and kept there with ``a.features``)."""
+    from dataclasses import replace
+
+    from ..select import pools, probe
+
+    multi = isinstance(pool, pools.MultiPool)
+    parts, computed = [], 0
+    for name, src in zip(pool.names if multi else [None], pool.sources if multi else [pool]):
+        stem = name or Path(str(getattr(src, "root", src.name))).name
+        path = Path(a.features) / f"{stem}-{a.size}-{a.pooling}.npz" if a.features else None
+        if path is not None and path.is_file():
+            pf = probe.load_features(path)
+        else:
+            pf = probe.pooled_features(params, src.batches(a.batch, a.size), a.pooling)
+            computed += len(pf.ids)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                probe.save_features(pf, path)
+        parts.append(replace(pf, ids=[f"{name}/{i}" for i in pf.ids]) if multi else pf)
+    return probe.concat(parts), computed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,20 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pool = pools.open_pools(a.data)
     params, meta = weights.load(a.weights)
     t0 = time.time()
-    loaded = bool(a.features) and Path(a.features).is_file()
-    if loaded:
-        pf = probe.load_features(a.features)
-        if len(pf.ids) != pool.size or pf.how != a.pooling:
-            raise UsageError(f"--features {a.features}: {len(pf.ids)} images pooled by {pf.how}, not this pool's "
-                             f"{pool.size} by {a.pooling}; delete it or give another path")
-    else:
-        pf = probe.pooled_features(vgg.prepare(params, "direct", grad=False), pool.batches(a.batch, a.size), a.pooling)
-        if a.features:
-            probe.save_features(pf, a.features)
+    pf, computed = pool_features(pool, vgg.prepare(params, "direct", grad=False), a)
     secs = time.time() - t0
     cmd = "jaxstyle probe " + " ".join(sys.argv[1:] if argv is None else argv)
     info = {"pool": list(a.data), "images": len(pf.ids), "image_size": a.size, "weights_sha256": meta.get("sha256"),
-            "command": cmd, "images_per_s": None if loaded else round(len(pf.ids) / max(secs, 1e-9), 2)}
+            "command": cmd, "images_per_s": round(computed / secs, 2) if computed else None}
     for name, out in outs.items():
         pr = probe.train(pf, probe.group_names(name), a.l2, info)
         data.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)

@@ -225,6 +225,16 @@ def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
     return PoolFeatures(ids, np.concatenate(codes), np.stack(whole), regions, np.stack(means), region_means, how)
 
 
+def concat(parts: Sequence[PoolFeatures]) -> PoolFeatures:
+    """Several pools' features as one (the same pooling)."""
+    if len({p.how for p in parts}) != 1:
+        raise JaxstyleError("pool features pooled in different ways cannot be joined")
+    return PoolFeatures([i for p in parts for i in p.ids], np.concatenate([p.codes for p in parts]),
+                        np.concatenate([p.image for p in parts]), [r for p in parts for r in p.regions],
+                        np.concatenate([p.means for p in parts]), [r for p in parts for r in p.region_means],
+                        parts[0].how)
+
+
 def save_features(pf: PoolFeatures, path: str | Path) -> Path:
     """Keep a pool's features (:func:`pooled_features`) for another training run (``jaxstyle probe --features``)."""
     n = np.array([len(r) for r in pf.regions], np.int64)
