@@ -31,7 +31,10 @@ def _rows(a, photos) -> None:
             loso.photo_features(params, ph, a.size, Path(a.cache))
             log(ph.name)
         return
-    probes = {c: probe.shipped(c) for c in a.classes}
+    probes = {c: probe.shipped(c, a.probes and Path(a.probes)) for c in a.classes}
+    missing = [c for c, pr in probes.items() if pr is None]
+    if missing:
+        raise SystemExit(f"error: no probe for {', '.join(missing)}")
     out = Path(a.csv)
     done = {(r["photo"], r["cls"], r["variant"]) for r in loso.read_rows(out)} if out.is_file() else set()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -52,6 +55,7 @@ def main() -> None:
     p.add_argument("--md", default=None)
     p.add_argument("--summary", default=None, help="write each class's own-photo IoU here (JSON)")
     p.add_argument("--classes", nargs="+", default=list(CLASSES), help="the map classes (the photos: all of CLASSES)")
+    p.add_argument("--probes", default=None, help="folder of <class>.npz probes (default: the shipped ones)")
     p.add_argument("--cache", default=".cache/classes")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--features-only", action="store_true")
@@ -62,8 +66,11 @@ def main() -> None:
     if a.features_only:
         return
     rows = loso.read_rows(Path(a.csv))
-    md = "\n".join(["## Own class", "", *classmatrix.own_table(rows, a.classes), "", "## Specificity", "",
-                    *classmatrix.matrix(rows, a.classes)]) + "\n"
+    md = ["## Own class", "", *classmatrix.own_table(rows, a.classes), "", "## Specificity", "",
+          *classmatrix.matrix(rows, a.classes)]
+    for src in sorted({r["source"] for r in rows}):
+        md += ["", f"### Photos of {src}", "", *classmatrix.matrix([r for r in rows if r["source"] == src], a.classes)]
+    md = "\n".join(md) + "\n"
     if a.md:
         Path(a.md).parent.mkdir(parents=True, exist_ok=True)
         Path(a.md).write_text(md, encoding="utf-8")

@@ -67,6 +67,7 @@ def test_split_keeps_groups_whole(shared_data):
     assert not any(p.cls in ("dog", "cat") for p in train)
     names = {p.name for p in held}
     pool = pools.open_pool(f"masked:{root}")
+    assert pool.name == f"masked:{root}"
     assert pool.size == len(masksplit.train_pool(root, split)) > 100
     assert not {it.id[:-4] for it in pool.items} & names and all(it.id.endswith(".jpg") for it in pool.items)
 

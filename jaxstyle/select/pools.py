@@ -146,11 +146,20 @@ def open_pool(spec: str, tfds_data_dir: str | None = None) -> Pool:
     return FolderPool(root, folder_pool(root, classes.label_code))
 
 
-def masked_pool(root: Path) -> FolderPool:
+@dataclass
+class MaskedPool(FolderPool):
     """``masked:PATH``: the train photos of a masked set (``more-masked/``) by the shipped split
     (:mod:`jaxstyle.select.masksplit`), labelled by their class's synset; their masks are never read."""
+
+    @property
+    def name(self) -> str:
+        return f"masked:{self.root}"
+
+
+def masked_pool(root: Path) -> MaskedPool:
+    """The :class:`MaskedPool` of ``root``."""
     from ..data import open_image
     from .masksplit import train_pool
 
-    return FolderPool(root, [PoolItem(id_, classes.label_code(wnid), lambda p=path: open_image(p))
+    return MaskedPool(root, [PoolItem(id_, classes.label_code(wnid), lambda p=path: open_image(p))
                              for id_, wnid, path in train_pool(root)])
