@@ -10,7 +10,6 @@ fills it and stops. ``--summary`` writes each class's own-photo IoU, which ``jax
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -35,17 +34,8 @@ def _rows(a, photos) -> None:
     missing = [c for c, pr in probes.items() if pr is None]
     if missing:
         raise SystemExit(f"error: no probe for {', '.join(missing)}")
-    out = Path(a.csv)
-    done = {(r["photo"], r["cls"], r["variant"]) for r in loso.read_rows(out)} if out.is_file() else set()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    new = not out.is_file()
-    with open(out, "a", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, loso.FIELDS)
-        if new:
-            w.writeheader()
-        for row in loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size, done, Path(a.cache), log):
-            w.writerow(row)
-            f.flush()
+    loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
+                                                         done, Path(a.cache), log))
 
 
 def main() -> None:

@@ -162,3 +162,21 @@ def test_probe_command_keeps_each_sources_features(tmp_path, tiny_params):
     assert all(np.array_equal(x, y) for x, y in zip(again.regions, first.regions))
     pr = probe.train(again, probe.group_names("horse"))
     assert pr.meta["counts"]["horse"] == 2 * 7
+
+
+def test_append_rows_adds_only_what_is_missing(tmp_path):
+    from jaxstyle.evaluate import loso
+
+    row = dict(photo="p", source="s", species="horse", cls="horse", variant="probe", iou=0.5, cover="nan",
+               presence=0.9, seconds=1.0)
+    seen = []
+
+    def make(done):
+        seen.append(set(done))
+        return [row] if ("p", "horse", "probe") not in done else []
+
+    path = tmp_path / "r" / "rows.csv"
+    loso.append_rows(path, make)
+    loso.append_rows(path, make)
+    assert seen == [set(), {("p", "horse", "probe")}]
+    assert [r["iou"] for r in loso.read_rows(path)] == [0.5]
