@@ -180,3 +180,27 @@ def test_append_rows_adds_only_what_is_missing(tmp_path):
     loso.append_rows(path, make)
     assert seen == [set(), {("p", "horse", "probe")}]
     assert [r["iou"] for r in loso.read_rows(path)] == [0.5]
+
+
+@pytest.mark.parametrize("cls", ["horse", "cattle", "sheep", "car"])
+def test_a_class_no_filter_scores_for_says_so_and_its_probe_alone_locates_it(cls):
+    import json
+
+    from jaxstyle.transfer import stylize
+
+    a = assets.lookup(cls)
+    doc = json.loads(a.filters.read_text())
+    assert not any(doc["selected"].values()) and "No filter reaches the purity rule" in doc["provenance"]["note"]
+    assert doc["selection"]["min_purity"] == 0.88  # the shipped rule, not lowered
+    assert a.probe is not None and stylize.resolve_filters(None, a.name, None) == {}
+
+
+def test_method_paper_needs_a_list_that_selects_filters(shared_data, capsys):
+    from jaxstyle import cli
+
+    photo = shared_data / "more-masked" / "horse_weizmann_168.jpg"
+    style = shared_data / "styles" / "hokusai_great_wave.jpg"
+    assert cli.main(["stylize", "--content", str(photo), "--style", str(style), "--class", "sheep", "--method",
+                     "paper", "--size", "32", "--iterations", "1", "--out", "/nonexistent/x.png"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "no filter reaches the scoring rule for 'sheep'" in err
