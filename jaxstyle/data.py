@@ -209,7 +209,8 @@ def center_crop_square(img: Image.Image, size: int) -> Image.Image:
 
 
 def folder_pool(root: str | os.PathLike, label_of: Callable[[str], int] | Mapping[str, int]) -> list[PoolItem]:
-    """A labelled folder: ``labels.csv``, ``<wnid>/`` subfolders, or ``<wnid>_*`` files.
+    """A labelled folder: ``labels.csv`` (its files beside it or in ``images/``), ``<wnid>/`` subfolders, or
+    ``<wnid>_*`` files.
 
     ``labels.csv`` has ``filename,class_index`` and optionally ``wnid``: a ``class_index`` of
     -1 (or empty) means the image is labelled by its ``wnid`` alone, which may be any synset
@@ -249,8 +250,9 @@ def folder_pool(root: str | os.PathLike, label_of: Callable[[str], int] | Mappin
                 raise JaxstyleError(f"{labels}: class index {idx} of {name} is not an ImageNet-1k class")
             if not name or Path(name).is_absolute() or ".." in Path(name).parts:
                 raise JaxstyleError(f"{labels}: filename {name!r} must be a path inside {root}")
-            try:
-                add(root / name, label_of(str(idx) if idx >= 0 else wnid))
+            try:  # the file beside labels.csv, or in images/ (pool-det/)
+                add(next((d / name for d in (root, root / "images") if (d / name).is_file()), root / name),
+                    label_of(str(idx) if idx >= 0 else wnid))
             except JaxstyleError as e:
                 raise JaxstyleError(f"{labels}: {name}: {e}") from None
     else:

@@ -8,7 +8,6 @@ other than the shipped ones (give another ``--csv`` then); ``--cache`` keeps eac
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -39,18 +38,9 @@ def main() -> None:
         probes = {c: probe.shipped(c) for c in a.classes}
         heads = {c: cellhead.shipped(c, a.heads and Path(a.heads)) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
-        done = {(r["photo"], r["cls"], r["variant"]) for r in loso.read_rows(out)} if out.is_file() else set()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        new = not out.is_file()
-        with open(out, "a", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, loso.FIELDS)
-            if new:
-                w.writeheader()
-            items = [ph for ph in loso.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
-            for row in loso.rows(params, items, a.classes, probes, heads, chosen, a.size, done,
-                                 Path(a.cache), log=lambda s: print(s, file=sys.stderr, flush=True)):
-                w.writerow(row)
-                f.flush()
+        items = [ph for ph in loso.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
+        loso.append_rows(out, lambda done: loso.rows(params, items, a.classes, probes, heads, chosen, a.size, done,
+                                                     Path(a.cache), log=lambda s: print(s, file=sys.stderr, flush=True)))
     rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
     md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"
     if a.md:

@@ -10,7 +10,7 @@ from jaxstyle.errors import JaxstyleError
 
 
 def test_group_names_put_the_class_first_and_other_last():
-    assert pb.group_names("dog") == ("dog", "cat", "carnivore", "mammal", "bird", "animal", "other")
+    assert pb.group_names("dog") == ("dog", "cat", "carnivore", "mammal", "bird", "animal", "person", "other")
     g = pb.group_names("cat")
     assert g[0] == "cat" and g.count("cat") == 1 and "dog" in g and g[-1] == "other"
 

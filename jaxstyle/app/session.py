@@ -70,9 +70,9 @@ class MapState:
 
 def probe_classes() -> list[str]:
     """Classes with a shipped probe (``jaxstyle/data/probes/*.npz``): what the class menu offers."""
-    from ..select import probe
+    from ..select import assets
 
-    return sorted(p.stem for p in probe.DATA_DIR.glob("*.npz"))
+    return assets.shipped_classes()
 
 
 def style_choices(styles_dir: str | os.PathLike | None) -> dict[str, Path]:

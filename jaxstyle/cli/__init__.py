@@ -27,6 +27,7 @@ COMMANDS = {
     "stylize": ("jaxstyle.cli.stylize_cli", "put a painting's style on one object of a photo"),
     "score": ("jaxstyle.cli.score_cli", "score VGG-19 filters for a class on an image pool"),
     "probe": ("jaxstyle.cli.probe_cli", "train the class probe the object map uses on an image pool"),
+    "classes": ("jaxstyle.cli.classes_cli", "list the classes with a probe: training data and measured map IoU"),
     "head": ("jaxstyle.cli.head_cli", "train the cell head the learned object map uses on image pools"),
     "visualize": ("jaxstyle.cli.visualize_cli", "render what chosen filters respond to (activation maximisation)"),
     "evaluate": ("jaxstyle.cli.evaluate_cli", "score object-only stylization on masked photos"),

@@ -16,7 +16,8 @@ def build_parser() -> ArgumentParser:
                        "its look-alikes (jaxstyle/select/probe.py) on one or more labelled pools, and write it as .npz.")
     p.add_argument("--class", dest="class_names", required=True, action="append",
                    help="the class, repeatable (one features pass): a WordNet group of "
-                        "jaxstyle/data/class_groups.json (dog, cat, bird, ...)")
+                        "jaxstyle/data/class_groups.json or pool_synsets.json (dog, cat, bird, horse, ...), "
+                        "by name or wnid; the probe is written under its canonical name (cow: cattle.npz)")
     p.add_argument("--data", action="append", required=True, metavar="SPEC",
                    help="pool, repeatable: folder:PATH or tfds:NAME[:SPLIT] (labels: class index or any synset)")
     p.add_argument("--size", type=positive_int, default=224, help="image side (the scoring preprocessing)")
@@ -30,9 +31,36 @@ def build_parser() -> ArgumentParser:
                    help="also print, per group, the share of images a probe trained on the other K-1 folds "
                         "(split by ImageNet class) takes for the class (jaxstyle/evaluate/probecheck.py); 0: off")
     p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
+    p.add_argument("--features", default=None, metavar="DIR",
+                   help="keep each --data source's features in DIR/<source>-<size>-<pooling>.npz, and read them "
+                        "from there when the file exists (no VGG pass; delete it after the source or weights change)")
     p.add_argument("--out-dir", required=True, help="writes <class>.npz here (the shipped ones: jaxstyle/data/probes)")
     p.add_argument("--force", action="store_true", help="overwrite existing probes")
     return p
+
+
+def pool_features(pool, params, a) -> tuple:
+    """``(features of every source of pool, images that ran through VGG)``: each source's read from
+    ``a.features`` where kept there, else computed (and kept there with ``a.features``)."""
+    from dataclasses import replace
+
+    from ..select import pools, probe
+
+    multi = isinstance(pool, pools.MultiPool)
+    parts, computed = [], 0
+    for name, src in zip(pool.names if multi else [None], pool.sources if multi else [pool]):
+        stem = name or Path(str(getattr(src, "root", src.name))).name
+        path = Path(a.features) / f"{stem}-{a.size}-{a.pooling}.npz" if a.features else None
+        if path is not None and path.is_file():
+            pf = probe.load_features(path)
+        else:
+            pf = probe.pooled_features(params, src.batches(a.batch, a.size), a.pooling)
+            computed += len(pf.ids)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                probe.save_features(pf, path)
+        parts.append(replace(pf, ids=[f"{name}/{i}" for i in pf.ids]) if multi else pf)
+    return probe.concat(parts), computed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,11 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..errors import OutputExistsError, UsageError
 
     a = build_parser().parse_args(argv)
-    names = [c.strip().lower() for c in a.class_names]
+    names = [classes.canonical(c) for c in a.class_names]
     known = {g.name for g in classes.table().groups}
-    bad = [c for c in names if c not in known]
+    bad = [c for c, n in zip(a.class_names, names) if n not in known]
     if bad:
-        raise UsageError(f"--class {', '.join(bad)}: not a WordNet group of jaxstyle/data/class_groups.json")
+        raise UsageError(f"--class {', '.join(bad)}: not a WordNet group of jaxstyle/data/class_groups.json "
+                         "or pool_synsets.json")
     if a.cross_validate == 1 or a.cross_validate < 0:
         raise UsageError(f"--cross-validate {a.cross_validate}: give 0 (off) or 2 folds or more")
     outs = {c: Path(a.out_dir) / f"{c}.npz" for c in dict.fromkeys(names)}
@@ -56,13 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise OutputExistsError(out)
     pool = pools.open_pools(a.data)
     params, meta = weights.load(a.weights)
-    params = vgg.prepare(params, "direct", grad=False)
     t0 = time.time()
-    pf = probe.pooled_features(params, pool.batches(a.batch, a.size), a.pooling)
+    pf, computed = pool_features(pool, vgg.prepare(params, "direct", grad=False), a)
     secs = time.time() - t0
     cmd = "jaxstyle probe " + " ".join(sys.argv[1:] if argv is None else argv)
     info = {"pool": list(a.data), "images": len(pf.ids), "image_size": a.size, "weights_sha256": meta.get("sha256"),
-            "command": cmd, "images_per_s": round(len(pf.ids) / max(secs, 1e-9), 2)}
+            "command": cmd, "images_per_s": round(computed / secs, 2) if computed else None}
     for name, out in outs.items():
         pr = probe.train(pf, probe.group_names(name), a.l2, info)
         data.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)

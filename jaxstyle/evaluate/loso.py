@@ -128,6 +128,22 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
             log(f"{ph.name}: {time.time() - t0:.1f} s")
 
 
+def append_rows(path: Path, make: Callable[[set], Iterable[dict]]) -> None:
+    """Append the rows ``make(done)`` yields to the CSV ``path`` (:data:`FIELDS`; header when new), one at a time,
+    ``done`` being the ``(photo, cls, variant)`` already there: a rerun adds only what is missing."""
+    path = Path(path)
+    done = {(r["photo"], r["cls"], r["variant"]) for r in read_rows(path)} if path.is_file() else set()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.is_file()
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, FIELDS)
+        if new:
+            w.writeheader()
+        for row in make(done):
+            w.writerow(row)
+            f.flush()
+
+
 def read_rows(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as f:
         out = list(csv.DictReader(f))

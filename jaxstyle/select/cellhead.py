@@ -167,5 +167,7 @@ def load(path: str | Path) -> CellHead:
 
 def shipped(name: str, data_dir: Path | None = None) -> CellHead | None:
     """The shipped head for class ``name`` (``data/heads/<name>.npz``), or None."""
-    path = (DATA_DIR if data_dir is None else Path(data_dir)) / f"{name.strip().lower()}.npz"
+    from .classes import canonical
+
+    path = (DATA_DIR if data_dir is None else Path(data_dir)) / f"{canonical(name)}.npz"
     return load(path) if path.is_file() else None

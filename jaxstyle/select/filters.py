@@ -208,21 +208,18 @@ def shipped(data_dir: Path | None = None) -> list[str]:
 
 
 def shipped_path(name: str, data_dir: Path | None = None) -> Path:
-    """Path of the shipped score JSON for ``name`` (a group name or anything :func:`classes.resolve` takes)."""
+    """Path of the shipped score JSON for ``name`` (anything :func:`classes.resolve` takes; :func:`classes.canonical`)."""
+    from . import classes  # lazy: keeps this module light
+
     d = DATA_DIR if data_dir is None else Path(data_dir)
     avail = shipped(d)
-    key = name.strip().lower()
+    key = classes.canonical(name)
     if key not in avail:
         try:
-            from . import classes  # lazy: keeps this module light
-
-            key = classes.resolve(name)[0]
+            classes.resolve(name)
         except UsageError as e:
             if str(e).startswith("unknown class"):
                 raise UsageError(f"{e} (shipped filter lists: {', '.join(avail) or 'none'})") from None
-        except JaxstyleError:
-            pass
-    if key not in avail:
         raise UsageError(f"no shipped filter list for class {name!r}; shipped: {', '.join(avail) or '(none)'} "
                          f"(score one with scripts/score_filters.py --class {name.strip()!r} or pass --filters)")
     return d / f"{key}.json"

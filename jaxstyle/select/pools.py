@@ -126,7 +126,7 @@ def open_pools(specs: Sequence[str], tfds_data_dir: str | None = None) -> Pool:
 
 
 def open_pool(spec: str, tfds_data_dir: str | None = None) -> Pool:
-    """``folder:PATH`` (or a bare existing folder) / ``tfds:NAME[:SPLIT]`` -> a pool."""
+    """``folder:PATH`` (or a bare existing folder) / ``masked:PATH`` / ``tfds:NAME[:SPLIT]`` -> a pool."""
     kind, _, rest = spec.partition(":")
     if kind == "tfds":
         from .tfds_pool import TfdsPool
@@ -135,10 +135,31 @@ def open_pool(spec: str, tfds_data_dir: str | None = None) -> Pool:
         if not name:
             raise UsageError("--data tfds:NAME[:SPLIT] needs a dataset name, e.g. tfds:imagenet_v2")
         return TfdsPool.open(name, split or None, tfds_data_dir)
+    if kind == "masked" and rest:
+        return masked_pool(Path(rest).expanduser())
     if kind == "folder" and rest:
         root = Path(rest).expanduser()
     elif Path(spec).is_dir():
         root = Path(spec)
     else:
-        raise UsageError(f"--data {spec!r}: want folder:PATH or tfds:NAME[:SPLIT]")
+        raise UsageError(f"--data {spec!r}: want folder:PATH, masked:PATH or tfds:NAME[:SPLIT]")
     return FolderPool(root, folder_pool(root, classes.label_code))
+
+
+@dataclass
+class MaskedPool(FolderPool):
+    """``masked:PATH``: the train photos of a masked set (``more-masked/``) by the shipped split
+    (:mod:`jaxstyle.select.masksplit`), labelled by their class's synset; their masks are never read."""
+
+    @property
+    def name(self) -> str:
+        return f"masked:{self.root}"
+
+
+def masked_pool(root: Path) -> MaskedPool:
+    """The :class:`MaskedPool` of ``root``."""
+    from ..data import open_image
+    from .masksplit import train_pool
+
+    return MaskedPool(root, [PoolItem(id_, classes.label_code(wnid), lambda p=path: open_image(p))
+                             for id_, wnid, path in train_pool(root)])

@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import JaxstyleError
 
 LAYER = "conv5_4"
-CONFUSERS = ("dog", "cat", "carnivore", "mammal", "bird", "animal")  # the look-alikes, nearest first
+CONFUSERS = ("dog", "cat", "carnivore", "mammal", "bird", "animal", "person")  # the look-alikes, nearest first
 OTHER = "other"
 POOLINGS = ("max", "mean")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "probes"
@@ -225,6 +225,37 @@ def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
     return PoolFeatures(ids, np.concatenate(codes), np.stack(whole), regions, np.stack(means), region_means, how)
 
 
+def concat(parts: Sequence[PoolFeatures]) -> PoolFeatures:
+    """Several pools' features as one (the same pooling)."""
+    if len({p.how for p in parts}) != 1:
+        raise JaxstyleError("pool features pooled in different ways cannot be joined")
+    return PoolFeatures([i for p in parts for i in p.ids], np.concatenate([p.codes for p in parts]),
+                        np.concatenate([p.image for p in parts]), [r for p in parts for r in p.regions],
+                        np.concatenate([p.means for p in parts]), [r for p in parts for r in p.region_means],
+                        parts[0].how)
+
+
+def save_features(pf: PoolFeatures, path: str | Path) -> Path:
+    """Keep a pool's features (:func:`pooled_features`) for another training run (``jaxstyle probe --features``)."""
+    n = np.array([len(r) for r in pf.regions], np.int64)
+    c = pf.image.shape[1]
+    cat = lambda xs: np.concatenate([np.asarray(x, np.float32).reshape(-1, c) for x in xs])  # noqa: E731
+    with open(path, "wb") as fh:
+        np.savez(fh, ids=np.array(pf.ids), codes=pf.codes, image=pf.image, means=pf.means, n=n,
+                 regions=cat(pf.regions), region_means=cat(pf.region_means), how=np.array(pf.how))
+    return Path(path)
+
+
+def load_features(path: str | Path) -> PoolFeatures:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            cut = np.cumsum(z["n"])[:-1]
+            return PoolFeatures([str(i) for i in z["ids"]], z["codes"], z["image"], np.split(z["regions"], cut),
+                                z["means"], np.split(z["region_means"], cut), str(z["how"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise JaxstyleError(f"{path}: not saved pool features ({type(e).__name__}: {e})") from None
+
+
 def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None,
         how: str = "max") -> Probe:
     """Class-balanced softmax regression on features ``X`` (N, C), pooled by ``how``, with group labels ``y``."""
@@ -299,6 +330,8 @@ def load(path: str | Path) -> Probe:
 
 
 def shipped(name: str, data_dir: Path | None = None) -> Probe | None:
-    """The shipped probe for class ``name`` (``data/probes/<name>.npz``), or None."""
-    path = (DATA_DIR if data_dir is None else Path(data_dir)) / f"{name.strip().lower()}.npz"
+    """The shipped probe for class ``name`` (a name or wnid; ``data/probes/<canonical name>.npz``), or None."""
+    from .classes import canonical
+
+    path = (DATA_DIR if data_dir is None else Path(data_dir)) / f"{canonical(name)}.npz"
     return load(path) if path.is_file() else None

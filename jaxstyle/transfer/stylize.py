@@ -137,6 +137,8 @@ def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[i
         else:
             sel = flt.parse(filters)
     elif class_name is not None:
+        if _probe_only(class_name):
+            return {}  # no filter reaches the scoring rule (its list says so); the class probe locates it
         sel = flt.for_class(class_name)
     else:
         return None
@@ -145,6 +147,14 @@ def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[i
     if not sel:
         raise UsageError("the filter list is empty")
     return sel
+
+
+def _probe_only(class_name: str) -> bool:
+    """Whether ``class_name`` has a shipped probe but no shipped filter list that selects a filter (horse, sheep)."""
+    from ..select import assets, filters as flt
+
+    a = assets.lookup(class_name)
+    return a.probe is not None and (a.filters is None or not any(flt.from_scores(a.filters).values()))
 
 
 MAP_MIN_AP = 0.3
@@ -644,6 +654,9 @@ class Setup:
             sel = resolve_filters(direct, cfg.class_name, cfg.filters)
             if sel is None:
                 raise UsageError(f"method {cfg.method} needs --class, --filters or --scores")
+            if not sel and cfg.method == "paper":
+                raise UsageError(f"method paper needs filters, and no filter reaches the scoring rule for "
+                                 f"{cfg.class_name!r} (its shipped list selects none): give --filters or --scores")
         if cfg.method == "paper":
             style_layers = tuple(l for l in vgg.CONV_LAYERS if l in sel)
             channels = {l: jnp.asarray(sel[l], jnp.int32) for l in style_layers}

@@ -1,0 +1,74 @@
+"""Map IoU of every shipped class on the held-out photos of more-masked/, and the specificity matrix.
+
+    python scripts/class_matrix.py --data ../shared/data --csv out/classes/rows.csv --md out/classes/classes.md \\
+        --summary jaxstyle/data/probes/map_iou.json
+
+Rows (one per photo and map class, :func:`jaxstyle.evaluate.loso.rows`, the probe map) are appended to
+``--csv``; a rerun adds only what is missing. ``--cache`` keeps each photo's features; ``--features-only``
+fills it and stops. ``--summary`` writes each class's own-photo IoU, which ``jaxstyle classes`` shows.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from jaxstyle.evaluate import classmatrix, loso
+
+CLASSES = ("dog", "cat", "horse", "cattle", "sheep", "bird", "car")
+
+
+def _rows(a, photos) -> None:
+    from jaxstyle.model import weights
+    from jaxstyle.select import probe
+    from jaxstyle.transfer import objectmap
+
+    params = objectmap.vgg_params(weights.load()[0])
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    if a.features_only:
+        for ph in photos:
+            loso.photo_features(params, ph, a.size, Path(a.cache))
+            log(ph.name)
+        return
+    probes = {c: probe.shipped(c, a.probes and Path(a.probes)) for c in a.classes}
+    missing = [c for c, pr in probes.items() if pr is None]
+    if missing:
+        raise SystemExit(f"error: no probe for {', '.join(missing)}")
+    loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
+                                                         done, Path(a.cache), log))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--md", default=None)
+    p.add_argument("--summary", default=None, help="write each class's own-photo IoU here (JSON)")
+    p.add_argument("--classes", nargs="+", default=list(CLASSES), help="the map classes (the photos: all of CLASSES)")
+    p.add_argument("--probes", default=None, help="folder of <class>.npz probes (default: the shipped ones)")
+    p.add_argument("--cache", default=".cache/classes")
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--features-only", action="store_true")
+    p.add_argument("--only-report", action="store_true")
+    a = p.parse_args()
+    if not a.only_report:
+        _rows(a, classmatrix.held_out_photos(Path(a.data), classes=CLASSES))  # every class's photos, for the matrix
+    if a.features_only:
+        return
+    rows = loso.read_rows(Path(a.csv))
+    md = ["## Own class", "", *classmatrix.own_table(rows, a.classes), "", "## Specificity", "",
+          *classmatrix.matrix(rows, a.classes)]
+    for src in sorted({r["source"] for r in rows}):
+        md += ["", f"### Photos of {src}", "", *classmatrix.matrix([r for r in rows if r["source"] == src], a.classes)]
+    md = "\n".join(md) + "\n"
+    if a.md:
+        Path(a.md).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.md).write_text(md, encoding="utf-8")
+    if a.summary:
+        cmd = "python scripts/class_matrix.py " + " ".join(sys.argv[1:])
+        classmatrix.write_summary(classmatrix.summary(rows, a.classes, cmd), Path(a.summary))
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

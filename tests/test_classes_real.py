@@ -1,0 +1,38 @@
+"""The new classes' maps on real held-out photos (real weights), a regression guard above a floor: of each
+class, the first held-out photo of ``more-masked/`` in index order (jaxstyle/data/more_masked_split.json)
+that the shipped probe maps at >= 0.6 (horse, sheep, bird: the first photo; cattle and car, which miss
+most of theirs, the first they map); and a horse left alone by the sheep map. RESULTS.md, "Any class",
+has the whole held-out set."""
+from pathlib import Path
+
+import pytest
+
+from helpers import SHARED
+from jaxstyle import data
+from jaxstyle.errors import NotFoundError
+from jaxstyle.evaluate import metrics
+from jaxstyle.transfer import stylize
+
+pytestmark = pytest.mark.slow
+FLOOR = 0.6  # map IoU each must reach (the issue's "photo is fine" line)
+PHOTOS = [("horse", "horse_weizmann_168"), ("sheep", "sheep_msrc_9_11"), ("bird", "bird_msrc_12_10"),
+          ("cow", "cow_msrc_5_13"), ("car", "car_msrc_7_18")]
+
+
+def _pair(name):
+    d = Path(SHARED) / "more-masked"
+    img = data.load_image(d / f"{name}.jpg", 512)
+    return img, data.load_mask(d / f"{name}_mask.png", img.shape[:2])
+
+
+@pytest.mark.parametrize("cls,name", PHOTOS)
+def test_each_new_class_maps_its_held_out_photo(real_params, shared_data, cls, name):
+    img, mask = _pair(name)
+    m = stylize.auto_map(real_params, img, img.shape[:2], cls)
+    assert metrics.map_iou(m, mask, radius=metrics.band_radius(mask.shape)) >= FLOOR
+
+
+def test_a_horse_is_not_a_sheep(real_params, shared_data):
+    img, _ = _pair("horse_weizmann_168")
+    with pytest.raises(NotFoundError, match="no sheep found"):
+        stylize.auto_map(real_params, img, img.shape[:2], "sheep")
