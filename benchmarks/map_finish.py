@@ -37,7 +37,7 @@ from jaxstyle import data  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
 from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import objectmap as om, stylize  # noqa: E402
+from jaxstyle.transfer import locate, objectmap as om  # noqa: E402
 
 FG = (cv2.GC_FGD, cv2.GC_PR_FGD)
 
@@ -130,8 +130,8 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=None, help="first N photos per folder (a quick check)")
     a = p.parse_args(argv)
     params = om.vgg_params(weights.load()[0])
-    probe = stylize._class_probe(params, a.class_name)
-    cfg = replace(stylize.map_config(None), size=a.size)
+    probe = locate.class_probe(params, a.class_name)
+    cfg = replace(locate.map_config(None), size=a.size)
     photos = []
     for folder in a.pairs:
         for pair in find_pairs(folder, limit=a.limit):

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from jaxstyle import data  # noqa: E402
-from jaxstyle.transfer import objectmap, stylize  # noqa: E402
+from jaxstyle.transfer import locate, objectmap  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 
 
@@ -56,8 +56,8 @@ def main(argv=None) -> int:
     p.add_argument("--learned-map", action="store_true", help="time the learned map (stylize --learned-map)")
     a = p.parse_args(argv)
     params = objectmap.vgg_params(weights.load()[0], a.conv)
-    probe = stylize._class_probe(params, a.class_name)
-    head = stylize._class_head(a.class_name) if a.learned_map else None
+    probe = locate.class_probe(params, a.class_name)
+    head = locate.class_head(a.class_name) if a.learned_map else None
     cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets, **(objectmap.LEARNED if a.learned_map else {}))
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | warm total s |")

@@ -25,7 +25,7 @@ from jaxstyle import data  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
 from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import objectmap as om, stylize  # noqa: E402
+from jaxstyle.transfer import locate, objectmap as om  # noqa: E402
 
 
 def two_looks(params, probe, cfg, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -50,10 +50,10 @@ def main(argv=None) -> int:
     p.add_argument("--spill", type=float, default=None, help="MapConfig.zoom_spill")
     a = p.parse_args(argv)
     params = om.vgg_params(weights.load()[0])
-    probe = stylize._class_probe(params, a.class_name)
+    probe = locate.class_probe(params, a.class_name)
     knobs = {"zoom_below": a.below, "zoom_margin": a.margin, "zoom_min_side": a.min_side, "zoom_inside": a.inside,
              "zoom_spill": a.spill}
-    cfg = stylize.map_config({"size": a.size, **{k: v for k, v in knobs.items() if v is not None}})
+    cfg = locate.map_config({"size": a.size, **{k: v for k, v in knobs.items() if v is not None}})
     rows = []
     for folder in a.pairs:
         for pair in find_pairs(folder):

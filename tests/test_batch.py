@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxstyle import data
-from jaxstyle.transfer import optimize, stylize as S
+from jaxstyle.transfer import levels, optimize, stylize as S
 from jaxstyle.cli import stylize_cli
 from jaxstyle.model import vgg
 from jaxstyle.errors import UsageError
@@ -60,7 +60,7 @@ def test_padded_bucket_run_equals_unpadded_run(biased_params, method):
     mask[8:30, 10:50] = 1.0
     kw = dict(method=method, size=64, iterations=5, scales=2, chunk=1, params=biased_params, conv="direct",
               filters={"conv5_1": [1, 2], "conv4_1": [3]}, mask=mask if method == "mask" else None)
-    plan = S.level_plan(content.shape, S.Config(buckets=3, **{k: v for k, v in kw.items() if k != "params"}))
+    plan = levels.level_plan(content.shape, S.Config(buckets=3, **{k: v for k, v in kw.items() if k != "params"}))
     assert all(lv.pad_hw != lv.hw for lv in plan)  # every level is really padded
     a = S.stylize(content, style, **kw)
     b = S.stylize(content, style, buckets=3, **kw)

@@ -57,7 +57,8 @@ def _style_arg(s: str) -> tuple[str, float]:
 
 
 def build_parser() -> ArgumentParser:
-    from ..transfer.stylize import DETAILS, METHODS, PRESETS
+    from ..transfer.objective import PRESETS
+    from ..transfer.stylize import DETAILS, METHODS
 
     p = ArgumentParser(prog="jaxstyle stylize", description="Put a painting's style on one object of a photo "
                        "(default: the bundled dog photo, Starry Night, --class dog).")

@@ -455,7 +455,7 @@ class RunConfig:
 
 def settings_of(cfg: RunConfig, pairs_dir, styles_dir, pairs: Sequence, styles: Sequence) -> dict:
     """The run's settings as ``results.json`` records them (``complete`` and ``wall_seconds`` are updated)."""
-    from ..transfer.stylize import PRESETS
+    from ..transfer.objective import PRESETS
 
     return {
         "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],

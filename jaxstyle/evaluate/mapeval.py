@@ -45,7 +45,7 @@ def score_map(omap: np.ndarray, mask: np.ndarray, own: bool) -> dict[str, float]
 
 
 def shown_map(r: Mapping) -> tuple[np.ndarray, bool]:
-    """``(map, refused)`` of a :func:`jaxstyle.transfer.stylize.locate` result: the map, or an empty one
+    """``(map, refused)`` of a :func:`jaxstyle.transfer.locate.locate` result: the map, or an empty one
     where ``auto_map`` would refuse the photo (the probe found no object of the class)."""
     refused = bool(r["probe"] and r["presence"] < r["min_evidence"])
     return (np.zeros(r["map"].shape, np.float32) if refused else np.asarray(r["map"], np.float32)), refused
@@ -54,7 +54,7 @@ def shown_map(r: Mapping) -> tuple[np.ndarray, bool]:
 def one_photo(params, pair, class_name: str, filters, map_options: Mapping | None) -> tuple[dict, np.ndarray]:
     """The row for one photo/mask pair, and its map."""
     from .. import data
-    from ..transfer.stylize import locate
+    from ..transfer.locate import locate
 
     t0 = time.time()
     r = locate(params, str(pair.photo), class_name, filters, map_options=map_options)
