@@ -32,20 +32,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import JaxstyleError
+from .regions import image_rows, pool
 
 LAYER = "conv5_4"
 CONFUSERS = ("dog", "cat", "carnivore", "mammal", "bird", "animal")  # the look-alikes, nearest first
 OTHER = "other"
-POOLINGS = ("max", "mean")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "probes"
-
-
-def pool(cells: np.ndarray, how: str) -> np.ndarray:
-    """Cells (n, C) pooled over the first axis: ``max`` or ``mean``."""
-    if how not in POOLINGS:
-        raise JaxstyleError(f"unknown pooling {how!r} (one of {', '.join(POOLINGS)})")
-    cells = np.asarray(cells, np.float32)
-    return cells.max(0) if how == "max" else cells.mean(0)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -169,29 +161,6 @@ class PoolFeatures:
         return replace(self, ids=[self.ids[i] for i in idx], codes=self.codes[idx], image=self.image[idx],
                        regions=[self.regions[i] for i in idx], means=self.means[idx],
                        region_means=[self.region_means[i] for i in idx])
-
-
-def region_rows(grid: np.ndarray, lab: np.ndarray, labels: Sequence[int], how: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(pooled (k, C), means (k, C))`` of the regions ``labels`` of label map ``lab`` on a grid (h, w, C):
-    each region's cells pooled (:func:`pool`, ``how``) and averaged, the two heads' inputs."""
-    c = grid.shape[-1]
-    cells = [grid[lab == i] for i in labels]
-    return (np.array([pool(x, how) for x in cells], np.float32).reshape(-1, c),
-            np.array([x.mean(0) for x in cells], np.float32).reshape(-1, c))
-
-
-def image_rows(grid: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(whole (C,), regions (k, C), region means (k, C))`` of one ``conv5_4`` grid (h, w, C): the
-    image pooled, and the object map's regions (:func:`jaxstyle.transfer.objectmap.object_regions`)
-    pooled and averaged, the one with the most objectness first."""
-    from ..transfer.objectmap import object_regions, objectness
-
-    grid = np.asarray(grid, np.float32)
-    obj = objectness(grid)
-    n, lab = object_regions(obj)
-    order = np.argsort(-np.bincount(lab.ravel(), weights=obj.ravel(), minlength=n)[1:], kind="stable") + 1
-    regs, means = region_rows(grid, lab, order, how)
-    return pool(grid.reshape(-1, grid.shape[-1]), how), regs, means
 
 
 def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:

@@ -48,6 +48,7 @@ import numpy as np
 from ..model import vgg
 from ..errors import UsageError
 from .losses import resize as _resize
+from ..select.regions import object_regions, objectness, region_rows
 
 OBJECTNESS_LAYER = "conv5_4"
 # ``MapConfig.second_look`` with ``--second-look``. Off by default: it finds 3 of 5 refused cats beside
@@ -112,12 +113,6 @@ def evidence(feats: Mapping[str, jax.Array], filters: Mapping[str, Sequence[int]
         raise ValueError("no filters selected")
     e = jnp.mean(jnp.stack(maps), axis=0)
     return e / (jnp.max(e) + 1e-6)
-
-
-def objectness(f: np.ndarray) -> np.ndarray:
-    """Summed activation per cell over its mean on the photo (SCDA): (h, w), > 1 = object-like."""
-    a = np.asarray(f, np.float32).sum(-1)
-    return a / (a.mean() + 1e-6)
 
 
 def otsu(obj: np.ndarray) -> float:
@@ -229,13 +224,6 @@ def _padded(rgbs: Sequence[np.ndarray], pad: tuple[int, int], n: int, masked: bo
     return jnp.asarray(x), tuple(jnp.asarray(m) for m in masks)
 
 
-def object_regions(obj: np.ndarray) -> tuple[int, np.ndarray]:
-    """``(n, labels (h, w))``: the 8-connected components of ``obj > 1`` (label 0: the rest; n counts it)."""
-    import cv2
-
-    return cv2.connectedComponents((np.asarray(obj) > 1.0).astype(np.uint8), connectivity=8)
-
-
 def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = None,
             seed_share: float = 0.1) -> tuple[np.ndarray, np.ndarray, float]:
     """The object-like regions that are the class: ``(labels (h, w), keep (n,), presence)``.
@@ -251,8 +239,6 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     n, lab = object_regions(obj)
     keep = np.zeros(n, bool)
     if probe is not None:
-        from ..select.probe import region_rows
-
         kept, evidence = probe.judge(*region_rows(f, lab, range(1, n), probe.pooling))
         keep[1:] = kept
         return lab, keep, float(evidence.max(initial=0.0))
