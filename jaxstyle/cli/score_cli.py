@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, artifact
 from ..select import classes, poolscores, scoring
 from ..model import vgg
 from . import ArgumentParser, nonneg_int, positive_int, unit_float
@@ -91,7 +91,6 @@ def checkpoint_path(out: Path) -> Path:
 
 def save_checkpoint(path: Path, state: scoring.ScoreState, config: Mapping) -> None:
     arrays = {
-        "config": np.asarray(json.dumps(config, sort_keys=True)),
         "ids": np.asarray(state.ids, dtype=str), "positive": np.asarray(state.positive, bool),
         "consumed": np.asarray(state.consumed), "skipped": np.asarray(state.skipped, dtype=str),
         "known": np.asarray(state.known, bool), "labels": np.asarray(state.labels, np.int64),
@@ -104,39 +103,41 @@ def save_checkpoint(path: Path, state: scoring.ScoreState, config: Mapping) -> N
         if state.record:
             arrays.update({f"{l}/means": np.concatenate(s.means) if s.means else np.zeros((0, c), np.float32),
                            f"{l}/argmax": np.concatenate(s.argmax) if s.argmax else np.zeros((0, c, 2), np.int16)})
+    artifact.save(path, arrays, config, force=True, meta_key=CHECKPOINT_CONFIG, sort_keys=True)
 
-    def write(tmp: Path):
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
 
-    atomic_write(path, write, force=True)
+CHECKPOINT_CONFIG = "config"  # the checkpoint's run configuration (its artifact metadata)
 
 
 def load_checkpoint(path: Path, config: Mapping, state: scoring.ScoreState) -> scoring.ScoreState:
+    what = "readable checkpoint (delete it to start over)"
+    z, saved = artifact.load(path, what, meta_key=CHECKPOINT_CONFIG)
+    saved = artifact.require(path, what, z, saved)
+    if saved != json.loads(json.dumps(config, sort_keys=True)):
+        diff = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+        raise JaxstyleError(f"{path}: checkpoint is from a different run (differs in {', '.join(diff)}); "
+                            "rerun without --resume (and with --force) to start over")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            saved = json.loads(str(z["config"]))
-            if saved != json.loads(json.dumps(config, sort_keys=True)):
-                diff = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
-                raise JaxstyleError(f"{path}: checkpoint is from a different run (differs in {', '.join(diff)}); "
-                                    "rerun without --resume (and with --force) to start over")
-            state.ids = [str(x) for x in z["ids"]]
-            state.positive = [bool(x) for x in z["positive"]]
-            state.consumed = int(z["consumed"])
-            state.skipped = [str(x) for x in z["skipped"]]
-            state.known = [bool(x) for x in z["known"]]
-            state.labels = [int(x) for x in z["labels"]]
-            for l, s in state.layer.items():
-                s.top_val, s.top_idx, s.top_pos = z[f"{l}/top_val"], z[f"{l}/top_idx"], z[f"{l}/top_pos"]
-                s.sum_in, s.sum_out = z[f"{l}/sum_in"], z[f"{l}/sum_out"]
-                s.maxima = [z[f"{l}/maxima"]]
-                if state.record:
-                    s.means, s.argmax = [z[f"{l}/means"]], [z[f"{l}/argmax"]]
-    except JaxstyleError:
-        raise
+        _restore(state, z)
     except Exception as e:
         raise JaxstyleError(f"{path}: unreadable checkpoint ({type(e).__name__}); delete it to start over") from None
     return state
+
+
+def _restore(state: scoring.ScoreState, z: Mapping[str, np.ndarray]) -> None:
+    """``state`` as the checkpoint's arrays ``z`` left it."""
+    state.ids = [str(x) for x in z["ids"]]
+    state.positive = [bool(x) for x in z["positive"]]
+    state.consumed = int(z["consumed"])
+    state.skipped = [str(x) for x in z["skipped"]]
+    state.known = [bool(x) for x in z["known"]]
+    state.labels = [int(x) for x in z["labels"]]
+    for l, s in state.layer.items():
+        s.top_val, s.top_idx, s.top_pos = z[f"{l}/top_val"], z[f"{l}/top_idx"], z[f"{l}/top_pos"]
+        s.sum_in, s.sum_out = z[f"{l}/sum_in"], z[f"{l}/sum_out"]
+        s.maxima = [z[f"{l}/maxima"]]
+        if state.record:
+            s.means, s.argmax = [z[f"{l}/means"]], [z[f"{l}/argmax"]]
 
 
 # --------------------------------------------------------------------------- output

@@ -20,17 +20,17 @@ dog. ``scripts/train_probe.py`` makes the shipped ones. A probe saved without a 
 field was trained on means and has one head.
 
 Saved as a flat ``.npz`` (``W`` (C, K), ``b`` (K,), ``groups``, ``meta`` JSON, and the mean
-head's ``means/W``, ``means/b``) read with ``allow_pickle=False``.
+head's ``means/W``, ``means/b``), a :mod:`jaxstyle.artifact` read with ``allow_pickle=False``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from .. import artifact
 from ..errors import JaxstyleError
 from .regions import image_rows, pool
 
@@ -247,20 +247,18 @@ def with_means(probe: Probe, means: Probe) -> Probe:
 
 
 def save(probe: Probe, path: str | Path) -> Path:
-    path = Path(path)
+    """Write ``probe`` to ``path`` as it is named (:func:`jaxstyle.artifact.write`)."""
     heads = {} if probe.means is None else {"means/W": probe.means[0], "means/b": probe.means[1]}
-    with open(path, "wb") as fh:  # a file handle: np.savez would append ".npz" to a temporary name
-        np.savez(fh, W=probe.W, b=probe.b, groups=np.array(probe.groups), meta=np.array(json.dumps(probe.meta)), **heads)
-    return path
+    artifact.write(path, {"W": probe.W, "b": probe.b, "groups": np.array(probe.groups), **heads}, probe.meta)
+    return Path(path)
 
 
 def load(path: str | Path) -> Probe:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            W, b, groups, meta = z["W"], z["b"], tuple(str(g) for g in z["groups"]), json.loads(str(z["meta"]))
-            means = (z["means/W"], z["means/b"]) if "means/W" in z.files else None
-    except (OSError, KeyError, ValueError) as e:
-        raise JaxstyleError(f"{path}: not a jaxstyle probe ({type(e).__name__}: {e})") from None
+    z, meta = artifact.load(path, "jaxstyle probe")
+    names = ("W", "b", "groups") + (("means/b",) if "means/W" in z else ())
+    meta = artifact.require(path, "jaxstyle probe", z, meta, names)
+    W, b, groups = z["W"], z["b"], tuple(str(g) for g in z["groups"])
+    means = (z["means/W"], z["means/b"]) if "means/W" in z else None
     for name, (W_, b_) in {"": (W, b), "means/": means or (W, b)}.items():
         if W_.ndim != 2 or W_.shape != W.shape or W_.shape[1] != len(groups) or b_.shape != (len(groups),):
             raise JaxstyleError(f"{path}: probe shapes disagree: {name}W {W_.shape}, {name}b {b_.shape}, {len(groups)} groups")
