@@ -20,9 +20,9 @@ from .. import __version__, artifact
 from ..select import classes, poolscores, scoring
 from ..model import vgg
 from . import ArgumentParser, nonneg_int, positive_int, unit_float
-from ..data import atomic_write, save_image
+from ..data import save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
-from ..select.filters import SCHEMA
+from ..select.scorefile import SCHEMA, ScoreFile
 
 DEFAULT_POOL = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample"
 PURITY_LEVELS = (9, 7, 5)
@@ -172,11 +172,6 @@ def _levels(k: int) -> tuple[int, ...]:
     return tuple(sorted({k, max(1, round(k * 7 / 9)), max(1, round(k * 5 / 9))}, reverse=True))
 
 
-def dumps(doc: Mapping) -> str:
-    """Compact but diff-friendly JSON: one line per filter list."""
-    return json.dumps(doc, separators=(",", ":"), indent=None) + "\n"
-
-
 def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: int, out_dir: Path,
                  force: bool) -> int:
     from ..select import viz
@@ -224,14 +219,10 @@ def scores_from_document(doc: Mapping) -> tuple[scoring.ScoreState, dict[str, sc
 def reselect(a, argv) -> int:
     """``--from-scores``: new selection (and optionally compact form) from an existing score JSON."""
     src = Path(a.from_scores)
+    doc = ScoreFile.read(src).doc
     try:
-        doc = json.loads(src.read_text())
-        if doc.get("schema") != SCHEMA:
-            raise JaxstyleError(f"{src}: unsupported score schema {doc.get('schema')!r}; expected {SCHEMA!r}")
         state, scores, n_pos = scores_from_document(doc)
-    except JaxstyleError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+    except (ValueError, KeyError, TypeError, IndexError) as e:
         raise JaxstyleError(f"{src}: not a readable score JSON ({type(e).__name__}: {str(e)[:80]})") from None
     if a.sheets:
         raise UsageError("--sheets needs the images: rerun the scoring instead of --from-scores")
@@ -255,7 +246,7 @@ def reselect(a, argv) -> int:
     new = score_document(state, scores, selected, prov, _selection(a, n_pos),
                          topk_for=selected if a.compact else None)
     new["summary"] = doc.get("summary", new["summary"])
-    atomic_write(out, lambda tmp: tmp.write_text(dumps(new)), force=a.force)
+    ScoreFile(new, str(out)).write(out, force=a.force)
     print("selected: " + (filters_format(selected) or "none"))
     print(f"wrote {out}")
     return 0
@@ -511,7 +502,7 @@ def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.nd
     doc["selection"]["chance"] = {"base_rate": round(report.base_rate, 4), "purity_floor_images": m,
                                   "p_random_topk_reaches_floor": float(f"{p_chance:.3g}"),
                                   "expected_filters_by_chance": float(f"{p_chance * n_filters:.3g}")}
-    atomic_write(out, lambda tmp: tmp.write_text(dumps(doc)), force=a.force)
+    ScoreFile(doc, str(out)).write(out, force=a.force)
     k = a.top_k
     print(f"{name}: {n_pos} positives of {int(np.sum(state.known))} known (base rate {report.base_rate:.3f}); "
           f"confusers {', '.join(c['name'] for c in report.confusers) or 'none'}", file=sys.stderr)

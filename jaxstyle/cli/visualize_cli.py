@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..select import filters as filtersmod
-from ..model import vgg
+from ..select.scorefile import ScoreFile
 from . import ArgumentParser, nonneg_float, nonneg_int, positive_int
 from ..data import atomic_write, save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
@@ -38,13 +38,12 @@ def sheet_name(layer: str, idx: int) -> str:
 
 # --------------------------------------------------------------------------- score files
 def load_scores(path: str | os.PathLike) -> dict:
-    """A ``jaxstyle.scores/1`` document (schema checked; ``layers`` must be a mapping)."""
-    path = Path(path)
-    filtersmod.from_scores(path)  # schema + 'selected' checks, one-line errors
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(doc.get("layers", {}), dict):
-        raise JaxstyleError(f"{path}: 'layers' must be a mapping of layer -> scores")
-    return doc
+    """A ``jaxstyle.scores/1`` document, read once (:class:`ScoreFile`: schema, ``selected`` and
+    ``layers`` checked, one-line errors)."""
+    sf = ScoreFile.read(path)
+    filtersmod.selected_of(sf)
+    sf.layers  # noqa: B018 - raises here, before any work, when 'layers' is no mapping
+    return dict(sf.doc)
 
 
 def filter_scores(doc: Mapping | None, layer: str, idx: int) -> dict[str, float]:
@@ -59,14 +58,8 @@ def filter_scores(doc: Mapping | None, layer: str, idx: int) -> dict[str, float]
 
 
 def top_filters(doc: Mapping, n: int) -> dict[str, list[int]]:
-    """The ``n`` best filters per scored layer, ranked by AP (else purity)."""
-    out: dict[str, list[int]] = {}
-    for layer, entry in (doc.get("layers") or {}).items():
-        key = next((k for k in ("ap", "purity", "selectivity") if isinstance(entry.get(k), list)), None)
-        if key is None or layer not in vgg.CONV_LAYERS:
-            continue
-        vals = np.nan_to_num(np.asarray(entry[key], np.float64), nan=-np.inf)
-        out[layer] = sorted(int(i) for i in np.argsort(-vals, kind="stable")[:n])
+    """The ``n`` best filters per scored layer, ranked by AP (else purity, else selectivity)."""
+    out = ScoreFile(doc).top(n, keys=("ap", "purity", "selectivity"))
     if not out:
         raise JaxstyleError("score file has no per-filter scores under 'layers'")
     return out

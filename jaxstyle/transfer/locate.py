@@ -15,7 +15,7 @@ import numpy as np
 
 from . import objectmap
 from .inputs import at_long_side, resize
-from ..errors import NotFoundError, UsageError
+from ..errors import JaxstyleError, NotFoundError, UsageError
 from ..model import vgg
 
 MAP_SIZE = 512  # the object map is computed at this long side whatever the output size
@@ -63,8 +63,8 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
     list alone is too sparse to locate a whole dog (it has no conv4_1 filter for dogs);
     AP ranks conv4_1 part/fur filters that the map needs. A hand-given list is used as is.
     """
-    import json
     from ..select import filters as flt
+    from ..select.scorefile import ScoreFile
 
     path = None
     given = filter_file(filters)
@@ -72,21 +72,13 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
         path = Path(given)
     elif filters is None and class_name is not None:
         path = flt.shipped_path(class_name)
-    if path is None:
-        return {k: list(v) for k, v in selected.items()}
     try:
-        doc = json.loads(Path(path).read_text())
-        layers = doc["layers"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {k: list(v) for k, v in selected.items()}
+        best = {} if path is None else ScoreFile.read(path).top(MAP_MAX_PER_LAYER, floor=MAP_MIN_AP)
+    except JaxstyleError:  # a JSON filter list rather than a score file: its filters as they are
+        best = {}
     out: dict[str, list[int]] = {}
     for layer in vgg.CONV_LAYERS:
-        ap = layers.get(layer, {}).get("ap") if isinstance(layers.get(layer), dict) else None
-        chosen = set(selected.get(layer, []))
-        if ap:
-            ap = np.asarray(ap, np.float64)
-            order = [int(i) for i in np.argsort(-ap) if ap[i] >= MAP_MIN_AP][:MAP_MAX_PER_LAYER]
-            chosen |= set(order)
+        chosen = set(selected.get(layer, [])) | set(best.get(layer, []))
         if chosen:
             out[layer] = sorted(chosen)
     return out
