@@ -184,15 +184,6 @@ def test_errors_one_line(dirs, tmp_path, capsys):
     assert not out.exists()  # nothing written on an error
 
 
-def test_gallery_layout():
-    img = np.zeros((20, 40, 3), np.float32)
-    sheet = evaluate.gallery([("a", img, "cap"), ("map", np.ones((20, 40)) * 0.5, ""), ("b", None, "")],
-                             cols=2, width=80, gap=4)
-    assert sheet.dtype == np.uint8 and sheet.shape[1] == 2 * 80 + 3 * 4
-    with pytest.raises(ValueError):
-        evaluate.gallery([("x", None, "")])
-
-
 def test_maps_only(dirs, params, monkeypatch):
     pairs, _, out = dirs
     logs: list[str] = []

@@ -136,7 +136,7 @@ def markdown(rows: Sequence[Mapping], class_name: str, pairs_dir, size: int) -> 
 def run(pairs: Sequence, out, params, *, n: int, pairs_dir, size: int, class_name: str, seed: int = 0,
         map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Score ``n`` composites of ``pairs`` (see the module) into ``out``."""
-    from .evaluation import _csv_text, _write_text
+    from .report import csv_text, write_text
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     opts = {"size": size, **dict(map_options or {})}
@@ -148,8 +148,8 @@ def run(pairs: Sequence, out, params, *, n: int, pairs_dir, size: int, class_nam
             + (f", other {r['wrong_cover']:.2f}" if np.isfinite(r["wrong_cover"]) else "")
             + (" (refused)" if r["refused"] else ""))
     out = Path(out)
-    _write_text(out / FILES[0], _csv_text(rows, COLUMNS))
-    _write_text(out / FILES[1], markdown(rows, class_name, pairs_dir, size))
+    write_text(out / FILES[0], csv_text(rows, COLUMNS))
+    write_text(out / FILES[1], markdown(rows, class_name, pairs_dir, size))
     log(f"wrote {out / FILES[0]} and {FILES[1]}")
     return {"rows": rows}
 

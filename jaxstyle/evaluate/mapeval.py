@@ -69,9 +69,9 @@ def one_photo(params, pair, class_name: str, filters, map_options: Mapping | Non
 
 
 def _med(rows: Sequence[Mapping], key: str) -> str:
-    from .evaluation import _stats
+    from .report import stats
 
-    med, _, _, n = _stats([r[key] for r in rows])
+    med, _, _, n = stats([r[key] for r in rows])
     return f"{med:.3f}" if n else "–"
 
 
@@ -120,7 +120,7 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
                 k: int = 5, width: int = 200) -> np.ndarray | None:
     """Photo, map and mask of the ``k`` own-class photos with the lowest IoU (None without any)."""
     from .. import data
-    from .evaluation import gallery
+    from .report import gallery
 
     own = sorted((r for r in rows if r["role"] == "own"), key=lambda r: r["map_iou"])[:k]
     panels = []
@@ -135,10 +135,10 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
 
 def write(out: Path, rows: list[dict], md: str, sheet: np.ndarray | None) -> None:
     from .. import data
-    from .evaluation import _csv_text, _write_text
+    from .report import csv_text, write_text
 
-    _write_text(out / MAP_FILES[0], _csv_text(rows, MAP_COLUMNS))
-    _write_text(out / MAP_FILES[1], md)
+    write_text(out / MAP_FILES[0], csv_text(rows, MAP_COLUMNS))
+    write_text(out / MAP_FILES[1], md)
     if sheet is not None:
         data.save_image(sheet, out / MAP_FILES[2], force=True)
 
