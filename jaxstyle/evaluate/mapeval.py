@@ -178,8 +178,8 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
                 ) -> tuple[list, Mapping]:
     """``(pairs, params)`` for a map evaluation: the pairs found (and passed to ``check``, which raises on
     unusable ones), ``out`` checked (``files``) and made, the weights loaded and prepared for the map's
-    passes (:func:`objectmap.vgg_params`, as ``stylize`` runs them). Nothing is made before the checks."""
-    from ..transfer import objectmap
+    passes (:func:`mapfeatures.vgg_params`, as ``stylize`` runs them). Nothing is made before the checks."""
+    from ..transfer import mapfeatures
     from .evaluation import check_out, find_pairs
 
     out = Path(out)
@@ -191,4 +191,4 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
     if params is None:
         from ..model import weights
         params, _ = weights.load()
-    return pairs, objectmap.vgg_params(params)
+    return pairs, mapfeatures.vgg_params(params)

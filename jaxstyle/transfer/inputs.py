@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import losses, objectmap
+from .edges import inner_edge
 from ..errors import JaxstyleError, UsageError
 
 
@@ -85,7 +86,7 @@ def load_styles(style, size: int) -> tuple[tuple[np.ndarray, ...], tuple[float, 
 
 def user_region(mask, hw: tuple[int, int]) -> np.ndarray:
     """``--mask`` (path or array) as a (H, W) region in [0, 1], its edge softened inside it
-    (:func:`objectmap.inner_edge`, as wide as the object map's edge)."""
+    (:func:`jaxstyle.transfer.edges.inner_edge`, as wide as the object map's edge)."""
     if isinstance(mask, (str, os.PathLike)):
         from ..data import load_mask
         region = load_mask(mask, hw)
@@ -93,7 +94,7 @@ def user_region(mask, hw: tuple[int, int]) -> np.ndarray:
         region = np.asarray(resize(np.asarray(mask, np.float32), hw))
         if region.max() < 0.5:
             raise JaxstyleError("mask is empty (no value >= 0.5)")
-    return objectmap.inner_edge(region, objectmap.MapConfig.feather)
+    return inner_edge(region, objectmap.MapConfig.feather)
 
 
 def pad(a: jax.Array, pad_hw: tuple[int, int], mode: str = "constant") -> jax.Array:

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import objective, objectmap, optimize
+from . import mapfeatures, objective, optimize
 from .detail import fine_band, next_level_start, style_detail
 from .inputs import hw_at, load_styles, pad, resize
 from .locate import resolve_filters
@@ -129,11 +129,11 @@ class Setup:
             return self.fast["params"]
 
     def map_params(self) -> Mapping:
-        """The object map's weights (:func:`objectmap.vgg_params`): where ``conv`` resolves to
+        """The object map's weights (:func:`mapfeatures.vgg_params`): where ``conv`` resolves to
         Winograd (the CPU), the objective's kernels forward-only; else direct."""
         if vgg.resolve_conv(self.cfg.conv) != "winograd":
             return self.params
-        return objectmap.vgg_params(self.fast_params(), self.cfg.conv)
+        return mapfeatures.vgg_params(self.fast_params(), self.cfg.conv)
 
 
 @dataclass(frozen=True)
