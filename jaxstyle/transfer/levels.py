@@ -216,20 +216,20 @@ class LevelRunner:
         """A level's photo, objective and arguments (its programs compiled) and its detail bands.
 
         The objective is traced and compiled from its arguments' shapes in a second thread
-        while the target passes run in this one (:meth:`_compile_from_shapes`).
+        while the target passes run in this one (:meth:`compile_from_shapes`).
         """
         su = self.setup
-        spec = self._static_spec(lv)
+        spec = self.static_spec(lv)
         with ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-compile") as ex:
-            early = ex.submit(self._compile_from_shapes, lv, spec)
-            base, base_real, ctarget, band, style_band = self._level_inputs(lv, spec.get("valid"))
+            early = ex.submit(self.compile_from_shapes, lv, spec)
+            base, base_real, ctarget, band, style_band = self.level_inputs(lv, spec.get("valid"))
             spec = dict(spec, content_target=ctarget, style_targets=su.style_targets(lv.side), base=base)
             early.result()
         fun, fargs = objective.make(su.objective_params(lv.pad_hw, lv.iterations), spec)
         optimize.prepare(fun, base, fargs)  # compiled from the shapes: found in optimize's cache
         return Prepared(base, base_real, fun, fargs, band, style_band)
 
-    def _static_spec(self, lv: Level) -> dict:
+    def static_spec(self, lv: Level) -> dict:
         """The objective's spec without the photo and the targets (region and masks are set at run time)."""
         su, cfg = self.setup, self.cfg
         padded = cfg.buckets > 0
@@ -241,7 +241,7 @@ class LevelRunner:
                 l: _zeros(vgg.block_hw(lv.pad_hw, l)) for l in su.mask_layers})
         return spec
 
-    def _level_inputs(self, lv: Level, valid):
+    def level_inputs(self, lv: Level, valid):
         """The level's photo (padded to the bucket when ``valid`` is given, and real), content target and bands."""
         su, cfg = self.setup, self.cfg
         if valid is not None:
@@ -263,7 +263,7 @@ class LevelRunner:
                     style_band = cfg.strength * style_band + (1.0 - cfg.strength) * band
         return base, base_real, ctarget, band, style_band
 
-    def _compile_from_shapes(self, lv: Level, spec: dict) -> None:
+    def compile_from_shapes(self, lv: Level, spec: dict) -> None:
         """Compile the level's :func:`optimize.prepare` programs before its targets exist.
 
         XLA's compiler overlaps the target passes (a cold one-level 384 px run: ~0.35 s
