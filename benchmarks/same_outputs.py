@@ -5,8 +5,9 @@ and comparing: ``PYTHONPATH=OLD python benchmarks/same_outputs.py old.npz``, the
 ``PYTHONPATH=NEW`` into ``new.npz``, then ``python benchmarks/same_outputs.py --compare old.npz
 new.npz`` (exit 1 unless every array is bit-identical). Only :func:`jaxstyle.transfer.stylize.stylize`
 is called, so both sides need nothing else in common. Runs: ``auto`` (the probe's map, two
-levels, the style's detail band), ``auto`` padded to buckets, ``mask``, ``paper`` and
-``gatys`` at small sizes (a few minutes on a 2-core CPU).
+levels, the style's detail band), ``auto`` padded to buckets, ``mask``, ``paper``,
+``gatys``, and ``auto`` located by the shipped dog score file's filters instead of the
+probe, at small sizes (a few minutes on a 2-core CPU; ``--runs`` picks some).
 """
 from __future__ import annotations
 
@@ -25,18 +26,23 @@ RUNS = {
     "mask": dict(method="mask", size=96, iterations=8, scales=2),
     "paper": dict(method="paper", preset="paper", class_name="dog", size=64, iterations=6, scales=1),
     "gatys": dict(method="gatys", size=64, iterations=6, scales=2, strength=0.5),
+    # the map from the shipped score file's filters (its AP ranking), not the probe
+    "auto_scores": dict(method="auto", class_name="dog", filters="SHIPPED_DOG_SCORES", size=96, iterations=6, scales=1),
 }
 
 
-def write(out: str, shared: Path) -> None:
+def write(out: str, shared: Path, runs) -> None:
+    import jaxstyle
     from jaxstyle.model import weights
     from jaxstyle.transfer.stylize import stylize
 
     params, _ = weights.load()
+    scores = str(Path(jaxstyle.__file__).parent / "data" / "filters" / "dog.json")
     arrays = {}
     for photo in PHOTOS:
         content = shared / "masked" / f"{photo}.jpg"
-        for name, kw in RUNS.items():
+        for name in runs:
+            kw = {k: scores if v == "SHIPPED_DOG_SCORES" else v for k, v in RUNS[name].items()}
             extra = {"mask": str(shared / "masked" / f"{photo}_mask.png")} if kw["method"] == "mask" else {}
             r = stylize(str(content), str(shared / "styles" / STYLE), params=params, chunk=4, **kw, **extra)
             arrays[f"{photo}/{name}/image"] = r.image
@@ -64,12 +70,13 @@ def main(argv=None) -> int:
     p.add_argument("out", nargs="?", help="the .npz to write")
     p.add_argument("--compare", nargs=2, metavar=("A", "B"))
     p.add_argument("--shared", type=Path, default=SHARED)
+    p.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS))
     a = p.parse_args(argv)
     if a.compare:
         return compare(*a.compare)
     if not a.out:
         p.error("give OUT or --compare A B")
-    write(a.out, a.shared)
+    write(a.out, a.shared, a.runs)
     return 0
 
 
