@@ -74,7 +74,8 @@ def build_parser() -> ArgumentParser:
     src.add_argument("--scores", default=None, help="score JSON from score_filters.py (its 'selected' filters)")
     p.add_argument("--mask", default=None, help="object mask image (255 = object) for --method mask")
     p.add_argument("--method", default=None, choices=METHODS,
-                   help="auto (default; object map from the filters), paper, gatys (whole image), mask")
+                   help="auto (default; the object map: VGG-19 regions judged by the class probe), paper (the "
+                        "class filters' Grams), gatys (whole image), mask")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS),
                    help="weights and iterations: default, fast (fewer iterations), paper (the paper's raw losses)")
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
