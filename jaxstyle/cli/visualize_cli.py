@@ -80,6 +80,28 @@ def choose_filters(spec: str | None, doc: Mapping | None, selected: bool, top: i
 
 
 # --------------------------------------------------------------------------- top-9 sheets
+def _topk_entries(doc: Mapping, wanted: Mapping[str, Sequence[int]]) -> dict[tuple[str, int], list[dict]]:
+    """The score file's well-formed top-k entries (``id``, ``pos``, ``value``) of each wanted filter that has some."""
+    entries: dict[tuple[str, int], list[dict]] = {}
+    for layer, idxs in wanted.items():
+        topk = ((doc.get("layers") or {}).get(layer) or {}).get("topk")
+        for i in idxs:
+            if isinstance(topk, list) and i < len(topk) and isinstance(topk[i], list) and topk[i]:
+                entries[(layer, i)] = [e for e in topk[i] if isinstance(e, dict) and "id" in e and "pos" in e]
+    return entries
+
+
+def _in_class(pool, prov: Mapping, cls: set, ids: set) -> dict[str, bool]:
+    """Whether each pool image of ``ids`` is of the scored class (its synsets, else its class indices ``cls``)."""
+    from ..select import classes
+
+    try:
+        mask = classes.class_mask(prov["class"] if prov.get("class_synsets") else sorted(cls))
+    except (JaxstyleError, KeyError):
+        mask = classes.class_mask(sorted(cls))
+    return {i: bool(mask.positive[l]) for i, l, _ in pool.loaders() if i in ids}
+
+
 def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[..., Any] = print
                ) -> dict[tuple[str, int], np.ndarray]:
     """Top-k sheets of the wanted filters from the score file's ``topk`` lists.
@@ -89,12 +111,7 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
     """
     prov = doc.get("provenance") or {}
     dataset, size = prov.get("dataset"), prov.get("image_size")
-    entries: dict[tuple[str, int], list[dict]] = {}
-    for layer, idxs in wanted.items():
-        topk = ((doc.get("layers") or {}).get(layer) or {}).get("topk")
-        for i in idxs:
-            if isinstance(topk, list) and i < len(topk) and isinstance(topk[i], list) and topk[i]:
-                entries[(layer, i)] = [e for e in topk[i] if isinstance(e, dict) and "id" in e and "pos" in e]
+    entries = _topk_entries(doc, wanted)
     if not entries:
         log("top-9 sheets skipped: the score file has no 'topk' lists for these filters", file=sys.stderr)
         return {}
@@ -122,15 +139,7 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
         log(f"top-9 sheets: {missing} of {len(ids)} top images of {dataset} are missing; shown without them",
             file=sys.stderr)
     cls = set(prov.get("class_indices") or [])
-    labels: dict = {}
-    if cls and hasattr(pool, "loaders"):
-        from ..select import classes
-
-        try:
-            mask = classes.class_mask(prov["class"] if prov.get("class_synsets") else sorted(cls))
-        except (JaxstyleError, KeyError):
-            mask = classes.class_mask(sorted(cls))
-        labels = {i: bool(mask.positive[l]) for i, l, _ in pool.loaders() if i in ids}
+    labels = _in_class(pool, prov, cls, ids) if cls and hasattr(pool, "loaders") else {}
     out = {}
     for (layer, i), es in entries.items():
         es = [e for e in es if e["id"] in imgs]
@@ -178,6 +187,18 @@ def index_markdown(rows: Sequence[Mapping], filters_str: str, command: str, conf
 
 
 # --------------------------------------------------------------------------- main
+def _check_out(out: Path, wanted: Mapping[str, Sequence[int]], sheets: bool, force: bool) -> None:
+    """Refuse, before any work, an ``out`` that is a file or, without ``force``, holds an output of this run."""
+    if out.exists() and not out.is_dir():
+        raise JaxstyleError(f"{out}: exists and is not a directory")
+    planned = [out / "index.md", out / OVERVIEW] + [out / image_name(l, i) for l, idxs in wanted.items() for i in idxs]
+    if sheets:
+        planned += [out / sheet_name(l, i) for l, idxs in wanted.items() for i in idxs]
+    clash = [str(p) for p in planned if p.exists()]
+    if clash and not force:
+        raise OutputExistsError(clash[0], f"exists ({len(clash)} output file(s) would be overwritten)")
+
+
 def render(params: Mapping, wanted: Mapping[str, Sequence[int]], out_dir: str | os.PathLike, config,
            seed: int, doc: Mapping | None = None, sheets: bool = True, force: bool = False,
            command: str = "visualize_filters.py", log: Callable[..., Any] = print) -> dict:
@@ -188,15 +209,7 @@ def render(params: Mapping, wanted: Mapping[str, Sequence[int]], out_dir: str | 
 
     wanted = filtersmod.validate(wanted, params)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise JaxstyleError(f"{out}: exists and is not a directory")
-    planned = [out / "index.md", out / OVERVIEW] + [out / image_name(l, i) for l, idxs in wanted.items() for i in idxs]
-    if doc is not None and sheets:
-        planned += [out / sheet_name(l, i) for l, idxs in wanted.items() for i in idxs]
-    clash = [str(p) for p in planned if p.exists()]
-    if clash and not force:
-        raise OutputExistsError(clash[0], f"exists ({len(clash)} output file(s) would be overwritten)")
-
+    _check_out(out, wanted, doc is not None and sheets, force)
     key = jax.random.PRNGKey(seed)
     t0 = time.time()
     rows = []
