@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generator, Iterator, Mapping, NamedTuple
+from typing import Generator, Iterator, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -20,9 +20,6 @@ from .locate import resolve_filters
 from .objective import CONTENT_LAYER, PRESETS, composite
 from ..errors import UsageError
 from ..model import vgg
-
-if TYPE_CHECKING:  # annotations only: stylize imports this module
-    from .stylize import Config, Result
 
 MIN_SHORT_SIDE = 16  # conv5_1 needs at least one cell after four 2x2 poolings
 # conv="auto" uses the Winograd VGG (CPU) at a level only if it runs >= this many pixel-iterations:
@@ -43,7 +40,7 @@ class Progress:
     loss: float
     terms: dict[str, float]
     image: jax.Array | None
-    result: Result | None = None
+    result: object | None = None
 
 
 def level_uses_fast_conv(conv: str, hw: tuple[int, int], iterations: int) -> bool:
@@ -69,7 +66,7 @@ class Setup:
     the config's ``conv`` (:func:`vgg.prepare`) at levels with enough work, and the object
     map on the same kernels forward-only (:meth:`map_params`).
     """
-    cfg: Config
+    cfg: object  # a jaxstyle.transfer.stylize.Config
     raw: Mapping
     params: Mapping
     style_imgs: tuple
@@ -84,7 +81,7 @@ class Setup:
     seen: set = field(default_factory=set, compare=False)  # padded level sizes met so far
 
     @classmethod
-    def build(cls, cfg: Config, style, params=None, on_phase=None) -> "Setup":
+    def build(cls, cfg, style, params=None, on_phase=None) -> "Setup":
         if params is None:
             phase(on_phase, "loading weights")
             from ..model import weights as W
@@ -147,7 +144,7 @@ class Level:
     pad_hw: tuple[int, int]  # the bucket's size (``hw`` without buckets)
 
 
-def level_plan(shape, cfg: Config) -> tuple[Level, ...]:
+def level_plan(shape, cfg) -> tuple[Level, ...]:
     """The levels for a photo of ``shape`` (H, W, ...) at ``cfg.size`` (:func:`optimize.schedule`).
 
     Coarse levels too small for conv5_1 give their iterations to the next level.
