@@ -52,7 +52,7 @@ from jaxstyle.allocator import ENV as KEPT_MEMORY_ENV, keep_freed_memory  # noqa
 from jaxstyle.transfer import optimize  # noqa: E402
 from jaxstyle.select import scoring  # noqa: E402
 from jaxstyle.model import vgg  # noqa: E402
-from jaxstyle.transfer import stylize as S  # noqa: E402
+from jaxstyle.transfer import objective as O, stylize as S  # noqa: E402
 
 try:
     import torch  # noqa: E402
@@ -64,7 +64,7 @@ except ImportError:  # optional bench extra
 EXAMPLES = ROOT / "jaxstyle" / "data" / "examples"
 CONTENT = EXAMPLES / "dog.jpg"
 STYLE = EXAMPLES / "starry_night.jpg"
-PRESET = S.PRESETS["default"]
+PRESET = O.PRESETS["default"]
 WEIGHTS = {"content": PRESET["content_weight"], "style": PRESET["style_weight"], "tv": PRESET["tv_weight"]}
 
 
@@ -144,12 +144,12 @@ def jax_objective(size: int, conv: str = "auto", dtype=None):
     params = vgg.prepare(_params(), conv)
     content = jnp.asarray(data.load_image(CONTENT, size))
     style = data.load_image(STYLE, max(2 * size, 64))
-    tg = S._style_targets(params, [style], [1.0], S.GATYS_STYLE_LAYERS, size, 1.0, "max")
-    ct = vgg.features(params, content, (S.CONTENT_LAYER,))[S.CONTENT_LAYER]
-    spec = dict(style_layers=S.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
-                layer_weights={l: 1.0 / len(S.GATYS_STYLE_LAYERS) for l in S.GATYS_STYLE_LAYERS}, region=None,
+    tg = O.style_targets(params, [style], [1.0], O.GATYS_STYLE_LAYERS, size, 1.0, "max")
+    ct = vgg.features(params, content, (O.CONTENT_LAYER,))[O.CONTENT_LAYER]
+    spec = dict(style_layers=O.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
+                layer_weights={l: 1.0 / len(O.GATYS_STYLE_LAYERS) for l in O.GATYS_STYLE_LAYERS}, region=None,
                 base=content, normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
-    f, fargs = S._make_objective(params, spec)
+    f, fargs = O.make(params, spec)
     if dtype is not None:
         f0 = f
 

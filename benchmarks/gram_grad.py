@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from jaxstyle.model import vgg  # noqa: E402
 from jaxstyle.transfer import losses  # noqa: E402
-from jaxstyle.transfer.stylize import GATYS_STYLE_LAYERS  # noqa: E402
+from jaxstyle.transfer.objective import GATYS_STYLE_LAYERS  # noqa: E402
 import bench  # noqa: E402
 from pool_grad import timed  # noqa: E402
 

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 
 from jaxstyle import data  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer.stylize import auto_map  # noqa: E402
+from jaxstyle.transfer.locate import auto_map  # noqa: E402
 
 
 def main(argv=None) -> int:

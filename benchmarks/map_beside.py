@@ -27,7 +27,7 @@ from jaxstyle.evaluate import composites  # noqa: E402
 from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.select import classes  # noqa: E402
-from jaxstyle.transfer import objectmap  # noqa: E402
+from jaxstyle.transfer import mapfeatures, objectmap  # noqa: E402
 
 
 def pool_photos(roots, group: str, exclude: set[int]) -> list[Path]:
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--second-look", action="store_true", help="the map's opt-in second look before a refusal")
     a = p.parse_args(argv)
-    params = objectmap.vgg_params(weights.load()[0])
+    params = mapfeatures.vgg_params(weights.load()[0])
     rng = np.random.default_rng(a.seed)
     own = [x for x in find_pairs(a.pairs) if x.species == a.class_name]
     own = [own[i] for i in rng.permutation(len(own))]

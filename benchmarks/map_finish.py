@@ -37,7 +37,7 @@ from jaxstyle import data  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
 from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import objectmap as om, stylize  # noqa: E402
+from jaxstyle.transfer import locate, mapfeatures, objectmap as om  # noqa: E402
 
 FG = (cv2.GC_FGD, cv2.GC_PR_FGD)
 
@@ -129,15 +129,15 @@ def main(argv=None) -> int:
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
     p.add_argument("--limit", type=int, default=None, help="first N photos per folder (a quick check)")
     a = p.parse_args(argv)
-    params = om.vgg_params(weights.load()[0])
-    probe = stylize._class_probe(params, a.class_name)
-    cfg = replace(stylize.map_config(None), size=a.size)
+    params = mapfeatures.vgg_params(weights.load()[0])
+    probe = locate.class_probe(params, a.class_name)
+    cfg = replace(locate.map_config(None), size=a.size)
     photos = []
     for folder in a.pairs:
         for pair in find_pairs(folder, limit=a.limit):
             img = data.load_image(pair.photo, a.size)
             photos.append((pair, img, data.load_mask(pair.mask, img.shape[:2]),
-                           om.features(params, np.asarray(img, np.float32))))
+                           mapfeatures.features(params, np.asarray(img, np.float32))))
     print(f"{len(photos)} photos, `--class {a.class_name}`, map at {a.size} px\n")
     print("| finish | source | own: IoU median | own: IoU ≥ 0.6 | other animals: cover ≤ 0.05 | host s/map |")
     print("|---|---|---:|---:|---:|---:|")

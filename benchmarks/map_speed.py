@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from jaxstyle import data  # noqa: E402
-from jaxstyle.transfer import objectmap, stylize  # noqa: E402
+from jaxstyle.transfer import locate, mapfeatures, objectmap  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
     learned map: the cell head and GrabCut) and its closer look (0 unless the photo gets one: a second
     VGG pass and GrabCut on a crop; never for the learned map)."""
     t0 = time.perf_counter()
-    c = objectmap.features(params, np.asarray(img, np.float32), buckets=cfg.buckets, hyper=cfg.learned)
+    c = mapfeatures.features(params, np.asarray(img, np.float32), buckets=cfg.buckets, hyper=cfg.learned)
     t1 = time.perf_counter()
     if cfg.learned:
         objectmap.learned_map(np.asarray(img, np.float32), c, head, cfg)
@@ -55,9 +55,9 @@ def main(argv=None) -> int:
                    help="the VGG pass's convolutions (auto: forward-only Winograd on the CPU, as shipped)")
     p.add_argument("--learned-map", action="store_true", help="time the learned map (stylize --learned-map)")
     a = p.parse_args(argv)
-    params = objectmap.vgg_params(weights.load()[0], a.conv)
-    probe = stylize._class_probe(params, a.class_name)
-    head = stylize._class_head(a.class_name) if a.learned_map else None
+    params = mapfeatures.vgg_params(weights.load()[0], a.conv)
+    probe = locate.class_probe(params, a.class_name)
+    head = locate.class_head(a.class_name) if a.learned_map else None
     cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets, **(objectmap.LEARNED if a.learned_map else {}))
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | warm total s |")
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['host']:.2f} | "
               f"{st['closer']:.2f} | {totals[-1]:.2f} |", flush=True)
     print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos; "
-          f"{objectmap._features_jit._cache_size()} VGG programs compiled")
+          f"{mapfeatures.compiled._cache_size()} VGG programs compiled")
     if a.batch > 1:
         print(batched(params, [np.asarray(data.load_image(p_, a.size), np.float32) for p_ in paths], a.batch))
     return 0
@@ -84,7 +84,7 @@ def batched(params, imgs, batch: int) -> str:
     secs = {}
     for n in (1, batch, 1, batch):  # each compiled by its first round, timed by its second
         t = time.perf_counter()
-        objectmap.features_many(params, imgs, None, 4, n)
+        mapfeatures.features_many(params, imgs, None, 4, n)
         secs[n] = time.perf_counter() - t
     return (f"VGG passes of {len(imgs)} photos (buckets 4, warm): one at a time {secs[1]:.2f} s, "
             f"{batch} at a time {secs[batch]:.2f} s ({secs[1] / secs[batch]:.2f}x)")

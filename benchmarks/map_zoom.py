@@ -25,12 +25,12 @@ from jaxstyle import data  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
 from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import objectmap as om, stylize  # noqa: E402
+from jaxstyle.transfer import locate, mapfeatures, objectmap as om  # noqa: E402
 
 
 def two_looks(params, probe, cfg, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
     """(first look's map, the shipped map, presence, zoom factor (0: no closer look))."""
-    s, first = om.first_look(img, om.features(params, img), probe, cfg)
+    s, first = om.first_look(img, mapfeatures.features(params, img), probe, cfg)
     closer = om.closer_look(params, img, s, first, probe, cfg)
     if closer is None:
         return first, first, s.presence, 0.0
@@ -49,11 +49,11 @@ def main(argv=None) -> int:
     p.add_argument("--inside", type=float, default=None, help="MapConfig.zoom_inside")
     p.add_argument("--spill", type=float, default=None, help="MapConfig.zoom_spill")
     a = p.parse_args(argv)
-    params = om.vgg_params(weights.load()[0])
-    probe = stylize._class_probe(params, a.class_name)
+    params = mapfeatures.vgg_params(weights.load()[0])
+    probe = locate.class_probe(params, a.class_name)
     knobs = {"zoom_below": a.below, "zoom_margin": a.margin, "zoom_min_side": a.min_side, "zoom_inside": a.inside,
              "zoom_spill": a.spill}
-    cfg = stylize.map_config({"size": a.size, **{k: v for k, v in knobs.items() if v is not None}})
+    cfg = locate.map_config({"size": a.size, **{k: v for k, v in knobs.items() if v is not None}})
     rows = []
     for folder in a.pairs:
         for pair in find_pairs(folder):

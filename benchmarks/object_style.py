@@ -26,24 +26,24 @@ import numpy as np  # noqa: E402
 from jaxstyle import data  # noqa: E402
 from jaxstyle.evaluate import evaluation, metrics  # noqa: E402
 from jaxstyle.model import vgg, weights  # noqa: E402
-from jaxstyle.transfer import stylize as S  # noqa: E402
+from jaxstyle.transfer import levels, objective, stylize as S  # noqa: E402
 
 
 def with_layer_weights(lw):
     """A ``Setup.build`` that gives the guided methods the style layer weights ``lw`` (None: unchanged)."""
-    build = S.Setup.build.__func__
+    build = levels.Setup.build.__func__
 
     def patched(cls, cfg, style, params=None, on_phase=None):
         su = build(cls, cfg, style, params, on_phase)
         if lw is None or not cfg.guided:
             return su
-        return dataclasses.replace(su, layer_w={l: w / sum(lw) for l, w in zip(S.GATYS_STYLE_LAYERS, lw)})
+        return dataclasses.replace(su, layer_w={l: w / sum(lw) for l, w in zip(objective.GATYS_STYLE_LAYERS, lw)})
     return classmethod(patched)
 
 
 def run_variant(variant: str, pairs, style: str, params, grams, size: int, iterations: int) -> list[dict]:
     method, strength, *rest = variant.split(":")
-    S.Setup.build = with_layer_weights([float(w) for w in rest[0].split(",")] if rest else None)
+    levels.Setup.build = with_layer_weights([float(w) for w in rest[0].split(",")] if rest else None)
     rows = []
     for pair in pairs:
         kw = {"mask": str(pair.mask)} if method == "mask" else {}

@@ -8,7 +8,7 @@ Each run is a fresh process with the package's persistent compilation cache in
 the steps ``stylize`` takes for a one-level run, done here one after another (``stylize``
 overlaps the objective's compilation with the target passes): imports, weights, the
 content target, the style targets, the objective's convolution kernels (Winograd on the
-CPU at ``--iterations`` >= ``stylize.WINOGRAD_MIN_WORK`` pixel-iterations), tracing and
+CPU at ``--iterations`` >= ``levels.WINOGRAD_MIN_WORK`` pixel-iterations), tracing and
 compiling (or loading) the objective's value and gradient, the L-BFGS proposal and update,
 and ``--first`` iterations.
 """
@@ -34,22 +34,22 @@ from jaxstyle._cache import enable_compilation_cache
 enable_compilation_cache()
 import jax, jax.numpy as jnp
 from jaxstyle.model import weights
-from jaxstyle.transfer import optimize, stylize as S
+from jaxstyle.transfer import inputs, levels, objective, optimize, stylize as S
 lap("imports")
 params, _ = weights.load(); jax.block_until_ready(params); lap("weights")
 ex = root + "/jaxstyle/data/examples/"
 cfg = S.Config(method="gatys", size=size, scales=1, iterations=iterations)
-su = S.Setup.build(cfg, ex + "starry_night.jpg", params)
-img = S._content_image(ex + "dog.jpg", size)
-lv = S.level_plan(img.shape, cfg)[0]
-runner = S.LevelRunner(su, img, (lv,))
-spec = runner._static_spec(lv)
-base, _, ct, _, _ = runner._level_inputs(lv, spec.get("valid")); jax.block_until_ready(ct)
+su = levels.Setup.build(cfg, ex + "starry_night.jpg", params)
+img = inputs.content_image(ex + "dog.jpg", size)
+lv = levels.level_plan(img.shape, cfg)[0]
+runner = levels.LevelRunner(su, img, (lv,))
+spec = runner.static_spec(lv)
+base, _, ct, _, _ = runner.level_inputs(lv, spec.get("valid")); jax.block_until_ready(ct)
 lap("content target")
 jax.block_until_ready(su.style_targets(lv.side)); lap("style targets")
 fp = su.objective_params(lv.pad_hw, lv.iterations); jax.block_until_ready(fp); lap("objective kernels")
 spec = dict(spec, content_target=ct, style_targets=su.style_targets(lv.side), base=base)
-fun, args = S._make_objective(fp, spec); jax.block_until_ready(args)
+fun, args = objective.make(fp, spec); jax.block_until_ready(args)
 xs = jax.ShapeDtypeStruct(base.shape, jnp.float32)
 low = optimize._value_and_grad.lower(fun, xs, args); lap("trace value+grad")
 vg = low.compile(optimize.compiler_options()); lap("compile/load value+grad")

@@ -1,7 +1,7 @@
 """PyTorch baseline for the benchmarks: the same VGG-19 weights and the same Gatys objective.
 
 Benchmark-only (torch is the optional ``bench`` extra). The objective mirrors
-``jaxstyle.transfer.stylize._make_objective`` for ``method="gatys"`` with the default preset:
+``jaxstyle.transfer.objective.make`` for ``method="gatys"`` with the default preset:
 
 * input: RGB 0–255 image, Caffe preprocessing (BGR, minus the channel means);
 * style: conv1_1…conv5_1, Gram ``F^T F / (H W)``, per layer ``mean((G - A)^2) / (mean(A^2) + 1e-8)``,
@@ -33,7 +33,7 @@ CONV = ("conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2",
         "conv4_1", "conv4_2", "conv4_3", "conv4_4", "pool4", "conv5_1")
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 CONTENT_LAYER = "conv4_2"
-# jaxstyle's default preset (stylize.PRESETS["default"]); bench.py passes the live values explicitly
+# jaxstyle's default preset (objective.PRESETS["default"]); bench.py passes the live values explicitly
 WEIGHTS = {"content": 1.0, "style": 10.0, "tv": 1e-5}
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 

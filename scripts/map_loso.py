@@ -32,9 +32,9 @@ def main() -> None:
     if not a.only_report:
         from jaxstyle.model import weights
         from jaxstyle.select import cellhead, probe
-        from jaxstyle.transfer import objectmap
+        from jaxstyle.transfer import mapfeatures
 
-        params = objectmap.vgg_params(weights.load()[0])
+        params = mapfeatures.vgg_params(weights.load()[0])
         probes = {c: probe.shipped(c) for c in a.classes}
         heads = {c: cellhead.shipped(c, a.heads and Path(a.heads)) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxstyle import data
-from jaxstyle.transfer import optimize, stylize as S
+from jaxstyle.transfer import levels, optimize, stylize as S
 from jaxstyle.cli import stylize_cli
 from jaxstyle.model import vgg
 from jaxstyle.errors import UsageError
@@ -60,7 +60,7 @@ def test_padded_bucket_run_equals_unpadded_run(biased_params, method):
     mask[8:30, 10:50] = 1.0
     kw = dict(method=method, size=64, iterations=5, scales=2, chunk=1, params=biased_params, conv="direct",
               filters={"conv5_1": [1, 2], "conv4_1": [3]}, mask=mask if method == "mask" else None)
-    plan = S.level_plan(content.shape, S.Config(buckets=3, **{k: v for k, v in kw.items() if k != "params"}))
+    plan = levels.level_plan(content.shape, S.Config(buckets=3, **{k: v for k, v in kw.items() if k != "params"}))
     assert all(lv.pad_hw != lv.hw for lv in plan)  # every level is really padded
     a = S.stylize(content, style, **kw)
     b = S.stylize(content, style, buckets=3, **kw)
@@ -88,24 +88,24 @@ def test_three_photos_two_sizes_compile_two_programs(tiny_params):
 
 def test_a_batch_computes_its_object_maps_once_per_bucket(tiny_params):
     """The auto map's VGG pass is padded to the batch's buckets too: 2 programs for 3 photos, not 3."""
-    from jaxstyle.transfer import objectmap
+    from jaxstyle.transfer import mapfeatures
 
     photos = [_img(4, (40, 64)), _img(5, (44, 64)), _img(6, (64, 40))]
     counts = {}
     for buckets in (3, 0):
-        objectmap._features_jit.clear_cache()
+        mapfeatures.compiled.clear_cache()
         items = list(S.stylize_batch(photos, _img(7, (32, 32)), method="auto", filters={"conv5_1": [1, 2]}, size=64,
                                      iterations=1, scales=1, params=tiny_params, buckets=buckets,
                                      map_options={"size": 64}))
         assert all(it.error is None for it in items)
-        counts[buckets] = objectmap._features_jit._cache_size()
+        counts[buckets] = mapfeatures.compiled._cache_size()
     assert counts == {3: 2, 0: 3}
 
 
 def test_a_map_batch_runs_one_vgg_pass_per_bucket_and_keeps_a_bad_photo_apart(tiny_params, tmp_path):
     """map_batch 3: the maps of three photos in two buckets come from 2 VGG passes (2 programs), not one
     per photo; an unreadable photo in the chunk gets its error and the others go on."""
-    from jaxstyle.transfer import objectmap
+    from jaxstyle.transfer import mapfeatures
 
     photos = [_img(4, (40, 64)), _img(5, (44, 64)), _img(6, (64, 40))]
     bad = tmp_path / "broken.jpg"
@@ -113,19 +113,19 @@ def test_a_map_batch_runs_one_vgg_pass_per_bucket_and_keeps_a_bad_photo_apart(ti
     kw = dict(method="auto", filters={"conv5_1": [1, 2]}, size=64, iterations=1, scales=1, params=tiny_params,
               buckets=3, map_options={"size": 64})
     calls = []
-    real = objectmap._features_jit
+    real = mapfeatures.compiled
 
     def counted(*a, **k):
         calls.append(a[1].shape)
         return real(*a, **k)
 
     one = list(S.stylize_batch(photos, _img(7, (32, 32)), map_batch=1, **kw))
-    objectmap._features_jit.clear_cache()
+    mapfeatures.compiled.clear_cache()
     try:
-        objectmap._features_jit = counted
+        mapfeatures.compiled = counted
         many = list(S.stylize_batch([photos[0], str(bad)] + photos[1:], _img(7, (32, 32)), map_batch=3, **kw))
     finally:
-        objectmap._features_jit = real
+        mapfeatures.compiled = real
     assert sorted(calls) == [(1, 64, 44, 3), (2, 44, 64, 3)]  # one pass per bucket
     assert real._cache_size() == 2
     assert "broken.jpg" in str(many[1].error) and many[1].result is None

@@ -184,15 +184,6 @@ def test_errors_one_line(dirs, tmp_path, capsys):
     assert not out.exists()  # nothing written on an error
 
 
-def test_gallery_layout():
-    img = np.zeros((20, 40, 3), np.float32)
-    sheet = evaluate.gallery([("a", img, "cap"), ("map", np.ones((20, 40)) * 0.5, ""), ("b", None, "")],
-                             cols=2, width=80, gap=4)
-    assert sheet.dtype == np.uint8 and sheet.shape[1] == 2 * 80 + 3 * 4
-    with pytest.raises(ValueError):
-        evaluate.gallery([("x", None, "")])
-
-
 def test_maps_only(dirs, params, monkeypatch):
     pairs, _, out = dirs
     logs: list[str] = []
@@ -212,14 +203,14 @@ def test_maps_only(dirs, params, monkeypatch):
     # the plumbing: a map equal to the mask scores IoU 1 (own) and covers all of another animal;
     # its inverse the opposite; a refusal leaves an empty map
     from jaxstyle import data
-    from jaxstyle.transfer import stylize
+    from jaxstyle.transfer import locate
 
     def oracle(params_, photo, *a, presence=1.0, invert=False, **k):
         m = data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))
         return {"map": 1.0 - m if invert else m, "presence": presence, "probe": True, "min_evidence": 0.2}
 
     def run(**kw):
-        monkeypatch.setattr(stylize, "locate", lambda *a, **k: oracle(*a, **kw, **k))
+        monkeypatch.setattr(locate, "locate", lambda *a, **k: oracle(*a, **kw, **k))
         return {r["photo"]: r for r in mapeval.run_maps(pairs, out, size=48, filters="conv5_1:1", params=params,
                                                           force=True, log=logs.append)["rows"]}
 

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from jaxstyle.select import filters as F
+from jaxstyle.select.scorefile import SCHEMA
 from jaxstyle.model import vgg
 from jaxstyle.errors import JaxstyleError, UsageError
 from helpers import tiny_params
@@ -39,7 +40,7 @@ def test_validate_against_params():
 
 
 def _score_doc(selected):
-    return {"schema": F.SCHEMA, "provenance": {}, "layers": {}, "selected": selected}
+    return {"schema": SCHEMA, "provenance": {}, "layers": {}, "selected": selected}
 
 
 def test_load_file_formats(tmp_path):
@@ -82,7 +83,7 @@ def test_for_class_shipped_dog_and_cat():
         assert f and all(l in vgg.CONV_LAYERS for l in f)
         assert all(0 <= i < vgg.CHANNELS[l] for l, idx in f.items() for i in idx)
     doc = json.loads(F.shipped_path("dog").read_text())
-    assert doc["schema"] == F.SCHEMA and doc["provenance"]["weights_sha256"]
+    assert doc["schema"] == SCHEMA and doc["provenance"]["weights_sha256"]
     assert doc["provenance"]["class_indices"] == list(range(151, 269))
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from jaxstyle.transfer import optimize
 from jaxstyle.model import vgg
-from jaxstyle.transfer import stylize as S
+from jaxstyle.transfer import objective as O, stylize as S
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +33,12 @@ def _images(size=32):
 
 def _gatys(params, side):
     content, style = _images(side)
-    tg = S._style_targets(params, [style], [1.0], S.GATYS_STYLE_LAYERS, side, 1.0, "max")
-    ct = vgg.features(params, content, (S.CONTENT_LAYER,))[S.CONTENT_LAYER]
-    spec = dict(style_layers=S.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
-                layer_weights={l: 0.2 for l in S.GATYS_STYLE_LAYERS}, region=None, base=jnp.asarray(content),
+    tg = O.style_targets(params, [style], [1.0], O.GATYS_STYLE_LAYERS, side, 1.0, "max")
+    ct = vgg.features(params, content, (O.CONTENT_LAYER,))[O.CONTENT_LAYER]
+    spec = dict(style_layers=O.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
+                layer_weights={l: 0.2 for l in O.GATYS_STYLE_LAYERS}, region=None, base=jnp.asarray(content),
                 normalize="relative", weights=dict(content=1.0, style=1e3, tv=1e-5), pooling="max")
-    f, args = S._make_objective(params, spec)
+    f, args = O.make(params, spec)
     return (lambda x, a=args: f(x, a)), jnp.asarray(content)
 
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from jaxstyle.transfer import objectmap as om
+from jaxstyle.transfer import edges, mapfeatures, objectmap as om
 from jaxstyle.select import probe as pb
 from jaxstyle.errors import UsageError
 
@@ -148,12 +148,12 @@ def test_bucketed_features_equal_the_unpadded_pass_and_share_a_program(tiny_para
     rng = np.random.default_rng(1)
     imgs = [rng.uniform(0, 255, (h, 64, 3)).astype(np.float32) for h in (40, 44, 48)]
     flt = {"conv5_1": [1, 2]}
-    om._features_jit.clear_cache()
-    own = [om.features(tiny_params, x, flt) for x in imgs]
-    assert om._features_jit._cache_size() == 3
-    om._features_jit.clear_cache()
-    padded = [om.features(tiny_params, x, flt, buckets=4) for x in imgs]
-    assert om._features_jit._cache_size() == 1  # 40, 44 and 48 rows all pad to 48
+    mapfeatures.compiled.clear_cache()
+    own = [mapfeatures.features(tiny_params, x, flt) for x in imgs]
+    assert mapfeatures.compiled._cache_size() == 3
+    mapfeatures.compiled.clear_cache()
+    padded = [mapfeatures.features(tiny_params, x, flt, buckets=4) for x in imgs]
+    assert mapfeatures.compiled._cache_size() == 1  # 40, 44 and 48 rows all pad to 48
     for a, b in zip(own, padded):
         assert a["f"].shape == b["f"].shape
         np.testing.assert_allclose(b["f"], a["f"], rtol=1e-4, atol=1e-4 * float(np.abs(a["f"]).max()))
@@ -164,8 +164,8 @@ def test_features_of_a_batch_equal_one_photo_at_a_time(tiny_params):
     imgs = [rng.uniform(0, 255, hw + (3,)).astype(np.float32) for hw in ((40, 64), (48, 64), (64, 40), (44, 64))]
     flt = {"conv5_1": [1, 2]}
     for buckets in (0, 4):
-        one = [om.features(tiny_params, x, flt, buckets) for x in imgs]
-        many = om.features_many(tiny_params, imgs, flt, buckets, batch=2)
+        one = [mapfeatures.features(tiny_params, x, flt, buckets) for x in imgs]
+        many = mapfeatures.features_many(tiny_params, imgs, flt, buckets, batch=2)
         for a, b in zip(one, many):
             assert a.keys() == b.keys() and a["f"].shape == b["f"].shape
             for k in a:
@@ -228,7 +228,7 @@ def test_closer_look_maps_the_crop_and_keeps_the_first_look_when_the_animal_runs
     rgb = rng.uniform(0, 255, (96, 128, 3)).astype(np.float32)
     rgb[40:60, 50:80] = [230, 30, 30]
     cfg = om.MapConfig(size=128, grabcut_side=128, zoom_min_side=0.0)
-    c = om.features(tiny_params, rgb)
+    c = mapfeatures.features(tiny_params, rgb)
     s = om.seeded(rgb, c, _all_dog(c["f"].shape[-1]), cfg)
     labels = np.full(s.labels.shape, cv2.GC_PR_BGD, np.uint8)
     labels[40:60, 50:80] = cv2.GC_FGD                   # a small sure object in the middle
@@ -254,7 +254,7 @@ def test_closer_look_maps_the_crop_and_keeps_the_first_look_when_the_animal_runs
 def test_closer_look_runs_grabcut_at_the_first_looks_pixel_density(tiny_params, monkeypatch):
     rgb = np.random.default_rng(1).uniform(0, 255, (96, 128, 3)).astype(np.float32)
     cfg = om.MapConfig(size=128, grabcut_side=96, zoom_min_side=0.0, zoom_inside=1.0)
-    c = om.features(tiny_params, rgb)
+    c = mapfeatures.features(tiny_params, rgb)
     probe = _all_dog(c["f"].shape[-1])
     s = om.seeded(rgb, c, probe, cfg)
     labels = np.full(s.labels.shape, cv2.GC_PR_BGD, np.uint8)
@@ -324,7 +324,7 @@ def test_regions_kept_by_either_head_and_present_only_where_both_agree():
 def test_inner_edge_softens_a_hard_mask_inside_it():
     m = np.zeros((200, 300), np.float32)
     m[50:150, 60:240] = 1.0
-    soft = om.inner_edge(m, 0.01)  # 3 px at a 300 px long side
+    soft = edges.inner_edge(m, 0.01)  # 3 px at a 300 px long side
     assert (soft[m == 0] == 0).all()  # nothing outside moves
     assert soft[100, 150] == pytest.approx(1.0)  # the interior is kept whole
     ring = soft[50, 70:230]  # the mask's top row: faded, not cut

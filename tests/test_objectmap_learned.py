@@ -5,7 +5,7 @@ from helpers import SHARED
 from jaxstyle import data
 from jaxstyle.errors import NotFoundError
 from jaxstyle.evaluate import metrics
-from jaxstyle.transfer import objectmap, stylize
+from jaxstyle.transfer import locate, objectmap
 
 pytestmark = pytest.mark.slow
 LEARNED = dict(objectmap.LEARNED)
@@ -17,7 +17,7 @@ def _pair(folder, name):
 
 
 def _iou(params, img, mask, cls, **opts):
-    m = stylize.auto_map(params, img, img.shape[:2], cls, map_options={**LEARNED, **opts})
+    m = locate.auto_map(params, img, img.shape[:2], cls, map_options={**LEARNED, **opts})
     return metrics.map_iou(m, mask, radius=metrics.band_radius(mask.shape))
 
 
@@ -50,14 +50,14 @@ def test_a_small_dog_is_found_not_refused(real_params, shared_data):
 def test_a_cat_is_refused_by_the_dog_map(real_params, shared_data):
     img, _ = _pair("pets", "cat_Abyssinian_101")
     with pytest.raises(NotFoundError):
-        stylize.auto_map(real_params, img, img.shape[:2], "dog", map_options=LEARNED)
+        locate.auto_map(real_params, img, img.shape[:2], "dog", map_options=LEARNED)
 
 
 def test_the_head_gate_refuses_a_cow_the_probe_map_calls_dog(real_params, shared_data):
     """A DAVIS cow: the probe map covers 0.99 of it as "dog"; with --head-gate the dog head's presence
     (0.53 < 0.9) refuses the photo."""
     img, mask = _pair("masked", "davis_cows_00000")
-    m = stylize.auto_map(real_params, img, img.shape[:2], "dog")
+    m = locate.auto_map(real_params, img, img.shape[:2], "dog")
     assert m[mask >= 0.5].mean() > 0.5
     with pytest.raises(NotFoundError):
-        stylize.auto_map(real_params, img, img.shape[:2], "dog", map_options=objectmap.GATE)
+        locate.auto_map(real_params, img, img.shape[:2], "dog", map_options=objectmap.GATE)

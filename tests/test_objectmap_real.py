@@ -9,7 +9,7 @@ import pytest
 from helpers import SHARED
 from jaxstyle import data
 from jaxstyle.evaluate import composites, metrics
-from jaxstyle.transfer import stylize
+from jaxstyle.transfer import locate
 from jaxstyle.errors import NotFoundError
 from jaxstyle.transfer.objectmap import SECOND_LOOK
 
@@ -32,7 +32,7 @@ def _pair(folder, name, hw=None):
 @pytest.mark.parametrize("folder,name,cls", PHOTOS)
 def test_whole_animal_on_real_photos(real_params, shared_data, folder, name, cls):
     img, mask = _pair(folder, name)
-    m = stylize.auto_map(real_params, img, img.shape[:2], cls)
+    m = locate.auto_map(real_params, img, img.shape[:2], cls)
     assert metrics.map_iou(m, mask, radius=metrics.band_radius(mask.shape)) >= FLOOR
 
 
@@ -43,7 +43,7 @@ def test_the_map_grows_from_the_head_to_the_body(real_params, shared_data, name)
     Without that growth (objectmap.grown) they reach IoU 0.41 and 0.57 (docs/RESULTS.md).
     """
     img, mask = _pair("pets", name)
-    m = stylize.auto_map(real_params, img, img.shape[:2], "dog")
+    m = locate.auto_map(real_params, img, img.shape[:2], "dog")
     assert metrics.map_iou(m, mask, radius=metrics.band_radius(mask.shape)) >= 0.75
 
 
@@ -51,7 +51,7 @@ def test_a_small_dog_is_looked_at_closer(real_params, shared_data):
     """A small dog on a floor of its colour: the first look's map spills (IoU 0.05); a closer look
     at the crop around its sure cells finds it (objectmap.closer_look)."""
     img, mask = _pair("pets", "dog_shiba_inu_61")
-    m = stylize.auto_map(real_params, img, img.shape[:2], "dog")
+    m = locate.auto_map(real_params, img, img.shape[:2], "dog")
     assert metrics.map_iou(m, mask, radius=metrics.band_radius(mask.shape)) >= 0.6
 
 
@@ -60,7 +60,7 @@ def test_two_animals_only_the_asked_one(real_params, shared_data):
     (dog, dmask), (cat, cmask) = _pair("pets", "dog_american_bulldog_104"), _pair("pets", "cat_Abyssinian_101")
     photo, (dm, cm) = composites.side_by_side([dog, cat], [dmask, cmask])
     for cls, own, other in (("dog", dm, cm), ("cat", cm, dm)):
-        m = stylize.auto_map(real_params, photo, photo.shape[:2], cls)
+        m = locate.auto_map(real_params, photo, photo.shape[:2], cls)
         assert (m >= 0.5)[other >= 0.5].mean() <= 0.05, cls
         assert (m >= 0.5)[own >= 0.5].mean() >= 0.5, cls
 
@@ -72,8 +72,8 @@ def test_a_cat_beside_a_dog_is_found_by_the_second_look(real_params, shared_data
     (dog, dmask), (cat, cmask) = _pair("pets", "dog_american_bulldog_128"), _pair("pets", "cat_Bengal_48")
     photo, (dm, cm) = composites.side_by_side([dog, cat], [dmask, cmask])
     with pytest.raises(NotFoundError):
-        stylize.auto_map(real_params, photo, photo.shape[:2], "cat")
-    m = stylize.auto_map(real_params, photo, photo.shape[:2], "cat", map_options={"second_look": SECOND_LOOK})
+        locate.auto_map(real_params, photo, photo.shape[:2], "cat")
+    m = locate.auto_map(real_params, photo, photo.shape[:2], "cat", map_options={"second_look": SECOND_LOOK})
     assert (m >= 0.5)[cm >= 0.5].mean() >= 0.5
     assert (m >= 0.5)[dm >= 0.5].mean() <= 0.05
 
@@ -83,21 +83,21 @@ def test_the_second_look_skips_a_region_no_head_calls_the_class(real_params, sha
     (cover 0.93 of it), so the second look takes only regions one head already calls the class."""
     img, _ = _pair("masked", "davis_goat_00045")
     with pytest.raises(NotFoundError, match="no dog found"):
-        stylize.auto_map(real_params, img, img.shape[:2], "dog", map_options={"second_look": SECOND_LOOK})
+        locate.auto_map(real_params, img, img.shape[:2], "dog", map_options={"second_look": SECOND_LOOK})
 
 
 def test_two_dogs_in_one_photo_both_taken(real_params, shared_data):
     """Several dogs in one photo: the map takes each of them, not only the one with the most evidence."""
     (a, ma), (b, mb) = _pair("pets", "dog_american_bulldog_104"), _pair("pets", "dog_english_setter_55")
     photo, placed = composites.side_by_side([a, b], [ma, mb])
-    m = stylize.auto_map(real_params, photo, photo.shape[:2], "dog")
+    m = locate.auto_map(real_params, photo, photo.shape[:2], "dog")
     assert min((m >= 0.5)[p >= 0.5].mean() for p in placed) >= 0.6
 
 
 def test_no_dog_is_refused(real_params, shared_data):
     photo = SHARED / "masked" / "davis_camel_00000.jpg"
     with pytest.raises(NotFoundError, match=r"no dog found in davis_camel_00000.jpg \(evidence 0\.\d\d < 0\.20\)"):
-        stylize.auto_map(real_params, str(photo), (288, 512), "dog")
+        locate.auto_map(real_params, str(photo), (288, 512), "dog")
 
 
 @pytest.mark.parametrize("folder,name", [("masked", "davis_goat_00045"), ("pets", "cat_Abyssinian_71")])
@@ -107,7 +107,7 @@ def test_lookalikes_of_a_dog_are_refused(real_params, shared_data, folder, name)
     (objectmap.regions); both heads call this goat a mammal."""
     img, _ = _pair(folder, name)
     with pytest.raises(NotFoundError, match="no dog found"):
-        stylize.auto_map(real_params, img, img.shape[:2], "dog")
+        locate.auto_map(real_params, img, img.shape[:2], "dog")
 
 
 def test_no_dog_cli_one_line_nothing_written(shared_data, tmp_path):

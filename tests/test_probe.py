@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.select import classes
-from jaxstyle.select import probe as pb
+from jaxstyle.select import probe as pb, regions
 from jaxstyle.errors import JaxstyleError
 
 
@@ -71,9 +71,9 @@ def test_pooled_features_pads_the_last_batch(tiny_params):
 
 def test_pool_max_mean_and_the_probe_default():
     cells = np.array([[0.0, 1.0], [4.0, 3.0]], np.float32)
-    assert pb.pool(cells, "max").tolist() == [4.0, 3.0] and pb.pool(cells, "mean").tolist() == [2.0, 2.0]
+    assert regions.pool(cells, "max").tolist() == [4.0, 3.0] and regions.pool(cells, "mean").tolist() == [2.0, 2.0]
     with pytest.raises(JaxstyleError, match="unknown pooling"):
-        pb.pool(cells, "median")
+        regions.pool(cells, "median")
     W, b = np.zeros((2, 2), np.float32), np.zeros(2, np.float32)
     assert pb.Probe(W, b, ("dog", "other"), {}).pooling == "mean"  # probes saved before the field
     assert pb.Probe(W, b, ("dog", "other"), {"pooling": "max"}).pool(cells).tolist() == [4.0, 3.0]
@@ -85,13 +85,13 @@ def test_image_rows_put_the_strongest_region_first_and_training_rows_add_it():
     g[1:3, 1:3, 0] = 2.0   # a small region
     g[6:11, 6:11, 1] = 3.0  # the strongest region
     g[7, 7, 2] = 9.0
-    whole, regs, reg_means = pb.image_rows(g, "max")
+    whole, regs, reg_means = regions.image_rows(g, "max")
     assert whole.tolist() == pytest.approx([2.0, 3.0, 9.0])
     assert regs.shape == (2, 3) and regs[0].tolist() == pytest.approx([0.1, 3.0, 9.0])
     assert regs[1].tolist() == pytest.approx([2.0, 0.1, 0.1])
     assert reg_means[0][1] == pytest.approx(3.0) and reg_means[0][2] < 9.0  # the same region's mean
     flat = np.ones((4, 4, 3), np.float32)  # no cell above the mean: no region
-    assert pb.image_rows(flat, "mean")[1].shape == (0, 3)
+    assert regions.image_rows(flat, "mean")[1].shape == (0, 3)
     pf = pb.PoolFeatures(["a", "b"], np.array([7, 8]), np.stack([whole, whole + 1]), [regs, regs[:0]],
                          np.stack([whole, whole]), [reg_means, reg_means[:0]])
     X, codes = pf.training_rows()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.evaluate import metrics
-from jaxstyle.transfer import optimize, stylize as S
+from jaxstyle.transfer import levels, locate, objective as O, optimize, stylize as S
 from jaxstyle.model import vgg
 from jaxstyle.data import load_image, load_mask
 from jaxstyle.errors import UsageError
@@ -124,12 +124,12 @@ def test_real_weights_smoke_64px(real_params, shared_data):
     vg = {}
     for conv in ("winograd", "direct"):
         params = vgg.prepare(real_params, conv)
-        tg = S._style_targets(params, [load_image(style, 128)], [1.0], S.GATYS_STYLE_LAYERS, 64, 1.0, "max")
-        ct = vgg.features(params, jnp.asarray(r.content), (S.CONTENT_LAYER,))[S.CONTENT_LAYER]
-        spec = dict(style_layers=S.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
-                    layer_weights={l: 0.2 for l in S.GATYS_STYLE_LAYERS}, region=None, base=jnp.asarray(r.content),
+        tg = O.style_targets(params, [load_image(style, 128)], [1.0], O.GATYS_STYLE_LAYERS, 64, 1.0, "max")
+        ct = vgg.features(params, jnp.asarray(r.content), (O.CONTENT_LAYER,))[O.CONTENT_LAYER]
+        spec = dict(style_layers=O.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
+                    layer_weights={l: 0.2 for l in O.GATYS_STYLE_LAYERS}, region=None, base=jnp.asarray(r.content),
                     normalize="relative", weights=dict(content=1.0, style=1e3, tv=1e-5), pooling="max")
-        f, args = S._make_objective(params, spec)
+        f, args = O.make(params, spec)
         (v, _), g = jax.jit(jax.value_and_grad(f, has_aux=True))(x, args)
         vg[conv] = (float(v), np.asarray(g))
     assert abs(vg["winograd"][0] - vg["direct"][0]) < 1e-5 * abs(vg["direct"][0])
@@ -203,13 +203,6 @@ def test_paper_preset_raw_losses_and_proportional_layer_weights(tiny_params):
     assert np.abs(images["equal"] - images["proportional"]).max() > 0.1
 
 
-def test_filters_from_a_manual_list_file(tiny_params, tmp_path):
-    f = tmp_path / "mine.txt"
-    f.write_text("# hand-picked\nconv5_1:1,2\nconv4_1:3\n")
-    assert S.resolve_filters(tiny_params, None, [str(f)]) == {"conv4_1": [3], "conv5_1": [1, 2]}
-    assert S.resolve_filters(tiny_params, None, ["conv5_1:1,2", "conv4_1:3"]) == {"conv4_1": [3], "conv5_1": [1, 2]}
-
-
 @pytest.mark.parametrize("method", ["mask", "gatys"])
 def test_prefetched_levels_give_the_same_image(tiny_params, method):
     """Preparing levels in a background thread changes when work happens, not the result."""
@@ -254,58 +247,6 @@ def test_default_levels_follow_the_backend(tiny_params, monkeypatch, backend, le
     it.close()
     assert first.num_scales == levels
     assert max(first.shape) == (256 if levels == 1 else 128)
-
-
-def test_mirror_and_tile():
-    a = jnp.arange(2 * 3 * 1, dtype=jnp.float32).reshape(2, 3, 1)
-    m = np.asarray(S._mirror(a))
-    assert m.shape == (4, 6, 1)
-    np.testing.assert_array_equal(m[:2, :3], a)
-    np.testing.assert_array_equal(m[2:4, :3], np.asarray(a)[::-1])  # reflected, so rows 1 and 2 are equal
-    np.testing.assert_array_equal(m[:2, 3:6], np.asarray(a)[:, ::-1])
-    t = np.asarray(S._tile(jnp.asarray(m), (5, 7)))
-    assert t.shape == (5, 7, 1)
-    np.testing.assert_array_equal(t[4], t[0])  # it repeats with the mirror image's period
-    np.testing.assert_array_equal(t[:, 6], t[:, 0])
-
-
-def test_style_detail_is_the_styles_fine_band():
-    """A flat style has no detail; a pixel-level checkerboard is all detail; weights mix as sqrt."""
-    key = jax.random.PRNGKey(0)
-    flat = np.full((16, 16, 3), 120.0, np.float32)
-    assert float(jnp.abs(S._style_detail([flat], [1.0], 16, 1.0, (32, 32), (16, 16), key)).max()) < 1e-3
-    yy, xx = np.mgrid[:16, :16]
-    check = np.repeat((((yy + xx) % 2) * 200.0 + 20.0)[..., None], 3, -1).astype(np.float32)
-    # hw = one period of the 16 px style's mirror image, so the random phases keep the band's energy exactly
-    d = np.asarray(S._style_detail([check], [1.0], 16, 1.0, (32, 32), (16, 16), key))
-    assert d.shape == (32, 32, 3)
-    assert abs(d.mean()) < 5.0 and d.std() > 60.0  # zero-mean, most of the checkerboard's +-100
-    two = np.asarray(S._style_detail([check, flat], [3.0, 1.0], 16, 1.0, (32, 32), (16, 16), key))
-    np.testing.assert_allclose(two.std(), np.sqrt(0.75) * d.std(), rtol=1e-3)
-
-
-def test_random_phase_keeps_the_spectra_and_drops_the_layout():
-    rng = np.random.default_rng(0)
-    base = rng.normal(size=(32, 48, 1)).astype(np.float32)
-    a = np.concatenate([base, 0.5 * base + rng.normal(size=base.shape).astype(np.float32), -base], -1)
-    b = np.asarray(S._random_phase(jnp.asarray(a), jax.random.PRNGKey(1)))
-    fa, fb = np.fft.fft2(a, axes=(0, 1)), np.fft.fft2(b, axes=(0, 1))
-    np.testing.assert_allclose(np.abs(fb), np.abs(fa), rtol=1e-3, atol=1e-3)  # each channel's spectrum
-    np.testing.assert_allclose(np.cov(b.reshape(-1, 3).T), np.cov(a.reshape(-1, 3).T), rtol=1e-3, atol=1e-3)
-    assert abs(np.corrcoef(a[..., 0].ravel(), b[..., 0].ravel())[0, 1]) < 0.2  # not the same picture
-    c = np.asarray(S._random_phase(jnp.asarray(a), jax.random.PRNGKey(2)))
-    assert np.abs(c - b).max() > 0.1  # the key decides the layout
-
-
-def test_style_detail_with_a_key_tiles_without_seams():
-    """The random-phase band of a mirror image is periodic, so it tiles: no edge at the seam."""
-    rng = np.random.default_rng(3)
-    style = rng.uniform(0, 255, (16, 16, 3)).astype(np.float32)
-    d = np.asarray(S._style_detail([style], [1.0], 16, 1.0, (80, 80), (40, 40), jax.random.PRNGKey(0)))
-    assert d.shape == (80, 80, 3)
-    np.testing.assert_allclose(d[32:64], d[:32], atol=1e-3)  # period 2 x 16 = 32 pixels
-    step = np.abs(np.diff(d, axis=0)).mean(axis=(1, 2))
-    assert step[31] < 2 * np.median(step)  # the seam row is an ordinary row
 
 
 def test_detail_band_choices(tiny_params):
@@ -366,8 +307,8 @@ def test_style_detail_gives_the_full_size_level_a_head_start(real_params, shared
 def test_object_map_runs_forward_only_on_the_objectives_kernels(tiny_params, monkeypatch, conv):
     monkeypatch.setattr(vgg, "WINOGRAD_MIN_CHANNELS", 1)
     seen = []
-    real = S.locate_many
-    monkeypatch.setattr(S, "locate_many", lambda params, *a, **k: seen.append(params) or real(params, *a, **k))
+    real = locate.locate_many
+    monkeypatch.setattr(locate, "locate_many", lambda params, *a, **k: seen.append(params) or real(params, *a, **k))
     content, style = _imgs(5)
     S.stylize(content, style, method="auto", size=32, iterations=2, scales=1, chunk=2, conv=conv,
               filters={"conv5_1": [1, 2]}, params=tiny_params)
@@ -377,48 +318,8 @@ def test_object_map_runs_forward_only_on_the_objectives_kernels(tiny_params, mon
         assert with_w == []
     else:  # blocks 3-5 in Winograd, block 2 direct (its Winograd forward is slower)
         assert with_w == sorted(set(vgg.WINOGRAD_TILE) - set(vgg.WINOGRAD_FORWARD_ONLY_SKIP))
-        setup = S.Setup.build(S.Config(method="auto", conv=conv, filters=("conv5_1:1",)), style, tiny_params)
+        setup = levels.Setup.build(S.Config(method="auto", conv=conv, filters=("conv5_1:1",)), style, tiny_params)
         assert all(setup.map_params()[n]["winograd"] is setup.fast_params()[n]["winograd"] for n in with_w)
-
-
-def _content_term(params, content, x, region, pad_hw=None):
-    """The guided objective's content term at ``x`` for ``region`` (padded to ``pad_hw`` when given)."""
-    hw = content.shape[:2]
-    style = _imgs(1)[1]
-    tg = S._style_targets(params, [style], [1.0], S.GATYS_STYLE_LAYERS, max(hw), 1.0, "max")
-    spec = dict(style_layers=S.GATYS_STYLE_LAYERS, style_targets=tg, channels={}, region=jnp.asarray(region),
-                layer_weights={l: 0.2 for l in S.GATYS_STYLE_LAYERS}, normalize="relative", pooling="max",
-                weights=dict(content=1.0, style=1.0, tv=0.0))
-    if pad_hw is None:
-        spec.update(base=jnp.asarray(content), content_target=vgg.features(params, content, (S.CONTENT_LAYER,))[
-            S.CONTENT_LAYER])
-    else:
-        valid = vgg.valid_masks(hw, pad_hw)
-        base = S._pad(jnp.asarray(content), pad_hw, "edge")
-        layers = S.GATYS_STYLE_LAYERS + (S.CONTENT_LAYER,)
-        spec.update(base=base, valid=valid, guided=True, region=S._pad(jnp.asarray(region), pad_hw),
-                    masks=S._layer_masks(jnp.asarray(region), pad_hw, layers),
-                    content_target=S._padded_content_target(params, base, tuple(map(jnp.asarray, valid)), "max"))
-        x = S._pad(jnp.asarray(x), pad_hw, "edge")
-    f, args = S._make_objective(params, spec)
-    return float(f(jnp.asarray(x), args)[1]["content"])
-
-
-@pytest.mark.parametrize("pad_hw", [None, (128, 160)])
-def test_content_balance_per_object_pixel_does_not_depend_on_the_objects_share(tiny_params, pad_hw):
-    """The same object and region in a frame 4x as large (a quarter of the share) get the same
-    content term: the content error is averaged over the region, as the guided Grams are (a
-    mean over the frame would give the larger frame a quarter of it)."""
-    rng = np.random.default_rng(3)
-    big = rng.uniform(0, 255, (128, 128, 3)).astype(np.float32)
-    x_big = big.copy()
-    x_big[16:48, 16:48] = np.clip(big[16:48, 16:48] + rng.normal(0, 25, (32, 32, 3)), 0, 255)
-    region = np.zeros((128, 128), np.float32)
-    region[16:48, 16:48] = 1.0
-    c_small_share = _content_term(tiny_params, big, x_big, region, pad_hw)
-    c_large_share = _content_term(tiny_params, big[:64, :64], x_big[:64, :64], region[:64, :64],
-                                  None if pad_hw is None else (64, 80))
-    assert 0.7 < c_small_share / c_large_share < 1.4, (c_small_share, c_large_share)
 
 
 def test_strength_zero_returns_the_photo(tiny_params):
@@ -439,7 +340,7 @@ def test_strength_must_be_in_range():
         S.Config(strength=-0.5)
     with pytest.raises(UsageError, match="strength"):
         S.Config(strength=S.MAX_STRENGTH + 1)
-    p = S.PRESETS["default"]
+    p = O.PRESETS["default"]
     assert S.Config(method="gatys", strength=0.5).loss_weights["style"] == 0.5 * p["style_weight"]
     assert S.Config(method="auto", strength=0.5).loss_weights["style"] == 0.5 * p["object_style_weight"]
     assert S.Config(method="mask", mask="m.png", style_weight=3.0, strength=2).loss_weights["style"] == 6.0

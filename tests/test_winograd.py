@@ -103,7 +103,7 @@ def test_prepared_vgg_matches_direct_features_and_pixel_gradient(monkeypatch):
 
 
 def test_stylize_levels_use_winograd_only_with_enough_work():
-    from jaxstyle.transfer import stylize as S
+    from jaxstyle.transfer import levels as S
 
     big = (288, 512)
     assert S.level_uses_fast_conv("auto", big, 20)  # 2.9M pixel-iterations

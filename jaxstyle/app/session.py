@@ -46,7 +46,7 @@ class AppConfig:
 
 @dataclass(frozen=True)
 class MapState:
-    """A visitor's photo and its object map, at the map's size (long side ``stylize.MAP_SIZE``).
+    """A visitor's photo and its object map, at the map's size (long side ``locate.MAP_SIZE``).
 
     ``auto`` is the map before strokes (the automatic one, or an uploaded mask); ``add`` and
     ``remove`` hold every stroke so far; ``map`` is ``auto`` corrected by them.
@@ -188,23 +188,23 @@ class Engine:
         self._map_params = None
 
     def map_params(self) -> Mapping:
-        """The object map's forward weights (``stylize.Setup.map_params``), made once."""
-        from ..transfer import stylize
+        """The object map's forward weights (``levels.Setup.map_params``), made once."""
+        from ..transfer import levels, stylize
 
         with self._map_lock:
             if self._map_params is None:
-                setup = stylize.Setup.build(stylize.Config(), BUNDLED_STYLES[next(iter(BUNDLED_STYLES))], self.params)
+                setup = levels.Setup.build(stylize.Config(), BUNDLED_STYLES[next(iter(BUNDLED_STYLES))], self.params)
                 self._map_params = setup.map_params()
             return self._map_params
 
     def map_config(self):
-        from ..transfer import stylize
+        from ..transfer import locate
 
-        return stylize.map_config({"buckets": MAP_BUCKETS})
+        return locate.map_config({"buckets": MAP_BUCKETS})
 
     def locate(self, full: np.ndarray, class_name: str) -> MapState:
         """The automatic object map of a photo; a photo without the class gets an empty map and says so."""
-        from ..transfer import stylize
+        from ..transfer import locate
 
         if class_name not in self.classes:
             raise UsageError(f"unknown class {class_name!r}; one of {', '.join(self.classes)}")
@@ -212,7 +212,7 @@ class Engine:
         photo = at_long_side(full, cfg.size)
         params = self.map_params()
         with self._map_lock:  # one map at a time: two would only share the cores
-            r = stylize.locate(params, photo, class_name, map_options={"buckets": MAP_BUCKETS})
+            r = locate.locate(params, photo, class_name, map_options={"buckets": MAP_BUCKETS})
         m, note = np.asarray(r["map"], np.float32), ""
         if r["probe"] and r["presence"] < r["min_evidence"]:
             m = np.zeros_like(m)

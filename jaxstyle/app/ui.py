@@ -13,7 +13,8 @@ import gradio as gr
 import numpy as np
 
 from ..errors import UsageError
-from ..transfer.stylize import MAX_STRENGTH, PRESETS, Config
+from ..transfer.objective import PRESETS
+from ..transfer.stylize import MAX_STRENGTH, Config
 from . import session
 from .jobs import DONE, FAILED, WAITING
 from .session import Engine, MapState

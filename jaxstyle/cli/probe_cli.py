@@ -10,7 +10,7 @@ from . import ArgumentParser, positive_int, run_main
 
 
 def build_parser() -> ArgumentParser:
-    from ..select.probe import POOLINGS
+    from ..select.regions import POOLINGS
 
     p = ArgumentParser(prog="jaxstyle probe", description="Train the softmax probe that tells the class from "
                        "its look-alikes (jaxstyle/select/probe.py) on one or more labelled pools, and write it as .npz.")

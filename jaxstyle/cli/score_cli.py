@@ -16,13 +16,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, artifact
 from ..select import classes, poolscores, scoring
 from ..model import vgg
 from . import ArgumentParser, nonneg_int, positive_int, unit_float
-from ..data import atomic_write, save_image
+from ..data import save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
-from ..select.filters import SCHEMA
+from ..select.scorefile import SCHEMA, ScoreFile
 
 DEFAULT_POOL = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample"
 PURITY_LEVELS = (9, 7, 5)
@@ -91,7 +91,6 @@ def checkpoint_path(out: Path) -> Path:
 
 def save_checkpoint(path: Path, state: scoring.ScoreState, config: Mapping) -> None:
     arrays = {
-        "config": np.asarray(json.dumps(config, sort_keys=True)),
         "ids": np.asarray(state.ids, dtype=str), "positive": np.asarray(state.positive, bool),
         "consumed": np.asarray(state.consumed), "skipped": np.asarray(state.skipped, dtype=str),
         "known": np.asarray(state.known, bool), "labels": np.asarray(state.labels, np.int64),
@@ -104,39 +103,41 @@ def save_checkpoint(path: Path, state: scoring.ScoreState, config: Mapping) -> N
         if state.record:
             arrays.update({f"{l}/means": np.concatenate(s.means) if s.means else np.zeros((0, c), np.float32),
                            f"{l}/argmax": np.concatenate(s.argmax) if s.argmax else np.zeros((0, c, 2), np.int16)})
+    artifact.save(path, arrays, config, force=True, meta_key=CHECKPOINT_CONFIG, sort_keys=True)
 
-    def write(tmp: Path):
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
 
-    atomic_write(path, write, force=True)
+CHECKPOINT_CONFIG = "config"  # the checkpoint's run configuration (its artifact metadata)
 
 
 def load_checkpoint(path: Path, config: Mapping, state: scoring.ScoreState) -> scoring.ScoreState:
+    what = "readable checkpoint (delete it to start over)"
+    z, saved = artifact.load(path, what, meta_key=CHECKPOINT_CONFIG)
+    saved = artifact.require(path, what, z, saved)
+    if saved != json.loads(json.dumps(config, sort_keys=True)):
+        diff = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
+        raise JaxstyleError(f"{path}: checkpoint is from a different run (differs in {', '.join(diff)}); "
+                            "rerun without --resume (and with --force) to start over")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            saved = json.loads(str(z["config"]))
-            if saved != json.loads(json.dumps(config, sort_keys=True)):
-                diff = sorted(k for k in set(saved) | set(config) if saved.get(k) != config.get(k))
-                raise JaxstyleError(f"{path}: checkpoint is from a different run (differs in {', '.join(diff)}); "
-                                    "rerun without --resume (and with --force) to start over")
-            state.ids = [str(x) for x in z["ids"]]
-            state.positive = [bool(x) for x in z["positive"]]
-            state.consumed = int(z["consumed"])
-            state.skipped = [str(x) for x in z["skipped"]]
-            state.known = [bool(x) for x in z["known"]]
-            state.labels = [int(x) for x in z["labels"]]
-            for l, s in state.layer.items():
-                s.top_val, s.top_idx, s.top_pos = z[f"{l}/top_val"], z[f"{l}/top_idx"], z[f"{l}/top_pos"]
-                s.sum_in, s.sum_out = z[f"{l}/sum_in"], z[f"{l}/sum_out"]
-                s.maxima = [z[f"{l}/maxima"]]
-                if state.record:
-                    s.means, s.argmax = [z[f"{l}/means"]], [z[f"{l}/argmax"]]
-    except JaxstyleError:
-        raise
+        _restore(state, z)
     except Exception as e:
         raise JaxstyleError(f"{path}: unreadable checkpoint ({type(e).__name__}); delete it to start over") from None
     return state
+
+
+def _restore(state: scoring.ScoreState, z: Mapping[str, np.ndarray]) -> None:
+    """``state`` as the checkpoint's arrays ``z`` left it."""
+    state.ids = [str(x) for x in z["ids"]]
+    state.positive = [bool(x) for x in z["positive"]]
+    state.consumed = int(z["consumed"])
+    state.skipped = [str(x) for x in z["skipped"]]
+    state.known = [bool(x) for x in z["known"]]
+    state.labels = [int(x) for x in z["labels"]]
+    for l, s in state.layer.items():
+        s.top_val, s.top_idx, s.top_pos = z[f"{l}/top_val"], z[f"{l}/top_idx"], z[f"{l}/top_pos"]
+        s.sum_in, s.sum_out = z[f"{l}/sum_in"], z[f"{l}/sum_out"]
+        s.maxima = [z[f"{l}/maxima"]]
+        if state.record:
+            s.means, s.argmax = [z[f"{l}/means"]], [z[f"{l}/argmax"]]
 
 
 # --------------------------------------------------------------------------- output
@@ -169,11 +170,6 @@ def score_document(state: scoring.ScoreState, scores: Mapping[str, scoring.Layer
 
 def _levels(k: int) -> tuple[int, ...]:
     return tuple(sorted({k, max(1, round(k * 7 / 9)), max(1, round(k * 5 / 9))}, reverse=True))
-
-
-def dumps(doc: Mapping) -> str:
-    """Compact but diff-friendly JSON: one line per filter list."""
-    return json.dumps(doc, separators=(",", ":"), indent=None) + "\n"
 
 
 def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: int, out_dir: Path,
@@ -223,14 +219,10 @@ def scores_from_document(doc: Mapping) -> tuple[scoring.ScoreState, dict[str, sc
 def reselect(a, argv) -> int:
     """``--from-scores``: new selection (and optionally compact form) from an existing score JSON."""
     src = Path(a.from_scores)
+    doc = ScoreFile.read(src).doc
     try:
-        doc = json.loads(src.read_text())
-        if doc.get("schema") != SCHEMA:
-            raise JaxstyleError(f"{src}: unsupported score schema {doc.get('schema')!r}; expected {SCHEMA!r}")
         state, scores, n_pos = scores_from_document(doc)
-    except JaxstyleError:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
+    except (ValueError, KeyError, TypeError, IndexError) as e:
         raise JaxstyleError(f"{src}: not a readable score JSON ({type(e).__name__}: {str(e)[:80]})") from None
     if a.sheets:
         raise UsageError("--sheets needs the images: rerun the scoring instead of --from-scores")
@@ -254,7 +246,7 @@ def reselect(a, argv) -> int:
     new = score_document(state, scores, selected, prov, _selection(a, n_pos),
                          topk_for=selected if a.compact else None)
     new["summary"] = doc.get("summary", new["summary"])
-    atomic_write(out, lambda tmp: tmp.write_text(dumps(new)), force=a.force)
+    ScoreFile(new, str(out)).write(out, force=a.force)
     print("selected: " + (filters_format(selected) or "none"))
     print(f"wrote {out}")
     return 0
@@ -510,7 +502,7 @@ def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.nd
     doc["selection"]["chance"] = {"base_rate": round(report.base_rate, 4), "purity_floor_images": m,
                                   "p_random_topk_reaches_floor": float(f"{p_chance:.3g}"),
                                   "expected_filters_by_chance": float(f"{p_chance * n_filters:.3g}")}
-    atomic_write(out, lambda tmp: tmp.write_text(dumps(doc)), force=a.force)
+    ScoreFile(doc, str(out)).write(out, force=a.force)
     k = a.top_k
     print(f"{name}: {n_pos} positives of {int(np.sum(state.known))} known (base rate {report.base_rate:.3f}); "
           f"confusers {', '.join(c['name'] for c in report.confusers) or 'none'}", file=sys.stderr)

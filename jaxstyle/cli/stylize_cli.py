@@ -57,14 +57,22 @@ def _style_arg(s: str) -> tuple[str, float]:
 
 
 def build_parser() -> ArgumentParser:
-    from ..transfer.stylize import DETAILS, METHODS, PRESETS
-
     p = ArgumentParser(prog="jaxstyle stylize", description="Put a painting's style on one object of a photo "
                        "(default: the bundled dog photo, Starry Night, --class dog).")
     p.add_argument("--content", nargs="+", default=[str(DEFAULT_CONTENT)], metavar="PHOTO|DIR|GLOB",
                    help="content photo; several, a folder or a quoted glob stylize a batch into the --out folder")
     p.add_argument("--style", action="append", default=None, metavar="PATH[:WEIGHT]",
                    help="style image; repeat to blend several (weights normalised) (default: the bundled Starry Night)")
+    _add_sources(p)
+    _add_objective(p)
+    _add_run(p)
+    _add_map(p)
+    _add_outputs(p)
+    return p
+
+
+def _add_sources(p: ArgumentParser) -> None:
+    """Where the object comes from: a class, filters or a score file, or a mask."""
     src = p.add_mutually_exclusive_group()
     src.add_argument("--class", dest="class_name", default=None,
                      help="object class or group with a shipped filter list (default dog)")
@@ -72,8 +80,16 @@ def build_parser() -> ArgumentParser:
                      help="filters by hand, e.g. conv5_1:3,17 conv4_1:7 (or a file)")
     src.add_argument("--scores", default=None, help="score JSON from score_filters.py (its 'selected' filters)")
     p.add_argument("--mask", default=None, help="object mask image (255 = object) for --method mask")
+
+
+def _add_objective(p: ArgumentParser) -> None:
+    """The method, its weights and iterations, and the coarse-to-fine levels."""
+    from ..transfer.objective import PRESETS
+    from ..transfer.stylize import DETAILS, METHODS
+
     p.add_argument("--method", default=None, choices=METHODS,
-                   help="auto (default; object map from the filters), paper, gatys (whole image), mask")
+                   help="auto (default; the object map: VGG-19 regions judged by the class probe), paper (the "
+                        "class filters' Grams), gatys (whole image), mask")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS),
                    help="weights and iterations: default, fast (fewer iterations), paper (the paper's raw losses)")
     p.add_argument("--size", type=positive_int, default=512, help="long side in pixels (aspect kept)")
@@ -96,6 +112,10 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (noise start, detail band phases)")
     p.add_argument("--init", choices=["content", "noise"], default="content", help="start from the photo or from noise")
     p.add_argument("--preserve-colors", action="store_true", help="keep the photo's colours (luminance transfer)")
+
+
+def _add_run(p: ArgumentParser) -> None:
+    """Saving along the way, the weights and how the convolutions and batches run."""
     p.add_argument("--save-every", type=positive_int, default=None, metavar="K",
                    help="also write OUT_stepNNNN.png about every K iterations")
     p.add_argument("--save-map", default=None, metavar="PATH", help="write the object map (auto) as a PNG")
@@ -108,6 +128,10 @@ def build_parser() -> ArgumentParser:
                         "share compiled programs (0: exact sizes; default 4 for a batch, 0 for one photo)")
     p.add_argument("--map-batch", type=positive_int, default=None, metavar="N",
                    help="a batch with auto: object maps of N photos per VGG pass (default 1 on a CPU, 8 on a GPU/TPU)")
+
+
+def _add_map(p: ArgumentParser) -> None:
+    """The object map's options (``auto``)."""
     p.add_argument("--min-evidence", type=unit_float, default=None, metavar="P",
                    help="auto: the class probability a photo's object must reach, below which it is refused "
                         "as 'no CLASS found' (default: 0.2, jaxstyle/transfer/objectmap.py)")
@@ -121,13 +145,16 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--head-gate", action="store_true",
                    help="auto: the probe map, but refuse a photo where the cell head (jaxstyle head) finds no object "
                         "of the class (keeps a horse or a cow from being taken for a dog; docs/RESULTS.md)")
+
+
+def _add_outputs(p: ArgumentParser) -> None:
+    """Where the results go, and what may be overwritten."""
     p.add_argument("--out", default=None, help=f"output image (.png or .jpg); default {DEFAULT_OUT}, which each "
                    f"one-photo run without --out replaces; for a batch a folder (default {DEFAULT_OUT_DIR}) "
                    "that gets PHOTO_NAME.png")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs (--out, --save-map, step images)")
     p.add_argument("--skip-existing", action="store_true", help="batch: leave photos whose output exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
 
 def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
@@ -135,7 +162,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .. import data
     from ..model import weights
     from ..errors import UsageError
-    from ..transfer.stylize import stylize_iter
 
     a = build_parser().parse_args(argv)
     from .._cache import enable_compilation_cache
@@ -163,6 +189,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if method in ("auto", "paper") and filters is None and a.class_name is None:
         a.class_name = "dog"
 
+    result = _run_one(a, style_imgs, params, _config(a, method, filters, a.buckets or 0), out)
+    data.save_image(result.image, out, force=replace_out)
+    if a.save_map:
+        data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
+    fl = ""
+    if result.filters:
+        from ..select import filters as flt
+        fl = f", filters {flt.format(result.filters)}"
+    print(f"wrote {out} ({method}, {result.image.shape[1]}x{result.image.shape[0]}, "
+          f"{result.seconds:.1f}s{fl})")
+    return 0
+
+
+def _run_one(a, style_imgs, params, config, out: Path):
+    """:func:`stylize_iter` of ``a.content`` with a progress bar (unless ``--quiet``) and the
+    ``--save-every`` step images; the :class:`~jaxstyle.transfer.stylize.Result`."""
+    import numpy as np
+
+    from .. import data
+    from ..transfer.stylize import stylize_iter
+
     bar = None
     if not a.quiet:
         from tqdm import tqdm
@@ -170,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     last_saved = 0
     result = None
     try:  # the bar is closed first, so an error (e.g. "no dog found") is the last line
-        for prog in stylize_iter(a.content, style_imgs, params=params, config=_config(a, method, filters, a.buckets or 0),
+        for prog in stylize_iter(a.content, style_imgs, params=params, config=config,
                                  on_phase=None if bar is None else (lambda text: bar.set_description(text, refresh=True))):
             if bar is not None:
                 _show(bar, prog)
@@ -182,16 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if bar is not None:
             bar.close()
-    data.save_image(result.image, out, force=replace_out)
-    if a.save_map:
-        data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
-    fl = ""
-    if result.filters:
-        from ..select import filters as flt
-        fl = f", filters {flt.format(result.filters)}"
-    print(f"wrote {out} ({method}, {result.image.shape[1]}x{result.image.shape[0]}, "
-          f"{result.seconds:.1f}s{fl})")
-    return 0
+    return result
 
 
 def _check_outputs(a) -> tuple[Path, bool]:

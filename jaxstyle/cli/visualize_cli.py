@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..select import filters as filtersmod
-from ..model import vgg
+from ..select.scorefile import ScoreFile
 from . import ArgumentParser, nonneg_float, nonneg_int, positive_int
 from ..data import atomic_write, save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
@@ -38,13 +38,12 @@ def sheet_name(layer: str, idx: int) -> str:
 
 # --------------------------------------------------------------------------- score files
 def load_scores(path: str | os.PathLike) -> dict:
-    """A ``jaxstyle.scores/1`` document (schema checked; ``layers`` must be a mapping)."""
-    path = Path(path)
-    filtersmod.from_scores(path)  # schema + 'selected' checks, one-line errors
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(doc.get("layers", {}), dict):
-        raise JaxstyleError(f"{path}: 'layers' must be a mapping of layer -> scores")
-    return doc
+    """A ``jaxstyle.scores/1`` document, read once (:class:`ScoreFile`: schema, ``selected`` and
+    ``layers`` checked, one-line errors)."""
+    sf = ScoreFile.read(path)
+    filtersmod.selected_of(sf)
+    sf.layers  # noqa: B018 - raises here, before any work, when 'layers' is no mapping
+    return dict(sf.doc)
 
 
 def filter_scores(doc: Mapping | None, layer: str, idx: int) -> dict[str, float]:
@@ -59,14 +58,8 @@ def filter_scores(doc: Mapping | None, layer: str, idx: int) -> dict[str, float]
 
 
 def top_filters(doc: Mapping, n: int) -> dict[str, list[int]]:
-    """The ``n`` best filters per scored layer, ranked by AP (else purity)."""
-    out: dict[str, list[int]] = {}
-    for layer, entry in (doc.get("layers") or {}).items():
-        key = next((k for k in ("ap", "purity", "selectivity") if isinstance(entry.get(k), list)), None)
-        if key is None or layer not in vgg.CONV_LAYERS:
-            continue
-        vals = np.nan_to_num(np.asarray(entry[key], np.float64), nan=-np.inf)
-        out[layer] = sorted(int(i) for i in np.argsort(-vals, kind="stable")[:n])
+    """The ``n`` best filters per scored layer, ranked by AP (else purity, else selectivity)."""
+    out = ScoreFile(doc).top(n, keys=("ap", "purity", "selectivity"))
     if not out:
         raise JaxstyleError("score file has no per-filter scores under 'layers'")
     return out
@@ -87,6 +80,28 @@ def choose_filters(spec: str | None, doc: Mapping | None, selected: bool, top: i
 
 
 # --------------------------------------------------------------------------- top-9 sheets
+def _topk_entries(doc: Mapping, wanted: Mapping[str, Sequence[int]]) -> dict[tuple[str, int], list[dict]]:
+    """The score file's well-formed top-k entries (``id``, ``pos``, ``value``) of each wanted filter that has some."""
+    entries: dict[tuple[str, int], list[dict]] = {}
+    for layer, idxs in wanted.items():
+        topk = ((doc.get("layers") or {}).get(layer) or {}).get("topk")
+        for i in idxs:
+            if isinstance(topk, list) and i < len(topk) and isinstance(topk[i], list) and topk[i]:
+                entries[(layer, i)] = [e for e in topk[i] if isinstance(e, dict) and "id" in e and "pos" in e]
+    return entries
+
+
+def _in_class(pool, prov: Mapping, cls: set, ids: set) -> dict[str, bool]:
+    """Whether each pool image of ``ids`` is of the scored class (its synsets, else its class indices ``cls``)."""
+    from ..select import classes
+
+    try:
+        mask = classes.class_mask(prov["class"] if prov.get("class_synsets") else sorted(cls))
+    except (JaxstyleError, KeyError):
+        mask = classes.class_mask(sorted(cls))
+    return {i: bool(mask.positive[l]) for i, l, _ in pool.loaders() if i in ids}
+
+
 def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[..., Any] = print
                ) -> dict[tuple[str, int], np.ndarray]:
     """Top-k sheets of the wanted filters from the score file's ``topk`` lists.
@@ -96,12 +111,7 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
     """
     prov = doc.get("provenance") or {}
     dataset, size = prov.get("dataset"), prov.get("image_size")
-    entries: dict[tuple[str, int], list[dict]] = {}
-    for layer, idxs in wanted.items():
-        topk = ((doc.get("layers") or {}).get(layer) or {}).get("topk")
-        for i in idxs:
-            if isinstance(topk, list) and i < len(topk) and isinstance(topk[i], list) and topk[i]:
-                entries[(layer, i)] = [e for e in topk[i] if isinstance(e, dict) and "id" in e and "pos" in e]
+    entries = _topk_entries(doc, wanted)
     if not entries:
         log("top-9 sheets skipped: the score file has no 'topk' lists for these filters", file=sys.stderr)
         return {}
@@ -129,15 +139,7 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
         log(f"top-9 sheets: {missing} of {len(ids)} top images of {dataset} are missing; shown without them",
             file=sys.stderr)
     cls = set(prov.get("class_indices") or [])
-    labels: dict = {}
-    if cls and hasattr(pool, "loaders"):
-        from ..select import classes
-
-        try:
-            mask = classes.class_mask(prov["class"] if prov.get("class_synsets") else sorted(cls))
-        except (JaxstyleError, KeyError):
-            mask = classes.class_mask(sorted(cls))
-        labels = {i: bool(mask.positive[l]) for i, l, _ in pool.loaders() if i in ids}
+    labels = _in_class(pool, prov, cls, ids) if cls and hasattr(pool, "loaders") else {}
     out = {}
     for (layer, i), es in entries.items():
         es = [e for e in es if e["id"] in imgs]
@@ -185,6 +187,18 @@ def index_markdown(rows: Sequence[Mapping], filters_str: str, command: str, conf
 
 
 # --------------------------------------------------------------------------- main
+def _check_out(out: Path, wanted: Mapping[str, Sequence[int]], sheets: bool, force: bool) -> None:
+    """Refuse, before any work, an ``out`` that is a file or, without ``force``, holds an output of this run."""
+    if out.exists() and not out.is_dir():
+        raise JaxstyleError(f"{out}: exists and is not a directory")
+    planned = [out / "index.md", out / OVERVIEW] + [out / image_name(l, i) for l, idxs in wanted.items() for i in idxs]
+    if sheets:
+        planned += [out / sheet_name(l, i) for l, idxs in wanted.items() for i in idxs]
+    clash = [str(p) for p in planned if p.exists()]
+    if clash and not force:
+        raise OutputExistsError(clash[0], f"exists ({len(clash)} output file(s) would be overwritten)")
+
+
 def render(params: Mapping, wanted: Mapping[str, Sequence[int]], out_dir: str | os.PathLike, config,
            seed: int, doc: Mapping | None = None, sheets: bool = True, force: bool = False,
            command: str = "visualize_filters.py", log: Callable[..., Any] = print) -> dict:
@@ -195,15 +209,7 @@ def render(params: Mapping, wanted: Mapping[str, Sequence[int]], out_dir: str | 
 
     wanted = filtersmod.validate(wanted, params)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise JaxstyleError(f"{out}: exists and is not a directory")
-    planned = [out / "index.md", out / OVERVIEW] + [out / image_name(l, i) for l, idxs in wanted.items() for i in idxs]
-    if doc is not None and sheets:
-        planned += [out / sheet_name(l, i) for l, idxs in wanted.items() for i in idxs]
-    clash = [str(p) for p in planned if p.exists()]
-    if clash and not force:
-        raise OutputExistsError(clash[0], f"exists ({len(clash)} output file(s) would be overwritten)")
-
+    _check_out(out, wanted, doc is not None and sheets, force)
     key = jax.random.PRNGKey(seed)
     t0 = time.time()
     rows = []

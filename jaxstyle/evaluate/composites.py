@@ -27,13 +27,13 @@ NAN = float("nan")
 
 def side_by_side(photos: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     """The photos (H, W, 3) at the smallest height, left to right, and each mask placed in that frame."""
-    from ..transfer.stylize import _resize
+    from ..transfer.inputs import resize
 
     h = min(p.shape[0] for p in photos)
     sized = []
     for p, m in zip(photos, masks):
         w = max(1, round(p.shape[1] * h / p.shape[0]))
-        sized.append((np.asarray(_resize(p, (h, w))), np.asarray(_resize(m[..., None], (h, w)))[..., 0]))
+        sized.append((np.asarray(resize(p, (h, w))), np.asarray(resize(m[..., None], (h, w)))[..., 0]))
     photo = np.concatenate([p for p, _ in sized], 1)
     placed, x = [], 0
     for _, m in sized:
@@ -82,7 +82,7 @@ def score(omap: np.ndarray, own: Sequence[np.ndarray], other: Sequence[np.ndarra
 def one(params, kind: str, left, right, class_name: str, map_options: Mapping) -> dict:
     """The row of one composite."""
     from .. import data
-    from ..transfer.stylize import map_config
+    from ..transfer.locate import map_config
 
     size = map_config(map_options).size
     imgs = [data.load_image(p.photo, size) for p in (left, right)]
@@ -95,7 +95,8 @@ def located(params, imgs: Sequence[np.ndarray], masks: Sequence[np.ndarray], own
             map_options: Mapping) -> dict:
     """Map the photos side by side (:func:`side_by_side`) and :func:`score` it: the masks of ``own`` photos
     are the class's animals, the others' must stay uncovered. Adds ``refused``, ``presence`` and ``seconds``."""
-    from ..transfer.stylize import _resize, locate
+    from ..transfer.inputs import resize
+    from ..transfer.locate import locate
     from .mapeval import shown_map
 
     photo, placed = side_by_side(imgs, masks)
@@ -103,7 +104,7 @@ def located(params, imgs: Sequence[np.ndarray], masks: Sequence[np.ndarray], own
     r = locate(params, photo, class_name, map_options=map_options)
     secs = time.time() - t0
     omap, refused = shown_map(r)
-    placed = [np.asarray(_resize(m[..., None], omap.shape))[..., 0] for m in placed]  # at the map's size
+    placed = [np.asarray(resize(m[..., None], omap.shape))[..., 0] for m in placed]  # at the map's size
     return {"refused": refused, "presence": r["presence"],
             **score(omap, [m for m, o in zip(placed, own) if o], [m for m, o in zip(placed, own) if not o]),
             "seconds": secs}
@@ -135,7 +136,7 @@ def markdown(rows: Sequence[Mapping], class_name: str, pairs_dir, size: int) -> 
 def run(pairs: Sequence, out, params, *, n: int, pairs_dir, size: int, class_name: str, seed: int = 0,
         map_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Score ``n`` composites of ``pairs`` (see the module) into ``out``."""
-    from .evaluation import _csv_text, _write_text
+    from .report import csv_text, write_text
 
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     opts = {"size": size, **dict(map_options or {})}
@@ -147,8 +148,8 @@ def run(pairs: Sequence, out, params, *, n: int, pairs_dir, size: int, class_nam
             + (f", other {r['wrong_cover']:.2f}" if np.isfinite(r["wrong_cover"]) else "")
             + (" (refused)" if r["refused"] else ""))
     out = Path(out)
-    _write_text(out / FILES[0], _csv_text(rows, COLUMNS))
-    _write_text(out / FILES[1], markdown(rows, class_name, pairs_dir, size))
+    write_text(out / FILES[0], csv_text(rows, COLUMNS))
+    write_text(out / FILES[1], markdown(rows, class_name, pairs_dir, size))
     log(f"wrote {out / FILES[0]} and {FILES[1]}")
     return {"rows": rows}
 

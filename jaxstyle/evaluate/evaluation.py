@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import fnmatch
-import io
 import json
 import math
 import os
@@ -34,9 +33,9 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from ..errors import JaxstyleError, OutputExistsError, UsageError
+from .report import csv_text, finite_or_none, fmt, gallery, stats, write_text
 from ..machine import cpu_info, cpu_line
 
 ALL_METHODS = ("auto", "paper", "gatys", "mask")
@@ -187,37 +186,7 @@ def machine_info() -> dict[str, object]:
             "jax": jax.__version__, "backend": backend, "devices": devs}
 
 
-# --------------------------------------------------------------------------- numbers
-def _finite_or_none(v):
-    """JSON-safe: NaN -> null, ±inf -> "inf"/"-inf"."""
-    if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-    return v
-
-
-def _fmt(v, key: str = "") -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, float) and math.isinf(v):
-        return "∞" if v > 0 else "−∞"
-    if key == "psnr_bg":
-        return f"{v:.1f}"
-    if key == "seconds":
-        return f"{v:.0f}"
-    return f"{v:.2f}"
-
-
-def _stats(values: Sequence[float]) -> tuple[float, float, float, int]:
-    """(median, min, max, n) over the non-NaN values (inf kept)."""
-    a = np.asarray([v for v in values if v is not None and not math.isnan(v)], np.float64)
-    if a.size == 0:
-        return float("nan"), float("nan"), float("nan"), 0
-    return float(np.median(a)), float(a.min()), float(a.max()), int(a.size)
-
-
+# --------------------------------------------------------------------------- summaries
 def add_relative_gains(rows: list[dict]) -> None:
     """Set ``gain_obj_gatys`` (gatys' gain_obj on the same photo and style) and
     ``gain_obj_vs_gatys`` = gain_obj / gain_obj_gatys (NaN unless gatys' gain > 0) in place."""
@@ -287,8 +256,8 @@ def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequen
                 continue
             cells = []
             for key, _ in cols:
-                med, lo, hi, n = _stats([r.get(key, float("nan")) for r in g])
-                cells.append("–" if n == 0 else f"{_fmt(med, key)} [{_fmt(lo, key)}, {_fmt(hi, key)}]")
+                med, lo, hi, n = stats([r.get(key, float("nan")) for r in g])
+                cells.append("–" if n == 0 else f"{fmt(med, key)} [{fmt(lo, key)}, {fmt(hi, key)}]")
             lines.append(f"| {meth} | {len(g)} | " + " | ".join(cells) + " |")
     auto_dogs = [r for r in rows if r["method"] == "auto" and r["is_dog"]]
     if auto_dogs:
@@ -298,109 +267,31 @@ def summary_markdown(rows: Sequence[Mapping], settings: Mapping, methods: Sequen
                   "| target | median | runs meeting it | median meets it |", "|---|---:|---:|:---:|"]
         for key, op, thr, text in TARGETS:
             vals = [r.get(key, float("nan")) for r in auto_dogs]
-            med, _, _, n = _stats(vals)
+            med, _, _, n = stats(vals)
             ok = sum(_meets_row(r, key, op, thr) for r in auto_dogs)
-            lines.append(f"| {text} | {_fmt(med, key)} | {ok}/{len(vals)} | "
+            lines.append(f"| {text} | {fmt(med, key)} | {ok}/{len(vals)} | "
                          f"{'pass' if _meets(med, op, thr) else 'FAIL'} |")
     return "\n".join(lines) + "\n"
 
 
-# --------------------------------------------------------------------------- gallery
-def _panel(img: np.ndarray | None, hw: tuple[int, int]) -> Image.Image:
-    h, w = hw
-    if img is None:
-        return Image.new("RGB", (w, h), (200, 200, 200))
-    a = np.asarray(img, np.float32)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None] * (255.0 if a.max() <= 1.0 else 1.0), 3, -1)
-    a = np.clip(np.rint(a), 0, 255).astype(np.uint8)
-    im = Image.fromarray(a[..., :3])
-    return im if im.size == (w, h) else im.resize((w, h), Image.BILINEAR)
-
-
-def gallery(panels: Sequence[tuple[str, np.ndarray | None, str]], title: str = "", cols: int = 4,
-            width: int | None = None, gap: int = 4) -> np.ndarray:
-    """Grid of labelled panels (label, image or None for "not run", caption); aspect kept.
-
-    Images are (H, W, 3) 0-255 or (H, W) maps in [0, 1]; all are shown at the first image's
-    size scaled so its long side is ``width`` (default: as is). Returns uint8 (H, W, 3).
-    """
-    from ..select.viz import _font
-
-    if not panels:
-        raise ValueError("gallery needs at least one panel")
-    first = next((np.asarray(p[1]) for p in panels if p[1] is not None), None)
-    if first is None:
-        raise ValueError("gallery needs at least one image")
-    h, w = first.shape[:2]
-    if width:
-        s = width / max(h, w)
-        h, w = max(1, round(h * s)), max(1, round(w * s))
-    font = _font()
-    cols = max(1, min(cols, len(panels)))
-    rows = -(-len(panels) // cols)
-    lab_h, cap_h = 16, (14 if any(p[2] for p in panels) else 0)
-    title_h = 20 if title else 0
-    W = cols * w + (cols + 1) * gap
-    H = title_h + rows * (lab_h + h + cap_h) + (rows + 1) * gap
-    sheet = Image.new("RGB", (W, H), (255, 255, 255))
-    draw = ImageDraw.Draw(sheet)
-    if title:
-        draw.text((gap, 4), title, fill=(0, 0, 0), font=font)
-    for n, (label, img, cap) in enumerate(panels):
-        r, c = divmod(n, cols)
-        x = gap + c * (w + gap)
-        y = title_h + gap + r * (lab_h + h + cap_h + gap)
-        draw.text((x, y + 1), label, fill=(0, 0, 0), font=font)
-        sheet.paste(_panel(img, (h, w)), (x, y + lab_h))
-        if img is None:
-            draw.text((x + 4, y + lab_h + h // 2 - 6), "not run", fill=(80, 80, 80), font=font)
-        if cap:
-            draw.text((x, y + lab_h + h + 1), cap, fill=(60, 60, 60), font=font)
-    return np.asarray(sheet)
-
-
+# --------------------------------------------------------------------------- captions
 def _caption(m: Mapping | None) -> str:
     if not m:
         return ""
-    psnr = "inf" if math.isinf(m["psnr_bg"]) else _fmt(m["psnr_bg"], "psnr_bg")  # the bitmap font lacks ∞
-    return (f"PSNRbg {psnr} gO {_fmt(m['gain_obj'])} gB {_fmt(m['gain_bg'])} "
-            f"cO {_fmt(m['cover_obj'])} cB {_fmt(m['cover_bg'])}")
-
-
-# --------------------------------------------------------------------------- writing
-def _write_text(path: Path, text: str) -> None:
-    from ..data import atomic_write
-
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=True)
-
-
-def _csv_text(rows: Sequence[Mapping], columns: Sequence[str] = COLUMNS) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        out = {}
-        for k in columns:
-            v = r.get(k, "")
-            if isinstance(v, float):
-                v = "nan" if math.isnan(v) else repr(v)  # repr keeps every digit; inf -> 'inf'
-            elif isinstance(v, bool):
-                v = int(v)
-            out[k] = v
-        w.writerow(out)
-    return buf.getvalue()
+    psnr = "inf" if math.isinf(m["psnr_bg"]) else fmt(m["psnr_bg"], "psnr_bg")  # the bitmap font lacks ∞
+    return (f"PSNRbg {psnr} gO {fmt(m['gain_obj'])} gB {fmt(m['gain_bg'])} "
+            f"cO {fmt(m['cover_obj'])} cB {fmt(m['cover_bg'])}")
 
 
 def write_outputs(out: Path, rows: list[dict], settings: Mapping, methods: Sequence[str]) -> None:
     add_relative_gains(rows)
-    _write_text(out / "results.csv", _csv_text(rows))
-    doc = {"settings": {k: _finite_or_none(v) for k, v in settings.items()},
+    write_text(out / "results.csv", csv_text(rows, COLUMNS))
+    doc = {"settings": {k: finite_or_none(v) for k, v in settings.items()},
            "columns": list(COLUMNS),
-           "rows": [{k: _finite_or_none(r.get(k)) for k in COLUMNS} for r in rows],
+           "rows": [{k: finite_or_none(r.get(k)) for k in COLUMNS} for r in rows],
            "note": "NaN is written as null and infinity as the string \"inf\"."}
-    _write_text(out / "results.json", json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-    _write_text(out / "summary.md", summary_markdown(rows, settings, methods))
+    write_text(out / "results.json", json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    write_text(out / "summary.md", summary_markdown(rows, settings, methods))
 
 
 def check_out(out: Path, force: bool, files: Sequence[str] = OUTPUT_FILES, gallery: bool = True) -> None:
@@ -455,7 +346,7 @@ class RunConfig:
 
 def settings_of(cfg: RunConfig, pairs_dir, styles_dir, pairs: Sequence, styles: Sequence) -> dict:
     """The run's settings as ``results.json`` records them (``complete`` and ``wall_seconds`` are updated)."""
-    from ..transfer.stylize import PRESETS
+    from ..transfer.objective import PRESETS
 
     return {
         "pairs": str(pairs_dir), "styles_dir": str(styles_dir), "styles": [n for n, _ in styles],
@@ -559,7 +450,7 @@ def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlie
 
 def _run_line(r: Mapping) -> str:
     m = r["metrics"]
-    return (f"{r['seconds']:.0f} s  psnr_bg {_fmt(m['psnr_bg'], 'psnr_bg')} gain_obj {m['gain_obj']:.3f} "
+    return (f"{r['seconds']:.0f} s  psnr_bg {fmt(m['psnr_bg'], 'psnr_bg')} gain_obj {m['gain_obj']:.3f} "
             f"gain_bg {m['gain_bg']:.3f} cover_obj {m['cover_obj']:.2f} cover_bg {m['cover_bg']:.2f} "
             f"structure {m['structure_obj']:.2f}"
             + (f" map_iou {m['map_iou']:.2f}" if r["has_map"] else ""))
@@ -572,7 +463,7 @@ def _pair_sheet(pair, runs: Mapping, title: str, width: int) -> np.ndarray:
     names = [("auto", "auto"), ("paper", "paper"), ("gatys", "gatys"), ("mask", "mask-guided")]
     panels = [("content", first["content"], pair.name), ("mask", first["mask"], pair.category),
               ("object map (auto)", omap, "" if omap is None else
-               f"IoU {_fmt(runs['auto']['metrics']['map_iou'])} AP {_fmt(runs['auto']['metrics']['map_ap'])}")]
+               f"IoU {fmt(runs['auto']['metrics']['map_iou'])} AP {fmt(runs['auto']['metrics']['map_ap'])}")]
     panels += [(lab, runs[k]["image"] if k in runs else None, _caption(runs[k]["metrics"] if k in runs else None))
                for k, lab in names]
     return gallery(panels, title=title, cols=4, width=width)

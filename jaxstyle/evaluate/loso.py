@@ -81,20 +81,19 @@ FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "prese
 
 
 def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None) -> tuple[np.ndarray, dict]:
-    """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`objectmap.features`), kept in ``cache``."""
-    from .. import data
-    from ..transfer import objectmap
+    """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``."""
+    from .. import artifact, data
+    from ..transfer import mapfeatures
 
     rgb = data.load_image(ph.photo, size)
     path = None if cache is None else Path(cache) / f"{ph.source}-{ph.name}-{size}.npz"
     if path is not None and path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            return rgb, {k: z[k].astype(np.float32) for k in z.files}
-    c = objectmap.features(params, rgb, hyper=True)
+        cached, _ = artifact.load(path, "feature cache file")
+        return rgb, {k: v.astype(np.float32) for k, v in cached.items()}
+    c = mapfeatures.features(params, rgb, hyper=True)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:
-            np.savez(fh, **{k: v.astype(np.float16) for k, v in c.items()})
+        artifact.write(path, {k: v.astype(np.float16) for k, v in c.items()}, None)
     return rgb, c
 
 

@@ -45,7 +45,7 @@ def score_map(omap: np.ndarray, mask: np.ndarray, own: bool) -> dict[str, float]
 
 
 def shown_map(r: Mapping) -> tuple[np.ndarray, bool]:
-    """``(map, refused)`` of a :func:`jaxstyle.transfer.stylize.locate` result: the map, or an empty one
+    """``(map, refused)`` of a :func:`jaxstyle.transfer.locate.locate` result: the map, or an empty one
     where ``auto_map`` would refuse the photo (the probe found no object of the class)."""
     refused = bool(r["probe"] and r["presence"] < r["min_evidence"])
     return (np.zeros(r["map"].shape, np.float32) if refused else np.asarray(r["map"], np.float32)), refused
@@ -54,7 +54,7 @@ def shown_map(r: Mapping) -> tuple[np.ndarray, bool]:
 def one_photo(params, pair, class_name: str, filters, map_options: Mapping | None) -> tuple[dict, np.ndarray]:
     """The row for one photo/mask pair, and its map."""
     from .. import data
-    from ..transfer.stylize import locate
+    from ..transfer.locate import locate
 
     t0 = time.time()
     r = locate(params, str(pair.photo), class_name, filters, map_options=map_options)
@@ -69,9 +69,9 @@ def one_photo(params, pair, class_name: str, filters, map_options: Mapping | Non
 
 
 def _med(rows: Sequence[Mapping], key: str) -> str:
-    from .evaluation import _stats
+    from .report import stats
 
-    med, _, _, n = _stats([r[key] for r in rows])
+    med, _, _, n = stats([r[key] for r in rows])
     return f"{med:.3f}" if n else "–"
 
 
@@ -120,7 +120,7 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
                 k: int = 5, width: int = 200) -> np.ndarray | None:
     """Photo, map and mask of the ``k`` own-class photos with the lowest IoU (None without any)."""
     from .. import data
-    from .evaluation import gallery
+    from .report import gallery
 
     own = sorted((r for r in rows if r["role"] == "own"), key=lambda r: r["map_iou"])[:k]
     panels = []
@@ -135,10 +135,10 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
 
 def write(out: Path, rows: list[dict], md: str, sheet: np.ndarray | None) -> None:
     from .. import data
-    from .evaluation import _csv_text, _write_text
+    from .report import csv_text, write_text
 
-    _write_text(out / MAP_FILES[0], _csv_text(rows, MAP_COLUMNS))
-    _write_text(out / MAP_FILES[1], md)
+    write_text(out / MAP_FILES[0], csv_text(rows, MAP_COLUMNS))
+    write_text(out / MAP_FILES[1], md)
     if sheet is not None:
         data.save_image(sheet, out / MAP_FILES[2], force=True)
 
@@ -178,8 +178,8 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
                 ) -> tuple[list, Mapping]:
     """``(pairs, params)`` for a map evaluation: the pairs found (and passed to ``check``, which raises on
     unusable ones), ``out`` checked (``files``) and made, the weights loaded and prepared for the map's
-    passes (:func:`objectmap.vgg_params`, as ``stylize`` runs them). Nothing is made before the checks."""
-    from ..transfer import objectmap
+    passes (:func:`mapfeatures.vgg_params`, as ``stylize`` runs them). Nothing is made before the checks."""
+    from ..transfer import mapfeatures
     from .evaluation import check_out, find_pairs
 
     out = Path(out)
@@ -191,4 +191,4 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
     if params is None:
         from ..model import weights
         params, _ = weights.load()
-    return pairs, objectmap.vgg_params(params)
+    return pairs, mapfeatures.vgg_params(params)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import pickle
 import struct
@@ -373,42 +372,26 @@ def from_flat(flat: Mapping[str, np.ndarray]) -> dict:
     return params
 
 
+META_KEY = "__meta__"  # the weights' JSON metadata (:mod:`jaxstyle.artifact`)
+
+
 def save_npz(params: Mapping, path: str | os.PathLike, meta: Mapping, force: bool = False) -> Path:
-    """Write params + JSON metadata atomically (``__meta__`` is a unicode array, no pickle)."""
-    from ..data import atomic_write
+    """Write params + JSON metadata atomically (:func:`jaxstyle.artifact.save`, ``__meta__``)."""
+    from .. import artifact
 
     check_params(params)
-    arrays = to_flat(params)
-    arrays["__meta__"] = np.array(json.dumps(dict(meta, format_version=FORMAT_VERSION), sort_keys=True))
-
-    def write(tmp: Path):
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-
-    return atomic_write(path, write, force=force)
+    return artifact.save(path, to_flat(params), dict(meta, format_version=FORMAT_VERSION), force=force,
+                         meta_key=META_KEY, sort_keys=True)
 
 
 def load_npz(path: str | os.PathLike) -> tuple[dict, dict]:
-    """Load ``(params, meta)`` with ``allow_pickle=False``; shapes are verified."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            flat = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise JaxstyleError(f"{path}: weights file not found") from None
-    except Exception as e:
-        raise JaxstyleError(f"{path}: not a valid weights .npz ({type(e).__name__}: {str(e)[:80]})") from None
-    meta = {}
-    if "__meta__" in flat:
-        try:
-            meta = json.loads(str(flat["__meta__"]))
-        except ValueError:
-            raise JaxstyleError(f"{path}: corrupt metadata") from None
-        if not isinstance(meta, dict):
-            raise JaxstyleError(f"{path}: corrupt metadata (not a JSON object)")
+    """Load ``(params, meta)`` (:func:`jaxstyle.artifact.load`, no pickle); shapes are verified."""
+    from .. import artifact
+
+    flat, meta = artifact.load(path, "valid weights .npz", meta_key=META_KEY)
     params = from_flat(flat)
     check_params(params, str(path))
-    return params, meta
+    return params, meta or {}
 
 
 # --------------------------------------------------------------------------- sources

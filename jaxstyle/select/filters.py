@@ -15,16 +15,14 @@ compare equal and :func:`format` round-trips through :func:`parse`.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..errors import JaxstyleError, UsageError
 from ..model.vgg import CONV_LAYERS
-
-SCHEMA = "jaxstyle.scores/1"
+from .scorefile import ScoreFile, parse_json, read_text
 DATA_DIR = Path(__file__).parent.parent / "data" / "filters"
 
 Filters = dict[str, list[int]]
@@ -115,63 +113,28 @@ def count(filters: Mapping[str, Sequence[int]]) -> int:
 
 
 # --------------------------------------------------------------------------- files
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise JaxstyleError(f"{path}: no such filter file")
-    if path.is_dir():
-        raise JaxstyleError(f"{path}: is a directory, not a filter file")
-    if path.stat().st_size > 50_000_000:
-        raise JaxstyleError(f"{path}: too large for a filter file")
+def selected_of(sf: ScoreFile) -> Filters:
+    """The ``selected`` filters of a score file, normalised."""
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise JaxstyleError(f"{path}: not a text file") from None
-    except OSError as e:
-        raise JaxstyleError(f"{path}: cannot read ({e.strerror or e})") from None
-
-
-def _selected_of(doc: Any, where: str) -> Filters:
-    """The ``selected`` mapping of a parsed score document, schema-checked."""
-    if not isinstance(doc, dict):
-        raise JaxstyleError(f"{where}: not a score JSON object")
-    schema = doc.get("schema")
-    if schema != SCHEMA:
-        raise JaxstyleError(f"{where}: unsupported score schema {schema!r}; expected {SCHEMA!r}")
-    sel = doc.get("selected")
-    if not isinstance(sel, dict):
-        raise JaxstyleError(f"{where}: score JSON has no 'selected' mapping")
-    for layer, idx in sel.items():
-        if not isinstance(idx, list) or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
-                                                for i in idx):
-            raise JaxstyleError(f"{where}: 'selected'[{layer!r}] must be a list of non-negative integers")
-    try:
-        return _normalise(sel)
+        return _normalise(sf.selected)
     except UsageError as e:
-        raise JaxstyleError(f"{where}: {e}") from None
+        raise JaxstyleError(f"{sf.where}: {e}") from None
 
 
 def from_scores(path: str | os.PathLike) -> Filters:
-    """The ``selected`` filters of a score JSON written by ``score_filters.py``."""
-    path = Path(path)
-    try:
-        doc = json.loads(_read_text(path))
-    except json.JSONDecodeError as e:
-        raise JaxstyleError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    return _selected_of(doc, str(path))
+    """The ``selected`` filters of a score JSON written by ``jaxstyle score`` (:class:`ScoreFile`)."""
+    return selected_of(ScoreFile.read(path))
 
 
 def load_file(path: str | os.PathLike) -> Filters:
     """A score JSON, a JSON manual list (mapping or list of specs), or a text file of specs."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise JaxstyleError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        doc = parse_json(text, str(path))
         if isinstance(doc, dict) and "schema" in doc:
-            return _selected_of(doc, str(path))
+            return selected_of(ScoreFile.of(doc, str(path)))
         if isinstance(doc, dict):
             if not all(isinstance(v, list) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
                                                    for i in v) for v in doc.values()):

@@ -16,7 +16,6 @@ of the group table. Arrays (``N`` images, ``C`` filters per layer)::
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -24,7 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from . import classes, scoring
-from ..data import atomic_write
+from .. import artifact
 from ..errors import JaxstyleError
 
 SCHEMA = "jaxstyle.select.poolscores/1"
@@ -67,35 +66,28 @@ def from_state(state: scoring.ScoreState, source: np.ndarray, meta: Mapping) -> 
 
 
 def save(ps: PoolScores, path: str | Path, force: bool = False) -> Path:
-    arrays = {"meta": np.asarray(json.dumps(ps.meta)), "ids": ps.ids, "wnid": ps.wnid, "source": ps.source,
-              "skipped": ps.skipped}
+    arrays = {"ids": ps.ids, "wnid": ps.wnid, "source": ps.source, "skipped": ps.skipped}
     for l in ps.layers:
         arrays.update({f"{l}/max": ps.maxima[l], f"{l}/mean": ps.means[l], f"{l}/argmax": ps.argmax[l]})
-
-    def write(tmp: Path):
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-
-    return atomic_write(path, write, force=force)
+    return artifact.save(path, arrays, ps.meta, force=force)
 
 
 def load(path: str | Path) -> PoolScores:
     path = Path(path)
     if not path.is_file():
         raise JaxstyleError(f"{path}: no such pool-scores file")
+    what = "readable pool-scores file"
+    z, meta = artifact.load(path, what)
+    meta = artifact.require(path, what, z, meta, ("ids", "wnid", "source", "skipped"))
+    if meta.get("schema") != SCHEMA:
+        raise JaxstyleError(f"{path}: unsupported pool-scores schema {meta.get('schema')!r}")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("schema") != SCHEMA:
-                raise JaxstyleError(f"{path}: unsupported pool-scores schema {meta.get('schema')!r}")
-            ls = meta["layers"]
-            return PoolScores(meta, z["ids"], z["wnid"], z["source"], z["skipped"],
-                              {l: z[f"{l}/max"] for l in ls}, {l: z[f"{l}/mean"] for l in ls},
-                              {l: z[f"{l}/argmax"] for l in ls})
-    except JaxstyleError:
-        raise
-    except Exception as e:
-        raise JaxstyleError(f"{path}: not a readable pool-scores file ({type(e).__name__})") from None
+        ls = meta["layers"]
+        return PoolScores(meta, z["ids"], z["wnid"], z["source"], z["skipped"],
+                          {l: z[f"{l}/max"] for l in ls}, {l: z[f"{l}/mean"] for l in ls},
+                          {l: z[f"{l}/argmax"] for l in ls})
+    except (KeyError, TypeError) as e:
+        raise JaxstyleError(f"{path}: not a {what} ({type(e).__name__}: {e})") from None
 
 
 def replay(ps: PoolScores, mask: classes.ClassMask, k: int, block: int = 256) -> scoring.ScoreState:

@@ -20,32 +20,24 @@ dog. ``scripts/train_probe.py`` makes the shipped ones. A probe saved without a 
 field was trained on means and has one head.
 
 Saved as a flat ``.npz`` (``W`` (C, K), ``b`` (K,), ``groups``, ``meta`` JSON, and the mean
-head's ``means/W``, ``means/b``) read with ``allow_pickle=False``.
+head's ``means/W``, ``means/b``), a :mod:`jaxstyle.artifact` read with ``allow_pickle=False``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from .. import artifact
 from ..errors import JaxstyleError
+from .regions import image_rows, pool
 
 LAYER = "conv5_4"
 CONFUSERS = ("dog", "cat", "carnivore", "mammal", "bird", "animal", "person")  # the look-alikes, nearest first
 OTHER = "other"
-POOLINGS = ("max", "mean")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "probes"
-
-
-def pool(cells: np.ndarray, how: str) -> np.ndarray:
-    """Cells (n, C) pooled over the first axis: ``max`` or ``mean``."""
-    if how not in POOLINGS:
-        raise JaxstyleError(f"unknown pooling {how!r} (one of {', '.join(POOLINGS)})")
-    cells = np.asarray(cells, np.float32)
-    return cells.max(0) if how == "max" else cells.mean(0)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -171,29 +163,6 @@ class PoolFeatures:
                        region_means=[self.region_means[i] for i in idx])
 
 
-def region_rows(grid: np.ndarray, lab: np.ndarray, labels: Sequence[int], how: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(pooled (k, C), means (k, C))`` of the regions ``labels`` of label map ``lab`` on a grid (h, w, C):
-    each region's cells pooled (:func:`pool`, ``how``) and averaged, the two heads' inputs."""
-    c = grid.shape[-1]
-    cells = [grid[lab == i] for i in labels]
-    return (np.array([pool(x, how) for x in cells], np.float32).reshape(-1, c),
-            np.array([x.mean(0) for x in cells], np.float32).reshape(-1, c))
-
-
-def image_rows(grid: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(whole (C,), regions (k, C), region means (k, C))`` of one ``conv5_4`` grid (h, w, C): the
-    image pooled, and the object map's regions (:func:`jaxstyle.transfer.objectmap.object_regions`)
-    pooled and averaged, the one with the most objectness first."""
-    from ..transfer.objectmap import object_regions, objectness
-
-    grid = np.asarray(grid, np.float32)
-    obj = objectness(grid)
-    n, lab = object_regions(obj)
-    order = np.argsort(-np.bincount(lab.ravel(), weights=obj.ravel(), minlength=n)[1:], kind="stable") + 1
-    regs, means = region_rows(grid, lab, order, how)
-    return pool(grid.reshape(-1, grid.shape[-1]), how), regs, means
-
-
 def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
     """Each pool image's ``conv5_4`` pooled (``how``), whole and per region (:func:`image_rows`).
 
@@ -309,20 +278,18 @@ def with_means(probe: Probe, means: Probe) -> Probe:
 
 
 def save(probe: Probe, path: str | Path) -> Path:
-    path = Path(path)
+    """Write ``probe`` to ``path`` as it is named (:func:`jaxstyle.artifact.write`)."""
     heads = {} if probe.means is None else {"means/W": probe.means[0], "means/b": probe.means[1]}
-    with open(path, "wb") as fh:  # a file handle: np.savez would append ".npz" to a temporary name
-        np.savez(fh, W=probe.W, b=probe.b, groups=np.array(probe.groups), meta=np.array(json.dumps(probe.meta)), **heads)
-    return path
+    artifact.write(path, {"W": probe.W, "b": probe.b, "groups": np.array(probe.groups), **heads}, probe.meta)
+    return Path(path)
 
 
 def load(path: str | Path) -> Probe:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            W, b, groups, meta = z["W"], z["b"], tuple(str(g) for g in z["groups"]), json.loads(str(z["meta"]))
-            means = (z["means/W"], z["means/b"]) if "means/W" in z.files else None
-    except (OSError, KeyError, ValueError) as e:
-        raise JaxstyleError(f"{path}: not a jaxstyle probe ({type(e).__name__}: {e})") from None
+    z, meta = artifact.load(path, "jaxstyle probe")
+    names = ("W", "b", "groups") + (("means/b",) if "means/W" in z else ())
+    meta = artifact.require(path, "jaxstyle probe", z, meta, names)
+    W, b, groups = z["W"], z["b"], tuple(str(g) for g in z["groups"])
+    means = (z["means/W"], z["means/b"]) if "means/W" in z else None
     for name, (W_, b_) in {"": (W, b), "means/": means or (W, b)}.items():
         if W_.ndim != 2 or W_.shape != W.shape or W_.shape[1] != len(groups) or b_.shape != (len(groups),):
             raise JaxstyleError(f"{path}: probe shapes disagree: {name}W {W_.shape}, {name}b {b_.shape}, {len(groups)} groups")

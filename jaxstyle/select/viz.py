@@ -46,7 +46,8 @@ def rf_crop(img_array: np.ndarray, layer: str, pos_yx: Sequence[int], image_size
     return out
 
 
-def _font():
+def font():
+    """The bitmap font of the sheets' captions (12 px where Pillow can size it)."""
     try:
         return ImageFont.load_default(size=12)
     except TypeError:  # Pillow < 10.1
@@ -65,7 +66,7 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
     cols = max(1, min(cols, len(images)))
     rows = -(-len(images) // cols)
     tile = tile or max(max(np.asarray(a).shape[:2]) for a in images)
-    font = _font()
+    typeface = font()
     cap_h = 16 if any(captions) else 0
     title_h = 20 if title else 0
     W = cols * tile + (cols + 1) * gap
@@ -73,7 +74,7 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
     sheet = Image.new("RGB", (W, H), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     if title:
-        draw.text((gap, 4), title, fill=(0, 0, 0), font=font)
+        draw.text((gap, 4), title, fill=(0, 0, 0), font=typeface)
     for n, (a, cap) in enumerate(zip(images, captions)):
         a = np.asarray(a)
         if a.dtype != np.uint8:
@@ -86,7 +87,7 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
         y = title_h + gap + r * (tile + cap_h + gap)
         sheet.paste(im, (x, y))
         if cap:
-            draw.text((x, y + tile + 2), cap[:max(4, tile // 6)], fill=(0, 0, 0), font=font)
+            draw.text((x, y + tile + 2), cap[:max(4, tile // 6)], fill=(0, 0, 0), font=typeface)
     return np.asarray(sheet)
 
 
