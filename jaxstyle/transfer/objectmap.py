@@ -314,7 +314,6 @@ def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str, joined
 def judged_patches(f: np.ndarray, probs: np.ndarray, groups: Sequence[str], probe) -> np.ndarray:
     """Per patch label of :func:`animal_patches`: does the class probe (:meth:`Probe.judge`, either head)
     call the patch's ``conv5_4`` cells ``f`` the class? Label 0 never."""
-
     lab, _, share = animal_patches(probs, groups)
     out = np.zeros(len(share), bool)
     if len(share) > 1:
