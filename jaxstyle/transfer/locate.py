@@ -113,7 +113,8 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
     cfg = map_config(map_options)
     head = class_head(class_name) if (cfg.learned or cfg.gate > 0) else None
     if cfg.learned:
-        rs = objectmap.object_maps(params, [at_long_side(c, cfg.size) for c in contents], None, None, cfg, batch, head)
+        pr = class_probe(params, class_name) if cfg.judge else None
+        rs = objectmap.object_maps(params, [at_long_side(c, cfg.size) for c in contents], None, pr, cfg, batch, head)
         return [{"map": r["map"], "presence": r["presence"], "probe": True, "min_evidence": cfg.min_evidence}
                 for r in rs]
     pr = class_probe(params, class_name) if filters is None else None

@@ -51,7 +51,7 @@ from ..select.regions import object_regions, objectness, region_rows
 # a dog, and also a DAVIS horse + rider frame as a dog (docs/RESULTS.md, "Two animals in one photo").
 SECOND_LOOK = 0.05
 # ``MapConfig`` fields of ``--learned-map`` (chosen leave-one-source-out, docs/RESULTS.md "Learned map").
-LEARNED = {"learned": True, "sure": 0.8, "min_evidence": 0.7}
+LEARNED = {"learned": True, "extent": "animal", "joined": 0.25, "judge": True, "sure": 0.8, "min_evidence": 0.7}
 # ``MapConfig`` fields of ``--head-gate``: the probe map, refused where the cell head finds no class (docs/RESULTS.md).
 GATE = {"gate": 0.9}
 
