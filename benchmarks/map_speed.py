@@ -25,13 +25,13 @@ from jaxstyle.model import weights  # noqa: E402
 
 def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
     """Wall seconds of the map's VGG pass (blocking until done), its host stages (regions, GrabCut; the
-    learned map: the cell head and GrabCut) and its closer look (0 unless the photo gets one: a second
+    learned map: the cell head, the probe's judgement and GrabCut) and its closer look (0 unless the photo gets one: a second
     VGG pass and GrabCut on a crop; never for the learned map)."""
     t0 = time.perf_counter()
     c = mapfeatures.features(params, np.asarray(img, np.float32), buckets=cfg.buckets, hyper=cfg.learned)
     t1 = time.perf_counter()
     if cfg.learned:
-        objectmap.learned_map(np.asarray(img, np.float32), c, head, cfg)
+        objectmap.learned_map(np.asarray(img, np.float32), c, head, cfg, probe)
         return {"vgg": t1 - t0, "host": time.perf_counter() - t1, "closer": 0.0}
     s, first = objectmap.first_look(np.asarray(img, np.float32), c, probe, cfg)
     t2 = time.perf_counter()
