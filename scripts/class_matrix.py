@@ -21,9 +21,9 @@ CLASSES = ("dog", "cat", "horse", "cattle", "sheep", "bird", "car")
 def _rows(a, photos) -> None:
     from jaxstyle.model import weights
     from jaxstyle.select import probe
-    from jaxstyle.transfer import objectmap
+    from jaxstyle.transfer import mapfeatures
 
-    params = objectmap.vgg_params(weights.load()[0])
+    params = mapfeatures.vgg_params(weights.load()[0])
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     if a.features_only:
         for ph in photos:

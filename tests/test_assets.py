@@ -116,7 +116,7 @@ def _pool(root, n=6, size=64):
 
 
 def test_a_probe_for_a_new_class_trained_on_a_tiny_pool_drives_the_map(tmp_path, tiny_params, monkeypatch):
-    from jaxstyle.transfer import stylize
+    from jaxstyle.transfer import locate
 
     (tmp_path / "pool").mkdir()
     _pool(tmp_path / "pool")
@@ -132,10 +132,10 @@ def test_a_probe_for_a_new_class_trained_on_a_tiny_pool_drives_the_map(tmp_path,
     table = np.full((96, 128, 3), 120, np.uint8)
     table[::6] = (40, 160, 40)
     opts = {"size": 128}
-    r = stylize.locate(tiny_params, horse, "n02374451", map_options=opts)
+    r = locate.locate(tiny_params, horse, "n02374451", map_options=opts)
     assert r["probe"] and r["presence"] >= r["min_evidence"]
     assert r["map"][30:80, 40:100].mean() > r["map"][:20].mean() + 0.3
-    assert stylize.locate(tiny_params, table, "horse", map_options=opts)["presence"] < 0.2
+    assert locate.locate(tiny_params, table, "horse", map_options=opts)["presence"] < 0.2
 
 
 def test_probe_command_keeps_each_sources_features(tmp_path, tiny_params):
@@ -186,13 +186,13 @@ def test_append_rows_adds_only_what_is_missing(tmp_path):
 def test_a_class_no_filter_scores_for_says_so_and_its_probe_alone_locates_it(cls):
     import json
 
-    from jaxstyle.transfer import stylize
+    from jaxstyle.transfer import locate
 
     a = assets.lookup(cls)
     doc = json.loads(a.filters.read_text())
     assert not any(doc["selected"].values()) and "No filter reaches the purity rule" in doc["provenance"]["note"]
     assert doc["selection"]["min_purity"] == 0.88  # the shipped rule, not lowered
-    assert a.probe is not None and stylize.resolve_filters(None, a.name, None) == {}
+    assert a.probe is not None and locate.resolve_filters(None, a.name, None) == {}
 
 
 def test_method_paper_needs_a_list_that_selects_filters(shared_data, capsys):

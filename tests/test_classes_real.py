@@ -11,7 +11,7 @@ from helpers import SHARED
 from jaxstyle import data
 from jaxstyle.errors import NotFoundError
 from jaxstyle.evaluate import metrics
-from jaxstyle.transfer import stylize
+from jaxstyle.transfer import locate
 
 pytestmark = pytest.mark.slow
 FLOOR = 0.6  # map IoU each must reach (the "photo is fine" line)
@@ -28,11 +28,11 @@ def _pair(name):
 @pytest.mark.parametrize("cls,name", PHOTOS)
 def test_each_new_class_maps_its_held_out_photo(real_params, shared_data, cls, name):
     img, mask = _pair(name)
-    m = stylize.auto_map(real_params, img, img.shape[:2], cls)
+    m = locate.auto_map(real_params, img, img.shape[:2], cls)
     assert metrics.map_iou(m, mask, radius=metrics.band_radius(mask.shape)) >= FLOOR
 
 
 def test_a_horse_is_not_a_sheep(real_params, shared_data):
     img, _ = _pair("horse_weizmann_168")
     with pytest.raises(NotFoundError, match="no sheep found"):
-        stylize.auto_map(real_params, img, img.shape[:2], "sheep")
+        locate.auto_map(real_params, img, img.shape[:2], "sheep")
