@@ -15,7 +15,6 @@ class". Saved as a flat ``.npz`` (``mu``, ``sd``, ``W0``, ``b0``, ``W1``, ``b1``
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -142,25 +141,29 @@ def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], key, hidden: int = 
 
 
 def save(head: CellHead, path: str | Path) -> Path:
-    path = Path(path)
+    from .. import artifact
+
     arrays = {f"{n}{i}": a for i, wb in enumerate(head.weights) for n, a in zip("Wb", wb)}
-    with open(path, "wb") as fh:
-        np.savez(fh, mu=head.mu, sd=head.sd, groups=np.array(head.groups), meta=np.array(json.dumps(head.meta)),
-                 **arrays)
-    return path
+    artifact.write(path, {"mu": head.mu, "sd": head.sd, "groups": np.array(head.groups), **arrays}, head.meta)
+    return Path(path)
 
 
 def load(path: str | Path) -> CellHead:
+    from .. import artifact
+
+    what = "jaxstyle cell head"
+    z, meta = artifact.load(path, what)
+    meta = artifact.require(path, what, z, meta, ("mu", "sd", "groups", "W0", "b0"))
+    if "dims" not in meta:
+        raise JaxstyleError(f"{path}: not a {what} (no dims in its metadata)")
+    n = sum(1 for f in z if f.startswith("W"))
     try:
-        with np.load(path, allow_pickle=False) as z:
-            n = sum(1 for f in z.files if f.startswith("W"))
-            weights = tuple((z[f"W{i}"], z[f"b{i}"]) for i in range(n))
-            head = CellHead(tuple(str(g) for g in z["groups"]), z["mu"], z["sd"], weights, json.loads(str(z["meta"])))
-    except (OSError, KeyError, ValueError) as e:
-        raise JaxstyleError(f"{path}: not a jaxstyle cell head ({type(e).__name__}: {e})") from None
+        weights = tuple((z[f"W{i}"], z[f"b{i}"]) for i in range(n))
+    except KeyError as e:
+        raise JaxstyleError(f"{path}: not a {what} (no {e.args[0]})") from None
+    head = CellHead(tuple(str(g) for g in z["groups"]), z["mu"], z["sd"], weights, meta)
     c = head.mu.shape[0]
-    if not weights or weights[0][0].shape[0] != c or weights[-1][0].shape[1] != len(head.groups) \
-            or sum(head.dims) != c:
+    if weights[0][0].shape[0] != c or weights[-1][0].shape[1] != len(head.groups) or sum(head.dims) != c:
         raise JaxstyleError(f"{path}: cell head shapes disagree with its {len(head.groups)} groups and {c} inputs")
     return head
 

@@ -150,10 +150,12 @@ class Cells:
     dims: tuple[int, ...]  # channels per hypercolumn layer
 
     def save(self, path: Path) -> None:
+        from .. import artifact
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:
-            np.savez(fh, ids=np.array(self.ids), wnids=np.array(self.wnids), image=self.image, feats=self.feats,
-                     cover=self.cover, far=self.far, obj=self.obj, dims=np.array(self.dims))
+        artifact.write(path, {"ids": np.array(self.ids), "wnids": np.array(self.wnids), "image": self.image,
+                              "feats": self.feats, "cover": self.cover, "far": self.far, "obj": self.obj,
+                              "dims": np.array(self.dims)}, None)
 
     @classmethod
     def concat(cls, parts: Sequence["Cells"]) -> "Cells":
@@ -166,9 +168,11 @@ class Cells:
 
     @classmethod
     def load(cls, path: Path) -> "Cells":
-        with np.load(path, allow_pickle=False) as z:
-            return cls([str(s) for s in z["ids"]], [str(s) for s in z["wnids"]], z["image"], z["feats"], z["cover"],
-                       z["far"], z["obj"], tuple(int(d) for d in z["dims"]))
+        from .. import artifact
+
+        z, _ = artifact.load(path, "cell cache file")
+        return cls([str(s) for s in z["ids"]], [str(s) for s in z["wnids"]], z["image"], z["feats"], z["cover"],
+                   z["far"], z["obj"], tuple(int(d) for d in z["dims"]))
 
 
 def labels(cells: Cells, target: str, cover: float = 0.95) -> np.ndarray:

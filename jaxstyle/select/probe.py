@@ -209,20 +209,20 @@ def save_features(pf: PoolFeatures, path: str | Path) -> Path:
     n = np.array([len(r) for r in pf.regions], np.int64)
     c = pf.image.shape[1]
     cat = lambda xs: np.concatenate([np.asarray(x, np.float32).reshape(-1, c) for x in xs])  # noqa: E731
-    with open(path, "wb") as fh:
-        np.savez(fh, ids=np.array(pf.ids), codes=pf.codes, image=pf.image, means=pf.means, n=n,
-                 regions=cat(pf.regions), region_means=cat(pf.region_means), how=np.array(pf.how))
+    artifact.write(path, {"ids": np.array(pf.ids), "codes": pf.codes, "image": pf.image, "means": pf.means, "n": n,
+                          "regions": cat(pf.regions), "region_means": cat(pf.region_means),
+                          "how": np.array(pf.how)}, None)
     return Path(path)
 
 
 def load_features(path: str | Path) -> PoolFeatures:
+    z, _ = artifact.load(path, "saved pool features file")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            cut = np.cumsum(z["n"])[:-1]
-            return PoolFeatures([str(i) for i in z["ids"]], z["codes"], z["image"], np.split(z["regions"], cut),
-                                z["means"], np.split(z["region_means"], cut), str(z["how"]))
-    except (OSError, KeyError, ValueError) as e:
-        raise JaxstyleError(f"{path}: not saved pool features ({type(e).__name__}: {e})") from None
+        cut = np.cumsum(z["n"])[:-1]
+        return PoolFeatures([str(i) for i in z["ids"]], z["codes"], z["image"], np.split(z["regions"], cut),
+                            z["means"], np.split(z["region_means"], cut), str(z["how"]))
+    except KeyError as e:
+        raise JaxstyleError(f"{path}: not a saved pool features file (no {e.args[0]})") from None
 
 
 def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None,
