@@ -33,7 +33,6 @@ from . import cellhead
 
 ANIMAL, PERSON = "n00015388", "n00007846"
 SYNSETS = Path(__file__).resolve().parent.parent / "data" / "pool_synsets.json"
-MASKED_CLASSES = Path(__file__).resolve().parent.parent / "data" / "masked_classes.json"  # class name -> wnid
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ class Item:
 def read_pool(root: str | Path) -> list[Item]:
     """A folder's ``labels.csv`` rows (``filename``, ``wnid``) whose image exists (beside it or in ``images/``),
     or, for a masked folder (``index.csv`` with ``name`` and ``class``; ``more-masked/``), its photos by
-    their class (:data:`MASKED_CLASSES`; never their masks) less every photo the map's evaluation scores
+    their class (:func:`masksplit.wnids`; never their masks) less every photo the map's evaluation scores
     (:func:`jaxstyle.evaluate.loso.photos`)."""
     root = Path(root)
     if not (root / "labels.csv").is_file() and (root / "index.csv").is_file():
@@ -68,8 +67,9 @@ def read_pool(root: str | Path) -> list[Item]:
 
 def _masked_pool(root: Path) -> list[Item]:
     from ..evaluate import loso
+    from .masksplit import wnids as masked_wnids
 
-    wnids = json.loads(MASKED_CLASSES.read_text(encoding="utf-8"))
+    wnids = masked_wnids()
     scored = {p.name for p in loso.photos(root.parent)}
     with open(root / "index.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
