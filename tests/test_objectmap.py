@@ -379,8 +379,8 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     probs[2:4, 1:3] = [0.9, 0.1, 0.0, 0.0]   # the head: class
     probs[2:6, 3:6] = [0.2, 0.7, 0.0, 0.1]   # the body: animal, joined to the head
     probs[2:6, 9:11] = [0.1, 0.8, 0.0, 0.1]  # a separate animal
-    cls = om.learned_extent(probs, groups, "class")
-    ani = om.learned_extent(probs, groups, "animal")
+    cls = om.learned_extent(probs[..., 0], None)
+    ani = om.learned_extent(probs[..., 0], om.animal_patches(probs, groups))
     np.testing.assert_allclose(cls, probs[..., 0])
     assert (ani[2:6, 3:6] >= 0.5).all() and (cls[2:6, 3:6] < 0.5).all()
     assert (ani[2:6, 9:11] < 0.5).all()
@@ -389,8 +389,9 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     # only when the class's share of the patch may be small
     probs[2:6, 9:11] = [0.0, 0.9, 0.0, 0.1]
     probs[3, 9] = [0.6, 0.4, 0.0, 0.0]
-    assert (om.learned_extent(probs, groups, "animal")[2:6, 9:11] >= 0.5).all()
-    share = om.learned_extent(probs, groups, "animal", joined=0.3)
+    patches = om.animal_patches(probs, groups)
+    assert (om.learned_extent(probs[..., 0], patches)[2:6, 9:11] >= 0.5).all()
+    share = om.learned_extent(probs[..., 0], patches, joined=0.3)
     assert (share[2:6, 9:11][probs[2:6, 9:11, 0] < 0.5] < 0.5).all() and (share[2:6, 3:6] >= 0.5).all()
     with pytest.raises(UsageError, match="extent"):
         om.MapConfig(extent="body")
@@ -414,9 +415,11 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
     f = np.zeros((8, 14, 2), np.float32)
     f[2:6, 1:5, 0] = 3.0
     f[2:6, 9:13, 1] = 3.0
-    judged = om.judged_patches(f, probs, groups, Judge())
-    lab = om.animal_patches(probs, groups)[0]
+    patches = om.animal_patches(probs, groups)
+    judged = om.judged_patches(f, patches, Judge())
+    lab = patches.labels
     assert judged[lab[3, 2]] and not judged[lab[3, 10]] and not judged[0]
-    e = om.learned_extent(probs, groups, "animal", 0.25, judged)
-    assert (e[2:6, 1:5] >= 0.9).all() and (e[2:6, 9:13] == 0).all()
-    assert (om.learned_extent(probs, groups, "animal", 0.25)[2:6, 9:13] >= 0.9).all()
+    p = om.judged_class(probs[..., 0], patches, judged)
+    e = om.learned_extent(p, patches, 0.25, judged)
+    assert (e[2:6, 1:5] >= 0.9).all() and (e[2:6, 9:13] == 0).all() and (p[2:6, 9:13] == 0).all()
+    assert (om.learned_extent(probs[..., 0], patches, 0.25)[2:6, 9:13] >= 0.9).all()

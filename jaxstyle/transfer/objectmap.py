@@ -273,10 +273,18 @@ def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]
     return head_presence_of(probs[..., 0]), probs
 
 
-def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(labels (h, w), animal probability (h, w), class share (n + 1,))``: the 8-connected patches of cells
-    the head calls an animal (the class or another, label 0 the rest) and the class's share of each patch's
-    animal probability (0 for label 0 and for a patch without a cell it calls the class)."""
+@dataclass(frozen=True)
+class Patches:
+    """The 8-connected patches of cells a cell head calls an animal (:func:`animal_patches`)."""
+
+    labels: np.ndarray  # (h, w): patch label per cell, 0 the rest
+    animal: np.ndarray  # (h, w): class + other-animal probability
+    share: np.ndarray   # (n + 1,): the class's share of each patch's animal probability (0: label 0, no class cell)
+
+
+def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
+    """The patches of cells whose class + other-animal probability (``probs`` (h, w, K) over ``groups``) is
+    >= 0.5, and the class's share of each: 0 for a patch without a cell the head calls the class."""
     from scipy import ndimage
 
     pc = probs[..., 0]
@@ -285,40 +293,41 @@ def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> tuple[np.ndarray
     ids = np.arange(1, n + 1)
     share = ndimage.sum(pc, lab, ids) / np.maximum(ndimage.sum(pa, lab, ids), 1e-6)
     share = np.where(ndimage.maximum(pc, lab, ids) >= 0.5, share, 0.0) if n else share
-    return lab, pa, np.concatenate([[0.0], share])
+    return Patches(lab, pa, np.concatenate([[0.0], share]))
 
 
-def learned_extent(probs: np.ndarray, groups: Sequence[str], extent: str, joined: float = 0.0,
-                   judged: np.ndarray | None = None) -> np.ndarray:
-    """Per cell, the probability that it is part of the class's animal (h, w).
-
-    ``"class"``: the class probability. ``"animal"``: where the cell belongs to a patch of
-    :func:`animal_patches` that holds a cell the head calls the class, and the class holds at least
-    ``joined`` of the patch's animal probability, the sum of the two: a coat the head finds
-    animal-like but not specific to the class is still the class's animal when it is joined to the
-    class's own cells; an animal of another kind, not joined to the class or mostly not the class (a
-    cat with a dog-like face), stays out. ``judged`` (per patch label, bool): patches a probe did not
-    call the class count as no class at all.
-    """
-    pc = probs[..., 0]
-    if extent == "class":
-        return pc
-    lab, pa, share = animal_patches(probs, groups)
-    keep = (share >= joined) & (share > 0)
-    if judged is not None:
-        keep &= judged
-        pc = np.where((lab > 0) & ~judged[lab], 0.0, pc)
-    return np.where(keep[lab] & (lab > 0), pa, pc)
-
-
-def judged_patches(f: np.ndarray, probs: np.ndarray, groups: Sequence[str], probe) -> np.ndarray:
-    """Per patch label of :func:`animal_patches`: does the class probe (:meth:`Probe.judge`, either head)
-    call the patch's ``conv5_4`` cells ``f`` the class? Label 0 never."""
-    lab, _, share = animal_patches(probs, groups)
-    out = np.zeros(len(share), bool)
-    if len(share) > 1:
-        out[1:] = probe.judge(*region_rows(f, lab, range(1, len(share)), probe.pooling))[0]
+def judged_patches(f: np.ndarray, patches: Patches, probe) -> np.ndarray:
+    """Per patch label: does the class probe (:meth:`Probe.judge`, either head) call the patch's
+    ``conv5_4`` cells ``f`` the class? Label 0 never."""
+    n = len(patches.share)
+    out = np.zeros(n, bool)
+    if n > 1:
+        out[1:] = probe.judge(*region_rows(f, patches.labels, range(1, n), probe.pooling))[0]
     return out
+
+
+def judged_class(p: np.ndarray, patches: Patches, judged: np.ndarray) -> np.ndarray:
+    """The class probability ``p`` (h, w) with the patches the probe rejected set to 0: no class at all."""
+    return np.where((patches.labels > 0) & ~judged[patches.labels], 0.0, p)
+
+
+def learned_extent(p: np.ndarray, patches: Patches | None, joined: float = 0.0,
+                   judged: np.ndarray | None = None) -> np.ndarray:
+    """Per cell, the probability that it is part of the class's animal (h, w), from the class probability ``p``.
+
+    Without ``patches`` (``MapConfig.extent`` "class"): ``p``. With them ("animal"): where the cell belongs
+    to a patch that holds a cell the head calls the class, and the class holds at least ``joined`` of the
+    patch's animal probability, the patch's animal probability: a coat the head finds animal-like but not
+    specific to the class is still the class's animal when it is joined to the class's own cells; an
+    animal of another kind, not joined to the class or mostly not the class (a cat with a dog-like face),
+    stays out. ``judged`` (per patch label): only patches the probe called the class count.
+    """
+    if patches is None:
+        return p
+    keep = (patches.share >= joined) & (patches.share > 0)
+    if judged is not None:
+        keep = keep & judged
+    return np.where(keep[patches.labels] & (patches.labels > 0), patches.animal, p)
 
 
 def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig, probe=None
@@ -327,27 +336,28 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
 
     The head gives each cell its class probability; :func:`learned_extent` (``cfg.extent``) the
     probability that the cell is the class's animal (with ``cfg.judge``, only in patches the class
-    ``probe`` calls the class). Upsampled to ``grabcut_side`` they seed GrabCut (class >= ``sure``:
-    sure object; extent >= 0.5 probable object, <= ``1 - sure`` sure background, else probable
-    background), so the colour model refines the edge but cannot take a floor the head calls scene.
-    Presence: the best 3 x 3 mean of the class probability (a lone cell is not an animal); below
-    ``min_evidence`` the map is empty (the caller refuses the photo).
+    ``probe`` calls the class, :func:`judged_patches`). Upsampled to ``grabcut_side`` they seed GrabCut
+    (class >= ``sure``: sure object; extent >= 0.5 probable object, <= ``1 - sure`` sure background, else
+    probable background), so the colour model refines the edge but cannot take a floor the head calls
+    scene. Presence: the best 3 x 3 mean of the (judged) class probability (a lone cell is not an
+    animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
     """
     import cv2
 
     presence, probs = head_presence(c, head)
     H, W = rgb.shape[:2]
     p, judged = probs[..., 0], None
+    patches = animal_patches(probs, head.groups) if (cfg.extent == "animal" or cfg.judge) else None
     if cfg.judge and probe is not None and presence >= cfg.min_evidence:
-        judged = judged_patches(c["f"], probs, head.groups, probe)
-        lab = animal_patches(probs, head.groups)[0]
-        p = np.where((lab > 0) & ~judged[lab], 0.0, p)
+        judged = judged_patches(c["f"], patches, probe)
+        p = judged_class(p, patches, judged)
         presence = head_presence_of(p)
     if presence < cfg.min_evidence:  # refused by the caller: no finish
         return np.zeros((H, W), np.float32), p, presence
     small = grabcut_image(rgb, cfg.grabcut_side)
     P = _resized(p, small.shape[:2])
-    E = _resized(learned_extent(probs, head.groups, cfg.extent, cfg.joined, judged), small.shape[:2])
+    extent = learned_extent(p, patches if cfg.extent == "animal" else None, cfg.joined, judged)
+    E = _resized(extent, small.shape[:2])
     if not cfg.grabcut:
         return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence
     gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
