@@ -32,8 +32,9 @@ restyling random texture.
 
 The learned map (``MapConfig.learned``, :func:`learned_map`) replaces stages 1-5: the same
 VGG pass gives hypercolumns, a cell head learned from image labels
-(:mod:`jaxstyle.select.cellhead`) gives each cell its class probability, and GrabCut finishes
-from the head's sure and probable cells.
+(:mod:`jaxstyle.select.cellhead`) gives each cell its class and other-animal probabilities, the
+animal patch joined to the class's cells is the outline (:func:`learned_extent`), the class probe
+judges each patch (:func:`judged_patches`), and GrabCut finishes from the sure and probable cells.
 """
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ class MapConfig:
     zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
     second_look: float = 0.0   # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
-    learned: bool = False      # the learned map: the cell head (select/cellhead.py) decides, GrabCut finishes
+    learned: bool = False      # the learned map: the cell head (select/cellhead.py) finds the animal, GrabCut finishes
     sure: float = 0.8          # learned: a cell whose class probability is >= this is sure object, <= 1 - this sure background
     grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
     gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
