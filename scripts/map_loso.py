@@ -39,8 +39,9 @@ def main() -> None:
         heads = {c: cellhead.shipped(c, a.heads and Path(a.heads)) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
         items = [ph for ph in loso.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
+        log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
         loso.append_rows(out, lambda done: loso.rows(params, items, a.classes, probes, heads, chosen, a.size, done,
-                                                     Path(a.cache), log=lambda s: print(s, file=sys.stderr, flush=True)))
+                                                     Path(a.cache), log=log))
     rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
     md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"
     if a.md:
