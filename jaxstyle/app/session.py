@@ -214,7 +214,7 @@ class Engine:
         with self._map_lock:  # one map at a time: two would only share the cores
             r = locate.locate(params, photo, class_name, map_options={"buckets": MAP_BUCKETS})
         m, note = np.asarray(r["map"], np.float32), ""
-        if r["probe"] and r["presence"] < r["min_evidence"]:
+        if locate.refused(r):
             m = np.zeros_like(m)
             note = (f"no {class_name} found (evidence {r['presence']:.2f} < {r['min_evidence']:.2f}): "
                     f"paint 'add' strokes over the {class_name}, or upload a mask")

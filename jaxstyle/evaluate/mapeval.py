@@ -47,8 +47,10 @@ def score_map(omap: np.ndarray, mask: np.ndarray, own: bool) -> dict[str, float]
 def shown_map(r: Mapping) -> tuple[np.ndarray, bool]:
     """``(map, refused)`` of a :func:`jaxstyle.transfer.locate.locate` result: the map, or an empty one
     where ``auto_map`` would refuse the photo (the probe found no object of the class)."""
-    refused = bool(r["probe"] and r["presence"] < r["min_evidence"])
-    return (np.zeros(r["map"].shape, np.float32) if refused else np.asarray(r["map"], np.float32)), refused
+    from ..transfer.locate import refused
+
+    no = refused(r)
+    return (np.zeros(r["map"].shape, np.float32) if no else np.asarray(r["map"], np.float32)), no
 
 
 def one_photo(params, pair, class_name: str, filters, map_options: Mapping | None) -> tuple[dict, np.ndarray]:

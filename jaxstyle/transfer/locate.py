@@ -147,9 +147,15 @@ def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog
     return fitted_map(locate(params, content, class_name, filters, selected, map_options), content, hw, class_name)
 
 
+def refused(r: Mapping) -> bool:
+    """Whether :func:`locate`'s result ``r`` is a refusal: a probe or head found no object of the class
+    (presence below ``min_evidence``)."""
+    return bool(r["probe"] and r["presence"] < r["min_evidence"])
+
+
 def fitted_map(r: Mapping, content, hw: tuple[int, int], class_name: str | None) -> np.ndarray:
-    """:func:`locate`'s result ``r`` resized to ``hw``, or :class:`NotFoundError` when the probe found no object."""
-    if r["probe"] and r["presence"] < r["min_evidence"]:
+    """:func:`locate`'s result ``r`` resized to ``hw``, or :class:`NotFoundError` when it is :func:`refused`."""
+    if refused(r):
         where = f" in {Path(content).name}" if isinstance(content, (str, os.PathLike)) else ""
         raise NotFoundError(f"no {class_name} found{where} (evidence {r['presence']:.2f} < {r['min_evidence']:.2f}); "
                             "--min-evidence to change")
