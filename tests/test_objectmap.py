@@ -395,6 +395,8 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     assert (share[2:6, 9:11][probs[2:6, 9:11, 0] < 0.5] < 0.5).all() and (share[2:6, 3:6] >= 0.5).all()
     with pytest.raises(UsageError, match="extent"):
         om.MapConfig(extent="body")
+    with pytest.raises(UsageError, match="joined"):
+        om.MapConfig(joined=1.5)
 
 
 def test_a_patch_the_probe_rejects_is_not_the_class():

@@ -3,8 +3,10 @@
 Photos come from the masked sources (``pets/``, ``masked/``, ``more-masked/``) by source: ``pets``
 (Oxford-IIIT), ``davis`` (DAVIS 2016 frames of ``masked/`` and ``more-masked/``), ``msrc``
 (MSRC-v2) and ``weizmann`` (horses, negatives only). Each photo gets one VGG pass at the
-map's size, then every variant's map for every class: ``probe`` (the probe-judged map) and the
-learned map at each ``sure`` with GrabCut, and thresholded without it. :func:`rows` gives one
+map's size, then every variant's map for every class (:func:`variants`): ``probe`` (the
+probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
+joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``, what
+``--learned-map`` ships). :func:`rows` gives one
 row per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and
 the presence); :func:`loso` chooses a variant and a refusal threshold on all sources but one
 and scores that one with them.

@@ -95,6 +95,8 @@ class MapConfig:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
         if not 0.0 <= self.second_look <= 1.0:
             raise UsageError(f"second look share must be in [0, 1], got {self.second_look}")
+        if not 0.0 <= self.joined <= 1.0:
+            raise UsageError(f"joined share must be in [0, 1], got {self.joined}")
         if self.extent not in ("class", "animal"):
             raise UsageError(f"learned extent must be 'class' or 'animal', got {self.extent!r}")
         if not 0.5 <= self.sure <= 1.0:
