@@ -53,12 +53,14 @@ def main(argv=None) -> int:
     p.add_argument("--buckets", type=int, default=0, help="pad each photo to one of N sizes per long side (0: own size)")
     p.add_argument("--conv", default="auto", choices=["auto", "direct", "winograd"],
                    help="the VGG pass's convolutions (auto: forward-only Winograd on the CPU, as shipped)")
-    p.add_argument("--learned-map", action="store_true", help="time the learned map (stylize --learned-map)")
+    p.add_argument("--probe-map", action="store_true",
+                   help="time the probe map (stylize --probe-map) instead of the class's default map")
     a = p.parse_args(argv)
     params = mapfeatures.vgg_params(weights.load()[0], a.conv)
     probe = locate.class_probe(params, a.class_name)
-    head = locate.class_head(a.class_name) if a.learned_map else None
-    cfg = objectmap.MapConfig(size=a.size, buckets=a.buckets, **(objectmap.LEARNED if a.learned_map else {}))
+    opts = {"size": a.size, "buckets": a.buckets, **({"learned": False} if a.probe_map else {})}
+    cfg = locate.map_config(opts, a.class_name, params)
+    head = locate.class_head(a.class_name) if cfg.learned else None
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | warm total s |")
     print("|---|---|---:|---:|---:|---:|---:|")

@@ -4,6 +4,8 @@
 
 Rows are appended to ``--csv`` (a rerun adds only what is missing); ``--heads DIR`` scores heads
 other than the shipped ones (give another ``--csv`` then); ``--cache`` keeps each photo's features.
+``--choice FILE`` writes each class's choice made on every source (``jaxstyle/data/heads/map.json``,
+what the learned map ships with).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def main() -> None:
     p.add_argument("--cache", default=".cache/loso")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--only-report", action="store_true")
+    p.add_argument("--choice", default=None, help="write each class's variant and refusal, chosen on all rows (JSON)")
     p.add_argument("--merge", nargs="*", default=[], help="more row files for the report (the probe map's rows)")
     a = p.parse_args()
     out = Path(a.csv)
@@ -46,7 +49,21 @@ def main() -> None:
     md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"
     if a.md:
         Path(a.md).write_text(md, encoding="utf-8")
+    if a.choice:
+        _write_choice(Path(a.choice), loso.choices(rows, a.classes), len({r["photo"] for r in rows}))
     print(md)
+
+
+def _write_choice(path: Path, chosen: dict, photos: int) -> None:
+    import json
+
+    doc = {"classes": {c: v["fields"] for c, v in chosen.items()},
+           "variants": {c: v["variant"] for c, v in chosen.items()},
+           "chosen": "jaxstyle.evaluate.loso.choose per class on every source's rows (mean own-class IoU less mean "
+                     "wrong-class cover); docs/RESULTS.md has each held-out fold's choice and score",
+           "photos": photos, "command": "python scripts/map_loso.py " + " ".join(sys.argv[1:])}
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
 """Locating the object: the filters behind the map."""
+import numpy as np
+
 from jaxstyle.transfer import locate
 
 
@@ -13,3 +15,23 @@ def test_refused_only_where_a_probe_found_too_little():
     r = {"map": None, "presence": 0.1, "probe": True, "min_evidence": 0.2}
     assert locate.refused(r) and not locate.refused({**r, "presence": 0.3})
     assert not locate.refused({**r, "probe": False})  # hand-given filters: nothing is refused
+
+
+def _widths(**layers):
+    """VGG params with only the biases of the named layers, as wide as given (what the head's fit reads)."""
+    return {name: {"bias": np.zeros(n, np.float32)} for name, n in layers.items()}
+
+
+def test_a_class_with_a_shipped_head_gets_the_learned_map_by_default():
+    from jaxstyle.select import cellhead
+
+    real = _widths(conv3_4=256, conv4_4=512, conv5_4=512)
+    cfg = locate.map_config(None, "dog", real)
+    assert cfg.learned and {k: getattr(cfg, k) for k in cellhead.map_fields("dog")} == cellhead.map_fields("dog")
+    assert locate.map_config({"min_evidence": 0.3}, "dog", real).min_evidence == 0.3  # an option beats the choice
+    assert cellhead.map_fields("cat") != cellhead.map_fields("dog")                  # chosen per class
+    for opts in ({"learned": False}, {"gate": 0.9}, {"second_look": 0.05}):          # --probe-map, --head-gate, ...
+        assert not locate.map_config(opts, "dog", real).learned
+    assert not locate.map_config(None, "horse", real).learned                        # no head ships for it
+    assert not locate.map_config(None, "dog", _widths(conv3_4=8, conv4_4=8, conv5_4=8)).learned  # a tiny VGG
+    assert not locate.map_config(None, None, real).learned

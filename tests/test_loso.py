@@ -39,3 +39,17 @@ def test_ablation_lists_every_variant_at_one_threshold():
     c_v1 = next(l for l in md if l.startswith("| c | dog | v1 |"))
     assert "0.500 / 0.500 / 0.00" in c_v1 and c_v1.endswith("| 3 | 0.400 |")
     assert sum(l.startswith("| ") and "| dog |" in l for l in md) == 9
+
+
+def test_each_class_map_gets_its_own_choice():
+    """The dog map's best variant is v1 and the cat map's v2 on the other sources: each held-out table row names
+    its own class's choice (one choice for both would give one of them the other's variant)."""
+    rs = []
+    for s in ("a", "b", "c"):
+        for i in range(3):
+            for v in ("probe", "v1", "v2"):
+                rs.append(_row(f"{s}{i}", s, "dog", "dog", v, iou=0.9 if v == "v1" else 0.5))
+                rs.append(_row(f"{s}{i}k", s, "cat", "cat", v, iou=0.9 if v == "v2" else 0.6))
+    lines = loso.loso(rs, ["dog", "cat"])
+    assert any(l.startswith("| a | dog | 3 | v1,") for l in lines)
+    assert any(l.startswith("| a | cat | 3 | v2,") for l in lines)

@@ -26,8 +26,8 @@ def build_parser():
                    "half one beside another species): OUT/composites.csv and composites.md")
     p.add_argument("--second-look", action="store_true",
                    help="with --maps-only: the map's second look before a refusal (stylize --second-look)")
-    p.add_argument("--learned-map", action="store_true",
-                   help="with --maps-only: the learned map (stylize --learned-map)")
+    p.add_argument("--probe-map", action="store_true",
+                   help="with --maps-only: the probe map instead of the learned map (stylize --probe-map)")
     p.add_argument("--head-gate", action="store_true",
                    help="with --maps-only: the probe map refused where the cell head finds no class (stylize --head-gate)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",

@@ -134,14 +134,15 @@ def _add_map(p: ArgumentParser) -> None:
     """The object map's options (``auto``)."""
     p.add_argument("--min-evidence", type=unit_float, default=None, metavar="P",
                    help="auto: the class probability a photo's object must reach, below which it is refused "
-                        "as 'no CLASS found' (default: 0.2, jaxstyle/transfer/objectmap.py)")
+                        "as 'no CLASS found' (default: the class's shipped choice, jaxstyle/data/heads/map.json; "
+                        "0.2 for the probe map)")
     p.add_argument("--second-look", action="store_true",
                    help="auto: before refusing a photo, map each large region one probe head calls the class again on a "
                         "crop around it (finds an animal beside another one; also takes more look-alikes: "
                         "docs/METHOD.md, stage 5)")
-    p.add_argument("--learned-map", action="store_true",
-                   help="auto: the learned map (a cell head trained by jaxstyle head decides, GrabCut finishes; "
-                        "docs/METHOD.md, 'Learned map') instead of the probe-judged regions")
+    p.add_argument("--probe-map", action="store_true",
+                   help="auto: the probe map (VGG-19 regions judged by the class probe; docs/METHOD.md, 'Object map') "
+                        "instead of the learned map, the default for a class whose cell head ships (dog, cat)")
     p.add_argument("--head-gate", action="store_true",
                    help="auto: the probe map, but refuse a photo where the cell head (jaxstyle head) finds no object "
                         "of the class (keeps a horse or a cow from being taken for a dog; docs/RESULTS.md)")
@@ -265,25 +266,19 @@ def _config(a, method: str, filters, buckets: int):
 
 def map_options(a) -> dict | None:
     """``MapConfig`` fields set by flags: ``--min-evidence`` (where the parser has it), ``--second-look``,
-    ``--learned-map``, ``--head-gate`` (stylize's and evaluate's flags)."""
+    ``--probe-map``, ``--head-gate`` (stylize's and evaluate's flags). The last three choose the probe map
+    (:func:`jaxstyle.transfer.locate.map_config`)."""
     from ..transfer.objectmap import GATE, SECOND_LOOK
 
     min_evidence = getattr(a, "min_evidence", None)
     opts = {"min_evidence": min_evidence} if min_evidence is not None else {}
     if a.second_look:
         opts["second_look"] = SECOND_LOOK
-    if a.learned_map:
-        opts.update(learned_options(min_evidence))
+    if a.probe_map:
+        opts["learned"] = False
     if a.head_gate:
         opts.update(GATE)
     return opts or None
-
-
-def learned_options(min_evidence: float | None = None) -> dict:
-    """``MapConfig`` fields of the learned map (:data:`objectmap.LEARNED`), ``min_evidence`` if given."""
-    from ..transfer.objectmap import LEARNED
-
-    return {**LEARNED, **({"min_evidence": min_evidence} if min_evidence is not None else {})}
 
 
 def _show(bar, prog) -> None:

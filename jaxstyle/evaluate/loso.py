@@ -75,6 +75,8 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
         out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
     for j in JUDGED_JOINED:
         out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": True}
+    for j in JUDGED_JOINED:
+        out[f"regions-j{j:g}"] = {**out[f"judged-j{j:g}"], "probe_regions": True}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 
@@ -182,6 +184,17 @@ def choose(rs: Sequence[Mapping], learned: bool) -> tuple[str, float]:
     return best[1], best[2]
 
 
+def choices(rs: Sequence[Mapping], classes: Sequence[str]) -> dict[str, dict]:
+    """Per class, what :func:`choose` takes on all of ``rs`` (the choice each fold made on its other sources,
+    made once on every source): ``{"variant", "fields"}``, the latter ``MapConfig`` fields with ``min_evidence``."""
+    vs = variants()
+    out = {}
+    for cls in classes:
+        v, e = choose([r for r in rs if r["cls"] == cls], True)
+        out[cls] = {"variant": v, "fields": {**vs[v], "min_evidence": e}}
+    return out
+
+
 def stats(v: np.ndarray) -> str:
     if not v.size:
         return "– | – | –"
@@ -203,7 +216,7 @@ def choose_gate(rs: Sequence[Mapping]) -> float:
 
 def loso(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
     """Markdown: per held-out source and class, the probe map, the learned map and the probe map gated by the
-    head, the latter two with their choices made on the other sources."""
+    head, the latter two with their choices made on the other sources, for each class's map on its own."""
     md = ["| held-out source | class | n | learned: choice | gate | probe map: median / mean / ≥ 0.6 | "
           "learned: median / mean / ≥ 0.6 | gated probe map: median / mean / ≥ 0.6 | refused (probe / learned / gated) |",
           "|---|---|---:|---|---:|---|---|---|---|"]
@@ -212,9 +225,9 @@ def loso(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
     f = lambda v: f"{np.median(v):.3f} / {v.mean():.3f}" if v.size else "–"  # noqa: E731
     for s in sorted({r["source"] for r in rs}):
         train = [r for r in rs if r["source"] != s]
-        v, e = choose(train, True)
-        g = choose_gate(train)
         for cls in classes:
+            v, e = choose([r for r in train if r["cls"] == cls], True)
+            g = choose_gate([r for r in train if r["cls"] == cls])
             test = [r for r in rs if r["source"] == s and r["cls"] == cls]
             old = [r for r in test if r["variant"] == "probe"]
             new = [r for r in test if r["variant"] == v]

@@ -168,6 +168,33 @@ def load(path: str | Path) -> CellHead:
     return head
 
 
+def map_fields(name: str, data_dir: Path | None = None) -> dict | None:
+    """The learned map's ``MapConfig`` fields for class ``name`` (variant and refusal, chosen
+    leave-one-source-out; ``data/heads/map.json``, written by ``scripts/map_loso.py --choice``), or None."""
+    import json
+
+    from .classes import canonical
+
+    path = (DATA_DIR if data_dir is None else Path(data_dir)) / "map.json"
+    if not path.is_file():
+        return None
+    try:
+        chosen = json.loads(path.read_text(encoding="utf-8"))["classes"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise JaxstyleError(f"{path}: not a learned-map choice file ({e})") from None
+    fields = chosen.get(canonical(name))
+    return dict(fields) if fields is not None else None
+
+
+def fits(head: CellHead, params) -> bool:
+    """Whether ``head``'s hypercolumn layers have these VGG ``params``' widths (the tiny test VGGs do not)."""
+    from ..model import vgg
+
+    layers = head.meta.get("layers", ())
+    return len(layers) == len(head.dims) and all(
+        layer in params and vgg.num_channels(params, layer) == d for layer, d in zip(layers, head.dims))
+
+
 def shipped(name: str, data_dir: Path | None = None) -> CellHead | None:
     """The shipped head for class ``name`` (``data/heads/<name>.npz``), or None."""
     from .classes import canonical

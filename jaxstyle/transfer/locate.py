@@ -1,9 +1,10 @@
 """The object map of a photo, and the filters behind it: what ``--method auto`` styles.
 
-A class with a shipped probe is located by the probe's object map
-(:mod:`jaxstyle.transfer.objectmap`: VGG-19 regions judged by the class probe, docs/METHOD.md);
-hand-given filters, a score file, or weights the probe does not fit (the tiny test VGGs)
-use the filters' evidence (:func:`map_filters`). The learned map uses the class's cell head.
+A class with a shipped cell head (dog, cat) is located by the learned map (the head finds the
+animal, the class probe judges it; :func:`map_config`); any other class with a shipped probe by
+the probe's object map (VGG-19 regions judged by the class probe, docs/METHOD.md); hand-given
+filters, a score file, or weights the probe does not fit (the tiny test VGGs) use the filters'
+evidence (:func:`map_filters`).
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
                 selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None,
                 batch: int = 1) -> list[dict]:
     """:func:`locate` of each photo, their VGG passes ``batch`` photos at a time (one program per size)."""
-    cfg = map_config(map_options)
+    cfg = map_config(map_options, class_name if filters is None else None, params)
     head = class_head(class_name) if (cfg.learned or cfg.gate > 0) else None
     if cfg.learned:
         pr = class_probe(params, class_name) if cfg.judge else None
@@ -132,9 +133,31 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
             for r in rs]
 
 
-def map_config(map_options: Mapping | None) -> objectmap.MapConfig:
-    """The :class:`objectmap.MapConfig` of ``map_options``, at ``MAP_SIZE`` unless they give a size."""
-    return objectmap.MapConfig(**{"size": MAP_SIZE, **dict(map_options or {})})
+# ``map_options`` keys that choose the probe map's path: with any of them the learned map is not the default
+PROBE_MAP_KEYS = ("learned", "gate", "second_look")
+
+
+def map_config(map_options: Mapping | None, class_name: str | None = None, params=None) -> objectmap.MapConfig:
+    """The :class:`objectmap.MapConfig` of ``map_options``, at ``MAP_SIZE`` unless they give a size.
+
+    With ``class_name`` and ``params``, and no option choosing a path (:data:`PROBE_MAP_KEYS`), a class whose
+    cell head ships and fits the weights gets the learned map with its shipped choice
+    (:func:`jaxstyle.select.cellhead.map_fields`) under the options; any other class, the probe map.
+    """
+    opts = dict(map_options or {})
+    if class_name and params is not None and not any(k in opts for k in PROBE_MAP_KEYS):
+        opts = {**learned_fields(class_name, params), **opts}
+    return objectmap.MapConfig(**{"size": MAP_SIZE, **opts})
+
+
+def learned_fields(class_name: str, params) -> dict:
+    """The learned map's shipped ``MapConfig`` fields for ``class_name``, or {} when no head for it ships or
+    its head does not fit these weights."""
+    from ..select import cellhead
+
+    fields = cellhead.map_fields(class_name)
+    head = cellhead.shipped(class_name) if fields else None
+    return fields if head is not None and cellhead.fits(head, params) else {}
 
 
 def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog", filters=None,
