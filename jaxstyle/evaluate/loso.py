@@ -5,11 +5,11 @@ Photos come from the masked sources (``pets/``, ``masked/``, ``more-masked/``) b
 (MSRC-v2) and ``weizmann`` (horses, negatives only). Each photo gets one VGG pass at the
 map's size, then every variant's map for every class (:func:`variants`): ``probe`` (the
 probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
-joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``, what
-``--learned-map`` ships). :func:`rows` gives one
-row per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and
-the presence); :func:`loso` chooses a variant and a refusal threshold on all sources but one
-and scores that one with them.
+joined to them (``animal-*``), that patch judged by the class probe (``judged-*``, what ships),
+and, as an ablation, the probe map's regions added (``regions-*``). :func:`rows` gives one row
+per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and the
+presence); :func:`loso` chooses, for each class's map, a variant and a refusal threshold on all
+sources but one and scores that one with them; :func:`choices` makes that choice on every source.
 """
 from __future__ import annotations
 
