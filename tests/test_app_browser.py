@@ -158,7 +158,7 @@ def test_page_map_stroke_stylize_download(server, browser, tmp_path):
     after, src = _map_pixels(d, src)
     assert 0 < after < 0.8 * before
 
-    click_map(d, 0.32, 0.5, "remove")  # a click on what is left of the dog takes a spot off
+    click_map(d, 0.37, 0.25, "remove")  # a click on what is left of the dog (its head) takes a spot off
     _until(lambda: "after 2 corrections" in _text(d, "#map-note"))
     clicked, src = _map_pixels(d, src)
     assert 0 < clicked < after
