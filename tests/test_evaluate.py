@@ -202,11 +202,11 @@ def test_maps_only(dirs, params, monkeypatch):
 
     # the plumbing: a map equal to the mask scores IoU 1 (own) and covers all of another animal;
     # its inverse the opposite; a refusal leaves an empty map
-    from jaxstyle import data
+    from jaxstyle import images
     from jaxstyle.transfer import locate
 
     def oracle(params_, photo, *a, presence=1.0, invert=False, **k):
-        m = data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))
+        m = images.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))
         return {"map": 1.0 - m if invert else m, "presence": presence, "probe": True, "min_evidence": 0.2}
 
     def run(**kw):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from helpers import SHARED
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.evaluate import composites, metrics
 from jaxstyle.transfer import locate
 from jaxstyle.errors import NotFoundError
@@ -24,9 +24,9 @@ FLOOR = 0.6  # map IoU each must reach (the issue's "photo is fine" line)
 
 
 def _pair(folder, name, hw=None):
-    img = data.load_image(SHARED / folder / f"{name}.jpg", 512)
+    img = images.load_image(SHARED / folder / f"{name}.jpg", 512)
     hw = hw or img.shape[:2]
-    return img, data.load_mask(SHARED / folder / f"{name}_mask.png", hw)
+    return img, images.load_mask(SHARED / folder / f"{name}_mask.png", hw)
 
 
 @pytest.mark.parametrize("folder,name,cls", PHOTOS)

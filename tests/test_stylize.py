@@ -10,7 +10,7 @@ import pytest
 from jaxstyle.evaluate import metrics
 from jaxstyle.transfer import levels, locate, objective as O, optimize, stylize as S
 from jaxstyle.model import vgg
-from jaxstyle.data import load_image, load_mask
+from jaxstyle.images import load_image, load_mask
 from jaxstyle.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]

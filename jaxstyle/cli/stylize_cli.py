@@ -159,7 +159,7 @@ def _add_outputs(p: ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
 
-    from .. import data
+    from .. import images
     from ..model import weights
     from ..errors import UsageError
 
@@ -182,17 +182,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.content = str(photos[0])
     out, replace_out = _check_outputs(a)
     # Decode inputs first so a bad file fails before weights load or compile.
-    data.load_image(a.content, a.size)  # validate early; stylize reloads at each needed size
-    style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
+    images.load_image(a.content, a.size)  # validate early; stylize reloads at each needed size
+    style_imgs = [(images.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
     params, _ = weights.load(a.weights)
     filters = a.filters or a.scores
     if method in ("auto", "paper") and filters is None and a.class_name is None:
         a.class_name = "dog"
 
     result = _run_one(a, style_imgs, params, _config(a, method, filters, a.buckets or 0), out)
-    data.save_image(result.image, out, force=replace_out)
+    images.save_image(result.image, out, force=replace_out)
     if a.save_map:
-        data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
+        images.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
     fl = ""
     if result.filters:
         from ..select import filters as flt
@@ -207,7 +207,7 @@ def _run_one(a, style_imgs, params, config, out: Path):
     ``--save-every`` step images; the :class:`~jaxstyle.transfer.stylize.Result`."""
     import numpy as np
 
-    from .. import data
+    from .. import images
     from ..transfer.stylize import stylize_iter
 
     bar = None
@@ -223,7 +223,7 @@ def _run_one(a, style_imgs, params, config, out: Path):
                 _show(bar, prog)
             if a.save_every and prog.result is None and prog.done - last_saved >= a.save_every:
                 last_saved = prog.done
-                data.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
+                images.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
                                 force=True)
             result = prog.result or result
     finally:
@@ -322,7 +322,7 @@ def _batch_outputs(a, photos: list[Path]) -> list[Path | None]:
 
 def _main_batch(a, photos: list[Path], styles, method: str) -> int:
     """Stylize ``photos`` into the --out folder, writing each result as it finishes (exit 1 if any failed)."""
-    from .. import data
+    from .. import images
     from ..model import weights
     from ..transfer.stylize import stylize_batch
 
@@ -331,7 +331,7 @@ def _main_batch(a, photos: list[Path], styles, method: str) -> int:
     if not todo:
         print(f"nothing to do: all {len(photos)} outputs exist")
         return 0
-    style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
+    style_imgs = [(images.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
     params, _ = weights.load(a.weights)
     filters = a.filters or a.scores
     if method in ("auto", "paper") and filters is None and a.class_name is None:
@@ -354,7 +354,7 @@ def _main_batch(a, photos: list[Path], styles, method: str) -> int:
             failed += 1
             say(f"{photo}: {item.error}")
         else:
-            data.save_image(item.result.image, out, force=a.force)
+            images.save_image(item.result.image, out, force=a.force)
             say(f"wrote {out} ({item.result.image.shape[1]}x{item.result.image.shape[0]}, {item.result.seconds:.1f}s)")
         if photo_bar is not None:
             photo_bar.update(1)

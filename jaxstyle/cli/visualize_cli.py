@@ -20,7 +20,7 @@ from PIL import Image
 from ..select import filters as filtersmod
 from ..select.scorefile import ScoreFile
 from . import ArgumentParser, nonneg_float, nonneg_int, positive_int
-from ..data import atomic_write, save_image
+from ..images import atomic_write, save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
 
 SCORE_KEYS = ("purity", "ap", "selectivity")

@@ -81,12 +81,12 @@ def score(omap: np.ndarray, own: Sequence[np.ndarray], other: Sequence[np.ndarra
 
 def one(params, kind: str, left, right, class_name: str, map_options: Mapping) -> dict:
     """The row of one composite."""
-    from .. import data
+    from .. import images
     from ..transfer.locate import map_config
 
     size = map_config(map_options).size
-    imgs = [data.load_image(p.photo, size) for p in (left, right)]
-    masks = [data.load_mask(p.mask, im.shape[:2]) for p, im in zip((left, right), imgs)]
+    imgs = [images.load_image(p.photo, size) for p in (left, right)]
+    masks = [images.load_mask(p.mask, im.shape[:2]) for p, im in zip((left, right), imgs)]
     row = located(params, imgs, masks, [p.species == class_name for p in (left, right)], class_name, map_options)
     return {"composite": f"{left.name}+{right.name}", "kind": kind, "left": left.name, "right": right.name, **row}
 

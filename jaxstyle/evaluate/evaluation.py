@@ -401,29 +401,29 @@ def _style_runs(pairs: Sequence, sname: str, spath, cfg: RunConfig, params, out:
     """Each photo with style ``sname`` by every method of ``cfg``: rows appended to ``rows``, its gallery
     (and with ``save_outputs`` its images) written; yields after each photo. ``total``: the run's count of
     stylizations, for the log."""
-    from .. import data
+    from .. import images
     from . import metrics
 
-    grams = metrics.style_grams(params, data.load_image(spath, cfg.size))  # once per style at this size
+    grams = metrics.style_grams(params, images.load_image(spath, cfg.size))  # once per style at this size
     for pair in pairs:
         runs = {}
         for meth in cfg.methods:
             runs[meth] = _one_run(pair, sname, spath, meth, cfg.stylize_args(params), grams, runs)
             rows.append(runs[meth]["row"])
             if cfg.save_outputs:
-                data.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
+                images.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
                                 force=True)
             log(f"[{len(rows)}/{total}] {pair.name} x {sname} {meth}: " + _run_line(runs[meth]))
         its = cfg.iterations if cfg.iterations is not None else cfg.preset
         title = f"{pair.name} x {sname}  size {cfg.size}, iterations {its}"
-        data.save_image(_pair_sheet(pair, runs, title, cfg.gallery_width), out / GALLERY_DIR / f"{pair.name}__{sname}.png",
+        images.save_image(_pair_sheet(pair, runs, title, cfg.gallery_width), out / GALLERY_DIR / f"{pair.name}__{sname}.png",
                         force=True)
         yield pair
 
 
 def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
     """Stylize one photo x style with one method and score it: ``{row, metrics, image, content, mask, map}``."""
-    from .. import data
+    from .. import images
     from . import metrics
     from ..transfer.stylize import stylize
 
@@ -431,13 +431,13 @@ def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlie
     t0 = time.time()
     res = stylize(str(pair.photo), str(spath), **kw)
     secs = time.time() - t0
-    img = data.to_uint8(res.image).astype(np.float32)
+    img = images.to_uint8(res.image).astype(np.float32)
     con = np.asarray(res.content, np.float32)
     first = next(iter(earlier.values()), None)
     if first is not None and con.shape != first["content"].shape:  # pragma: no cover - methods disagree on size
         raise JaxstyleError(f"{pair.name}: method {meth} returned size {con.shape[:2]}, "
                             f"others {first['content'].shape[:2]}")
-    mask = first["mask"] if first is not None else data.load_mask(pair.mask, con.shape[:2])
+    mask = first["mask"] if first is not None else images.load_mask(pair.mask, con.shape[:2])
     m = metrics.evaluate(kw["params"], img, con, grams, mask, res.object_map)
     row = {"photo": pair.name, "style": sname, "method": meth, "is_dog": pair.is_dog,
            "category": pair.category, "height": int(con.shape[0]), "width": int(con.shape[1]),

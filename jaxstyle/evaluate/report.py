@@ -51,7 +51,7 @@ def stats(values: Sequence[float]) -> tuple[float, float, float, int]:
 
 def write_text(path: Path, text: str) -> None:
     """``text`` written to ``path`` atomically (replacing it)."""
-    from ..data import atomic_write
+    from ..images import atomic_write
 
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=True)
 

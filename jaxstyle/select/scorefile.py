@@ -80,7 +80,7 @@ class ScoreFile:
 
     def write(self, path: str | os.PathLike, force: bool = False) -> Path:
         """Write the document atomically (:func:`dumps`); an existing file is kept unless ``force``."""
-        from ..data import atomic_write
+        from ..images import atomic_write
 
         return atomic_write(path, lambda tmp: tmp.write_text(dumps(self.doc)), force=force)
 

@@ -1,6 +1,6 @@
 """A run's inputs as arrays: the photo, the styles and a user mask, at the sizes a run needs.
 
-Images are float32 (H, W, 3) RGB in [0, 255]; a path is read (:func:`jaxstyle.data.load_image`)
+Images are float32 (H, W, 3) RGB in [0, 255]; a path is read (:func:`jaxstyle.images.load_image`)
 at the long side asked for, an array is taken as it is and resized on the device
 (:func:`resize`, :func:`jaxstyle.transfer.losses.resize`).
 """
@@ -19,7 +19,7 @@ from ..errors import JaxstyleError, UsageError
 
 def as_image(x, size: int | None) -> np.ndarray:
     """``x`` (a path, read at long side ``size``, or an (H, W, 3) RGB array) as a float32 array."""
-    from ..data import load_image
+    from ..images import load_image
 
     if isinstance(x, (str, os.PathLike)):
         return load_image(x, size)
@@ -88,7 +88,7 @@ def user_region(mask, hw: tuple[int, int]) -> np.ndarray:
     """``--mask`` (path or array) as a (H, W) region in [0, 1], its edge softened inside it
     (:func:`jaxstyle.transfer.edges.inner_edge`, as wide as the object map's edge)."""
     if isinstance(mask, (str, os.PathLike)):
-        from ..data import load_mask
+        from ..images import load_mask
         region = load_mask(mask, hw)
     else:
         region = np.asarray(resize(np.asarray(mask, np.float32), hw))

@@ -1,4 +1,5 @@
-"""Image I/O (robust decoding, resizing, atomic saving) and labelled image pools."""
+"""Image files: robust decoding, resizing, atomic saving, and labelled image pools (the package's shipped
+files are in the data/ folder beside it)."""
 from __future__ import annotations
 
 import csv
