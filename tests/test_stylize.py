@@ -361,3 +361,48 @@ def test_larger_strength_paints_more_on_a_real_dog(real_params, shared_data):
         kept[strength] = metrics.structure(r.image, r.content, obj)
     assert gain[1.0] > gain[0.03] + 0.1, (gain, kept)
     assert kept[0.03] > kept[1.0], kept
+
+
+def _counted_decodes(monkeypatch) -> list:
+    """The paths :func:`jaxstyle.images.open_image` decodes from now on."""
+    from jaxstyle import images
+
+    seen, real = [], images.open_image
+    monkeypatch.setattr(images, "open_image", lambda path, *a, **k: seen.append(Path(path).name) or real(path, *a, **k))
+    return seen
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_photo_is_decoded_once_per_run(tiny_params, tmp_path, monkeypatch, batch):
+    """``auto`` reads the photo at the output's size and at the map's, from one decode; a batch with a map
+    batch of 2 decodes each photo once for its map and its run."""
+    from PIL import Image
+
+    paths = []
+    for i in range(2 if batch else 1):
+        paths.append(tmp_path / f"p{i}.png")
+        Image.fromarray(_imgs(i, (40, 56))[0].astype(np.uint8)).save(paths[-1])
+    seen = _counted_decodes(monkeypatch)
+    kw = dict(method="auto", filters={"conv5_1": [1, 2]}, size=32, iterations=1, scales=2, params=tiny_params,
+              map_options={"size": 48})
+    if batch:
+        items = list(S.stylize_batch([str(p) for p in paths], _imgs()[1], map_batch=2, **kw))
+        assert all(it.result is not None and it.result.content.shape == (23, 32, 3) for it in items)
+    else:
+        assert S.stylize(str(paths[0]), _imgs()[1], **kw).content.shape == (23, 32, 3)
+    assert seen == [p.name for p in paths]
+
+
+def test_a_decoded_photo_reads_as_its_path_does(tmp_path):
+    """Each size read from one decode is the array a fresh read of the path at that size gives."""
+    from PIL import Image
+    from jaxstyle import images
+
+    path = tmp_path / "p.png"
+    Image.fromarray(_imgs(5, (50, 70))[0].astype(np.uint8)).save(path)
+    photo = images.Photo.open(path)
+    for size in (32, 64, None):
+        with Image.open(path) as im:
+            fresh = np.asarray(im.convert("RGB").resize(images.long_side_wh(im.size, size), Image.LANCZOS)
+                               if size else im.convert("RGB"), np.float32)
+        np.testing.assert_array_equal(photo.at(size), fresh)

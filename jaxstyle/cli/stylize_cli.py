@@ -182,14 +182,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.content = str(photos[0])
     out, replace_out = _check_outputs(a)
     # Decode inputs first so a bad file fails before weights load or compile.
-    images.load_image(a.content, a.size)  # validate early; stylize reloads at each needed size
+    photo = images.Photo.open(a.content)  # decoded once: stylize reads it at each size it needs
+    photo.check(a.size)
     style_imgs = [(images.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
     params, _ = weights.load(a.weights)
     filters = a.filters or a.scores
     if method in ("auto", "paper") and filters is None and a.class_name is None:
         a.class_name = "dog"
 
-    result = _run_one(a, style_imgs, params, _config(a, method, filters, a.buckets or 0), out)
+    result = _run_one(a, photo, style_imgs, params, _config(a, method, filters, a.buckets or 0), out)
     images.save_image(result.image, out, force=replace_out)
     if a.save_map:
         images.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
@@ -202,8 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run_one(a, style_imgs, params, config, out: Path):
-    """:func:`stylize_iter` of ``a.content`` with a progress bar (unless ``--quiet``) and the
+def _run_one(a, photo, style_imgs, params, config, out: Path):
+    """:func:`stylize_iter` of ``photo`` (``a.content`` decoded) with a progress bar (unless ``--quiet``) and the
     ``--save-every`` step images; the :class:`~jaxstyle.transfer.stylize.Result`."""
     import numpy as np
 
@@ -217,7 +218,7 @@ def _run_one(a, style_imgs, params, config, out: Path):
     last_saved = 0
     result = None
     try:  # the bar is closed first, so an error (e.g. "no dog found") is the last line
-        for prog in stylize_iter(a.content, style_imgs, params=params, config=config,
+        for prog in stylize_iter(photo, style_imgs, params=params, config=config,
                                  on_phase=None if bar is None else (lambda text: bar.set_description(text, refresh=True))):
             if bar is not None:
                 _show(bar, prog)

@@ -27,7 +27,7 @@ NAN = float("nan")
 
 def side_by_side(photos: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     """The photos (H, W, 3) at the smallest height, left to right, and each mask placed in that frame."""
-    from ..transfer.inputs import resize
+    from ..transfer.losses import resize
 
     h = min(p.shape[0] for p in photos)
     sized = []
@@ -95,7 +95,7 @@ def located(params, imgs: Sequence[np.ndarray], masks: Sequence[np.ndarray], own
             map_options: Mapping) -> dict:
     """Map the photos side by side (:func:`side_by_side`) and :func:`score` it: the masks of ``own`` photos
     are the class's animals, the others' must stay uncovered. Adds ``refused``, ``presence`` and ``seconds``."""
-    from ..transfer.inputs import resize
+    from ..transfer.losses import resize
     from ..transfer.locate import locate
     from .mapeval import shown_map
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from . import mapfeatures, objective, optimize
 from .detail import fine_band, next_level_start, style_detail
-from .inputs import hw_at, load_styles, pad, resize
+from .inputs import hw_at, load_styles, pad
+from .losses import resize
 from .locate import resolve_filters
 from .objective import CONTENT_LAYER, PRESETS, composite
 from ..errors import UsageError

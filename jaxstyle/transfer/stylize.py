@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .inputs import at_long_side, content_image, user_region
+from .inputs import at_long_side, decoded, user_region
 from .levels import LevelRunner, Progress, Setup, level_plan, phase
 from .locate import fitted_map, locate, locate_many, map_config
 from .objective import PRESETS, composite
@@ -154,10 +154,12 @@ def _stylize_photo(setup: Setup, content, t0: float, on_phase=None, located: Map
                    ) -> Iterator[Progress]:
     """One photo through :class:`LevelRunner`; the last :class:`Progress` carries the :class:`Result`.
 
-    ``located``: the photo's :func:`locate` result when it was computed with others (``auto``).
+    ``content``: an array or a decoded photo (:func:`~jaxstyle.transfer.inputs.decoded`), read here at
+    the output's size and by :func:`locate` at the map's. ``located``: the photo's :func:`locate`
+    result when it was computed with others (``auto``).
     """
     cfg = setup.cfg
-    content_img = content_image(content, cfg.size)
+    content_img = at_long_side(content, cfg.size)
     plan = level_plan(content_img.shape, cfg)
     H, W = content_img.shape[:2]
     region_full = user_region(cfg.mask, (H, W)) if cfg.method == "mask" else None
@@ -195,7 +197,8 @@ def stylize_iter(content, style, *, params=None, config: Config | None = None, o
                  **kw) -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
-    ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
+    ``content``/``style``: paths, RGB arrays (0–255) or, for ``content``, a
+    :class:`~jaxstyle.images.Photo` (a path is decoded once). ``style`` may be a list of
     paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight). The options
     are :class:`Config`'s fields, given as ``config=`` or as keywords (keywords override).
     ``on_phase(text)`` hears what the run is doing ("loading weights", "object map",
@@ -203,7 +206,8 @@ def stylize_iter(content, style, *, params=None, config: Config | None = None, o
     """
     t0 = time.time()
     cfg = _config(config, kw)
-    yield from _stylize_photo(Setup.build(cfg, style, params, on_phase), content, t0, on_phase)
+    setup = Setup.build(cfg, style, params, on_phase)
+    yield from _stylize_photo(setup, decoded(content), t0, on_phase)
 
 
 BATCH_BUCKETS = 4  # stylize_batch's default Config.buckets
@@ -226,15 +230,24 @@ def map_batch(cfg: Config, backend: str | None = None) -> int:
     return 1 if (backend or jax.default_backend()) == "cpu" else MAP_BATCH_ACCELERATOR
 
 
+def _decoded_or_error(content):
+    """``content`` decoded (:func:`~jaxstyle.transfer.inputs.decoded`), or the error that stops it."""
+    try:
+        return decoded(content)
+    except JaxstyleError as e:
+        return e
+
+
 def _locate_chunk(setup: Setup, contents: Sequence, n: int) -> list[Mapping | JaxstyleError]:
-    """Per photo, its :func:`locate` result or the error that stops it; the maps' VGG passes ``n`` at a time."""
+    """Per photo (decoded, or its error), its :func:`locate` result or the error that stops it; the maps'
+    VGG passes ``n`` at a time."""
     cfg = setup.cfg
     options = _map_options(cfg)
     size = map_config(options).size
     out: list = []
     for c in contents:
         try:
-            out.append(at_long_side(c, size))
+            out.append(c if isinstance(c, JaxstyleError) else at_long_side(c, size))
         except JaxstyleError as e:
             out.append(e)
     ok = [i for i, v in enumerate(out) if not isinstance(v, JaxstyleError)]
@@ -266,26 +279,30 @@ def stylize_batch(contents: Sequence, style, *, params=None, config: Config | No
     n = map_batch(cfg)
     for start in range(0, len(contents), n):
         chunk = contents[start: start + n]
+        photos = [_decoded_or_error(c) for c in chunk]  # each photo decoded once, for its map and its run
         located: list = [None] * len(chunk)
         if cfg.method == "auto" and n > 1:
             phase(on_phase, f"object maps of photos {start + 1}-{start + len(chunk)}")
-            located = _locate_chunk(setup, chunk, n)
-        for i, (content, loc) in enumerate(zip(chunk, located), start):
-            yield _batch_item(setup, i, content, loc, on_phase, on_progress)
+            located = _locate_chunk(setup, photos, n)
+        for i, (content, photo, loc) in enumerate(zip(chunk, photos, located), start):
+            yield _batch_item(setup, BatchItem(i, content), photo, loc, on_phase, on_progress)
 
 
-def _batch_item(setup: Setup, i: int, content, located, on_phase, on_progress) -> BatchItem:
-    if isinstance(located, JaxstyleError):
-        return BatchItem(i, content, error=located)
+def _batch_item(setup: Setup, item: BatchItem, photo, located, on_phase, on_progress) -> BatchItem:
+    """``item`` with its result or the error that stops it: ``photo`` decoded (or its error), ``located``
+    its :func:`locate` result when computed with others (or its error, or None)."""
+    for error in (photo, located):
+        if isinstance(error, JaxstyleError):
+            return replace(item, error=error)
     res = None
     try:
-        for p in _stylize_photo(setup, content, time.time(), on_phase, located):
+        for p in _stylize_photo(setup, photo, time.time(), on_phase, located):
             if on_progress is not None:
-                on_progress(i, p)
+                on_progress(item.index, p)
             res = p.result or res
     except JaxstyleError as e:
-        return BatchItem(i, content, error=e)
-    return BatchItem(i, content, result=res)
+        return replace(item, error=e)
+    return replace(item, result=res)
 
 
 def stylize(content, style, **kw) -> Result:
