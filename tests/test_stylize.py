@@ -318,8 +318,9 @@ def test_object_map_runs_forward_only_on_the_objectives_kernels(tiny_params, mon
         assert with_w == []
     else:  # blocks 3-5 in Winograd, block 2 direct (its Winograd forward is slower)
         assert with_w == sorted(set(vgg.WINOGRAD_TILE) - set(vgg.WINOGRAD_FORWARD_ONLY_SKIP))
-        setup = levels.Setup.build(S.Config(method="auto", conv=conv, filters=("conv5_1:1",)), style, tiny_params)
-        assert all(setup.map_params()[n]["winograd"] is setup.fast_params()[n]["winograd"] for n in with_w)
+        run = levels.Run(levels.Setup.build(S.Config(method="auto", conv=conv, filters=("conv5_1:1",)), style,
+                                            tiny_params))
+        assert all(run.map_params()[n]["winograd"] is run.fast_params()[n]["winograd"] for n in with_w)
 
 
 def test_strength_zero_returns_the_photo(tiny_params):
@@ -406,3 +407,20 @@ def test_a_decoded_photo_reads_as_its_path_does(tmp_path):
             fresh = np.asarray(im.convert("RGB").resize(images.long_side_wh(im.size, size), Image.LANCZOS)
                                if size else im.convert("RGB"), np.float32)
         np.testing.assert_array_equal(photo.at(size), fresh)
+
+
+def test_a_run_owns_its_caches_and_the_setup_holds_none(tiny_params, monkeypatch):
+    """The frozen Setup is what a run is asked; what it computes once (targets, kernels, sizes met) is its Run's."""
+    import dataclasses
+
+    content, style = _imgs(2)
+    setup = levels.Setup.build(S.Config(method="gatys", size=32), style, tiny_params)
+    assert all(f.default_factory is dataclasses.MISSING for f in dataclasses.fields(setup))  # no cache made empty
+    calls = []
+    real = O.style_targets
+    monkeypatch.setattr(O, "style_targets", lambda *a: calls.append(a[4]) or real(*a))
+    one, two = levels.Run(setup), levels.Run(setup)
+    assert one.style_targets(32) is one.style_targets(32) and calls == [32]
+    two.style_targets(32)
+    assert calls == [32, 32]
+    assert one.first_time((24, 32)) and not one.first_time((24, 32)) and two.first_time((24, 32))

@@ -188,13 +188,13 @@ class Engine:
         self._map_params = None
 
     def map_params(self) -> Mapping:
-        """The object map's forward weights (``levels.Setup.map_params``), made once."""
+        """The object map's forward weights (``levels.Run.map_params``), made once."""
         from ..transfer import levels, stylize
 
         with self._map_lock:
             if self._map_params is None:
                 setup = levels.Setup.build(stylize.Config(), BUNDLED_STYLES[next(iter(BUNDLED_STYLES))], self.params)
-                self._map_params = setup.map_params()
+                self._map_params = levels.Run(setup).map_params()
             return self._map_params
 
     def map_config(self):
