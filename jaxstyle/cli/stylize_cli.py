@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import ArgumentParser, nonneg_float, nonneg_int, positive_int, unit_float
+from . import ArgumentParser, config_from_args, nonneg_float, nonneg_int, positive_int, unit_float
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "examples"
 DEFAULT_CONTENT = EXAMPLES / "dog.jpg"
@@ -16,6 +16,12 @@ DEFAULT_STYLE = EXAMPLES / "starry_night.jpg"
 DEFAULT_OUT = Path("out") / "stylized.png"  # several photos go to DEFAULT_OUT_DIR
 DEFAULT_OUT_DIR = "out/stylized"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+# How the flags meet stylize.Config (checked both ways by tests/test_cli.py): fields made from several
+# flags, fields kept at their defaults on the command line, and flags that are not Config fields.
+CONFIG_DERIVED = ("method", "filters", "buckets", "map_options")
+CONFIG_UNFLAGGED = ("chunk", "pooling", "prefetch")
+NOT_CONFIG = ("content", "style", "scores", "out", "force", "skip_existing", "quiet", "save_every", "save_map",
+              "weights", "min_evidence", "second_look", "learned_map", "head_gate")
 
 
 def expand_contents(items: Sequence[str]) -> tuple[list[Path], bool]:
@@ -253,15 +259,12 @@ def _check_outputs(a) -> tuple[Path, bool]:
 
 
 def _config(a, method: str, filters, buckets: int):
-    """The :class:`stylize.Config` of the parsed flags."""
+    """The :class:`stylize.Config` of the parsed flags (each field from the flag of its name, but
+    :data:`CONFIG_DERIVED` and :data:`CONFIG_UNFLAGGED`)."""
     from ..transfer.stylize import Config
 
-    return Config(method=method, class_name=a.class_name, filters=filters, mask=a.mask, size=a.size,
-                  iterations=a.iterations, preset=a.preset, content_weight=a.content_weight,
-                  style_weight=a.style_weight, tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed,
-                  init=a.init, scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors,
-                  style_scale=a.style_scale, conv=a.conv, buckets=buckets, map_batch=a.map_batch,
-                  map_options=map_options(a), strength=a.strength)
+    return config_from_args(Config, a, CONFIG_UNFLAGGED, method=method, filters=filters, buckets=buckets,
+                            map_options=map_options(a))
 
 
 def map_options(a) -> dict | None:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from ..select import filters as filtersmod
 from ..select.scorefile import ScoreFile
-from . import ArgumentParser, nonneg_float, nonneg_int, positive_int
+from . import ArgumentParser, config_from_args, nonneg_float, nonneg_int, positive_int
 from ..images import atomic_write, save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
 
@@ -256,6 +256,12 @@ def render(params: Mapping, wanted: Mapping[str, Sequence[int]], out_dir: str | 
     return {"rows": rows, "filters": fstr, "seconds": seconds, "index": str(out / "index.md")}
 
 
+# How the flags meet actmax.ActmaxConfig (checked both ways by tests/test_cli.py): fields kept at their
+# defaults on the command line, and flags that are not ActmaxConfig fields.
+CONFIG_UNFLAGGED = ("init_std", "preact", "pooling")
+NOT_CONFIG = ("cls", "scores", "filters", "selected", "top", "out", "seed", "no_sheets", "weights", "force")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from ..select import actmax
 
@@ -295,9 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UsageError("--selected needs --scores FILE")
     if not (a.filters or a.scores or a.cls):
         raise UsageError("give --filters SPEC, --scores FILE or --class NAME")
-    config = actmax.ActmaxConfig(size=a.size, steps=a.steps, optimizer=a.optimizer, lr=a.lr, l2_decay=a.l2_decay,
-                                 blur_every=a.blur_every, blur_sigma=a.blur_sigma, jitter=a.jitter,
-                                 scale=a.scale, norm_pct=a.norm_pct, contrib_pct=a.contrib_pct, center=a.center)
+    config = config_from_args(actmax.ActmaxConfig, a, CONFIG_UNFLAGGED)
     doc = None
     if a.cls:
         doc = load_scores(filtersmod.shipped_path(a.cls))
