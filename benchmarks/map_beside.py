@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from jaxstyle import images  # noqa: E402
 from jaxstyle.evaluate import composites  # noqa: E402
-from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
+from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.select import classes  # noqa: E402
 from jaxstyle.transfer import mapfeatures, objectmap  # noqa: E402

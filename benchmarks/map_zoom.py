@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from jaxstyle import images  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
-from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
+from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.transfer import locate, mapfeatures, objectmap as om  # noqa: E402
 

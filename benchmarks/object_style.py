@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from jaxstyle import images  # noqa: E402
-from jaxstyle.evaluate import evaluation, metrics  # noqa: E402
+from jaxstyle.evaluate import metrics  # noqa: E402
+from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import vgg, weights  # noqa: E402
 from jaxstyle.transfer import levels, objective, stylize as S  # noqa: E402
 
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
     p.add_argument("--csv", default=None)
     a = p.parse_args(argv)
     params = vgg.prepare(weights.load()[0])
-    pairs = evaluation.find_pairs(a.pairs, a.photos.split(","))
+    pairs = find_pairs(a.pairs, a.photos.split(","))
     grams = metrics.style_grams(params, images.load_image(a.style, a.size))
     rows = [r for v in a.variants for r in run_variant(v, pairs, a.style, params, grams, a.size, a.iterations)]
     for v in a.variants:

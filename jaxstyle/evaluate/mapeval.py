@@ -182,7 +182,8 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
     unusable ones), ``out`` checked (``files``) and made, the weights loaded and prepared for the map's
     passes (:func:`mapfeatures.vgg_params`, as ``stylize`` runs them). Nothing is made before the checks."""
     from ..transfer import mapfeatures
-    from .evaluation import check_out, find_pairs
+    from .evaluation import check_out
+    from .pairs import find_pairs
 
     out = Path(out)
     pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)
