@@ -311,8 +311,9 @@ def _style_runs(pairs: Sequence, sname: str, spath, cfg: RunConfig, params, out:
     grams = metrics.style_grams(params, images.load_image(spath, cfg.size))  # once per style at this size
     for pair in pairs:
         runs = {}
+        photo = images.Photo.open(pair.photo)  # decoded once for every method
         for meth in cfg.methods:
-            runs[meth] = _one_run(pair, sname, spath, meth, cfg.stylize_args(params), grams, runs)
+            runs[meth] = _one_run(pair, photo, sname, spath, meth, cfg.stylize_args(params), grams, runs)
             rows.append(runs[meth]["row"])
             if cfg.save_outputs:
                 images.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
@@ -325,15 +326,16 @@ def _style_runs(pairs: Sequence, sname: str, spath, cfg: RunConfig, params, out:
         yield pair
 
 
-def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
-    """Stylize one photo x style with one method and score it: ``{row, metrics, image, content, mask, map}``."""
+def _one_run(pair, photo, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
+    """Stylize one photo (``pair``'s, decoded: ``photo``) x style with one method and score it:
+    ``{row, metrics, image, content, mask, map}``."""
     from .. import images
     from . import metrics
     from ..transfer.stylize import stylize
 
     kw = dict(base_kw, method=meth, **({"mask": str(pair.mask)} if meth == "mask" else {}))
     t0 = time.time()
-    res = stylize(str(pair.photo), str(spath), **kw)
+    res = stylize(photo, str(spath), **kw)
     secs = time.time() - t0
     img = images.to_uint8(res.image).astype(np.float32)
     con = np.asarray(res.content, np.float32)
