@@ -118,7 +118,7 @@ def resize_long_side(img: Image.Image, size: int | None, multiple: int = 1) -> I
     return img.resize((w, h), Image.LANCZOS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity, not by its pixels
 class Photo:
     """A photo decoded once (:func:`open_image`) and read at each long side a run needs (:meth:`at`).
 
