@@ -88,7 +88,7 @@ def test_python_dash_m_runs_the_dispatcher():
 CONFIGS = {  # command -> (its CLI module, the config dataclass its flags build)
     "stylize": ("jaxstyle.cli.stylize_cli", "jaxstyle.transfer.stylize:Config"),
     "evaluate": ("jaxstyle.cli.evaluate_cli", "jaxstyle.evaluate.evaluation:RunConfig"),
-    "visualize": ("jaxstyle.cli.visualize_cli", "jaxstyle.select.actmax:ActmaxConfig"),
+    "visualize": ("jaxstyle.cli.visualize_cli", "jaxstyle.visualize.actmax:ActmaxConfig"),
 }
 
 

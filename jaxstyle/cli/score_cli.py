@@ -144,7 +144,7 @@ def _restore(state: scoring.ScoreState, z: Mapping[str, np.ndarray]) -> None:
 # --------------------------------------------------------------------------- output
 def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: int, out_dir: Path,
                  force: bool) -> int:
-    from ..select import viz
+    from ..visualize.sheets import filter_sheet
 
     need = {state.ids[int(i)] for l, fs in which.items() for f in fs for i in scores[l].top_idx[f]}
     imgs = pool.fetch(need, size)
@@ -156,7 +156,7 @@ def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: 
             if not idx:
                 continue
             rows = [list(s.top_idx[f]).index(i) for i in idx]
-            sheet = viz.filter_sheet([imgs[state.ids[i]] for i in idx], l, int(f), s.top_pos[f][rows],
+            sheet = filter_sheet([imgs[state.ids[i]] for i in idx], l, int(f), s.top_pos[f][rows],
                                      s.top_val[f][rows], [state.positive[i] for i in idx], size,
                                      {"purity": float(s.purity[f]), "AP": float(s.ap[f]),
                                       "SI": float(s.selectivity[f])})
