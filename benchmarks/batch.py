@@ -82,7 +82,7 @@ def score(params, runs: dict, pets: Path) -> dict:
     """Every output against its mask: per-photo rows and, per style and overall, the medians of SCORED."""
     import numpy as np
 
-    from jaxstyle import data
+    from jaxstyle import images
     from jaxstyle.evaluate import metrics
 
     rows = []
@@ -90,9 +90,9 @@ def score(params, runs: dict, pets: Path) -> dict:
         grams = None
         for photo, r in done:
             con = np.asarray(r.content, np.float32)
-            grams = grams if grams is not None else metrics.style_grams(params, data.load_image(style, max(con.shape)))
-            mask = data.load_mask(pets / f"{photo.stem}_mask.png", con.shape[:2])
-            m = metrics.evaluate(params, data.to_uint8(r.image).astype(np.float32), con, grams, mask, r.object_map)
+            grams = grams if grams is not None else metrics.style_grams(params, images.load_image(style, max(con.shape)))
+            mask = images.load_mask(pets / f"{photo.stem}_mask.png", con.shape[:2])
+            m = metrics.evaluate(params, images.to_uint8(r.image).astype(np.float32), con, grams, mask, r.object_map)
             rows.append(dict(photo=photo.stem, style=style.stem, **{k: round(float(m[k]), 4) for k in SCORED}))
     med = lambda rs: {k: round(float(np.median([x[k] for x in rs])), 3) for k in SCORED}  # noqa: E731
     return dict(rows=rows, median=med(rows), median_by_style={s.stem: med([x for x in rows if x["style"] == s.stem])

@@ -47,7 +47,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxstyle import data  # noqa: E402
+from jaxstyle import images  # noqa: E402
 from jaxstyle.allocator import ENV as KEPT_MEMORY_ENV, keep_freed_memory  # noqa: E402
 from jaxstyle.transfer import optimize  # noqa: E402
 from jaxstyle.select import scoring  # noqa: E402
@@ -142,8 +142,8 @@ def jax_objective(size: int, conv: str = "auto", dtype=None):
     ``dtype``: the same objective with the VGG pass in ``dtype`` (the bf16 experiment; gpu.py's rows).
     """
     params = vgg.prepare(_params(), conv)
-    content = jnp.asarray(data.load_image(CONTENT, size))
-    style = data.load_image(STYLE, max(2 * size, 64))
+    content = jnp.asarray(images.load_image(CONTENT, size))
+    style = images.load_image(STYLE, max(2 * size, 64))
     tg = O.style_targets(params, [style], [1.0], O.GATYS_STYLE_LAYERS, size, 1.0, "max")
     ct = vgg.features(params, content, (O.CONTENT_LAYER,))[O.CONTENT_LAYER]
     spec = dict(style_layers=O.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
@@ -287,7 +287,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
     # quality: the same full-size objective evaluated on every output image
     f, fargs, *_ = jax_objective(size)
     fj = jax.jit(f)
-    losses = {n: float(fj(jnp.asarray(data.load_image(p)), fargs)[0]) for n, p in outs.items()}
+    losses = {n: float(fj(jnp.asarray(images.load_image(p)), fargs)[0]) for n, p in outs.items()}
     ref = median(times.get("PyTorch LBFGS (torch_gatys.py)", []))
     rows = []
     for n, ts in times.items():
@@ -380,10 +380,10 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
     params = _params() if params is None else params
     if cold:
         optimize.clear_caches()  # each run pays its own compilation
-    grams = metrics.style_grams(params, data.load_image(style, size)) if grams is None else grams
-    con = data.load_image(photo, size)
+    grams = metrics.style_grams(params, images.load_image(style, size)) if grams is None else grams
+    con = images.load_image(photo, size)
     if region is None:
-        mask = data.load_mask(photo.with_name(photo.stem + "_mask.png"), con.shape[:2])
+        mask = images.load_mask(photo.with_name(photo.stem + "_mask.png"), con.shape[:2])
         region, _ = metrics.regions(mask, metrics.band_radius(mask.shape))
     pts, paused, best_at, best_seen = [], 0.0, 0, -np.inf
     t0 = time.perf_counter()
@@ -394,7 +394,7 @@ def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5,
         if p.scale == p.num_scales - 1:
             img = np.asarray(p.image)  # blocks until the chunk is done
             t = time.perf_counter()
-            gain = float(metrics.style_gains(params, data.to_uint8(img).astype(np.float32), con, grams,
+            gain = float(metrics.style_gains(params, images.to_uint8(img).astype(np.float32), con, grams,
                                              [region])["gain"][0])
             pts.append((t - t0 - paused, p.done, gain, p.loss))
             paused += time.perf_counter() - t

@@ -23,7 +23,7 @@ import bench as B  # sets the CPU XLA flags before JAX starts; same weights and 
 
 import numpy as np
 
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.evaluate import metrics
 from jaxstyle.transfer import optimize
 from jaxstyle.transfer.stylize import DETAILS
@@ -98,8 +98,8 @@ def main(argv=None) -> int:
     params = B._params()
     has_mask = a.photo.with_name(a.photo.stem + "_mask.png").exists()
     # with a mask, bench._gain_trace takes its object region; without one, the whole image
-    region = None if has_mask else np.ones(data.load_image(a.photo, a.size).shape[:2], np.float32)
-    grams = metrics.style_grams(params, data.load_image(a.style, a.size))
+    region = None if has_mask else np.ones(images.load_image(a.photo, a.size).shape[:2], np.float32)
+    grams = metrics.style_grams(params, images.load_image(a.style, a.size))
     runs = {}
     for plan in plans:
         for detail in details:

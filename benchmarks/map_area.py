@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from jaxstyle import data  # noqa: E402
+from jaxstyle import images  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.transfer.locate import auto_map  # noqa: E402
 
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     for name, group in groups.items():
         areas = []
         for r in group[:a.limit]:
-            img = data.load_image(root / r["filename"], a.size)
+            img = images.load_image(root / r["filename"], a.size)
             m = auto_map(params, str(root / r["filename"]), img.shape[:2], a.class_name)
             areas.append(float((m >= 0.5).mean()))
         x = np.asarray(areas)

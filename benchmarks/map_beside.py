@@ -22,20 +22,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from jaxstyle import data  # noqa: E402
+from jaxstyle import images  # noqa: E402
 from jaxstyle.evaluate import composites  # noqa: E402
-from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
+from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.select import classes  # noqa: E402
 from jaxstyle.transfer import mapfeatures, objectmap  # noqa: E402
 
 
 def pool_photos(roots, group: str, exclude: set[int]) -> list[Path]:
-    """Photos of the labelled folders ``roots`` (:func:`jaxstyle.data.folder_pool`) whose ImageNet class is in
+    """Photos of the labelled folders ``roots`` (:func:`jaxstyle.images.folder_pool`) whose ImageNet class is in
     ``group`` and not in ``exclude``."""
     _, members = classes.resolve(group)
     members = set(members) - exclude
-    return sorted(Path(root) / it.id for root in roots for it in data.folder_pool(root, classes.label_code)
+    return sorted(Path(root) / it.id for root in roots for it in images.folder_pool(root, classes.label_code)
                   if it.label in members)
 
 
@@ -65,9 +65,9 @@ def main(argv=None) -> int:
         rows = []
         for i, path in enumerate(others):
             pair = own[i % len(own)]
-            img = data.load_image(pair.photo, a.size)
-            other = data.load_image(path, a.size)
-            imgs, masks = [img, other], [data.load_mask(pair.mask, img.shape[:2]), np.ones(other.shape[:2], np.float32)]
+            img = images.load_image(pair.photo, a.size)
+            other = images.load_image(path, a.size)
+            imgs, masks = [img, other], [images.load_mask(pair.mask, img.shape[:2]), np.ones(other.shape[:2], np.float32)]
             flags = [True, False]
             if i % 2:
                 imgs, masks, flags = imgs[::-1], masks[::-1], flags[::-1]

@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxstyle import data  # noqa: E402
+from jaxstyle import images  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
-from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
+from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.transfer import locate, mapfeatures, objectmap as om  # noqa: E402
 
@@ -135,8 +135,8 @@ def main(argv=None) -> int:
     photos = []
     for folder in a.pairs:
         for pair in find_pairs(folder, limit=a.limit):
-            img = data.load_image(pair.photo, a.size)
-            photos.append((pair, img, data.load_mask(pair.mask, img.shape[:2]),
+            img = images.load_image(pair.photo, a.size)
+            photos.append((pair, img, images.load_mask(pair.mask, img.shape[:2]),
                            mapfeatures.features(params, np.asarray(img, np.float32))))
     print(f"{len(photos)} photos, `--class {a.class_name}`, map at {a.size} px\n")
     print("| finish | source | own: IoU median | own: IoU ≥ 0.6 | other animals: cover ≤ 0.05 | host s/map |")

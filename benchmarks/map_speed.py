@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from jaxstyle import data  # noqa: E402
+from jaxstyle import images  # noqa: E402
 from jaxstyle.transfer import locate, mapfeatures, objectmap  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     print("|---|---|---:|---:|---:|---:|---:|")
     totals = []
     for path in paths:
-        img = np.asarray(data.load_image(path, a.size), np.float32)
+        img = np.asarray(images.load_image(path, a.size), np.float32)
         t = time.perf_counter()
         objectmap.object_map(params, img, None, probe, cfg, head)
         cold = time.perf_counter() - t
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos; "
           f"{mapfeatures.compiled._cache_size()} VGG programs compiled")
     if a.batch > 1:
-        print(batched(params, [np.asarray(data.load_image(p_, a.size), np.float32) for p_ in paths], a.batch))
+        print(batched(params, [np.asarray(images.load_image(p_, a.size), np.float32) for p_ in paths], a.batch))
     return 0
 
 

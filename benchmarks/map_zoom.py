@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from jaxstyle import data  # noqa: E402
+from jaxstyle import images  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
-from jaxstyle.evaluate.evaluation import find_pairs  # noqa: E402
+from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 from jaxstyle.transfer import locate, mapfeatures, objectmap as om  # noqa: E402
 
@@ -57,8 +57,8 @@ def main(argv=None) -> int:
     rows = []
     for folder in a.pairs:
         for pair in find_pairs(folder):
-            img = np.asarray(data.load_image(pair.photo, a.size), np.float32)
-            mask = data.load_mask(pair.mask, img.shape[:2])
+            img = np.asarray(images.load_image(pair.photo, a.size), np.float32)
+            mask = images.load_mask(pair.mask, img.shape[:2])
             maps = two_looks(params, probe, cfg, img)
             own = pair.species == a.class_name
             vals = []

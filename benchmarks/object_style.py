@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from jaxstyle import data  # noqa: E402
-from jaxstyle.evaluate import evaluation, metrics  # noqa: E402
+from jaxstyle import images  # noqa: E402
+from jaxstyle.evaluate import metrics  # noqa: E402
+from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import vgg, weights  # noqa: E402
 from jaxstyle.transfer import levels, objective, stylize as S  # noqa: E402
 
@@ -49,8 +50,8 @@ def run_variant(variant: str, pairs, style: str, params, grams, size: int, itera
         kw = {"mask": str(pair.mask)} if method == "mask" else {}
         r = S.stylize(str(pair.photo), style, method=method, size=size, iterations=iterations,
                       strength=float(strength), params=params, **kw)
-        out = data.to_uint8(r.image).astype(np.float32)
-        m = metrics.evaluate(params, out, r.content, grams, data.load_mask(pair.mask, r.content.shape[:2]))
+        out = images.to_uint8(r.image).astype(np.float32)
+        m = metrics.evaluate(params, out, r.content, grams, images.load_mask(pair.mask, r.content.shape[:2]))
         rows.append(dict(variant=variant, photo=pair.name, structure=m["structure_obj"], gain=m["gain_obj"]))
         print(rows[-1], flush=True)
     return rows
@@ -67,8 +68,8 @@ def main(argv=None) -> int:
     p.add_argument("--csv", default=None)
     a = p.parse_args(argv)
     params = vgg.prepare(weights.load()[0])
-    pairs = evaluation.find_pairs(a.pairs, a.photos.split(","))
-    grams = metrics.style_grams(params, data.load_image(a.style, a.size))
+    pairs = find_pairs(a.pairs, a.photos.split(","))
+    grams = metrics.style_grams(params, images.load_image(a.style, a.size))
     rows = [r for v in a.variants for r in run_variant(v, pairs, a.style, params, grams, a.size, a.iterations)]
     for v in a.variants:
         rr = [r for r in rows if r["variant"] == v]

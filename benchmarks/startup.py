@@ -39,8 +39,8 @@ lap("imports")
 params, _ = weights.load(); jax.block_until_ready(params); lap("weights")
 ex = root + "/jaxstyle/data/examples/"
 cfg = S.Config(method="gatys", size=size, scales=1, iterations=iterations)
-su = levels.Setup.build(cfg, ex + "starry_night.jpg", params)
-img = inputs.content_image(ex + "dog.jpg", size)
+su = levels.Run(levels.Setup.build(cfg, ex + "starry_night.jpg", params))
+img = inputs.at_long_side(ex + "dog.jpg", size)
 lv = levels.level_plan(img.shape, cfg)[0]
 runner = levels.LevelRunner(su, img, (lv,))
 spec = runner.static_spec(lv)

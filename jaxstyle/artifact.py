@@ -35,9 +35,9 @@ def write(target: str | os.PathLike | BinaryIO, arrays: Mapping[str, np.ndarray]
 
 def save(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], meta: Mapping | None, force: bool = False,
          meta_key: str = META, sort_keys: bool = False) -> Path:
-    """:func:`write` to a temporary file renamed to ``path`` (:func:`jaxstyle.data.atomic_write`):
+    """:func:`write` to a temporary file renamed to ``path`` (:func:`jaxstyle.images.atomic_write`):
     an existing file is kept unless ``force``."""
-    from .data import atomic_write
+    from .images import atomic_write
 
     return atomic_write(path, lambda tmp: write(tmp, arrays, meta, meta_key, sort_keys), force=force)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxstyle.select import actmax
+from jaxstyle.visualize import actmax
 from jaxstyle.model import vgg
 from helpers import tiny_params
 from jaxstyle.cli import visualize_cli as vc

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.transfer import levels, optimize, stylize as S
 from jaxstyle.cli import stylize_cli
 from jaxstyle.model import vgg
@@ -147,7 +147,7 @@ def _photos(tmp_path, n=3):
     d = tmp_path / "photos"
     d.mkdir()
     for i in range(n):
-        data.save_image(_img(10 + i, (32, 48 - 8 * (i % 2))), d / f"p{i}.png")
+        images.save_image(_img(10 + i, (32, 48 - 8 * (i % 2))), d / f"p{i}.png")
     return d
 
 
@@ -175,7 +175,7 @@ def test_interrupted_batch_keeps_finished_outputs(monkeypatch, tmp_path, tiny_pa
     with pytest.raises(KeyboardInterrupt):
         _cli(monkeypatch, tiny_params, [d / "p0.png", "--content", str(d), "--out", str(out)])
     assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png"]  # whole files, no temporaries
-    assert data.load_image(out / "p1.png").shape == (26, 32, 3)
+    assert images.load_image(out / "p1.png").shape == (26, 32, 3)
     # the rerun leaves what is done and does the rest
     monkeypatch.setattr(S, "_stylize_photo", real)
     before = (out / "p0.png").stat().st_mtime_ns
@@ -200,7 +200,7 @@ def test_batch_flags_fail_before_any_work(monkeypatch, tmp_path, tiny_params):
     with pytest.raises(UsageError, match="folder"):
         _cli(monkeypatch, tiny_params, [d / "p0.png", "--content", str(d), "--out", str(tmp_path / "x.png")])
     (tmp_path / "o").mkdir()
-    data.save_image(_img(0, (8, 8)), tmp_path / "o" / "p1.png")
+    images.save_image(_img(0, (8, 8)), tmp_path / "o" / "p1.png")
     with pytest.raises(UsageError, match="exists"):
         _cli(monkeypatch, tiny_params, [d / "p0.png", "--content", str(d), "--out", str(tmp_path / "o")])
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["p1.png"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers import SHARED
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.errors import NotFoundError
 from jaxstyle.evaluate import metrics
 from jaxstyle.transfer import locate
@@ -21,8 +21,8 @@ PHOTOS = [("horse", "horse_weizmann_168"), ("sheep", "sheep_msrc_9_11"), ("bird"
 
 def _pair(name):
     d = Path(SHARED) / "more-masked"
-    img = data.load_image(d / f"{name}.jpg", 512)
-    return img, data.load_mask(d / f"{name}_mask.png", img.shape[:2])
+    img = images.load_image(d / f"{name}.jpg", 512)
+    return img, images.load_mask(d / f"{name}_mask.png", img.shape[:2])
 
 
 @pytest.mark.parametrize("cls,name", PHOTOS)

@@ -83,3 +83,37 @@ def test_python_dash_m_runs_the_dispatcher():
     r = subprocess.run([sys.executable, "-m", "jaxstyle", "convert", "--help"], capture_output=True, text=True,
                        timeout=120, cwd=ROOT)
     assert r.returncode == 0 and "usage: jaxstyle convert" in r.stdout and "pypi" in r.stdout
+
+
+CONFIGS = {  # command -> (its CLI module, the config dataclass its flags build)
+    "stylize": ("jaxstyle.cli.stylize_cli", "jaxstyle.transfer.stylize:Config"),
+    "evaluate": ("jaxstyle.cli.evaluate_cli", "jaxstyle.evaluate.evaluation:RunConfig"),
+    "visualize": ("jaxstyle.cli.visualize_cli", "jaxstyle.visualize.actmax:ActmaxConfig"),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_every_config_field_has_a_flag_and_every_flag_a_field(name, monkeypatch):
+    """A field added to a command's config dataclass without a flag (or a flag that sets nothing) fails here."""
+    import importlib
+
+    mod = importlib.import_module(CONFIGS[name][0])
+    where, _, cls = CONFIGS[name][1].partition(":")
+    config = getattr(importlib.import_module(where), cls)
+    gaps = cli.flag_gaps(config, _parser(name, monkeypatch).dests(), derived=getattr(mod, "CONFIG_DERIVED", ()),
+                         unflagged=getattr(mod, "CONFIG_UNFLAGGED", ()), not_config=mod.NOT_CONFIG)
+    assert gaps == ([], []), f"fields without a flag, flags without a field: {gaps}"
+
+
+def test_a_config_field_without_a_flag_is_refused_when_the_config_is_built():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class C:
+        size: int = 1
+        new: int = 2
+
+    with pytest.raises(TypeError, match="no flag for new"):
+        cli.config_from_args(C, argparse.Namespace(size=3))
+    assert cli.config_from_args(C, argparse.Namespace(size=3), ("new",)) == C(3, 2)
+    assert cli.config_from_args(C, argparse.Namespace(size=3), new=5) == C(3, 5)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from jaxstyle.cli import evaluate_cli
-from jaxstyle.evaluate import evaluation as evaluate, mapeval
+from jaxstyle.evaluate import evaluation as evaluate, mapeval, pairs as pairfiles
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError, UsageError
 
@@ -156,11 +156,11 @@ def test_refuses_overwrite_then_force(dirs, params):
 def test_index_csv_is_dog(dirs):
     pairs, _, _ = dirs
     (pairs / "index.csv").write_text("name,category,is_dog\ndog_a,wolf,0\ncat_b,cat,1\n")
-    got = {p.name: (p.is_dog, p.category) for p in evaluate.find_pairs(pairs)}
+    got = {p.name: (p.is_dog, p.category) for p in pairfiles.find_pairs(pairs)}
     assert got == {"dog_a": (False, "wolf"), "cat_b": (True, "cat")}
-    assert [p.name for p in evaluate.find_pairs(pairs, only_dogs=True)] == ["cat_b"]
-    assert [p.name for p in evaluate.find_pairs(pairs, photos=["dog_*"])] == ["dog_a"]
-    assert [p.name for p in evaluate.find_pairs(pairs, photos=["dog_a", "cat_b"])] == ["dog_a", "cat_b"]
+    assert [p.name for p in pairfiles.find_pairs(pairs, only_dogs=True)] == ["cat_b"]
+    assert [p.name for p in pairfiles.find_pairs(pairs, photos=["dog_*"])] == ["dog_a"]
+    assert [p.name for p in pairfiles.find_pairs(pairs, photos=["dog_a", "cat_b"])] == ["dog_a", "cat_b"]
 
 
 def test_errors_one_line(dirs, tmp_path, capsys):
@@ -168,7 +168,7 @@ def test_errors_one_line(dirs, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(JaxstyleError, match="no photo/mask pairs"):
-        evaluate.find_pairs(empty)
+        pairfiles.find_pairs(empty)
     cases = [
         (["--pairs", str(empty), "--styles", str(styles), "--out", str(out)], "no photo/mask pairs"),
         (["--pairs", str(tmp_path / "nope"), "--styles", str(styles), "--out", str(out)], "does not exist"),
@@ -202,11 +202,11 @@ def test_maps_only(dirs, params, monkeypatch):
 
     # the plumbing: a map equal to the mask scores IoU 1 (own) and covers all of another animal;
     # its inverse the opposite; a refusal leaves an empty map
-    from jaxstyle import data
+    from jaxstyle import images
     from jaxstyle.transfer import locate
 
     def oracle(params_, photo, *a, presence=1.0, invert=False, **k):
-        m = data.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))
+        m = images.load_mask(Path(photo).with_name(Path(photo).stem + "_mask.png"), (36, 48))
         return {"map": 1.0 - m if invert else m, "presence": presence, "probe": True, "min_evidence": 0.2}
 
     def run(**kw):

@@ -52,9 +52,9 @@ def test_tv_loss_zero_on_flat_image_positive_on_noise():
     assert float(losses.tv_loss(jax.random.uniform(jax.random.PRNGKey(6), (8, 8, 3)))) > 0.0
 
 
-def test_resize_mask_keeps_mean_roughly():
+def test_resize_of_a_mask_keeps_mean_roughly():
     m = jnp.zeros((32, 32)).at[:16].set(1.0)
-    r = losses.resize_mask(m, (8, 8))
+    r = losses.resize(m, (8, 8))
     assert r.shape == (8, 8)
     assert abs(float(r.mean()) - 0.5) < 0.05
 

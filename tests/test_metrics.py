@@ -9,7 +9,7 @@ import pytest
 from helpers import SHARED
 from PIL import Image
 
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.evaluate import metrics
 from jaxstyle.model import vgg
 from jaxstyle.errors import JaxstyleError
@@ -230,12 +230,12 @@ def real(real_params):
     photo, style = MASKED / "davis_dog_00000.jpg", STYLES / "vangogh_starry_night.jpg"
     if not photo.is_file() or not style.is_file():
         pytest.skip(f"shared data not found at {SHARED} (set JAXSTYLE_SHARED_DATA)")
-    c = data.load_image(photo, size=128)
-    m = data.load_mask(MASKED / "davis_dog_00000_mask.png", c.shape[:2])
+    c = images.load_image(photo, size=128)
+    m = images.load_mask(MASKED / "davis_dog_00000_mask.png", c.shape[:2])
     s_img = Image.open(style).convert("RGB").resize((c.shape[1], c.shape[0]), Image.LANCZOS)
     pasted = np.asarray(s_img, np.float32)
     out = m[..., None] * pasted + (1 - m[..., None]) * c  # ground-truth object-only composite
-    grams = metrics.style_grams(params, data.load_image(style, size=128))
+    grams = metrics.style_grams(params, images.load_image(style, size=128))
     return params, c, m, out, grams
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from helpers import SHARED
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.errors import NotFoundError
 from jaxstyle.evaluate import metrics
 from jaxstyle.transfer import locate, objectmap
@@ -11,8 +11,8 @@ pytestmark = pytest.mark.slow
 
 
 def _pair(folder, name):
-    img = data.load_image(SHARED / folder / f"{name}.jpg", 512)
-    return img, data.load_mask(SHARED / folder / f"{name}_mask.png", img.shape[:2])
+    img = images.load_image(SHARED / folder / f"{name}.jpg", 512)
+    return img, images.load_mask(SHARED / folder / f"{name}_mask.png", img.shape[:2])
 
 
 def _iou(params, img, mask, cls, **opts):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import SHARED
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.evaluate import composites, metrics
 from jaxstyle.transfer import locate
 from jaxstyle.errors import NotFoundError
@@ -29,9 +29,9 @@ MAPS = pytest.mark.parametrize("opts", [PROBE, None], ids=["probe-map", "learned
 
 
 def _pair(folder, name, hw=None):
-    img = data.load_image(SHARED / folder / f"{name}.jpg", 512)
+    img = images.load_image(SHARED / folder / f"{name}.jpg", 512)
     hw = hw or img.shape[:2]
-    return img, data.load_mask(SHARED / folder / f"{name}_mask.png", hw)
+    return img, images.load_mask(SHARED / folder / f"{name}_mask.png", hw)
 
 
 @pytest.mark.parametrize("folder,name,cls", PHOTOS)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from jaxstyle.select import classes as C
-from jaxstyle import data
+from jaxstyle import images
 from jaxstyle.select import poolscores, scoring
 from jaxstyle.errors import JaxstyleError
 from jaxstyle.select.pools import FolderPool, MultiPool, open_pools
@@ -93,11 +93,11 @@ def test_labels_csv_group_wnid_and_unknown(tmp_path):
     root = tmp_path / "p"
     _img(root / "a.png", (1, 2, 3))
     (root / "labels.csv").write_text(f"filename,class_index,wnid\na.png,-1,{DOG}\n")
-    (item,) = data.folder_pool(root, C.label_code)
+    (item,) = images.folder_pool(root, C.label_code)
     assert item.label == C.label_code(DOG)
     (root / "labels.csv").write_text("filename,class_index,wnid\na.png,-1,n99999999\n")
     with pytest.raises(JaxstyleError, match="a.png"):
-        data.folder_pool(root, C.label_code)
+        images.folder_pool(root, C.label_code)
 
 
 def _score_pool(pool, spec, batch, record=False, k=4):

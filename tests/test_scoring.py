@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle.select import scoring, viz
+from jaxstyle.select import scoring
+from jaxstyle.visualize import sheets
 from jaxstyle.model import vgg
 from jaxstyle.errors import UsageError
 from helpers import SHARED, tiny_params
@@ -122,7 +123,7 @@ def test_planted_class_filter_ranks_first():
         assert all(a[i] for i in s.top_idx[0])
         _, stride = vgg.receptive_field(l)
         for i, (py, px) in zip(s.top_idx[0], s.top_pos[0]):  # the max unit sees the red patch
-            t, lft, b, r = viz.rf_box(l, (py, px), 48)
+            t, lft, b, r = sheets.rf_box(l, (py, px), 48)
             assert t <= ys[i] + 11 and b > ys[i] and lft <= xs[i] + 11 and r > xs[i]
     sel = scoring.select(sc, int(a.sum()), 9)
     assert 0 in sel["conv5_1"] and 0 in sel["conv4_1"]
@@ -185,17 +186,17 @@ def test_one_and_two_devices_identical():
 def test_rf_crop_and_contact_sheet():
     img = np.arange(64 * 64 * 3, dtype=np.uint32).reshape(64, 64, 3).astype(np.uint8)
     size, stride = vgg.receptive_field("conv4_1")
-    crop = viz.rf_crop(img, "conv4_1", (3, 3), 64)
+    crop = sheets.rf_crop(img, "conv4_1", (3, 3), 64)
     assert crop.shape == (size, size, 3)
-    t, l, _, _ = viz.rf_box("conv4_1", (3, 3), 64)
+    t, l, _, _ = sheets.rf_box("conv4_1", (3, 3), 64)
     assert np.array_equal(crop[-t if t < 0 else 0, -l if l < 0 else 0], img[max(t, 0), max(l, 0)])
-    corner = viz.rf_crop(img, "conv5_1", (0, 0), 64)
-    assert corner[0, 0].tolist() == [viz.PAD_VALUE] * 3  # outside the image: grey
-    big = viz.rf_crop(np.repeat(np.repeat(img, 2, 0), 2, 1), "conv4_1", (3, 3), 64)  # rescaled copy
+    corner = sheets.rf_crop(img, "conv5_1", (0, 0), 64)
+    assert corner[0, 0].tolist() == [sheets.PAD_VALUE] * 3  # outside the image: grey
+    big = sheets.rf_crop(np.repeat(np.repeat(img, 2, 0), 2, 1), "conv4_1", (3, 3), 64)  # rescaled copy
     assert big.shape == (2 * size, 2 * size, 3)
-    sheet = viz.contact_sheet([img] * 5, [f"#{i}" for i in range(5)], cols=3, tile=32, title="t")
+    sheet = sheets.contact_sheet([img] * 5, [f"#{i}" for i in range(5)], cols=3, tile=32, title="t")
     assert sheet.dtype == np.uint8 and sheet.shape[1] == 3 * 32 + 4 * 4 and sheet.shape[0] > 2 * 32
-    fs = viz.filter_sheet([img] * 2, "conv4_1", 7, [(1, 1), (2, 2)], [3.0, 1.0], [True, False], 64, tile=40)
+    fs = sheets.filter_sheet([img] * 2, "conv4_1", 7, [(1, 1), (2, 2)], [3.0, 1.0], [True, False], 64, tile=40)
     assert fs.shape[2] == 3
 
 

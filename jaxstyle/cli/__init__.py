@@ -9,18 +9,19 @@ interrupted) and shows every flag's default in ``--help``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
 from ..allocator import keep_freed_memory
 from ..errors import JaxstyleError, UsageError
 
 __all__ = ["JaxstyleError", "UsageError", "run_main", "ArgumentParser", "positive_int", "nonneg_float",
-           "COMMANDS", "main", "entry", "script"]
+           "COMMANDS", "main", "entry", "script", "config_from_args", "flag_gaps"]
 
 # subcommand -> (module with main(argv), one-line summary)
 COMMANDS = {
@@ -61,6 +62,36 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D401
         raise UsageError(f"{self.prog}: {message}")
+
+    def dests(self) -> list[str]:
+        """The names the parsed flags get (``argparse.Namespace`` attributes), ``--help`` aside."""
+        return [a.dest for a in self._actions if a.dest not in ("help", argparse.SUPPRESS)]
+
+
+def flag_gaps(config: type, dests: Iterable[str], *, derived: Collection[str] = (), unflagged: Collection[str] = (),
+              not_config: Collection[str] = ()) -> tuple[list[str], list[str]]:
+    """What ties a command's flags to its config dataclass, and what is loose: (fields with no flag,
+    flags that set no field).
+
+    A field is set by the flag of its name, or ``derived`` by the command from several flags,
+    or is ``unflagged`` (keeps its default on the command line). A flag sets the field of its
+    name, or is ``not_config`` (outputs, inputs, what goes into a derived field).
+    """
+    dests = set(dests)
+    names = [f.name for f in dataclasses.fields(config)]
+    return ([n for n in names if n not in dests and n not in derived and n not in unflagged],
+            sorted(d for d in dests if d not in names and d not in not_config))
+
+
+def config_from_args(config: type, args: argparse.Namespace, unflagged: Collection[str] = (), **derived):
+    """A ``config`` dataclass from parsed ``args``: each field from the flag of its name or from
+    ``derived`` (the command's values made from several flags); ``unflagged`` fields keep their
+    defaults. A field in none of them is a flag forgotten: TypeError (:func:`flag_gaps`)."""
+    missing = flag_gaps(config, vars(args), derived=derived, unflagged=unflagged)[0]
+    if missing:
+        raise TypeError(f"{config.__name__} has no flag for {', '.join(missing)}")
+    return config(**{f.name: derived[f.name] if f.name in derived else getattr(args, f.name)
+                     for f in dataclasses.fields(config) if f.name not in unflagged})
 
 
 def _int_at_least(s: str, minimum: int) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import ArgumentParser
-from ..data import atomic_write
+from ..images import atomic_write
 from ..errors import JaxstyleError
 from ..select import wordnet
 

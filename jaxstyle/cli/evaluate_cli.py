@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from . import ArgumentParser, nonneg_float, nonneg_int, positive_int
+from . import ArgumentParser, config_from_args, nonneg_float, nonneg_int, positive_int
 from ..evaluate import composites, evaluation as E, mapeval
 from ..model import weights
 from ..transfer.stylize import DETAILS
 from .stylize_cli import map_options
+
+# How the flags meet evaluation.RunConfig (checked both ways by tests/test_cli.py): fields made from
+# several flags, and flags that are not RunConfig fields (modes, inputs, outputs, stylize_kwargs' flags).
+CONFIG_DERIVED = ("methods", "style_names", "stylize_kwargs")
+STYLIZE_KWARGS = ("scales", "detail", "strength")
+NOT_CONFIG = ("maps_only", "composites", "second_look", "learned_map", "head_gate", "merge", "pairs", "styles",
+              "photos", "only_dogs", "limit_photos", "weights", "out", "force") + STYLIZE_KWARGS
 
 
 def _csv_list(s: str) -> list[str]:
@@ -86,12 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                          photos=args.photos, only_dogs=args.only_dogs, limit_photos=args.limit_photos, force=args.force,
                          params=params, map_options=map_options(args))
         return 0
-    cfg = E.RunConfig(methods=tuple(args.methods), style_names=args.style_names and tuple(args.style_names),
-                      size=args.size, iterations=args.iterations, preset=args.preset, class_name=args.class_name,
-                      filters=args.filters, seed=args.seed, save_outputs=args.save_outputs,
-                      gallery_width=args.gallery_width,
-                      stylize_kwargs={k: v for k, v in (("scales", args.scales), ("detail", args.detail),
-                                                               ("strength", args.strength)) if v is not None})
+    cfg = config_from_args(E.RunConfig, args, methods=tuple(args.methods),
+                           style_names=args.style_names and tuple(args.style_names),
+                           stylize_kwargs={k: getattr(args, k) for k in STYLIZE_KWARGS if getattr(args, k) is not None})
     E.run(args.pairs, args.styles, args.out, cfg, photos=args.photos, only_dogs=args.only_dogs,
           limit_photos=args.limit_photos, force=args.force, params=params)
     return 0

@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import jax
     import numpy as np
 
-    from .. import data
+    from .. import images
     from ..errors import OutputExistsError, UsageError
     from ..model import vgg, weights
     from ..select import cellhead, cellpool, probe
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for i, (n, out) in enumerate(outs.items()):
         head = cellpool.train(cells, n, jax.random.fold_in(jax.random.PRNGKey(a.seed), i), a.self_train,
                               a.hidden, a.steps, info)
-        data.atomic_write(out, lambda tmp, h=head: cellhead.save(h, tmp), force=True)
+        images.atomic_write(out, lambda tmp, h=head: cellhead.save(h, tmp), force=True)
         print(f"wrote {out}: cells per group {head.meta['counts']}, loss {head.meta['loss'][0]:.3f} -> "
               f"{head.meta['loss'][1]:.3f}", file=sys.stderr)
     return 0

@@ -66,7 +66,7 @@ def pool_features(pool, params, a) -> tuple:
 def main(argv: Sequence[str] | None = None) -> int:
     from ..select import classes, pools, probe
     from ..evaluate import probecheck
-    from .. import data
+    from .. import images
     from ..model import vgg, weights
     from ..errors import OutputExistsError, UsageError
 
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "command": cmd, "images_per_s": round(computed / secs, 2) if computed else None}
     for name, out in outs.items():
         pr = probe.train(pf, probe.group_names(name), a.l2, info)
-        data.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)
+        images.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)
         print(f"wrote {out}: {len(pf.ids)} images, rows per group {pr.meta['counts']}", file=sys.stderr)
         if a.cross_validate:
             y_img, claimed = probecheck.cross_validate(pf, pr.groups, a.cross_validate, a.l2)

@@ -20,8 +20,9 @@ from .. import __version__, artifact
 from ..select import classes, poolscores, scoring
 from ..model import vgg
 from . import ArgumentParser, nonneg_int, positive_int, unit_float
-from ..data import save_image
+from ..images import save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
+from ..select import scorefile
 from ..select.scorefile import SCHEMA, ScoreFile
 
 DEFAULT_POOL = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample"
@@ -141,40 +142,9 @@ def _restore(state: scoring.ScoreState, z: Mapping[str, np.ndarray]) -> None:
 
 
 # --------------------------------------------------------------------------- output
-def score_document(state: scoring.ScoreState, scores: Mapping[str, scoring.LayerScores],
-                   selected: Mapping[str, list[int]], provenance: Mapping, selection: Mapping,
-                   topk_for: Mapping[str, Sequence[int]] | None = None) -> dict:
-    """The ``jaxstyle.scores/1`` document. ``topk_for`` limits top-k lists to some filters (others [])."""
-    layers = {}
-    for l, s in scores.items():
-        keep = None if topk_for is None else set(topk_for.get(l, ()))
-        topk = []
-        for c in range(len(s.purity)):
-            if keep is not None and c not in keep:
-                topk.append([])
-                continue
-            topk.append([{"id": state.ids[int(i)], "value": round(float(v), 4), "pos": [int(p[0]), int(p[1])]}
-                         for v, i, p in zip(s.top_val[c], s.top_idx[c], s.top_pos[c])])
-        layers[l] = {"purity": [round(float(x), 4) for x in s.purity],
-                     "ap": [round(float(x), 4) for x in s.ap],
-                     "selectivity": [round(float(x), 4) for x in s.selectivity],
-                     "topk": topk}
-    k = provenance["top_k"]
-    return {"schema": SCHEMA, "provenance": dict(provenance), "selection": dict(selection),
-            "summary": {"purity_counts": {l: {f">={m}/{k}": n for m, n in c.items()}
-                                          for l, c in scoring.purity_counts(scores, k, _levels(k)).items()},
-                        "n_positive": int(np.sum(np.asarray(state.positive, bool)
-                                              & np.asarray(state.known or [True] * state.n, bool)))},
-            "layers": layers, "selected": {l: list(v) for l, v in selected.items()}}
-
-
-def _levels(k: int) -> tuple[int, ...]:
-    return tuple(sorted({k, max(1, round(k * 7 / 9)), max(1, round(k * 5 / 9))}, reverse=True))
-
-
 def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: int, out_dir: Path,
                  force: bool) -> int:
-    from ..select import viz
+    from ..visualize.sheets import filter_sheet
 
     need = {state.ids[int(i)] for l, fs in which.items() for f in fs for i in scores[l].top_idx[f]}
     imgs = pool.fetch(need, size)
@@ -186,7 +156,7 @@ def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: 
             if not idx:
                 continue
             rows = [list(s.top_idx[f]).index(i) for i in idx]
-            sheet = viz.filter_sheet([imgs[state.ids[i]] for i in idx], l, int(f), s.top_pos[f][rows],
+            sheet = filter_sheet([imgs[state.ids[i]] for i in idx], l, int(f), s.top_pos[f][rows],
                                      s.top_val[f][rows], [state.positive[i] for i in idx], size,
                                      {"purity": float(s.purity[f]), "AP": float(s.ap[f]),
                                       "SI": float(s.selectivity[f])})
@@ -195,33 +165,12 @@ def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: 
     return n
 
 
-def scores_from_document(doc: Mapping) -> tuple[scoring.ScoreState, dict[str, scoring.LayerScores], int]:
-    """Rebuild (a minimal state, layer scores, n_positive) from a score JSON for re-selection."""
-    ids: dict[str, int] = {}
-    out = {}
-    k = int(doc["provenance"]["top_k"])
-    for l, L in doc["layers"].items():
-        c = len(L["purity"])
-        val = np.full((c, k), np.nan, np.float32)
-        idx = np.full((c, k), -1, np.int64)
-        pos = np.zeros((c, k, 2), np.int32)
-        for f, lst in enumerate(L["topk"]):
-            for j, e in enumerate(lst[:k]):
-                val[f, j], idx[f, j], pos[f, j] = e["value"], ids.setdefault(e["id"], len(ids)), e["pos"]
-        kk = max((len(t) for t in L["topk"]), default=0)
-        out[l] = scoring.LayerScores(np.asarray(L["purity"]), np.asarray(L["ap"]), np.asarray(L["selectivity"]),
-                                     val[:, :kk], idx[:, :kk], pos[:, :kk])
-    layers = tuple(doc["layers"])
-    state = scoring.ScoreState(layers, k, {}, ids=list(ids))
-    return state, out, int(doc["provenance"]["n_positive"])
-
-
 def reselect(a, argv) -> int:
     """``--from-scores``: new selection (and optionally compact form) from an existing score JSON."""
     src = Path(a.from_scores)
     doc = ScoreFile.read(src).doc
     try:
-        state, scores, n_pos = scores_from_document(doc)
+        state, scores, n_pos = scorefile.scores_from_document(doc)
     except (ValueError, KeyError, TypeError, IndexError) as e:
         raise JaxstyleError(f"{src}: not a readable score JSON ({type(e).__name__}: {str(e)[:80]})") from None
     if a.sheets:
@@ -243,7 +192,7 @@ def reselect(a, argv) -> int:
     if a.note:
         prov["note"] = a.note
     state.positive = [False] * len(state.ids)
-    new = score_document(state, scores, selected, prov, _selection(a, n_pos),
+    new = scorefile.score_document(state, scores, selected, prov, _selection(a, n_pos),
                          topk_for=selected if a.compact else None)
     new["summary"] = doc.get("summary", new["summary"])
     ScoreFile(new, str(out)).write(out, force=a.force)
@@ -489,7 +438,7 @@ def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.nd
         provenance["command"] = run["command"]
     if a.note:
         provenance["note"] = a.note
-    doc = score_document(state, scores, selected, provenance, _selection(a, n_pos),
+    doc = scorefile.score_document(state, scores, selected, provenance, _selection(a, n_pos),
                          topk_for=selected if a.compact else None)
     k = a.top_k
     doc.update(report.document(selected))
@@ -506,7 +455,7 @@ def _write_class(a, argv, run: Mapping, state: scoring.ScoreState, source: np.nd
     k = a.top_k
     print(f"{name}: {n_pos} positives of {int(np.sum(state.known))} known (base rate {report.base_rate:.3f}); "
           f"confusers {', '.join(c['name'] for c in report.confusers) or 'none'}", file=sys.stderr)
-    for l, c in scoring.purity_counts(scores, k, _levels(k)).items():
+    for l, c in scoring.purity_counts(scores, k, scorefile.purity_levels(k)).items():
         print(f"  {l}: " + ", ".join(f"{n} filters >= {m}/{k}" for m, n in c.items()), file=sys.stderr)
     print(f"{name} selected: " + (filters_format(selected) or "none"))
     print(f"wrote {out}")

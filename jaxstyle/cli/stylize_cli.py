@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import ArgumentParser, nonneg_float, nonneg_int, positive_int, unit_float
+from . import ArgumentParser, config_from_args, nonneg_float, nonneg_int, positive_int, unit_float
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "examples"
 DEFAULT_CONTENT = EXAMPLES / "dog.jpg"
@@ -16,6 +16,12 @@ DEFAULT_STYLE = EXAMPLES / "starry_night.jpg"
 DEFAULT_OUT = Path("out") / "stylized.png"  # several photos go to DEFAULT_OUT_DIR
 DEFAULT_OUT_DIR = "out/stylized"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+# How the flags meet stylize.Config (checked both ways by tests/test_cli.py): fields made from several
+# flags, fields kept at their defaults on the command line, and flags that are not Config fields.
+CONFIG_DERIVED = ("method", "filters", "buckets", "map_options")
+CONFIG_UNFLAGGED = ("chunk", "pooling", "prefetch")
+NOT_CONFIG = ("content", "style", "scores", "out", "force", "skip_existing", "quiet", "save_every", "save_map",
+              "weights", "min_evidence", "second_look", "learned_map", "head_gate")
 
 
 def expand_contents(items: Sequence[str]) -> tuple[list[Path], bool]:
@@ -160,7 +166,7 @@ def _add_outputs(p: ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
 
-    from .. import data
+    from .. import images
     from ..model import weights
     from ..errors import UsageError
 
@@ -183,17 +189,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.content = str(photos[0])
     out, replace_out = _check_outputs(a)
     # Decode inputs first so a bad file fails before weights load or compile.
-    data.load_image(a.content, a.size)  # validate early; stylize reloads at each needed size
-    style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
+    photo = images.Photo.open(a.content)  # decoded once: stylize reads it at each size it needs
+    photo.check(a.size)
+    style_imgs = [(images.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
     params, _ = weights.load(a.weights)
     filters = a.filters or a.scores
     if method in ("auto", "paper") and filters is None and a.class_name is None:
         a.class_name = "dog"
 
-    result = _run_one(a, style_imgs, params, _config(a, method, filters, a.buckets or 0), out)
-    data.save_image(result.image, out, force=replace_out)
+    result = _run_one(a, photo, style_imgs, params, _config(a, method, filters, a.buckets or 0), out)
+    images.save_image(result.image, out, force=replace_out)
     if a.save_map:
-        data.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
+        images.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
     fl = ""
     if result.filters:
         from ..select import filters as flt
@@ -203,12 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _run_one(a, style_imgs, params, config, out: Path):
-    """:func:`stylize_iter` of ``a.content`` with a progress bar (unless ``--quiet``) and the
+def _run_one(a, photo, style_imgs, params, config, out: Path):
+    """:func:`stylize_iter` of ``photo`` (``a.content`` decoded) with a progress bar (unless ``--quiet``) and the
     ``--save-every`` step images; the :class:`~jaxstyle.transfer.stylize.Result`."""
     import numpy as np
 
-    from .. import data
+    from .. import images
     from ..transfer.stylize import stylize_iter
 
     bar = None
@@ -218,13 +225,13 @@ def _run_one(a, style_imgs, params, config, out: Path):
     last_saved = 0
     result = None
     try:  # the bar is closed first, so an error (e.g. "no dog found") is the last line
-        for prog in stylize_iter(a.content, style_imgs, params=params, config=config,
+        for prog in stylize_iter(photo, style_imgs, params=params, config=config,
                                  on_phase=None if bar is None else (lambda text: bar.set_description(text, refresh=True))):
             if bar is not None:
                 _show(bar, prog)
             if a.save_every and prog.result is None and prog.done - last_saved >= a.save_every:
                 last_saved = prog.done
-                data.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
+                images.save_image(np.asarray(prog.image), out.with_name(f"{out.stem}_step{prog.done:04d}{out.suffix}"),
                                 force=True)
             result = prog.result or result
     finally:
@@ -253,15 +260,12 @@ def _check_outputs(a) -> tuple[Path, bool]:
 
 
 def _config(a, method: str, filters, buckets: int):
-    """The :class:`stylize.Config` of the parsed flags."""
+    """The :class:`stylize.Config` of the parsed flags (each field from the flag of its name, but
+    :data:`CONFIG_DERIVED` and :data:`CONFIG_UNFLAGGED`)."""
     from ..transfer.stylize import Config
 
-    return Config(method=method, class_name=a.class_name, filters=filters, mask=a.mask, size=a.size,
-                  iterations=a.iterations, preset=a.preset, content_weight=a.content_weight,
-                  style_weight=a.style_weight, tv_weight=a.tv_weight, layer_weights=a.layer_weights, seed=a.seed,
-                  init=a.init, scales=a.scales, detail=a.detail, preserve_colors=a.preserve_colors,
-                  style_scale=a.style_scale, conv=a.conv, buckets=buckets, map_batch=a.map_batch,
-                  map_options=map_options(a), strength=a.strength)
+    return config_from_args(Config, a, CONFIG_UNFLAGGED, method=method, filters=filters, buckets=buckets,
+                            map_options=map_options(a))
 
 
 def map_options(a) -> dict | None:
@@ -317,7 +321,7 @@ def _batch_outputs(a, photos: list[Path]) -> list[Path | None]:
 
 def _main_batch(a, photos: list[Path], styles, method: str) -> int:
     """Stylize ``photos`` into the --out folder, writing each result as it finishes (exit 1 if any failed)."""
-    from .. import data
+    from .. import images
     from ..model import weights
     from ..transfer.stylize import stylize_batch
 
@@ -326,7 +330,7 @@ def _main_batch(a, photos: list[Path], styles, method: str) -> int:
     if not todo:
         print(f"nothing to do: all {len(photos)} outputs exist")
         return 0
-    style_imgs = [(data.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
+    style_imgs = [(images.load_image(s, max(2 * a.size, 64)), w) for s, w in styles]
     params, _ = weights.load(a.weights)
     filters = a.filters or a.scores
     if method in ("auto", "paper") and filters is None and a.class_name is None:
@@ -349,7 +353,7 @@ def _main_batch(a, photos: list[Path], styles, method: str) -> int:
             failed += 1
             say(f"{photo}: {item.error}")
         else:
-            data.save_image(item.result.image, out, force=a.force)
+            images.save_image(item.result.image, out, force=a.force)
             say(f"wrote {out} ({item.result.image.shape[1]}x{item.result.image.shape[0]}, {item.result.seconds:.1f}s)")
         if photo_bar is not None:
             photo_bar.update(1)

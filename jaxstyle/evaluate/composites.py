@@ -27,7 +27,7 @@ NAN = float("nan")
 
 def side_by_side(photos: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     """The photos (H, W, 3) at the smallest height, left to right, and each mask placed in that frame."""
-    from ..transfer.inputs import resize
+    from ..transfer.losses import resize
 
     h = min(p.shape[0] for p in photos)
     sized = []
@@ -81,12 +81,12 @@ def score(omap: np.ndarray, own: Sequence[np.ndarray], other: Sequence[np.ndarra
 
 def one(params, kind: str, left, right, class_name: str, map_options: Mapping) -> dict:
     """The row of one composite."""
-    from .. import data
+    from .. import images
     from ..transfer.locate import map_config
 
     size = map_config(map_options).size
-    imgs = [data.load_image(p.photo, size) for p in (left, right)]
-    masks = [data.load_mask(p.mask, im.shape[:2]) for p, im in zip((left, right), imgs)]
+    imgs = [images.load_image(p.photo, size) for p in (left, right)]
+    masks = [images.load_mask(p.mask, im.shape[:2]) for p, im in zip((left, right), imgs)]
     row = located(params, imgs, masks, [p.species == class_name for p in (left, right)], class_name, map_options)
     return {"composite": f"{left.name}+{right.name}", "kind": kind, "left": left.name, "right": right.name, **row}
 
@@ -95,7 +95,7 @@ def located(params, imgs: Sequence[np.ndarray], masks: Sequence[np.ndarray], own
             map_options: Mapping) -> dict:
     """Map the photos side by side (:func:`side_by_side`) and :func:`score` it: the masks of ``own`` photos
     are the class's animals, the others' must stay uncovered. Adds ``refused``, ``presence`` and ``seconds``."""
-    from ..transfer.inputs import resize
+    from ..transfer.losses import resize
     from ..transfer.locate import locate
     from .mapeval import shown_map
 

@@ -18,9 +18,7 @@ content the method actually used, with the style image at the same ``--size``.
 """
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import fnmatch
 import json
 import math
 import os
@@ -35,6 +33,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import JaxstyleError, OutputExistsError, UsageError
+from .pairs import find_pairs, find_styles
 from .report import csv_text, finite_or_none, fmt, gallery, stats, write_text
 from ..machine import cpu_info, cpu_line
 
@@ -45,8 +44,6 @@ EXTRA_KEYS = ("d_obj_output", "d_obj_content", "d_bg_output", "d_bg_content", "f
 COLUMNS = ("photo", "style", "method", "is_dog", "category", "height", "width", "size", "iterations",
            "seconds") + METRIC_KEYS + ("gain_obj_vs_gatys", "gain_obj_gatys") + EXTRA_KEYS
 SUMMARY_KEYS = METRIC_KEYS + ("gain_obj_vs_gatys", "seconds")
-PHOTO_EXTS = (".jpg", ".jpeg", ".png")
-MASK_SUFFIX = "_mask"
 OUTPUT_FILES = ("results.csv", "results.json", "summary.md")
 GALLERY_DIR = "gallery"
 IMAGES_DIR = "images"
@@ -59,99 +56,6 @@ TARGETS = (
     ("cover_obj", ">=", 0.9, "cover_obj ≥ 0.9"),
     ("cover_bg", "<=", 0.03, "cover_bg ≤ 0.03"),
 )
-
-
-# --------------------------------------------------------------------------- inputs
-@dataclass(frozen=True)
-class Pair:
-    name: str
-    photo: Path
-    mask: Path
-    is_dog: bool
-    category: str
-    species: str = ""   # dog, cat, or the category (an index's ``species`` column when it has one)
-    breed: str = ""     # an index's ``breed`` column, else the category
-    source: str = ""    # an index's ``source`` column (first word), else the folder's name
-
-
-def _read_index(root: Path) -> dict[str, dict]:
-    idx = root / "index.csv"
-    if not idx.is_file():
-        return {}
-    try:
-        with open(idx, newline="", encoding="utf-8") as f:
-            return {row["name"]: row for row in csv.DictReader(f) if row.get("name")}
-    except (OSError, KeyError, csv.Error, UnicodeDecodeError) as e:
-        raise JaxstyleError(f"{idx}: unreadable index ({type(e).__name__}: {e})") from None
-
-
-def _truthy(s) -> bool:
-    return str(s).strip().lower() in ("1", "true", "yes", "y")
-
-
-def find_pairs(root: str | os.PathLike, photos: Sequence[str] | None = None, only_dogs: bool = False,
-               limit: int | None = None, log: Callable[[str], None] | None = None) -> list[Pair]:
-    """Photo/mask pairs of ``root``, sorted by name (or in the order of ``photos``).
-
-    ``is_dog`` comes from ``index.csv`` (column ``is_dog``) when the folder has one, else
-    from the name containing "dog". ``photos``: names or shell patterns to keep.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise JaxstyleError(f"{root}: pairs directory does not exist")
-    index = _read_index(root)
-    files = {p.stem: p for p in sorted(root.iterdir()) if p.is_file() and p.suffix.lower() in PHOTO_EXTS}
-    pairs = []
-    for stem, path in sorted(files.items()):
-        if stem.endswith(MASK_SUFFIX):
-            continue
-        mask = next((root / f"{stem}{MASK_SUFFIX}{e}" for e in (".png", ".PNG")
-                     if (root / f"{stem}{MASK_SUFFIX}{e}").is_file()), None)
-        if mask is None:
-            if log:
-                log(f"skipping {path.name}: no {stem}{MASK_SUFFIX}.png")
-            continue
-        row = index.get(stem)
-        is_dog = _truthy(row["is_dog"]) if row and "is_dog" in row else "dog" in stem.lower()
-        row = row or {}
-        category = row.get("category") or ("dog" if is_dog else "")
-        species = row.get("species") or ("dog" if is_dog else category)
-        source = (row.get("source") or root.resolve().name).split()[0].lower()
-        pairs.append(Pair(stem, path, mask, is_dog, category, species, row.get("breed") or category, source))
-    if not pairs:
-        raise JaxstyleError(f"{root}: no photo/mask pairs (NAME.jpg + NAME{MASK_SUFFIX}.png)")
-    if photos:
-        missing = [p for p in photos if not any(fnmatch.fnmatchcase(x.name, p) for x in pairs)]
-        if missing:
-            raise UsageError(f"--photos: no pair matches {', '.join(missing)}")
-        # in the order given (first matching pattern), so the important photos run first
-        rank = {x.name: next((i for i, p in enumerate(photos) if fnmatch.fnmatchcase(x.name, p)), None)
-                for x in pairs}
-        pairs = sorted((x for x in pairs if rank[x.name] is not None), key=lambda x: (rank[x.name], x.name))
-    if only_dogs:
-        pairs = [x for x in pairs if x.is_dog]
-        if not pairs:
-            raise JaxstyleError(f"{root}: no dog photos (--only-dogs)")
-    if limit is not None:
-        pairs = pairs[:limit]
-    return pairs
-
-
-def find_styles(root: str | os.PathLike, names: Sequence[str] | None = None) -> list[tuple[str, Path]]:
-    """(name, path) of the style images in ``root`` (all, or those named, in the given order)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise JaxstyleError(f"{root}: styles directory does not exist")
-    found = {p.stem: p for p in sorted(root.iterdir())
-             if p.is_file() and p.suffix.lower() in PHOTO_EXTS + (".webp", ".bmp", ".tif", ".tiff")}
-    if not found:
-        raise JaxstyleError(f"{root}: no style images")
-    if not names:
-        return sorted(found.items())
-    missing = [n for n in names if n not in found]
-    if missing:
-        raise UsageError(f"--style-names: {', '.join(missing)} not in {root} (have {', '.join(sorted(found))})")
-    return [(n, found[n]) for n in names]
 
 
 # --------------------------------------------------------------------------- provenance
@@ -401,43 +305,45 @@ def _style_runs(pairs: Sequence, sname: str, spath, cfg: RunConfig, params, out:
     """Each photo with style ``sname`` by every method of ``cfg``: rows appended to ``rows``, its gallery
     (and with ``save_outputs`` its images) written; yields after each photo. ``total``: the run's count of
     stylizations, for the log."""
-    from .. import data
+    from .. import images
     from . import metrics
 
-    grams = metrics.style_grams(params, data.load_image(spath, cfg.size))  # once per style at this size
+    grams = metrics.style_grams(params, images.load_image(spath, cfg.size))  # once per style at this size
     for pair in pairs:
         runs = {}
+        photo = images.Photo.open(pair.photo)  # decoded once for every method
         for meth in cfg.methods:
-            runs[meth] = _one_run(pair, sname, spath, meth, cfg.stylize_args(params), grams, runs)
+            runs[meth] = _one_run(pair, photo, sname, spath, meth, cfg.stylize_args(params), grams, runs)
             rows.append(runs[meth]["row"])
             if cfg.save_outputs:
-                data.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
+                images.save_image(runs[meth]["image"], out / IMAGES_DIR / f"{pair.name}__{sname}__{meth}.png",
                                 force=True)
             log(f"[{len(rows)}/{total}] {pair.name} x {sname} {meth}: " + _run_line(runs[meth]))
         its = cfg.iterations if cfg.iterations is not None else cfg.preset
         title = f"{pair.name} x {sname}  size {cfg.size}, iterations {its}"
-        data.save_image(_pair_sheet(pair, runs, title, cfg.gallery_width), out / GALLERY_DIR / f"{pair.name}__{sname}.png",
+        images.save_image(_pair_sheet(pair, runs, title, cfg.gallery_width), out / GALLERY_DIR / f"{pair.name}__{sname}.png",
                         force=True)
         yield pair
 
 
-def _one_run(pair, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
-    """Stylize one photo x style with one method and score it: ``{row, metrics, image, content, mask, map}``."""
-    from .. import data
+def _one_run(pair, photo, sname: str, spath, meth: str, base_kw: Mapping, grams, earlier: Mapping) -> dict:
+    """Stylize one photo (``pair``'s, decoded: ``photo``) x style with one method and score it:
+    ``{row, metrics, image, content, mask, map}``."""
+    from .. import images
     from . import metrics
     from ..transfer.stylize import stylize
 
     kw = dict(base_kw, method=meth, **({"mask": str(pair.mask)} if meth == "mask" else {}))
     t0 = time.time()
-    res = stylize(str(pair.photo), str(spath), **kw)
+    res = stylize(photo, str(spath), **kw)
     secs = time.time() - t0
-    img = data.to_uint8(res.image).astype(np.float32)
+    img = images.to_uint8(res.image).astype(np.float32)
     con = np.asarray(res.content, np.float32)
     first = next(iter(earlier.values()), None)
     if first is not None and con.shape != first["content"].shape:  # pragma: no cover - methods disagree on size
         raise JaxstyleError(f"{pair.name}: method {meth} returned size {con.shape[:2]}, "
                             f"others {first['content'].shape[:2]}")
-    mask = first["mask"] if first is not None else data.load_mask(pair.mask, con.shape[:2])
+    mask = first["mask"] if first is not None else images.load_mask(pair.mask, con.shape[:2])
     m = metrics.evaluate(kw["params"], img, con, grams, mask, res.object_map)
     row = {"photo": pair.name, "style": sname, "method": meth, "is_dog": pair.is_dog,
            "category": pair.category, "height": int(con.shape[0]), "width": int(con.shape[1]),

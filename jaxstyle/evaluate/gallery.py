@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ..data import atomic_write, to_uint8
+from ..images import atomic_write, to_uint8
 from ..transfer.stylize import stylize
 
 

@@ -86,7 +86,7 @@ FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "prese
 
 def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None) -> tuple[np.ndarray, dict]:
     """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``."""
-    from .. import artifact, data
+    from .. import artifact, images as data
     from ..transfer import mapfeatures
 
     rgb = data.load_image(ph.photo, size)
@@ -108,7 +108,7 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
     ``(photo, class, variant)`` in ``done``."""
     import time
 
-    from .. import data
+    from .. import images as data
     from ..transfer import objectmap
     from .mapeval import score_map
 

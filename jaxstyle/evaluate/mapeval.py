@@ -55,14 +55,14 @@ def shown_map(r: Mapping) -> tuple[np.ndarray, bool]:
 
 def one_photo(params, pair, class_name: str, filters, map_options: Mapping | None) -> tuple[dict, np.ndarray]:
     """The row for one photo/mask pair, and its map."""
-    from .. import data
+    from .. import images
     from ..transfer.locate import locate
 
     t0 = time.time()
     r = locate(params, str(pair.photo), class_name, filters, map_options=map_options)
     secs = time.time() - t0
     omap, refused = shown_map(r)
-    mask = data.load_mask(pair.mask, omap.shape)
+    mask = images.load_mask(pair.mask, omap.shape)
     own = pair.species == class_name if class_name else pair.is_dog
     row = {"photo": pair.name, "source": pair.source, "species": pair.species, "breed": pair.breed,
            "role": "own" if own else "other", "height": omap.shape[0], "width": omap.shape[1],
@@ -121,7 +121,7 @@ def markdown(rows: Sequence[Mapping], class_name: str, pairs_dir, size: int) -> 
 def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: Mapping[str, object],
                 k: int = 5, width: int = 200) -> np.ndarray | None:
     """Photo, map and mask of the ``k`` own-class photos with the lowest IoU (None without any)."""
-    from .. import data
+    from .. import images
     from .report import gallery
 
     own = sorted((r for r in rows if r["role"] == "own"), key=lambda r: r["map_iou"])[:k]
@@ -129,20 +129,20 @@ def worst_sheet(rows: Sequence[Mapping], maps: Mapping[str, np.ndarray], pairs: 
     for r in own:
         m = maps[r["photo"]]
         pair = pairs[r["photo"]]
-        photo = data.load_image(pair.photo, max(m.shape))
+        photo = images.load_image(pair.photo, max(m.shape))
         panels += [(r["photo"], photo, f"IoU {r['map_iou']:.2f}"), ("map", m, ""),
-                   ("mask", data.load_mask(pair.mask, m.shape), "")]
+                   ("mask", images.load_mask(pair.mask, m.shape), "")]
     return gallery(panels, cols=3, width=width) if panels else None
 
 
 def write(out: Path, rows: list[dict], md: str, sheet: np.ndarray | None) -> None:
-    from .. import data
+    from .. import images
     from .report import csv_text, write_text
 
     write_text(out / MAP_FILES[0], csv_text(rows, MAP_COLUMNS))
     write_text(out / MAP_FILES[1], md)
     if sheet is not None:
-        data.save_image(sheet, out / MAP_FILES[2], force=True)
+        images.save_image(sheet, out / MAP_FILES[2], force=True)
 
 
 def run(pairs: Sequence, out, params, *, pairs_dir, size: int, class_name: str, filters=None,
@@ -182,7 +182,8 @@ def prepare_run(pairs_dir, out, files: Sequence[str], *, photos=None, only_dogs:
     unusable ones), ``out`` checked (``files``) and made, the weights loaded and prepared for the map's
     passes (:func:`mapfeatures.vgg_params`, as ``stylize`` runs them). Nothing is made before the checks."""
     from ..transfer import mapfeatures
-    from .evaluation import check_out, find_pairs
+    from .evaluation import check_out
+    from .pairs import find_pairs
 
     out = Path(out)
     pairs = find_pairs(pairs_dir, photos, only_dogs, limit_photos, log)

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..select import viz
+from ..visualize import sheets
 
 
 def finite_or_none(v):
@@ -51,7 +51,7 @@ def stats(values: Sequence[float]) -> tuple[float, float, float, int]:
 
 def write_text(path: Path, text: str) -> None:
     """``text`` written to ``path`` atomically (replacing it)."""
-    from ..data import atomic_write
+    from ..images import atomic_write
 
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=True)
 
@@ -102,7 +102,7 @@ def gallery(panels: Sequence[tuple[str, np.ndarray | None, str]], title: str = "
     if width:
         s = width / max(h, w)
         h, w = max(1, round(h * s)), max(1, round(w * s))
-    font = viz.font()
+    font = sheets.font()
     cols = max(1, min(cols, len(panels)))
     rows = -(-len(panels) // cols)
     lab_h, cap_h = 16, (14 if any(p[2] for p in panels) else 0)

@@ -1,2 +1,2 @@
-"""Which filters a class selects: classes and WordNet, image pools, scoring, filter lists, probes,
-and the pictures (activation maximisation) that show what a filter responds to."""
+"""Which filters a class selects: classes and WordNet, image pools, scoring, filter lists and probes.
+The pictures that show what a filter responds to are :mod:`jaxstyle.visualize`'s."""

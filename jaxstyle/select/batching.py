@@ -7,7 +7,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from ..data import center_crop_square
+from ..images import center_crop_square
 from ..errors import JaxstyleError
 from .scoring import Batch
 

@@ -230,7 +230,7 @@ def extract(params: Mapping, items: Sequence[Item], probes: Mapping[str, object]
     import jax.numpy as jnp
     from scipy.ndimage import maximum_filter
 
-    from .. import data
+    from .. import images
     from ..model import vgg
     from ..transfer.objectmap import objectness
     from .batching import crop_array
@@ -243,7 +243,7 @@ def extract(params: Mapping, items: Sequence[Item], probes: Mapping[str, object]
         chunk, imgs = [], []
         for it in items[s: s + batch]:
             try:
-                imgs.append(crop_array(data.open_image(it.path), size).astype(np.float32))
+                imgs.append(crop_array(images.open_image(it.path), size).astype(np.float32))
                 chunk.append(it)
             except JaxstyleError:
                 continue

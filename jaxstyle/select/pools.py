@@ -4,7 +4,7 @@ several ``--data`` together forming one pool (:class:`MultiPool`).
 A pool streams ``(ids, labels, uint8 (b, S, S, 3), consumed, skipped)`` batches from any
 start position (for ``--resume``) and can re-fetch a few images by id (contact sheets).
 Preprocessing (documented in docs/SCORING.md): decode to RGB (EXIF-rotated, grey and
-alpha handled by :func:`jaxstyle.data.open_image`), resize the short side to ``S``
+alpha handled by :func:`jaxstyle.images.open_image`), resize the short side to ``S``
 (bilinear) and centre-crop ``S x S``; the VGG input is then Caffe-style (BGR, mean-subtracted).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Iterator, Protocol, Sequence
 import numpy as np
 
 from . import classes
-from ..data import PoolItem, folder_pool
+from ..images import PoolItem, folder_pool
 from ..errors import JaxstyleError, UsageError
 from .batching import batch_items, crop_array
 from .scoring import Batch
@@ -35,7 +35,7 @@ class Pool(Protocol):
 
 @dataclass
 class FolderPool:
-    """A folder of labelled images (see :func:`jaxstyle.data.folder_pool`)."""
+    """A folder of labelled images (see :func:`jaxstyle.images.folder_pool`)."""
     root: Path
     items: list[PoolItem]
 
@@ -158,7 +158,7 @@ class MaskedPool(FolderPool):
 
 def masked_pool(root: Path) -> MaskedPool:
     """The :class:`MaskedPool` of ``root``."""
-    from ..data import open_image
+    from ..images import open_image
     from .masksplit import train_pool
 
     return MaskedPool(root, [PoolItem(id_, classes.label_code(wnid), lambda p=path: open_image(p))

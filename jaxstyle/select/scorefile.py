@@ -4,7 +4,8 @@ the filter lists (:func:`jaxstyle.select.filters.from_scores`), the object map's
 
 Its keys: ``schema``, ``provenance``, ``selection`` (the rule and its thresholds),
 ``summary``, ``layers`` (per conv layer, per filter: ``purity``, ``ap``, ``selectivity``,
-``topk``) and ``selected`` (the chosen filters, ``{layer: [index, ...]}``).
+``topk``) and ``selected`` (the chosen filters, ``{layer: [index, ...]}``). A scoring run's
+state becomes a document by :func:`score_document` and comes back by :func:`scores_from_document`.
 """
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import JaxstyleError
 from ..model.vgg import CONV_LAYERS
+
+if TYPE_CHECKING:
+    from .scoring import LayerScores, ScoreState
 
 SCHEMA = "jaxstyle.scores/1"
 MAX_BYTES = 50_000_000
@@ -80,7 +84,7 @@ class ScoreFile:
 
     def write(self, path: str | os.PathLike, force: bool = False) -> Path:
         """Write the document atomically (:func:`dumps`); an existing file is kept unless ``force``."""
-        from ..data import atomic_write
+        from ..images import atomic_write
 
         return atomic_write(path, lambda tmp: tmp.write_text(dumps(self.doc)), force=force)
 
@@ -123,3 +127,60 @@ class ScoreFile:
             if best or floor is None:
                 out[layer] = sorted(best)
         return out
+
+
+def score_document(state: ScoreState, scores: Mapping[str, LayerScores],
+                   selected: Mapping[str, list[int]], provenance: Mapping, selection: Mapping,
+                   topk_for: Mapping[str, Sequence[int]] | None = None) -> dict:
+    """The ``jaxstyle.scores/1`` document of a scoring run. ``topk_for`` limits top-k lists to some filters (others [])."""
+    from . import scoring
+
+    layers = {}
+    for l, s in scores.items():
+        keep = None if topk_for is None else set(topk_for.get(l, ()))
+        topk = []
+        for c in range(len(s.purity)):
+            if keep is not None and c not in keep:
+                topk.append([])
+                continue
+            topk.append([{"id": state.ids[int(i)], "value": round(float(v), 4), "pos": [int(p[0]), int(p[1])]}
+                         for v, i, p in zip(s.top_val[c], s.top_idx[c], s.top_pos[c])])
+        layers[l] = {"purity": [round(float(x), 4) for x in s.purity],
+                     "ap": [round(float(x), 4) for x in s.ap],
+                     "selectivity": [round(float(x), 4) for x in s.selectivity],
+                     "topk": topk}
+    k = provenance["top_k"]
+    return {"schema": SCHEMA, "provenance": dict(provenance), "selection": dict(selection),
+            "summary": {"purity_counts": {l: {f">={m}/{k}": n for m, n in c.items()}
+                                          for l, c in scoring.purity_counts(scores, k, purity_levels(k)).items()},
+                        "n_positive": int(np.sum(np.asarray(state.positive, bool)
+                                              & np.asarray(state.known or [True] * state.n, bool)))},
+            "layers": layers, "selected": {l: list(v) for l, v in selected.items()}}
+
+
+def purity_levels(k: int) -> tuple[int, ...]:
+    """The purity levels a document's summary counts at top-k ``k``: k, 7/9 and 5/9 of it."""
+    return tuple(sorted({k, max(1, round(k * 7 / 9)), max(1, round(k * 5 / 9))}, reverse=True))
+
+
+def scores_from_document(doc: Mapping) -> tuple[ScoreState, dict[str, LayerScores], int]:
+    """Rebuild (a minimal state, layer scores, n_positive) from a score JSON for re-selection."""
+    from . import scoring
+
+    ids: dict[str, int] = {}
+    out = {}
+    k = int(doc["provenance"]["top_k"])
+    for l, L in doc["layers"].items():
+        c = len(L["purity"])
+        val = np.full((c, k), np.nan, np.float32)
+        idx = np.full((c, k), -1, np.int64)
+        pos = np.zeros((c, k, 2), np.int32)
+        for f, lst in enumerate(L["topk"]):
+            for j, e in enumerate(lst[:k]):
+                val[f, j], idx[f, j], pos[f, j] = e["value"], ids.setdefault(e["id"], len(ids)), e["pos"]
+        kk = max((len(t) for t in L["topk"]), default=0)
+        out[l] = scoring.LayerScores(np.asarray(L["purity"]), np.asarray(L["ap"]), np.asarray(L["selectivity"]),
+                                     val[:, :kk], idx[:, :kk], pos[:, :kk])
+    layers = tuple(doc["layers"])
+    state = scoring.ScoreState(layers, k, {}, ids=list(ids))
+    return state, out, int(doc["provenance"]["n_positive"])

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from . import losses
-from .inputs import resize, style_hws
+from .inputs import style_hws
 from .objective import composite
 
 
@@ -78,7 +78,7 @@ def _detail_band(imgs, weights_, hws, lows, hw, keys):
 def next_level_start(x, hw, band, style_band, region):
     """The upsampled result plus the detail the coarse level could not hold: the photo's
     ``band``, and inside the region the styles' ``style_band`` where there is one."""
-    x = resize(x, hw)
+    x = losses.resize(x, hw)
     if style_band is not None:  # guided methods always have a region
         band = composite(style_band, region, band)
     if band is not None:

@@ -1,8 +1,8 @@
 """A run's inputs as arrays: the photo, the styles and a user mask, at the sizes a run needs.
 
-Images are float32 (H, W, 3) RGB in [0, 255]; a path is read (:func:`jaxstyle.data.load_image`)
-at the long side asked for, an array is taken as it is and resized on the device
-(:func:`resize`, :func:`jaxstyle.transfer.losses.resize`).
+Images are float32 (H, W, 3) RGB in [0, 255]. A photo given by path is decoded once per run
+(:func:`decoded`, a :class:`jaxstyle.images.Photo`) and read at each long side asked for; an
+array is taken as it is and resized on the device (:func:`jaxstyle.transfer.losses.resize`).
 """
 from __future__ import annotations
 
@@ -12,26 +12,33 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import losses, objectmap
+from . import objectmap
 from .edges import inner_edge
+from .losses import resize
 from ..errors import JaxstyleError, UsageError
+from ..images import Photo, load_mask
+
+
+def decoded(x):
+    """``x`` with a path decoded once (a :class:`Photo`); a Photo or an array as it is."""
+    return Photo.open(x) if isinstance(x, (str, os.PathLike)) else x
+
+
+def source_name(x) -> str | None:
+    """The file name of a photo given by path or as a :class:`Photo`, else None (an array)."""
+    if isinstance(x, Photo):
+        return os.path.basename(x.path)
+    return os.path.basename(os.fspath(x)) if isinstance(x, (str, os.PathLike)) else None
 
 
 def as_image(x, size: int | None) -> np.ndarray:
-    """``x`` (a path, read at long side ``size``, or an (H, W, 3) RGB array) as a float32 array."""
-    from ..data import load_image
-
-    if isinstance(x, (str, os.PathLike)):
-        return load_image(x, size)
+    """``x`` (a path or :class:`Photo`, read at long side ``size``, or an (H, W, 3) RGB array) as a float32 array."""
+    if isinstance(x, (str, os.PathLike, Photo)):
+        return decoded(x).at(size)
     a = np.asarray(x, np.float32)
     if a.ndim != 3 or a.shape[-1] != 3:
         raise UsageError(f"image arrays must be (H, W, 3) RGB, got shape {a.shape}")
     return a
-
-
-def resize(img: np.ndarray | jax.Array, hw: tuple[int, int]) -> jax.Array:
-    """``img`` (H, W, ...) as float32 at ``hw`` (:func:`losses.resize`)."""
-    return losses.resize(jnp.asarray(img, jnp.float32), hw)
 
 
 def hw_at(shape, long_side: int) -> tuple[int, int]:
@@ -47,20 +54,12 @@ def style_hws(style_imgs, long_side: int, style_scale: float) -> tuple[tuple[int
 
 
 def at_long_side(content, size: int) -> np.ndarray:
-    """``content`` at long side ``size``: a path is read at that size, an array resized to it."""
-    if isinstance(content, (str, os.PathLike)):
+    """``content`` at long side ``size``: a path or :class:`Photo` is read at that size, an array resized to it."""
+    if isinstance(content, (str, os.PathLike, Photo)):
         return as_image(content, size)
     img = as_image(content, None)
     hw = hw_at(img.shape, size)
     return img if tuple(img.shape[:2]) == tuple(hw) else np.asarray(resize(img, hw))
-
-
-def content_image(content, size: int) -> np.ndarray:
-    """The photo at the output's long side ``size``."""
-    img = as_image(content, size)
-    if max(img.shape[:2]) != size:
-        img = np.asarray(resize(img, hw_at(img.shape, size)))
-    return img
 
 
 def _style_pair(s) -> tuple[object, float]:
@@ -77,7 +76,7 @@ def load_styles(style, size: int) -> tuple[tuple[np.ndarray, ...], tuple[float, 
         img, wgt = _style_pair(s)
         if wgt < 0:
             raise UsageError("style weights must be >= 0")
-        imgs.append(as_image(img, None if not isinstance(img, (str, os.PathLike)) else max(size * 2, 64)))
+        imgs.append(as_image(img, max(size * 2, 64) if isinstance(img, (str, os.PathLike, Photo)) else None))
         ws.append(float(wgt))
     if not imgs or sum(ws) <= 0:
         raise UsageError("give at least one style image with a positive weight")
@@ -88,7 +87,6 @@ def user_region(mask, hw: tuple[int, int]) -> np.ndarray:
     """``--mask`` (path or array) as a (H, W) region in [0, 1], its edge softened inside it
     (:func:`jaxstyle.transfer.edges.inner_edge`, as wide as the object map's edge)."""
     if isinstance(mask, (str, os.PathLike)):
-        from ..data import load_mask
         region = load_mask(mask, hw)
     else:
         region = np.asarray(resize(np.asarray(mask, np.float32), hw))

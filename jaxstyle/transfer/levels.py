@@ -1,12 +1,12 @@
-"""One photo's coarse-to-fine levels: what a run shares (:class:`Setup`), the plan
-(:func:`level_plan`), and :class:`LevelRunner`, which prepares each level (targets, objective,
-compiled programs) and iterates it from the previous level's result.
+"""One photo's coarse-to-fine levels: what a run is asked (:class:`Setup`) and computes once for all
+its photos (:class:`Run`), the plan (:func:`level_plan`), and :class:`LevelRunner`, which prepares
+each level (targets, objective, compiled programs) and iterates it from the previous level's result.
 """
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generator, Iterator, Mapping, NamedTuple
 
 import jax
@@ -15,7 +15,8 @@ import numpy as np
 
 from . import mapfeatures, objective, optimize
 from .detail import fine_band, next_level_start, style_detail
-from .inputs import hw_at, load_styles, pad, resize
+from .inputs import hw_at, load_styles, pad
+from .losses import resize
 from .locate import resolve_filters
 from .objective import CONTENT_LAYER, PRESETS, composite
 from ..errors import UsageError
@@ -62,9 +63,8 @@ def phase(on_phase, text: str) -> None:
 class Setup:
     """What every photo of a run shares: the config, the weights, the styles and the objective's layers.
 
-    ``params`` run the one-off target passes with direct convolutions; the objective runs on
-    the config's ``conv`` (:func:`vgg.prepare`) at levels with enough work, and the object
-    map on the same kernels forward-only (:meth:`map_params`).
+    ``params`` run the one-off target passes with direct convolutions. What is computed from
+    them once per run (the objective's and the map's kernels, style targets) is a :class:`Run`'s.
     """
     cfg: object  # a jaxstyle.transfer.stylize.Config
     raw: Mapping
@@ -75,10 +75,6 @@ class Setup:
     style_layers: tuple[str, ...]
     channels: dict
     layer_w: dict
-    fast: dict = field(default_factory=dict, compare=False)
-    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
-    targets: dict = field(default_factory=dict, compare=False)  # style Gram targets per level side
-    seen: set = field(default_factory=set, compare=False)  # padded level sizes met so far
 
     @classmethod
     def build(cls, cfg, style, params=None, on_phase=None) -> "Setup":
@@ -107,33 +103,61 @@ class Setup:
         """The layers a padded photo's region is given at: the style layers and the content layer."""
         return tuple(dict.fromkeys(self.style_layers + (CONTENT_LAYER,)))
 
+
+
+class Run:
+    """A run of :class:`Setup`: what it computes once and then shares between its photos and levels.
+
+    Made by the caller of a run (one per :func:`~jaxstyle.transfer.stylize.stylize_iter` or
+    :func:`~jaxstyle.transfer.stylize.stylize_batch`) and handed to each photo's
+    :class:`LevelRunner`. It holds the style Gram targets per level side, the weights with the
+    config's convolutions (transformed once, under a lock: levels prepare in a background
+    thread), and the padded level sizes met so far. The objective runs on the config's
+    ``conv`` (:func:`vgg.prepare`) at levels with enough work, the object map on the same
+    kernels forward-only (:meth:`map_params`).
+    """
+
+    def __init__(self, setup: Setup):
+        self.setup = setup
+        self._lock = threading.Lock()
+        self._fast: Mapping | None = None
+        self._targets: dict = {}
+        self._seen: set = set()
+
     def style_targets(self, side: int) -> dict:
         """The blended Gram targets of a level of long side ``side`` (computed once per side)."""
-        if side not in self.targets:
-            self.targets[side] = objective.style_targets(self.params, self.style_imgs, self.style_w,
-                                                         self.style_layers, side, self.cfg.style_scale,
-                                                         self.cfg.pooling)
-        return self.targets[side]
+        su = self.setup
+        if side not in self._targets:
+            self._targets[side] = objective.style_targets(su.params, su.style_imgs, su.style_w, su.style_layers,
+                                                          side, su.cfg.style_scale, su.cfg.pooling)
+        return self._targets[side]
 
     def objective_params(self, hw: tuple[int, int], iterations: int) -> Mapping:
         """The params a level's objective runs on (:func:`level_uses_fast_conv`)."""
-        if not level_uses_fast_conv(self.cfg.conv, hw, iterations):
-            return self.params
+        if not level_uses_fast_conv(self.setup.cfg.conv, hw, iterations):
+            return self.setup.params
         return self.fast_params()
 
     def fast_params(self) -> Mapping:
         """The weights with the config's convolutions, transformed once per run (levels prepare in a thread)."""
-        with self.lock:
-            if "params" not in self.fast:
-                self.fast["params"] = vgg.prepare(self.raw, self.cfg.conv)
-            return self.fast["params"]
+        with self._lock:
+            if self._fast is None:
+                self._fast = vgg.prepare(self.setup.raw, self.setup.cfg.conv)
+            return self._fast
 
     def map_params(self) -> Mapping:
         """The object map's weights (:func:`mapfeatures.vgg_params`): where ``conv`` resolves to
         Winograd (the CPU), the objective's kernels forward-only; else direct."""
-        if vgg.resolve_conv(self.cfg.conv) != "winograd":
-            return self.params
-        return mapfeatures.vgg_params(self.fast_params(), self.cfg.conv)
+        if vgg.resolve_conv(self.setup.cfg.conv) != "winograd":
+            return self.setup.params
+        return mapfeatures.vgg_params(self.fast_params(), self.setup.cfg.conv)
+
+    def first_time(self, pad_hw: tuple[int, int]) -> bool:
+        """Whether no level of this run was of size ``pad_hw`` before (it is from now on)."""
+        with self._lock:
+            first = pad_hw not in self._seen
+            self._seen.add(pad_hw)
+            return first
 
 
 @dataclass(frozen=True)
@@ -207,8 +231,8 @@ class LevelRunner:
     82.5 s with it, 91.8 s without, one run each).
     """
 
-    def __init__(self, setup: Setup, content_img: np.ndarray, plan: tuple[Level, ...], on_phase=None):
-        self.setup, self.cfg, self.plan, self.on_phase = setup, setup.cfg, plan, on_phase
+    def __init__(self, run: Run, content_img: np.ndarray, plan: tuple[Level, ...], on_phase=None):
+        self.shared, self.setup, self.cfg, self.plan, self.on_phase = run, run.setup, run.setup.cfg, plan, on_phase
         self.content_img = content_img
         self.content_dev = jnp.asarray(content_img, jnp.float32)
 
@@ -218,14 +242,13 @@ class LevelRunner:
         The objective is traced and compiled from its arguments' shapes in a second thread
         while the target passes run in this one (:meth:`compile_from_shapes`).
         """
-        su = self.setup
         spec = self.static_spec(lv)
         with ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-compile") as ex:
             early = ex.submit(self.compile_from_shapes, lv, spec)
             base, base_real, ctarget, band, style_band = self.level_inputs(lv, spec.get("valid"))
-            spec = dict(spec, content_target=ctarget, style_targets=su.style_targets(lv.side), base=base)
+            spec = dict(spec, content_target=ctarget, style_targets=self.shared.style_targets(lv.side), base=base)
             early.result()
-        fun, fargs = objective.make(su.objective_params(lv.pad_hw, lv.iterations), spec)
+        fun, fargs = objective.make(self.shared.objective_params(lv.pad_hw, lv.iterations), spec)
         optimize.prepare(fun, base, fargs)  # compiled from the shapes: found in optimize's cache
         return Prepared(base, base_real, fun, fargs, band, style_band)
 
@@ -272,7 +295,7 @@ class LevelRunner:
         targets' shapes: conv4_2 of the (padded) photo, a C x C Gram per style layer.
         """
         su = self.setup
-        params = su.objective_params(lv.pad_hw, lv.iterations)
+        params = self.shared.objective_params(lv.pad_hw, lv.iterations)
         ct = _f32(vgg.block_hw(lv.pad_hw, CONTENT_LAYER) + (vgg.num_channels(su.params, CONTENT_LAYER),))
         tg = {l: _f32((vgg.num_channels(su.params, l),) * 2) for l in su.style_layers}
         base = _f32(lv.pad_hw + (3,))
@@ -293,8 +316,7 @@ class LevelRunner:
     def _ready(self, futures) -> Iterator[Prepared]:
         for lv, f in zip(self.plan, futures):
             size = f"{lv.pad_hw[1]}x{lv.pad_hw[0]}"
-            first = lv.pad_hw not in self.setup.seen
-            self.setup.seen.add(lv.pad_hw)
+            first = self.shared.first_time(lv.pad_hw)
             if f is None or not f.done():
                 phase(self.on_phase, f"compiling {size}" + (" (first time for this size)" if first else ""))
             p = self.prepare(lv) if f is None else f.result()

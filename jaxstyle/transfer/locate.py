@@ -15,7 +15,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from . import objectmap
-from .inputs import at_long_side, resize
+from .inputs import at_long_side, source_name
+from .losses import resize
 from ..errors import JaxstyleError, NotFoundError, UsageError
 from ..model import vgg
 
@@ -100,7 +101,7 @@ def locate(params, content, class_name: str | None = "dog", filters=None,
     """The object map at the map's size: ``{"map", "presence", "probe", "min_evidence"}`` (no refusal here).
 
     ``map_options`` are :class:`objectmap.MapConfig` fields (``size`` defaults to
-    ``MAP_SIZE``; a path is re-read at that size). A class with a shipped probe is located by
+    ``MAP_SIZE``; a path or :class:`~jaxstyle.images.Photo` is read at that size). A class with a shipped probe is located by
     it; hand-given filters, a score file, or weights the probe does not fit (the tiny test
     VGGs) use the filters' evidence, and ``presence`` is then 1.
     """
@@ -179,7 +180,8 @@ def refused(r: Mapping) -> bool:
 def fitted_map(r: Mapping, content, hw: tuple[int, int], class_name: str | None) -> np.ndarray:
     """:func:`locate`'s result ``r`` resized to ``hw``, or :class:`NotFoundError` when it is :func:`refused`."""
     if refused(r):
-        where = f" in {Path(content).name}" if isinstance(content, (str, os.PathLike)) else ""
+        name = source_name(content)
+        where = f" in {name}" if name else ""
         raise NotFoundError(f"no {class_name} found{where} (evidence {r['presence']:.2f} < {r['min_evidence']:.2f}); "
                             "--min-evidence to change")
     return np.clip(np.asarray(resize(r["map"][..., None], tuple(hw)))[..., 0], 0.0, 1.0)

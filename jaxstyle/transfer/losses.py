@@ -55,19 +55,16 @@ def gram(f: jax.Array, mask: jax.Array | None = None, channels: jax.Array | Sequ
 
 
 def resize(a: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    """Antialiased linear resize of ``a`` (H, W, ...) to ``shape`` (h, w); area-like when shrinking.
+    """Antialiased linear resize of ``a`` (H, W, ...) as float32 to ``shape`` (h, w); area-like when shrinking.
 
-    The one resize of the package (masks to feature maps, images between scales, object maps).
+    The one resize of arrays in a run, images and masks alike (photos given as arrays, images
+    between scales, masks to feature maps, object maps to the output). A photo given by path
+    is resized once decoded (:func:`jaxstyle.images.resize_long_side`).
     """
-    a = jnp.asarray(a)
+    a = jnp.asarray(a, jnp.float32)
     if a.shape[:2] == tuple(shape):
         return a
     return jax.image.resize(a, tuple(shape) + a.shape[2:], method="linear", antialias=True)
-
-
-def resize_mask(mask: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    """Area-style downsample of a (H, W) mask to a feature map's (h, w) (:func:`resize`)."""
-    return resize(mask, shape)
 
 
 def content_loss(f: jax.Array, p: jax.Array, weight: jax.Array | None = None) -> jax.Array:

@@ -129,7 +129,7 @@ def energies(targets, content_target, content_mask=None):
 def layer_masks(region, pad_hw, layers):
     """The region (h, w) at each style layer's real feature size, padded to the layer's size at ``pad_hw``."""
     hw = region.shape
-    return {l: pad(losses.resize_mask(region, vgg.block_hw(hw, l)), vgg.block_hw(pad_hw, l)) for l in layers}
+    return {l: pad(losses.resize(region, vgg.block_hw(hw, l)), vgg.block_hw(pad_hw, l)) for l in layers}
 
 
 def _region_at(a: Mapping, layer: str, region, shape, padded: bool):
@@ -137,7 +137,7 @@ def _region_at(a: Mapping, layer: str, region, shape, padded: bool):
     else resized here; None without a region."""
     if padded:
         return a["masks"][layer]
-    return None if region is None else losses.resize_mask(region, shape)
+    return None if region is None else losses.resize(region, shape)
 
 
 def style_term(feats, a: Mapping, style_layers, selected_layers, region, padded: bool, relative: bool):

@@ -31,8 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .inputs import at_long_side, content_image, user_region
-from .levels import LevelRunner, Progress, Setup, level_plan, phase
+from .inputs import at_long_side, decoded, user_region
+from .levels import LevelRunner, Progress, Run, Setup, level_plan, phase
 from .locate import fitted_map, locate, locate_many, map_config
 from .objective import PRESETS, composite
 from ..model import vgg
@@ -150,18 +150,21 @@ def _map_options(cfg: Config) -> dict:
     return {"buckets": cfg.buckets, **dict(cfg.map_options or {})}
 
 
-def _stylize_photo(setup: Setup, content, t0: float, on_phase=None, located: Mapping | None = None
+def _stylize_photo(run: Run, content, t0: float, on_phase=None, located: Mapping | None = None
                    ) -> Iterator[Progress]:
     """One photo through :class:`LevelRunner`; the last :class:`Progress` carries the :class:`Result`.
 
-    ``located``: the photo's :func:`locate` result when it was computed with others (``auto``).
+    ``content``: an array or a decoded photo (:func:`~jaxstyle.transfer.inputs.decoded`), read here at
+    the output's size and by :func:`locate` at the map's. ``located``: the photo's :func:`locate`
+    result when it was computed with others (``auto``).
     """
+    setup = run.setup
     cfg = setup.cfg
-    content_img = content_image(content, cfg.size)
+    content_img = at_long_side(content, cfg.size)
     plan = level_plan(content_img.shape, cfg)
     H, W = content_img.shape[:2]
     region_full = user_region(cfg.mask, (H, W)) if cfg.method == "mask" else None
-    runner = LevelRunner(setup, content_img, plan, on_phase)
+    runner = LevelRunner(run, content_img, plan, on_phase)
     pool = ThreadPoolExecutor(1, thread_name_prefix="jaxstyle-level") if cfg.prefetch else None
     omap = None
     try:
@@ -169,7 +172,7 @@ def _stylize_photo(setup: Setup, content, t0: float, on_phase=None, located: Map
         if cfg.method == "auto":
             if located is None:
                 phase(on_phase, "object map")
-                located = locate(setup.map_params(), content, cfg.class_name, cfg.filters, setup.sel, _map_options(cfg))
+                located = locate(run.map_params(), content, cfg.class_name, cfg.filters, setup.sel, _map_options(cfg))
             omap = region_full = fitted_map(located, content, (H, W), cfg.class_name)
         done = yield from runner.run(levels, region_full)
     finally:
@@ -195,7 +198,8 @@ def stylize_iter(content, style, *, params=None, config: Config | None = None, o
                  **kw) -> Iterator[Progress]:
     """Run a stylization, yielding :class:`Progress`; the last one carries ``.result``.
 
-    ``content``/``style``: paths or RGB arrays (0–255). ``style`` may be a list of
+    ``content``/``style``: paths, RGB arrays (0–255) or, for ``content``, a
+    :class:`~jaxstyle.images.Photo` (a path is decoded once). ``style`` may be a list of
     paths/arrays or ``(image, weight)`` pairs (Grams are blended by weight). The options
     are :class:`Config`'s fields, given as ``config=`` or as keywords (keywords override).
     ``on_phase(text)`` hears what the run is doing ("loading weights", "object map",
@@ -203,7 +207,8 @@ def stylize_iter(content, style, *, params=None, config: Config | None = None, o
     """
     t0 = time.time()
     cfg = _config(config, kw)
-    yield from _stylize_photo(Setup.build(cfg, style, params, on_phase), content, t0, on_phase)
+    run = Run(Setup.build(cfg, style, params, on_phase))
+    yield from _stylize_photo(run, decoded(content), t0, on_phase)
 
 
 BATCH_BUCKETS = 4  # stylize_batch's default Config.buckets
@@ -226,20 +231,29 @@ def map_batch(cfg: Config, backend: str | None = None) -> int:
     return 1 if (backend or jax.default_backend()) == "cpu" else MAP_BATCH_ACCELERATOR
 
 
-def _locate_chunk(setup: Setup, contents: Sequence, n: int) -> list[Mapping | JaxstyleError]:
-    """Per photo, its :func:`locate` result or the error that stops it; the maps' VGG passes ``n`` at a time."""
-    cfg = setup.cfg
+def _decoded_or_error(content):
+    """``content`` decoded (:func:`~jaxstyle.transfer.inputs.decoded`), or the error that stops it."""
+    try:
+        return decoded(content)
+    except JaxstyleError as e:
+        return e
+
+
+def _locate_chunk(run: Run, contents: Sequence, n: int) -> list[Mapping | JaxstyleError]:
+    """Per photo (decoded, or its error), its :func:`locate` result or the error that stops it; the maps'
+    VGG passes ``n`` at a time."""
+    cfg = run.setup.cfg
     options = _map_options(cfg)
     size = map_config(options).size
     out: list = []
     for c in contents:
         try:
-            out.append(at_long_side(c, size))
+            out.append(c if isinstance(c, JaxstyleError) else at_long_side(c, size))
         except JaxstyleError as e:
             out.append(e)
     ok = [i for i, v in enumerate(out) if not isinstance(v, JaxstyleError)]
     if ok:
-        rs = locate_many(setup.map_params(), [out[i] for i in ok], cfg.class_name, cfg.filters, setup.sel, options, n)
+        rs = locate_many(run.map_params(), [out[i] for i in ok], cfg.class_name, cfg.filters, run.setup.sel, options, n)
         for i, r in zip(ok, rs):
             out[i] = r
     return out
@@ -262,30 +276,34 @@ def stylize_batch(contents: Sequence, style, *, params=None, config: Config | No
     if not contents:
         raise UsageError("no content photos given")
     cfg = _config(config, kw) if config is not None else Config(**{"buckets": BATCH_BUCKETS, **kw})
-    setup = Setup.build(cfg, style, params, on_phase)
+    run = Run(Setup.build(cfg, style, params, on_phase))
     n = map_batch(cfg)
     for start in range(0, len(contents), n):
         chunk = contents[start: start + n]
+        photos = [_decoded_or_error(c) for c in chunk]  # each photo decoded once, for its map and its run
         located: list = [None] * len(chunk)
         if cfg.method == "auto" and n > 1:
             phase(on_phase, f"object maps of photos {start + 1}-{start + len(chunk)}")
-            located = _locate_chunk(setup, chunk, n)
-        for i, (content, loc) in enumerate(zip(chunk, located), start):
-            yield _batch_item(setup, i, content, loc, on_phase, on_progress)
+            located = _locate_chunk(run, photos, n)
+        for i, (content, photo, loc) in enumerate(zip(chunk, photos, located), start):
+            yield _batch_item(run, BatchItem(i, content), photo, loc, on_phase, on_progress)
 
 
-def _batch_item(setup: Setup, i: int, content, located, on_phase, on_progress) -> BatchItem:
-    if isinstance(located, JaxstyleError):
-        return BatchItem(i, content, error=located)
+def _batch_item(run: Run, item: BatchItem, photo, located, on_phase, on_progress) -> BatchItem:
+    """``item`` with its result or the error that stops it: ``photo`` decoded (or its error), ``located``
+    its :func:`locate` result when computed with others (or its error, or None)."""
+    for error in (photo, located):
+        if isinstance(error, JaxstyleError):
+            return replace(item, error=error)
     res = None
     try:
-        for p in _stylize_photo(setup, content, time.time(), on_phase, located):
+        for p in _stylize_photo(run, photo, time.time(), on_phase, located):
             if on_progress is not None:
-                on_progress(i, p)
+                on_progress(item.index, p)
             res = p.result or res
     except JaxstyleError as e:
-        return BatchItem(i, content, error=e)
-    return BatchItem(i, content, result=res)
+        return replace(item, error=e)
+    return replace(item, result=res)
 
 
 def stylize(content, style, **kw) -> Result:

@@ -1,7 +1,6 @@
 """Pictures for people: receptive-field crops and captioned contact sheets.
 
-Pure functions over uint8/float RGB arrays; saving goes through :func:`jaxstyle.data.save_image`.
-(Other helpers, e.g. activation maximisation, may be added to this module.)
+Pure functions over uint8/float RGB arrays; saving goes through :func:`jaxstyle.images.save_image`.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Image I/O (robust decoding, resizing, atomic saving) and labelled image pools."""
+"""Image files: robust decoding, resizing, atomic saving, and labelled image pools (the package's shipped
+files are in the data/ folder beside it)."""
 from __future__ import annotations
 
 import csv
@@ -89,37 +90,68 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS,
     return rgb
 
 
-def resize_long_side(img: Image.Image, size: int | None, multiple: int = 1) -> Image.Image:
-    """Resize so the long side is ``size`` (aspect kept); sides rounded to ``multiple``."""
+def long_side_wh(wh: tuple[int, int], size: int | None, multiple: int = 1) -> tuple[int, int]:
+    """The (w, h) of an image of ``wh`` at long side ``size`` (aspect kept; ``None``: as it is), sides
+    rounded to ``multiple``; UsageError/JaxstyleError when ``size`` or the short side is under ``MIN_SIDE``."""
     if size is None:
-        w, h = img.size
+        w, h = wh
     else:
         if size < MIN_SIDE:
             raise UsageError(f"--size {size} is too small (minimum {MIN_SIDE})")
-        w0, h0 = img.size
+        w0, h0 = wh
         s = size / max(w0, h0)
         w, h = max(1, round(w0 * s)), max(1, round(h0 * s))
         if min(w, h) < MIN_SIDE:
             raise JaxstyleError(f"a {w0}x{h0} image is too thin: at long side {size} its short side is "
                                 f"{min(w, h)} px (VGG needs >= {MIN_SIDE}); crop it or use a larger --size")
-    w = max(multiple, int(round(w / multiple)) * multiple)
-    h = max(multiple, int(round(h / multiple)) * multiple)
+    return max(multiple, int(round(w / multiple)) * multiple), max(multiple, int(round(h / multiple)) * multiple)
+
+
+def resize_long_side(img: Image.Image, size: int | None, multiple: int = 1) -> Image.Image:
+    """Resize so the long side is ``size`` (aspect kept; Lanczos); sides rounded to ``multiple``.
+
+    The one resize of a decoded photo: every size a run reads a photo at comes from it
+    (:meth:`Photo.at`)."""
+    w, h = long_side_wh(img.size, size, multiple)
     if (w, h) == img.size:
         return img
     return img.resize((w, h), Image.LANCZOS)
 
 
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity, not by its pixels
+class Photo:
+    """A photo decoded once (:func:`open_image`) and read at each long side a run needs (:meth:`at`).
+
+    ``path`` names it in messages. Every size is resized from the decoded full image, so a
+    photo read by :meth:`at` is the same array :func:`load_image` gives for its path."""
+    image: Image.Image
+    path: str
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> "Photo":
+        return cls(open_image(path, max_pixels), str(path))
+
+    def check(self, size: int | None, multiple: int = 1) -> None:
+        """Raise what :meth:`at` would raise at ``size``, without resizing."""
+        self._named(long_side_wh, self.image.size, size, multiple)
+
+    def at(self, size: int | None, multiple: int = 1) -> np.ndarray:
+        """RGB float32 array (H, W, 3) in [0, 255], long side ``size``."""
+        return np.asarray(self._named(resize_long_side, self.image, size, multiple), np.float32)
+
+    def _named(self, f, *args):
+        try:
+            return f(*args)
+        except UsageError:
+            raise
+        except JaxstyleError as e:
+            raise JaxstyleError(f"{self.path}: {e}") from None
+
+
 def load_image(path: str | os.PathLike, size: int | None = None, multiple: int = 1,
                max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """RGB float32 array (H, W, 3) in [0, 255], long side ``size``."""
-    img = open_image(path, max_pixels)
-    try:
-        img = resize_long_side(img, size, multiple)
-    except UsageError:
-        raise
-    except JaxstyleError as e:
-        raise JaxstyleError(f"{path}: {e}") from None
-    return np.asarray(img, np.float32)
+    """RGB float32 array (H, W, 3) in [0, 255], long side ``size`` (:class:`Photo`)."""
+    return Photo.open(path, max_pixels).at(size, multiple)
 
 
 def load_mask(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
