@@ -14,7 +14,7 @@ from .stylize_cli import map_options
 # several flags, and flags that are not RunConfig fields (modes, inputs, outputs, stylize_kwargs' flags).
 CONFIG_DERIVED = ("methods", "style_names", "stylize_kwargs")
 STYLIZE_KWARGS = ("scales", "detail", "strength")
-NOT_CONFIG = ("maps_only", "composites", "second_look", "learned_map", "head_gate", "merge", "pairs", "styles",
+NOT_CONFIG = ("maps_only", "composites", "second_look", "probe_map", "head_gate", "merge", "pairs", "styles",
               "photos", "only_dogs", "limit_photos", "weights", "out", "force") + STYLIZE_KWARGS
 
 

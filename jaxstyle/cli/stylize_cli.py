@@ -21,7 +21,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 CONFIG_DERIVED = ("method", "filters", "buckets", "map_options")
 CONFIG_UNFLAGGED = ("chunk", "pooling", "prefetch")
 NOT_CONFIG = ("content", "style", "scores", "out", "force", "skip_existing", "quiet", "save_every", "save_map",
-              "weights", "min_evidence", "second_look", "learned_map", "head_gate")
+              "weights", "min_evidence", "second_look", "probe_map", "head_gate")
 
 
 def expand_contents(items: Sequence[str]) -> tuple[list[Path], bool]:
