@@ -425,15 +425,3 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
     assert (e[2:6, 1:5] >= 0.9).all() and (e[2:6, 9:13] == 0).all() and (p[2:6, 9:13] == 0).all()
     assert (om.learned_extent(probs[..., 0], patches, 0.25)[2:6, 9:13] >= 0.9).all()
 
-
-def test_probe_regions_joined_to_the_class_cells_count_and_others_do_not():
-    """The probe keeps two object regions (channel 0 fires on both); the head's class cells lie in the first
-    only: the first region joins the extent whole, the second, not touching the class, stays out."""
-    f = np.full((24, 32, 8), 0.01, np.float32)
-    f[4:12, 3:11, 0] = 3.0     # the animal the head's class cells are in
-    f[14:20, 20:29, 0] = 3.0   # another object region the probe keeps, away from the class
-    cls = np.zeros((24, 32), bool)
-    cls[5:7, 4:6] = True       # the head is sure of the face only
-    taken = om.joined_regions({"f": f}, cls, _probe(), om.MapConfig())
-    assert taken[4:12, 3:11].all() and not taken[14:20, 20:29].any()
-    assert not om.joined_regions({"f": f}, np.zeros_like(cls), _probe(), om.MapConfig()).any()

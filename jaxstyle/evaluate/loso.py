@@ -5,8 +5,7 @@ Photos come from the masked sources (``pets/``, ``masked/``, ``more-masked/``) b
 (MSRC-v2) and ``weizmann`` (horses, negatives only). Each photo gets one VGG pass at the
 map's size, then every variant's map for every class (:func:`variants`): ``probe`` (the
 probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
-joined to them (``animal-*``), that patch judged by the class probe (``judged-*``, what ships),
-and, as an ablation, the probe map's regions added (``regions-*``). :func:`rows` gives one row
+joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``, what ships). :func:`rows` gives one row
 per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and the
 presence); :func:`loso` chooses, for each class's map, a variant and a refusal threshold on all
 sources but one and scores that one with them; :func:`choices` makes that choice on every source.
@@ -75,8 +74,6 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
         out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
     for j in JUDGED_JOINED:
         out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": True}
-    for j in JUDGED_JOINED:
-        out[f"regions-j{j:g}"] = {**out[f"judged-j{j:g}"], "probe_regions": True}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

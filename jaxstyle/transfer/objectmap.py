@@ -84,7 +84,6 @@ class MapConfig:
     extent: str = "class"      # learned: where the map may reach (learned_extent): "class" or "animal"
     joined: float = 0.0        # learned, "animal": the class's least share of an animal patch it takes whole
     judge: bool = False        # learned: the class probe judges each animal patch; a patch it rejects is not the class
-    probe_regions: bool = False  # learned: the probe's object regions (and cells grown from them) joined to class cells count too
 
     def __post_init__(self):
         if self.size < 32:
@@ -333,21 +332,6 @@ def learned_extent(p: np.ndarray, patches: Patches | None, joined: float = 0.0,
     return np.where(keep[patches.labels] & (patches.labels > 0), patches.animal, p)
 
 
-def joined_regions(c: Mapping[str, np.ndarray], cls: np.ndarray, probe, cfg: MapConfig) -> np.ndarray:
-    """Cells (h, w) of the probe map's candidates (kept regions not called scene, and :func:`grown` cells)
-    that are 8-connected to a cell of ``cls`` (the head's class cells): the objectness regions hold a
-    plain coat the head calls scene, and only those touching the head's class are taken."""
-    from scipy import ndimage
-
-    obj = objectness(c["f"])
-    lab, keep, _ = regions(c["f"], obj, probe)
-    scene, _ = cell_probs(c["f"], probe)
-    cand = (keep[lab] & (scene < cfg.scene)) | grown(lab, keep, obj, scene, cfg) | cls
-    comp, _ = ndimage.label(cand, structure=np.ones((3, 3)))
-    hit = np.unique(comp[cls & cand])
-    return np.isin(comp, hit[hit > 0])
-
-
 def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig, probe=None
                 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The learned map: ``(map (H, W), class probability per cell (h, w), presence)``.
@@ -375,8 +359,6 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     small = grabcut_image(rgb, cfg.grabcut_side)
     P = _resized(p, small.shape[:2])
     extent = learned_extent(p, patches if cfg.extent == "animal" else None, cfg.joined, judged)
-    if cfg.probe_regions and probe is not None:
-        extent = np.where(joined_regions(c, p >= 0.5, probe, cfg), 1.0, extent)
     E = _resized(extent, small.shape[:2])
     if not cfg.grabcut:
         return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence
