@@ -8,7 +8,7 @@
 Every variant starts from the same stages 1-2 (``objectmap.seeded``: objectness, regions kept
 by the class probe, GrabCut's labels) and only the finish differs:
 
-* ``grabcut``: ``objectmap.finish`` (colour models + graph cut; shipped);
+* ``grabcut``: ``grabcut.finish`` (colour models + graph cut; shipped);
 * ``random-walker``: ``skimage.segmentation.random_walker`` from the sure labels (plus the
   probable object eroded) on the half-size photo;
 * ``knn-matting``: ``pymatting.estimate_alpha_knn`` with the labels as a trimap, at 192 px;
@@ -37,7 +37,7 @@ from jaxstyle import images  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
 from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import locate, mapfeatures, objectmap as om  # noqa: E402
+from jaxstyle.transfer import grabcut as gc, locate, mapfeatures, objectmap as om  # noqa: E402
 
 FG = (cv2.GC_FGD, cv2.GC_PR_FGD)
 
@@ -56,7 +56,7 @@ def random_walker(s: om.Seeded, cfg) -> np.ndarray:
     small = cv2.resize(s.small, hw, interpolation=cv2.INTER_AREA).astype(np.float64) / 255
     p = rw(small, cv2.resize(lab, hw, interpolation=cv2.INTER_NEAREST), mode="cg_j", channel_axis=-1,
            return_full_prob=True)[0]
-    return (om._resized(p, gm.shape) >= 0.5).astype(np.float32)
+    return (gc.resized(p, gm.shape) >= 0.5).astype(np.float32)
 
 
 def knn_matting(s: om.Seeded, cfg) -> np.ndarray:
@@ -71,7 +71,7 @@ def knn_matting(s: om.Seeded, cfg) -> np.ndarray:
     hw = (round(gm.shape[1] * k), round(gm.shape[0] * k))
     a = pymatting.estimate_alpha_knn(cv2.resize(s.small, hw, interpolation=cv2.INTER_AREA) / 255.0,
                                      cv2.resize(tri, hw, interpolation=cv2.INTER_NEAREST))
-    return (om._resized(a, gm.shape) >= 0.5).astype(np.float32)
+    return (gc.resized(a, gm.shape) >= 0.5).astype(np.float32)
 
 
 def spectral_segments(f: np.ndarray, k: int) -> np.ndarray:
@@ -105,15 +105,15 @@ def segment_finish(segment, k: int, share: float = 0.2):
         seg = segment(f, k)
         kept = s.keep[s.regions]
         ok = np.array([kept[seg == i].mean() >= share if (seg == i).any() else False for i in range(seg.max() + 1)])
-        out = om._resized(~ok[seg] & ~kept, s.labels.shape, nearest=True) > 0.5
+        out = gc.resized(~ok[seg] & ~kept, s.labels.shape, nearest=True) > 0.5
         gm = s.labels.copy()
         gm[out & (gm != cv2.GC_FGD)] = cv2.GC_BGD
-        return om.finish(s.small, gm, cfg.grabcut_iters, cfg.seed)
+        return gc.finish(s.small, gm, cfg.grabcut_iters, cfg.seed)
     return fin
 
 
 VARIANTS = {
-    "grabcut": lambda s, cfg, f: om.finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed),
+    "grabcut": lambda s, cfg, f: gc.finish(s.small, s.labels, cfg.grabcut_iters, cfg.seed),
     "random-walker": lambda s, cfg, f: random_walker(s, cfg),
     "knn-matting": lambda s, cfg, f: knn_matting(s, cfg),
     "spectral-4": segment_finish(spectral_segments, 4),
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
         try:
             for pair, img, mask, c in photos:
                 s = om.seeded(img, c, probe, cfg)
-                m = om.soft_edge(VARIANTS[name](s, cfg, c["f"]), img.shape[:2], cfg)
+                m = gc.soft_edge(VARIANTS[name](s, cfg, c["f"]), img.shape[:2], cfg)
                 if s.presence < cfg.min_evidence:
                     m = np.zeros_like(m)
                 own = pair.species == a.class_name

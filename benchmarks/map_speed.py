@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from jaxstyle import images  # noqa: E402
-from jaxstyle.transfer import locate, mapfeatures, objectmap  # noqa: E402
+from jaxstyle.transfer import learnedmap, locate, mapfeatures, objectmap  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
 
 
@@ -31,7 +31,7 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
     c = mapfeatures.features(params, np.asarray(img, np.float32), buckets=cfg.buckets, hyper=cfg.learned)
     t1 = time.perf_counter()
     if cfg.learned:
-        objectmap.learned_map(np.asarray(img, np.float32), c, head, cfg, probe)
+        learnedmap.learned_map(np.asarray(img, np.float32), c, head, cfg, probe)
         return {"vgg": t1 - t0, "host": time.perf_counter() - t1, "closer": 0.0}
     s, first = objectmap.first_look(np.asarray(img, np.float32), c, probe, cfg)
     t2 = time.perf_counter()

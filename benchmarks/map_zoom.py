@@ -25,7 +25,7 @@ from jaxstyle import images  # noqa: E402
 from jaxstyle.evaluate import metrics  # noqa: E402
 from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
 from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import locate, mapfeatures, objectmap as om  # noqa: E402
+from jaxstyle.transfer import grabcut as gc, locate, mapfeatures, objectmap as om  # noqa: E402
 
 
 def two_looks(params, probe, cfg, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
@@ -35,7 +35,7 @@ def two_looks(params, probe, cfg, img: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if closer is None:
         return first, first, s.presence, 0.0
     y0, y1, x0, x1 = om.crop_box(s.labels, img.shape[:2], cfg)
-    return first, om.soft_edge(closer, img.shape[:2], cfg), s.presence, max(img.shape[:2]) / max(y1 - y0, x1 - x0)
+    return first, gc.soft_edge(closer, img.shape[:2], cfg), s.presence, max(img.shape[:2]) / max(y1 - y0, x1 - x0)
 
 
 def main(argv=None) -> int:

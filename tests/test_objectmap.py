@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from jaxstyle.transfer import edges, mapfeatures, objectmap as om
+from jaxstyle.transfer import edges, grabcut as gc, learnedmap as lm, mapfeatures, objectmap as om
 from jaxstyle.select import probe as pb
 from jaxstyle.errors import UsageError
 
@@ -100,7 +100,7 @@ def test_grabcut_finish_grows_a_core_to_the_object():
     gm[28:36, 36:44] = cv2.GC_FGD  # a small core only
     gm[:4] = cv2.GC_BGD
     gm[20:44, 24:56] = np.where(gm[20:44, 24:56] == cv2.GC_FGD, cv2.GC_FGD, cv2.GC_PR_FGD)
-    m = om.finish(img, gm, 3)
+    m = gc.finish(img, gm, 3)
     truth = np.zeros((64, 80), bool)
     truth[16:48, 20:60] = True
     iou = (m.astype(bool) & truth).sum() / (m.astype(bool) | truth).sum()
@@ -117,11 +117,11 @@ def test_grabcut_finish_is_the_same_whatever_ran_before():
     gm[20:44, 24:56] = cv2.GC_PR_FGD
     gm[28:36, 36:44] = cv2.GC_FGD
     gm[:4] = cv2.GC_BGD
-    assert len({om.finish(img, gm, 3, seed=s).sum() for s in range(6)}) > 1  # the start matters here
-    first = om.finish(img, gm, 3, seed=0)
+    assert len({gc.finish(img, gm, 3, seed=s).sum() for s in range(6)}) > 1  # the start matters here
+    first = gc.finish(img, gm, 3, seed=0)
     for _ in range(8):
         cv2.randu(np.zeros((8, 8), np.float32), 0, 1)  # other work moves OpenCV's generator
-        assert np.array_equal(om.finish(img, gm, 3, seed=0), first)
+        assert np.array_equal(gc.finish(img, gm, 3, seed=0), first)
 
 
 def test_object_map_on_the_tiny_vgg(tiny_params):
@@ -261,7 +261,7 @@ def test_closer_look_runs_grabcut_at_the_first_looks_pixel_density(tiny_params, 
     labels[30:42, 40:60] = cv2.GC_FGD
     s = replace(s, labels=labels, scene=np.ones_like(s.scene))
     sides = []
-    real = om.finish
+    real = gc.finish
     monkeypatch.setattr(om, "finish", lambda small, *a: sides.append(max(small.shape[:2])) or real(small, *a))
     assert om.closer_look(tiny_params, rgb, s, np.ones(rgb.shape[:2], np.float32), probe, cfg) is not None
     y0, y1, x0, x1 = om.crop_box(labels, rgb.shape[:2], cfg)  # labels at 96 px, the photo at 128: pixels
@@ -349,11 +349,11 @@ def test_refine_remove_stroke_takes_a_spill_off_and_keeps_the_object():
     cfg = om.MapConfig(size=96, feather=0.0)
     stroke = np.zeros(obj.shape, bool)
     stroke[24:40, 43:45] = True
-    m = om.refine(rgb, (obj | spill).astype(np.float32), remove=stroke, cfg=cfg)
+    m = gc.refine(rgb, (obj | spill).astype(np.float32), remove=stroke, cfg=cfg)
     assert m.shape == obj.shape and (m[stroke] == 0).all()
     assert m[spill].mean() < 0.1             # the whole spill, not only the stroke's pixels
     assert m[obj].mean() > 0.95
-    assert np.array_equal(m, om.refine(rgb, (obj | spill).astype(np.float32), remove=stroke, cfg=cfg))
+    assert np.array_equal(m, gc.refine(rgb, (obj | spill).astype(np.float32), remove=stroke, cfg=cfg))
 
 
 def test_refine_add_stroke_brings_a_missed_part_back():
@@ -363,7 +363,7 @@ def test_refine_add_stroke_brings_a_missed_part_back():
     cfg = om.MapConfig(size=96, feather=0.0)
     stroke = np.zeros(obj.shape, bool)
     stroke[20:44, 35:37] = True
-    m = om.refine(rgb, (obj & ~missed).astype(np.float32), add=stroke, cfg=cfg)
+    m = gc.refine(rgb, (obj & ~missed).astype(np.float32), add=stroke, cfg=cfg)
     assert (m[stroke] == 1).all()
     assert m[missed].mean() > 0.9            # the whole missed part, not only the stroke's pixels
     assert m[obj].mean() > 0.95 and m[~obj].mean() < 0.02
@@ -378,8 +378,8 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     probs[2:4, 1:3] = [0.9, 0.1, 0.0, 0.0]   # the head: class
     probs[2:6, 3:6] = [0.2, 0.7, 0.0, 0.1]   # the body: animal, joined to the head
     probs[2:6, 9:11] = [0.1, 0.8, 0.0, 0.1]  # a separate animal
-    cls = om.learned_extent(probs[..., 0], None)
-    ani = om.learned_extent(probs[..., 0], om.animal_patches(probs, groups))
+    cls = lm.learned_extent(probs[..., 0], None)
+    ani = lm.learned_extent(probs[..., 0], lm.animal_patches(probs, groups))
     np.testing.assert_allclose(cls, probs[..., 0])
     assert (ani[2:6, 3:6] >= 0.5).all() and (cls[2:6, 3:6] < 0.5).all()
     assert (ani[2:6, 9:11] < 0.5).all()
@@ -388,9 +388,9 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     # only when the class's share of the patch may be small
     probs[2:6, 9:11] = [0.0, 0.9, 0.0, 0.1]
     probs[3, 9] = [0.6, 0.4, 0.0, 0.0]
-    patches = om.animal_patches(probs, groups)
-    assert (om.learned_extent(probs[..., 0], patches)[2:6, 9:11] >= 0.5).all()
-    share = om.learned_extent(probs[..., 0], patches, joined=0.3)
+    patches = lm.animal_patches(probs, groups)
+    assert (lm.learned_extent(probs[..., 0], patches)[2:6, 9:11] >= 0.5).all()
+    share = lm.learned_extent(probs[..., 0], patches, joined=0.3)
     assert (share[2:6, 9:11][probs[2:6, 9:11, 0] < 0.5] < 0.5).all() and (share[2:6, 3:6] >= 0.5).all()
     with pytest.raises(UsageError, match="extent"):
         om.MapConfig(extent="body")
@@ -416,12 +416,12 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
     f = np.zeros((8, 14, 2), np.float32)
     f[2:6, 1:5, 0] = 3.0
     f[2:6, 9:13, 1] = 3.0
-    patches = om.animal_patches(probs, groups)
-    judged = om.judged_patches(f, patches, Judge())
+    patches = lm.animal_patches(probs, groups)
+    judged = lm.judged_patches(f, patches, Judge())
     lab = patches.labels
     assert judged[lab[3, 2]] and not judged[lab[3, 10]] and not judged[0]
-    p = om.judged_class(probs[..., 0], patches, judged)
-    e = om.learned_extent(p, patches, 0.25, judged)
+    p = lm.judged_class(probs[..., 0], patches, judged)
+    e = lm.learned_extent(p, patches, 0.25, judged)
     assert (e[2:6, 1:5] >= 0.9).all() and (e[2:6, 9:13] == 0).all() and (p[2:6, 9:13] == 0).all()
-    assert (om.learned_extent(probs[..., 0], patches, 0.25)[2:6, 9:13] >= 0.9).all()
+    assert (lm.learned_extent(probs[..., 0], patches, 0.25)[2:6, 9:13] >= 0.9).all()
 

@@ -223,14 +223,14 @@ class Engine:
 
     def strokes(self, state: MapState, add: np.ndarray | None, remove: np.ndarray | None) -> MapState:
         """``state`` with more strokes (bool masks at any size): its map redone from ``auto`` with all of them."""
-        from ..transfer import objectmap
+        from ..transfer import grabcut
 
         hw = state.auto.shape
         add = state.add | _mask_at(add, hw)
         remove = state.remove | _mask_at(remove, hw)
         if not (add.any() or remove.any()):
             return without_strokes(state)
-        m = objectmap.refine(state.photo, state.auto, add, remove, self.map_config())
+        m = grabcut.refine(state.photo, state.auto, add, remove, self.map_config())
         return replace(state, add=add, remove=remove, map=m, message="", applied=state.applied + 1)
 
     def user_mask(self, state: MapState, path: str | os.PathLike, name: str | None) -> MapState:

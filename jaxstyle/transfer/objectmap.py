@@ -30,12 +30,9 @@ No segmentation network and no user mask. Three stages, and a closer look:
 second look); below ``min_evidence`` the caller refuses ("no dog found") instead of
 restyling random texture.
 
-The learned map (``MapConfig.learned``, :func:`learned_map`; what ``auto`` uses for a class whose
-cell head ships, with the fields chosen for it, :func:`jaxstyle.transfer.locate.map_config`) replaces stages 1-5: the same
-VGG pass gives hypercolumns, a cell head learned from image labels
-(:mod:`jaxstyle.select.cellhead`) gives each cell its class and other-animal probabilities, the
-animal patch joined to the class's cells is the outline (:func:`learned_extent`), the class probe
-judges each patch (:func:`judged_patches`), and GrabCut finishes from the sure and probable cells.
+With ``MapConfig.learned`` the learned map (:mod:`jaxstyle.transfer.learnedmap`, what ``auto`` uses
+for a class whose cell head ships, :func:`jaxstyle.transfer.locate.map_config`) replaces stages 1-5
+on the same VGG pass. Both finish with GrabCut (:mod:`jaxstyle.transfer.grabcut`).
 """
 from __future__ import annotations
 
@@ -45,7 +42,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import UsageError
-from .edges import blurred_edge
+from .grabcut import finish, grabcut_image, resized, soft_edge
+from .learnedmap import head_presence, learned_map
+from .mapconfig import MapConfig
 from .mapfeatures import features, features_many
 from ..select.regions import object_regions, objectness, region_rows
 
@@ -54,54 +53,6 @@ from ..select.regions import object_regions, objectness, region_rows
 SECOND_LOOK = 0.05
 # ``MapConfig`` fields of ``--head-gate``: the probe map, refused where the cell head finds no class (docs/RESULTS.md).
 GATE = {"gate": 0.9}
-
-
-@dataclass(frozen=True)
-class MapConfig:
-    """Knobs of the object map (defaults measured on pets + DAVIS, docs/RESULTS.md)."""
-
-    size: int = 512            # long side the map is computed at
-    core: float = 1.5          # objectness (x Otsu's threshold, at least the mean) of sure-object cells
-    floor: float = 0.3         # objectness (x the mean) below which a cell is sure background
-    scene: float = 0.5         # probe: a cell whose "other" (not an animal) probability passes this is not object
-    seed_share: float = 0.1    # filters only: share of evidence cells a region needs
-    grabcut_side: int = 384    # GrabCut works at this long side
-    grabcut_iters: int = 3
-    seed: int = 0              # GrabCut's colour-model start: the same photo gives the same map
-    feather: float = 0.01      # soft edge width, as a fraction of the long side
-    min_evidence: float = 0.2  # below this presence the class is "not found"
-    zoom_below: float = 0.7    # closer look when the sure object's crop is <= this share of the long side (0: never)
-    zoom_margin: float = 0.5   # the sure cells' box grows by this share of its side on each side
-    zoom_min_side: float = 0.5  # the crop is at least this share of the long side (at most 2x closer)
-    zoom_inside: float = 0.1   # the closer look stands only if its map covers <= this share of the crop's cut edges
-    zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
-    second_look: float = 0.0   # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
-    buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
-    learned: bool = False      # the learned map: the cell head (select/cellhead.py) finds the animal, GrabCut finishes
-    sure: float = 0.8          # learned: a cell whose class probability is >= this is sure object, <= 1 - this sure background
-    grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
-    gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
-    extent: str = "class"      # learned: where the map may reach (learned_extent): "class" or "animal"
-    joined: float = 0.0        # learned, "animal": the class's least share of an animal patch it takes whole
-    judge: bool = False        # learned: the class probe judges each animal patch; a patch it rejects is not the class
-
-    def __post_init__(self):
-        if self.size < 32:
-            raise UsageError(f"map size {self.size} is too small (minimum 32)")
-        if not 0.0 <= self.min_evidence <= 1.0:
-            raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
-        if self.buckets < 0:
-            raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
-        if not 0.0 <= self.second_look <= 1.0:
-            raise UsageError(f"second look share must be in [0, 1], got {self.second_look}")
-        if not 0.0 <= self.joined <= 1.0:
-            raise UsageError(f"joined share must be in [0, 1], got {self.joined}")
-        if self.extent not in ("class", "animal"):
-            raise UsageError(f"learned extent must be 'class' or 'animal', got {self.extent!r}")
-        if not 0.5 <= self.sure <= 1.0:
-            raise UsageError(f"sure share must be in [0.5, 1], got {self.sure}")
-        if not (0.0 <= self.zoom_below <= 1.0 and 0.0 <= self.zoom_min_side <= 1.0):
-            raise UsageError(f"zoom shares must be in [0, 1], got {self.zoom_below} and {self.zoom_min_side}")
 
 
 def otsu(obj: np.ndarray) -> float:
@@ -189,31 +140,6 @@ def seeds(lab: np.ndarray, keep: np.ndarray, obj: np.ndarray, scene: np.ndarray,
     return gm
 
 
-def finish(rgb: np.ndarray, gm: np.ndarray, iters: int, seed: int = 0) -> np.ndarray:
-    """GrabCut from labels ``gm`` on ``rgb`` (same size): float (h, w) in {0, 1}.
-
-    GrabCut starts its colour models from k-means on OpenCV's per-thread random generator;
-    it is seeded with ``seed`` first, so a photo's map does not depend on what ran before.
-    """
-    import cv2
-
-    fg = (gm == cv2.GC_FGD) | (gm == cv2.GC_PR_FGD)
-    if not fg.any() or fg.all():
-        return fg.astype(np.float32)
-    bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
-    gm = gm.copy()
-    cv2.setRNGSeed(seed)
-    cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), gm, None, bgd, fgd, iters, cv2.GC_INIT_WITH_MASK)
-    return ((gm == cv2.GC_FGD) | (gm == cv2.GC_PR_FGD)).astype(np.float32)
-
-
-def _resized(a: np.ndarray, hw: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    import cv2
-
-    return cv2.resize(np.asarray(a, np.float32), (hw[1], hw[0]),
-                      interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR)
-
-
 def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[int]] | None = None,
                probe=None, cfg: MapConfig = MapConfig(), head=None) -> dict:
     """Soft object map (H, W) in [0, 1] for an RGB photo (H, W, 3) in [0, 255].
@@ -261,114 +187,6 @@ def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarr
     return {"map": m, "objectness": s.objectness, "presence": presence}
 
 
-def head_presence_of(p: np.ndarray) -> float:
-    """Presence from a class probability grid (h, w): its best 3 x 3 mean (a lone cell is not an animal)."""
-    from scipy.ndimage import uniform_filter
-
-    return float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max())
-
-
-def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]:
-    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns,
-    :func:`head_presence_of`) and its group probabilities per cell (h, w, K)."""
-    probs = head.grid_probs(c["h"])
-    return head_presence_of(probs[..., 0]), probs
-
-
-@dataclass(frozen=True)
-class Patches:
-    """The 8-connected patches of cells a cell head calls an animal (:func:`animal_patches`)."""
-
-    labels: np.ndarray  # (h, w): patch label per cell, 0 the rest
-    animal: np.ndarray  # (h, w): class + other-animal probability
-    share: np.ndarray   # (n + 1,): the class's share of each patch's animal probability (0: label 0, no class cell)
-
-
-def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
-    """The patches of cells whose class + other-animal probability (``probs`` (h, w, K) over ``groups``) is
-    >= 0.5, and the class's share of each: 0 for a patch without a cell the head calls the class."""
-    from scipy import ndimage
-
-    pc = probs[..., 0]
-    pa = pc + probs[..., list(groups).index("animal")]
-    lab, n = ndimage.label(pa >= 0.5, structure=np.ones((3, 3)))
-    ids = np.arange(1, n + 1)
-    share = ndimage.sum(pc, lab, ids) / np.maximum(ndimage.sum(pa, lab, ids), 1e-6)
-    share = np.where(ndimage.maximum(pc, lab, ids) >= 0.5, share, 0.0) if n else share
-    return Patches(lab, pa, np.concatenate([[0.0], share]))
-
-
-def judged_patches(f: np.ndarray, patches: Patches, probe) -> np.ndarray:
-    """Per patch label: does the class probe (:meth:`Probe.judge`, either head) call the patch's
-    ``conv5_4`` cells ``f`` the class? Label 0 never."""
-    n = len(patches.share)
-    out = np.zeros(n, bool)
-    if n > 1:
-        out[1:] = probe.judge(*region_rows(f, patches.labels, range(1, n), probe.pooling))[0]
-    return out
-
-
-def judged_class(p: np.ndarray, patches: Patches, judged: np.ndarray) -> np.ndarray:
-    """The class probability ``p`` (h, w) with the patches the probe rejected set to 0: no class at all."""
-    return np.where((patches.labels > 0) & ~judged[patches.labels], 0.0, p)
-
-
-def learned_extent(p: np.ndarray, patches: Patches | None, joined: float = 0.0,
-                   judged: np.ndarray | None = None) -> np.ndarray:
-    """Per cell, the probability that it is part of the class's animal (h, w), from the class probability ``p``.
-
-    Without ``patches`` (``MapConfig.extent`` "class"): ``p``. With them ("animal"): where the cell belongs
-    to a patch that holds a cell the head calls the class, and the class holds at least ``joined`` of the
-    patch's animal probability, the patch's animal probability: a coat the head finds animal-like but not
-    specific to the class is still the class's animal when it is joined to the class's own cells; an
-    animal of another kind, not joined to the class or mostly not the class (a cat with a dog-like face),
-    stays out. ``judged`` (per patch label): only patches the probe called the class count.
-    """
-    if patches is None:
-        return p
-    keep = (patches.share >= joined) & (patches.share > 0)
-    if judged is not None:
-        keep = keep & judged
-    return np.where(keep[patches.labels] & (patches.labels > 0), patches.animal, p)
-
-
-def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig, probe=None
-                ) -> tuple[np.ndarray, np.ndarray, float]:
-    """The learned map: ``(map (H, W), class probability per cell (h, w), presence)``.
-
-    The head gives each cell its class probability; :func:`learned_extent` (``cfg.extent``) the
-    probability that the cell is the class's animal (with ``cfg.judge``, only in patches the class
-    ``probe`` calls the class, :func:`judged_patches`). Upsampled to ``grabcut_side`` they seed GrabCut
-    (class >= ``sure``: sure object; extent >= 0.5 probable object, <= ``1 - sure`` sure background, else
-    probable background), so the colour model refines the edge but cannot take a floor the head calls
-    scene. Presence: the best 3 x 3 mean of the (judged) class probability (a lone cell is not an
-    animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
-    """
-    import cv2
-
-    presence, probs = head_presence(c, head)
-    H, W = rgb.shape[:2]
-    p, judged = probs[..., 0], None
-    patches = animal_patches(probs, head.groups) if (cfg.extent == "animal" or cfg.judge) else None
-    if cfg.judge and probe is not None and presence >= cfg.min_evidence:
-        judged = judged_patches(c["f"], patches, probe)
-        p = judged_class(p, patches, judged)
-        presence = head_presence_of(p)
-    if presence < cfg.min_evidence:  # refused by the caller: no finish
-        return np.zeros((H, W), np.float32), p, presence
-    small = grabcut_image(rgb, cfg.grabcut_side)
-    P = _resized(p, small.shape[:2])
-    extent = learned_extent(p, patches if cfg.extent == "animal" else None, cfg.joined, judged)
-    E = _resized(extent, small.shape[:2])
-    if not cfg.grabcut:
-        return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence
-    gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
-    gm[E >= 0.5] = cv2.GC_PR_FGD
-    gm[P >= cfg.sure] = cv2.GC_FGD
-    gm[E <= 1.0 - cfg.sure] = cv2.GC_BGD
-    return soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg), p, presence
-
-
 @dataclass(frozen=True)
 class Seeded:
     """Stages 1-2 of a photo's map, ready for the finish: GrabCut's labels at its working size."""
@@ -389,72 +207,10 @@ def seeded(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) 
     scene, own = cell_probs(c["f"], probe)
     small = grabcut_image(rgb, cfg.grabcut_side)
     hw = small.shape[:2]
-    grow = _resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
-    gm = seeds(_resized(lab, hw, nearest=True).astype(np.int64), keep, _resized(obj, hw), _resized(scene, hw),
-               cfg.core * otsu(obj), cfg, grow, _resized(own, hw, nearest=True) > 0.5)
+    grow = resized(grown(lab, keep, obj, scene, cfg), hw, nearest=True) > 0.5 if probe is not None else None
+    gm = seeds(resized(lab, hw, nearest=True).astype(np.int64), keep, resized(obj, hw), resized(scene, hw),
+               cfg.core * otsu(obj), cfg, grow, resized(own, hw, nearest=True) > 0.5)
     return Seeded(small, gm, presence, obj, lab, keep, scene)
-
-
-def grabcut_image(rgb: np.ndarray, side: int) -> np.ndarray:
-    """``rgb`` (H, W, 3) as uint8 at long side ``side`` (each side at least 8 px): what GrabCut works on."""
-    import cv2
-
-    H, W = rgb.shape[:2]
-    s = side / max(H, W)
-    hw = (max(8, round(H * s)), max(8, round(W * s)))
-    return cv2.resize(np.clip(rgb, 0, 255).astype(np.uint8), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
-
-
-def refine(rgb: np.ndarray, current: np.ndarray, add: np.ndarray | None = None, remove: np.ndarray | None = None,
-           cfg: MapConfig = MapConfig(), reach: float = 0.05, band: float = 0.02) -> np.ndarray:
-    """The map of ``rgb`` (H, W, 3) redone with user strokes: soft (H, W) in [0, 1].
-
-    The finish (:func:`finish`, GrabCut at ``grabcut_side``) seeded from ``current`` (a map
-    (H, W)) and the strokes (H, W bool): ``add`` pixels sure object, ``remove`` pixels sure
-    background (``add`` wins where they cross). Elsewhere the map's cells are probable object
-    (>= 0.5) or background, and sure where they lie further than ``reach`` (a share of the
-    long side) from a stroke that could change them and further than ``band`` from the map's
-    edge, so a stroke changes the map near it and GrabCut cannot drop the rest. Upsampled with the automatic
-    map's soft edge; the stroke pixels are then set exactly (1 under ``add``, 0 under ``remove``).
-    """
-    import cv2
-
-    H, W = rgb.shape[:2]
-    small = grabcut_image(rgb, cfg.grabcut_side)
-    hw = small.shape[:2]
-    r = max(1, int(round(reach * max(hw))))
-    obj = _resized(current, hw) >= 0.5
-    strokes = {v: (cv2.resize(np.asarray(m, np.float32), (hw[1], hw[0]), interpolation=cv2.INTER_AREA) > 0)
-               for m, v in ((remove, cv2.GC_BGD), (add, cv2.GC_FGD)) if m is not None and np.any(m)}
-    gm = np.where(obj, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
-    edge = obj != cv2.erode(obj.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    near_edge = _within(edge, max(1, int(round(band * max(hw)))))
-    gm[near_edge] = np.where(obj, cv2.GC_PR_FGD, cv2.GC_PR_BGD)[near_edge]
-    for v, m in strokes.items():  # near a remove stroke the object is only probable, near an add the background
-        near = _within(m, r) & (obj if v == cv2.GC_BGD else ~obj)
-        gm[near] = cv2.GC_PR_FGD if v == cv2.GC_BGD else cv2.GC_PR_BGD
-    for v in (cv2.GC_BGD, cv2.GC_FGD):
-        if v in strokes:
-            gm[strokes[v]] = v
-    out = soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg)
-    for v in (cv2.GC_BGD, cv2.GC_FGD):
-        if v in strokes:
-            out[_resized(strokes[v], (H, W), nearest=True) > 0.5] = 1.0 if v == cv2.GC_FGD else 0.0
-    return out
-
-
-def _within(m: np.ndarray, r: int) -> np.ndarray:
-    """Pixels at most ``r`` px from a true pixel of ``m`` (bool (h, w))."""
-    import cv2
-
-    if not m.any():
-        return m
-    return cv2.distanceTransform((~m).astype(np.uint8), cv2.DIST_L2, 3) <= r
-
-
-def soft_edge(m: np.ndarray, hw: tuple[int, int], cfg: MapConfig) -> np.ndarray:
-    """A finished mask upsampled to ``hw`` with a soft edge ``feather`` of the long side wide."""
-    return blurred_edge(_resized(m, hw), cfg.feather)
 
 
 def first_look(rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig) -> tuple[Seeded, np.ndarray]:
@@ -508,7 +264,7 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     y0, y1, x0, x1 = b
     out = first >= 0.5
     out[y0:y1, x0:x1] = False
-    if out.any() and 1.0 - (_resized(s.scene, (H, W)) >= cfg.scene)[out].mean() > cfg.zoom_spill:
+    if out.any() and 1.0 - (resized(s.scene, (H, W)) >= cfg.scene)[out].mean() > cfg.zoom_spill:
         return None
     found = _map_crop(params, rgb, b, probe, cfg)
     if found is None or edge_share(found[0], (y0 > 0, y1 < H, x0 > 0, x1 < W)) > cfg.zoom_inside:
@@ -534,7 +290,7 @@ def _map_crop(params: Mapping, rgb: np.ndarray, box: tuple[int, int, int, int], 
     s2 = seeded(crop, features(params, crop, None, cfg.buckets), probe, dense)
     if s2.presence < cfg.min_evidence:
         return None
-    return _resized(finish(s2.small, s2.labels, cfg.grabcut_iters, cfg.seed), (y1 - y0, x1 - x0)) >= 0.5, s2.presence
+    return resized(finish(s2.small, s2.labels, cfg.grabcut_iters, cfg.seed), (y1 - y0, x1 - x0)) >= 0.5, s2.presence
 
 
 def second_look(params: Mapping, rgb: np.ndarray, s: Seeded, probe, cfg: MapConfig) -> tuple[np.ndarray, float] | None:
@@ -559,7 +315,7 @@ def second_look(params: Mapping, rgb: np.ndarray, s: Seeded, probe, cfg: MapConf
         if found is None:
             continue
         y0, y1, x0, x1 = box
-        cells = _resized(region, (H, W), nearest=True)[y0:y1, x0:x1] > 0.5
+        cells = resized(region, (H, W), nearest=True)[y0:y1, x0:x1] > 0.5
         if found[0][cells].mean() < 0.5:  # the class is elsewhere in the crop, not this region
             continue
         m[y0:y1, x0:x1] = np.maximum(m[y0:y1, x0:x1], found[0])

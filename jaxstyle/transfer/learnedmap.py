@@ -1,0 +1,127 @@
+"""The learned map: the cell head finds the animal, the class probe says which animal it is.
+
+The same VGG pass as the probe map gives hypercolumns; a cell head learned from image labels
+(:mod:`jaxstyle.select.cellhead`) gives each cell its class and other-animal probabilities, the
+animal patch joined to the class's cells is the outline (:func:`learned_extent`), the class probe
+judges each patch (:func:`judged_patches`), and GrabCut finishes from the sure and probable cells
+(:func:`learned_map`). What ``auto`` uses for a class whose cell head ships, with the fields chosen
+for it (:func:`jaxstyle.transfer.locate.map_config`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .grabcut import finish, grabcut_image, resized, soft_edge
+from .mapconfig import MapConfig
+from ..select.regions import region_rows
+
+
+def head_presence_of(p: np.ndarray) -> float:
+    """Presence from a class probability grid (h, w): its best 3 x 3 mean (a lone cell is not an animal)."""
+    from scipy.ndimage import uniform_filter
+
+    return float(uniform_filter(p, 3, mode="constant").max()) if min(p.shape) >= 3 else float(p.max())
+
+
+def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]:
+    """The cell head's evidence that its class is in the photo (features ``c`` with hypercolumns,
+    :func:`head_presence_of`) and its group probabilities per cell (h, w, K)."""
+    probs = head.grid_probs(c["h"])
+    return head_presence_of(probs[..., 0]), probs
+
+
+@dataclass(frozen=True)
+class Patches:
+    """The 8-connected patches of cells a cell head calls an animal (:func:`animal_patches`)."""
+
+    labels: np.ndarray  # (h, w): patch label per cell, 0 the rest
+    animal: np.ndarray  # (h, w): class + other-animal probability
+    share: np.ndarray   # (n + 1,): the class's share of each patch's animal probability (0: label 0, no class cell)
+
+
+def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
+    """The patches of cells whose class + other-animal probability (``probs`` (h, w, K) over ``groups``) is
+    >= 0.5, and the class's share of each: 0 for a patch without a cell the head calls the class."""
+    from scipy import ndimage
+
+    pc = probs[..., 0]
+    pa = pc + probs[..., list(groups).index("animal")]
+    lab, n = ndimage.label(pa >= 0.5, structure=np.ones((3, 3)))
+    ids = np.arange(1, n + 1)
+    share = ndimage.sum(pc, lab, ids) / np.maximum(ndimage.sum(pa, lab, ids), 1e-6)
+    share = np.where(ndimage.maximum(pc, lab, ids) >= 0.5, share, 0.0) if n else share
+    return Patches(lab, pa, np.concatenate([[0.0], share]))
+
+
+def judged_patches(f: np.ndarray, patches: Patches, probe) -> np.ndarray:
+    """Per patch label: does the class probe (:meth:`Probe.judge`, either head) call the patch's
+    ``conv5_4`` cells ``f`` the class? Label 0 never."""
+    n = len(patches.share)
+    out = np.zeros(n, bool)
+    if n > 1:
+        out[1:] = probe.judge(*region_rows(f, patches.labels, range(1, n), probe.pooling))[0]
+    return out
+
+
+def judged_class(p: np.ndarray, patches: Patches, judged: np.ndarray) -> np.ndarray:
+    """The class probability ``p`` (h, w) with the patches the probe rejected set to 0: no class at all."""
+    return np.where((patches.labels > 0) & ~judged[patches.labels], 0.0, p)
+
+
+def learned_extent(p: np.ndarray, patches: Patches | None, joined: float = 0.0,
+                   judged: np.ndarray | None = None) -> np.ndarray:
+    """Per cell, the probability that it is part of the class's animal (h, w), from the class probability ``p``.
+
+    Without ``patches`` (``MapConfig.extent`` "class"): ``p``. With them ("animal"): where the cell belongs
+    to a patch that holds a cell the head calls the class, and the class holds at least ``joined`` of the
+    patch's animal probability, the patch's animal probability: a coat the head finds animal-like but not
+    specific to the class is still the class's animal when it is joined to the class's own cells; an
+    animal of another kind, not joined to the class or mostly not the class (a cat with a dog-like face),
+    stays out. ``judged`` (per patch label): only patches the probe called the class count.
+    """
+    if patches is None:
+        return p
+    keep = (patches.share >= joined) & (patches.share > 0)
+    if judged is not None:
+        keep = keep & judged
+    return np.where(keep[patches.labels] & (patches.labels > 0), patches.animal, p)
+
+
+def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig, probe=None
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The learned map: ``(map (H, W), class probability per cell (h, w), presence)``.
+
+    The head gives each cell its class probability; :func:`learned_extent` (``cfg.extent``) the
+    probability that the cell is the class's animal (with ``cfg.judge``, only in patches the class
+    ``probe`` calls the class, :func:`judged_patches`). Upsampled to ``grabcut_side`` they seed GrabCut
+    (class >= ``sure``: sure object; extent >= 0.5 probable object, <= ``1 - sure`` sure background, else
+    probable background), so the colour model refines the edge but cannot take a floor the head calls
+    scene. Presence: the best 3 x 3 mean of the (judged) class probability (a lone cell is not an
+    animal); below ``min_evidence`` the map is empty (the caller refuses the photo).
+    """
+    import cv2
+
+    presence, probs = head_presence(c, head)
+    H, W = rgb.shape[:2]
+    p, judged = probs[..., 0], None
+    patches = animal_patches(probs, head.groups) if (cfg.extent == "animal" or cfg.judge) else None
+    if cfg.judge and probe is not None and presence >= cfg.min_evidence:
+        judged = judged_patches(c["f"], patches, probe)
+        p = judged_class(p, patches, judged)
+        presence = head_presence_of(p)
+    if presence < cfg.min_evidence:  # refused by the caller: no finish
+        return np.zeros((H, W), np.float32), p, presence
+    small = grabcut_image(rgb, cfg.grabcut_side)
+    P = resized(p, small.shape[:2])
+    extent = learned_extent(p, patches if cfg.extent == "animal" else None, cfg.joined, judged)
+    E = resized(extent, small.shape[:2])
+    if not cfg.grabcut:
+        return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence
+    gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
+    gm[E >= 0.5] = cv2.GC_PR_FGD
+    gm[P >= cfg.sure] = cv2.GC_FGD
+    gm[E <= 1.0 - cfg.sure] = cv2.GC_BGD
+    return soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg), p, presence

@@ -1,0 +1,55 @@
+"""The object map's knobs (:class:`MapConfig`), shared by the probe map (:mod:`jaxstyle.transfer.objectmap`),
+the learned map (:mod:`jaxstyle.transfer.learnedmap`) and their GrabCut finish (:mod:`jaxstyle.transfer.grabcut`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    """Knobs of the object map (defaults measured on pets + DAVIS, docs/RESULTS.md)."""
+
+    size: int = 512            # long side the map is computed at
+    core: float = 1.5          # objectness (x Otsu's threshold, at least the mean) of sure-object cells
+    floor: float = 0.3         # objectness (x the mean) below which a cell is sure background
+    scene: float = 0.5         # probe: a cell whose "other" (not an animal) probability passes this is not object
+    seed_share: float = 0.1    # filters only: share of evidence cells a region needs
+    grabcut_side: int = 384    # GrabCut works at this long side
+    grabcut_iters: int = 3
+    seed: int = 0              # GrabCut's colour-model start: the same photo gives the same map
+    feather: float = 0.01      # soft edge width, as a fraction of the long side
+    min_evidence: float = 0.2  # below this presence the class is "not found"
+    zoom_below: float = 0.7    # closer look when the sure object's crop is <= this share of the long side (0: never)
+    zoom_margin: float = 0.5   # the sure cells' box grows by this share of its side on each side
+    zoom_min_side: float = 0.5  # the crop is at least this share of the long side (at most 2x closer)
+    zoom_inside: float = 0.1   # the closer look stands only if its map covers <= this share of the crop's cut edges
+    zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
+    second_look: float = 0.0   # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
+    buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
+    learned: bool = False      # the learned map: the cell head (select/cellhead.py) finds the animal, GrabCut finishes
+    sure: float = 0.8          # learned: a cell whose class probability is >= this is sure object, <= 1 - this sure background
+    grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
+    gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
+    extent: str = "class"      # learned: where the map may reach (learned_extent): "class" or "animal"
+    joined: float = 0.0        # learned, "animal": the class's least share of an animal patch it takes whole
+    judge: bool = False        # learned: the class probe judges each animal patch; a patch it rejects is not the class
+
+    def __post_init__(self):
+        if self.size < 32:
+            raise UsageError(f"map size {self.size} is too small (minimum 32)")
+        if not 0.0 <= self.min_evidence <= 1.0:
+            raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
+        if self.buckets < 0:
+            raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
+        if not 0.0 <= self.second_look <= 1.0:
+            raise UsageError(f"second look share must be in [0, 1], got {self.second_look}")
+        if not 0.0 <= self.joined <= 1.0:
+            raise UsageError(f"joined share must be in [0, 1], got {self.joined}")
+        if self.extent not in ("class", "animal"):
+            raise UsageError(f"learned extent must be 'class' or 'animal', got {self.extent!r}")
+        if not 0.5 <= self.sure <= 1.0:
+            raise UsageError(f"sure share must be in [0.5, 1], got {self.sure}")
+        if not (0.0 <= self.zoom_below <= 1.0 and 0.0 <= self.zoom_min_side <= 1.0):
+            raise UsageError(f"zoom shares must be in [0, 1], got {self.zoom_below} and {self.zoom_min_side}")
