@@ -4,7 +4,7 @@ An XLA:CPU program allocates its temporary buffer on every call (192 MB for the 
 value and gradient at 384x216) from one of its worker threads. glibc serves a request that
 large with a fresh ``mmap`` and returns it with ``munmap``, so every call touches ~49,000
 new pages: 0.09 s of kernel time per evaluation, ~10 % of its wall time on the 2-core CPU
-(``benchmarks/malloc_faults.py``; docs/BENCHMARKS.md, "Page faults"). With one arena for
+(``benchmarks/speed/malloc_faults.py``; docs/BENCHMARKS.md, "Page faults"). With one arena for
 every thread, no ``mmap`` for large requests and a high trim threshold, the buffer comes
 from the heap and is reused from call to call.
 

@@ -1,14 +1,11 @@
-"""benchmarks/c2f_plans.py: the speed-up read from two traces (no stylization run here)."""
-import sys
+"""benchmarks/speed/c2f_plans.py: the speed-up read from two traces (no stylization run here)."""
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-import c2f_plans  # noqa: E402
+from benchmarks.speed import c2f_plans
 
 
 def test_speedup_to_the_same_gain_and_loss():
-    # (seconds, iteration, gain, loss), as bench._gain_trace returns them
+    # (seconds, iteration, gain, loss), as benchmarks.common.gain_trace returns them
     run = [(10.0, 5, 0.5, 3.0), (20.0, 10, 0.8, 2.0)]
     single = [(5.0, 5, 0.3, 4.0), (30.0, 10, 0.7, 2.5), (40.0, 15, 0.85, 1.9), (60.0, 20, 0.9, 1.5)]
     assert c2f_plans.speedup(run, single, 2, higher=True) == "2.00×"  # gain 0.8 first reached at 40 s
@@ -35,7 +32,7 @@ def test_warm_runs_time_the_second_of_two(monkeypatch):
         calls.append((its, scales, cold))
         return [(float(len(calls)), its, 0.5, 1.0)]
 
-    monkeypatch.setattr(c2f_plans.B, "_gain_trace", fake)
+    monkeypatch.setattr(c2f_plans.common, "gain_trace", fake)
     out = c2f_plans.trace(Path("p.jpg"), Path("s.jpg"), "auto", 64, [[32, 3], [64, 2]], None, None, None, None,
                           warm=True)
     assert calls == [(5, None, True), (5, None, False)] and out == [(2.0, 5, 0.5, 1.0)]

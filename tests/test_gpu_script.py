@@ -1,4 +1,4 @@
-"""benchmarks/gpu.py, the one-shot GPU check, runs end to end on the CPU at a tiny size.
+"""benchmarks/speed/gpu.py, the one-shot GPU check, runs end to end on the CPU at a tiny size.
 
 The lent GPU machine gives a session minutes; a script that breaks there wastes them, so its
 sections are exercised here but the 4th, which needs PyTorch on CUDA (the numbers are not GPU
@@ -17,7 +17,7 @@ def test_gpu_check_runs_its_sections_on_cpu(real_params, tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     args = ["--only", "1,2,3,5", "--size", "64", "--iterations", "6", "--batch", "2", "--batches", "2",
             "--variants", "default,c2f", "--budget", "400", "--out", str(out), "--json", str(tmp_path / "gpu.json")]
-    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu.py"), *args],
+    r = subprocess.run([sys.executable, "-m", "benchmarks.speed.gpu", *args],
                        capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     text = out.read_text()

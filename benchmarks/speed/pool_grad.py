@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Max pooling's gradient on the CPU: ``lax.reduce_window`` against the reshape that ``vgg._pool`` uses.
 
-    python benchmarks/pool_grad.py --size 384 --reps 10
+    python -m benchmarks.speed.pool_grad --size 384 --reps 10
 
 Times, in one process, (a) each of VGG-19's four pools alone (value and gradient) at the
 feature sizes of a ``--size`` photo, and (b) the value and gradient of a style objective
@@ -13,15 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-from jaxstyle.model import vgg, weights  # noqa: E402
+from jaxstyle.model import vgg, weights
 
 TAPS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1")
 
@@ -63,13 +61,14 @@ def main(argv=None) -> int:
     for c, s in ((64, 1), (128, 2), (256, 4), (512, 8)):
         x = jnp.asarray(rng.random((1, h // s, w // s, c), np.float32))
         ms = [timed(jax.jit(jax.grad(lambda v, pool=pool: jnp.sum(jnp.square(pool(v, "max"))))), x, a.reps)
-              for pool in (reduce_window_pool, vgg._pool)]
+              for pool in (reduce_window_pool, vgg._pool)]  # vgg's private pool: the function under test
         print(f"| one max pool, value + gradient | {h // s}x{w // s}x{c} | {ms[0]:.1f} | {ms[1]:.1f} | "
               f"{ms[0] / ms[1]:.2f} |")
     params = vgg.prepare(weights.load()[0], "auto")
     x = vgg.preprocess(jnp.asarray(rng.uniform(0, 255, (1, h, w, 3)), jnp.float32))
     ours = objective(params)
     ms_new = timed(ours, x, a.reps)
+    # swap the pooling VGG-19 uses (a private helper of vgg, looked up at trace time; no public switch)
     vgg_pool = vgg._pool
     vgg._pool = reduce_window_pool  # the module looks the helper up at trace time
     try:

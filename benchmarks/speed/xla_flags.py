@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """XLA's CPU options against the default: one value + gradient of the Gatys objective per process.
 
-    python benchmarks/xla_flags.py --size 384 --rounds 2
+    python -m benchmarks.speed.xla_flags --size 384 --rounds 2
 
 Each ``XLA_FLAGS`` setting runs in its own process (XLA reads the flags once), the settings
 alternate round by round with XLA's defaults, and each process reports its compile (with
 the first evaluation) and the median of ``--reps`` warm evaluations of
-``bench.jax_objective`` (the shipped preset's weights, Winograd as the CPU default),
+``common.jax_objective`` (the shipped preset's weights, Winograd as the CPU default),
 compiled by ``jax.jit`` without the package's compiler options. Add settings with ``--flags``.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_SETTINGS = (
     "",
@@ -32,9 +32,9 @@ DEFAULT_SETTINGS = (
 
 CHILD = """
 import statistics, sys, time
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/benchmarks"]
-import bench, jax, jax.numpy as jnp
-f, fargs, x0, *_ = bench.jax_objective(int(sys.argv[2]))
+import jax, jax.numpy as jnp
+from benchmarks import common
+f, fargs, x0, *_ = common.jax_objective(int(sys.argv[2]))
 vg = jax.jit(jax.value_and_grad(f, has_aux=True))
 x = jnp.clip(x0 + 3.0, 0.0, 255.0)
 t = time.perf_counter(); jax.block_until_ready(vg(x, fargs)); first = time.perf_counter() - t
@@ -48,8 +48,8 @@ print(first, statistics.median(ts))
 def one(flags: str, size: int, reps: int) -> tuple[float, float]:
     """(compile + first evaluation, median evaluation) in seconds, in a fresh process."""
     env = dict(os.environ, XLA_FLAGS=flags, JAXSTYLE_COMPILATION_CACHE="0")
-    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(size), str(reps)], env=env,
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(size), str(reps)], env=env, cwd=ROOT,
+                       capture_output=True, text=True, check=True)  # run in the repository root: ``-c`` puts the working directory on the import path
     first, median = r.stdout.split()[-2:]
     return float(first), float(median)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """People and things beside the animal: does the map leave them alone?
 
-    python benchmarks/map_beside.py --class dog --groups person clothing --n 40 [--second-look]
+    python -m benchmarks.experiments.map_beside --class dog --groups person clothing --n 40 [--second-look]
 
 Each composite puts a masked photo of ``--class`` (from ``--pairs``) beside a labelled pool
 photo of one of ``--groups`` (WordNet groups of jaxstyle/data/class_groups.json; ImageNet
@@ -18,16 +18,15 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from jaxstyle import images  # noqa: E402
-from jaxstyle.evaluate import composites  # noqa: E402
-from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
-from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.select import classes  # noqa: E402
-from jaxstyle.transfer import mapfeatures, objectmap  # noqa: E402
+from jaxstyle import images
+from jaxstyle.evaluate import composites
+from jaxstyle.evaluate.pairs import find_pairs
+from jaxstyle.model import weights
+from jaxstyle.select import classes
+from jaxstyle.transfer import mapfeatures, objectmap
 
 
 def pool_photos(roots, group: str, exclude: set[int]) -> list[Path]:

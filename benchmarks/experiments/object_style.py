@@ -7,7 +7,7 @@ style layer weights, conv1_1..conv5_1, set on the run's Setup: an experiment, no
 Strength multiplies the method's preset style weight (mask: the object style weight 1, so
 ``mask:10`` is Gatys's weight inside the object). The table in METHOD.md:
 
-    python benchmarks/object_style.py --pairs ../shared/data/pets \
+    python -m benchmarks.experiments.object_style --pairs ../shared/data/pets \
       --photos dog_american_bulldog_62,dog_scottish_terrier_178 --size 384 --iterations 300 \
       --variants gatys:1 mask:10 mask:10:1,1,1,0,0 mask:1:1,1,1,0,0 mask:1 --csv out/object_style.csv
 """
@@ -19,15 +19,14 @@ import dataclasses
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from jaxstyle import images  # noqa: E402
-from jaxstyle.evaluate import metrics  # noqa: E402
-from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
-from jaxstyle.model import vgg, weights  # noqa: E402
-from jaxstyle.transfer import levels, objective, stylize as S  # noqa: E402
+from jaxstyle import images
+from jaxstyle.evaluate import metrics
+from jaxstyle.evaluate.pairs import find_pairs
+from jaxstyle.model import vgg, weights
+from jaxstyle.transfer import levels, objective, stylize as S
 
 
 def with_layer_weights(lw):

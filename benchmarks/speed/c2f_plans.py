@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare coarse-to-fine plans against a single-scale loop on one photo (docs/BENCHMARKS.md, "Coarse-to-fine").
 
-    python benchmarks/c2f_plans.py PHOTO STYLE --method auto --size 512 \\
+    python -m benchmarks.speed.c2f_plans PHOTO STYLE --method auto --size 512 \\
         --plans '[[[256,80],[512,20]], [[128,50],[256,30],[512,20]]]' --single 150 --json out.json
 
 Each plan is a list of ``[long_side, iterations]`` levels (the last is full size) and runs
@@ -9,7 +9,7 @@ through ``stylize_iter`` with compilation included (``optimize.clear_caches()`` 
 run). At every 5-iteration chunk of the full-size level it records the seconds since the
 start, the style gain (``metrics.style_gains``, conv1_1–conv3_1) on ``PHOTO``'s ``NAME_mask.png``
 object region, or on the whole image when there is no mask, and the full-size objective's
-loss (``bench._gain_trace``: the metric runs with the clock paused). The table gives,
+loss (``common.gain_trace``: the metric runs with the clock paused). The table gives,
 per plan, how much sooner than the single-scale loop it reached its own final gain and loss.
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-import bench as B  # sets the CPU XLA flags before JAX starts; same weights and helpers
+from benchmarks import common  # sets the CPU XLA flags before JAX starts; the weights and gain trace
+from benchmarks.speed import bench as B
 
 import numpy as np
 
@@ -44,8 +45,8 @@ def trace(photo: Path, style: Path, method: str, size: int, plan, single: int | 
     try:
         kw = dict(style=style, method=method, region=region, params=params, grams=grams, detail=detail)
         if warm:
-            B._gain_trace(photo, size, its, scales, **kw)
-        return B._gain_trace(photo, size, its, scales, cold=not warm, **kw)
+            common.gain_trace(photo, size, its, scales, **kw)
+        return common.gain_trace(photo, size, its, scales, cold=not warm, **kw)
     finally:
         optimize.schedule = orig
 
@@ -95,18 +96,18 @@ def main(argv=None) -> int:
     details = a.details.split(",")
     if not details or any(d not in DETAILS for d in details):
         p.error(f"--details takes a comma list of {', '.join(DETAILS)}")
-    params = B._params()
+    params = common.vgg_params()
     has_mask = a.photo.with_name(a.photo.stem + "_mask.png").exists()
-    # with a mask, bench._gain_trace takes its object region; without one, the whole image
+    # with a mask, common.gain_trace takes its object region; without one, the whole image
     region = None if has_mask else np.ones(images.load_image(a.photo, a.size).shape[:2], np.float32)
     grams = metrics.style_grams(params, images.load_image(a.style, a.size))
     runs = {}
     for plan in plans:
         for detail in details:
             name = "+".join(f"{n}@{s}" for s, n in plan) + ("" if len(details) == 1 else f" ({detail})")
-            B.log(f"{name} (load {B.loadavg()})")
+            common.log(f"{name} (load {common.loadavg()})")
             runs[name] = trace(a.photo, a.style, a.method, a.size, plan, None, params, region, grams, detail, a.warm)
-    B.log(f"single scale, {a.single} iterations (load {B.loadavg()})")
+    common.log(f"single scale, {a.single} iterations (load {common.loadavg()})")
     single = trace(a.photo, a.style, a.method, a.size, None, a.single, params, region, grams, warm=a.warm)
     what = "object" if has_mask else "whole-image"
     bar = a.bar * max(g for _, _, g, _ in single)

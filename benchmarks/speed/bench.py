@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """jaxstyle speed benchmarks against a PyTorch Gatys baseline, in one invocation.
 
-    python benchmarks/bench.py            # full run (~10–15 min on a 2-core CPU)
-    python benchmarks/bench.py --quick    # small sizes, a few minutes
-    python benchmarks/bench.py --device   # print the device / versions and exit
+    python -m benchmarks.speed.bench            # full run (~10–15 min on a 2-core CPU)
+    python -m benchmarks.speed.bench --quick    # small sizes, a few minutes
+    python -m benchmarks.speed.bench --device   # print the device / versions and exit
 
 Sections (``--only a,l,b,c,g,d,s,x``):
 
 a  seconds per function evaluation (value + gradient of the Gatys objective) at 256/512 px:
    jaxstyle (jit; default Winograd and --conv direct) vs PyTorch fp32 and bf16 autocast, identical targets.
 b  wall time of the whole ``scripts/stylize.py --method gatys --size 384 --iterations 100``
-   command (start-up and compilation included) vs ``benchmarks/torch_gatys.py`` (torch.optim.LBFGS,
+   command (start-up and compilation included) vs ``benchmarks/speed/torch_gatys.py`` (torch.optim.LBFGS,
    100 iterations, same objective); subprocesses, contenders alternated.
 c  time to the same full-resolution loss: default coarse-to-fine schedule vs a single-scale loop.
 g  time to the same object style gain (``gain_obj``, docs/METRICS.md): ``auto`` on a masked dog photo,
@@ -30,73 +30,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.common import (CONTENT, MASKED, ROOT, STYLE, WEIGHTS, block, cpu_model, fmt,  # noqa: F401
+                               gain_trace, interleave, jax_objective, loadavg, log, median, versions, vgg_params)
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jaxstyle  # noqa: E402,F401
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from jaxstyle import images  # noqa: E402
-from jaxstyle.allocator import ENV as KEPT_MEMORY_ENV, keep_freed_memory  # noqa: E402
-from jaxstyle.transfer import optimize  # noqa: E402
-from jaxstyle.select import scoring  # noqa: E402
-from jaxstyle.model import vgg  # noqa: E402
-from jaxstyle.transfer import objective as O, stylize as S  # noqa: E402
+from jaxstyle import images
+from jaxstyle.allocator import ENV as KEPT_MEMORY_ENV, keep_freed_memory
+from jaxstyle.transfer import optimize
+from jaxstyle.select import scoring
+from jaxstyle.model import vgg
+from jaxstyle.transfer import stylize as S
 
 try:
-    import torch  # noqa: E402
-    import torch_gatys as TG  # noqa: E402
+    import torch
+    from benchmarks.speed import torch_gatys as TG
 except ImportError:  # optional bench extra
     torch = None
     TG = None
-
-EXAMPLES = ROOT / "jaxstyle" / "data" / "examples"
-CONTENT = EXAMPLES / "dog.jpg"
-STYLE = EXAMPLES / "starry_night.jpg"
-PRESET = O.PRESETS["default"]
-WEIGHTS = {"content": PRESET["content_weight"], "style": PRESET["style_weight"], "tv": PRESET["tv_weight"]}
-
-
-# --------------------------------------------------------------------------- helpers
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def cpu_model() -> str:
-    from jaxstyle import machine
-
-    return machine.cpu_line()
-
-
-def versions() -> dict:
-    from importlib import metadata
-
-    v = {}
-    for p in ("jax", "jaxlib", "jaxopt", "numpy", "torch"):
-        try:
-            v[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            v[p] = "absent"
-    v["python"] = platform.python_version()
-    return v
 
 
 def device_info() -> dict:
@@ -109,78 +67,17 @@ def device_info() -> dict:
     return info
 
 
-def block(x):
-    return jax.block_until_ready(x)
+
+_TORCH = {}  # PyTorch's VGG-19, loaded once per process
 
 
-def median(xs):
-    return statistics.median(xs) if xs else float("nan")
+def torch_params():
+    if "t" not in _TORCH:
+        _TORCH["t"] = TG.load_vgg(os.environ.get("JAXSTYLE_WEIGHTS") or ROOT / "weights" / "vgg19.npz")
+    return _TORCH["t"]
 
 
-def fmt(x, nd=3):
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "–"
-    return f"{x:.{nd}g}" if abs(x) < 1000 else f"{x:.0f}"
-
-
-def interleave(contenders: dict, reps: int) -> dict[str, list[float]]:
-    """Time each callable ``reps`` times, rotating the order every round; returns seconds lists."""
-    names = list(contenders)
-    out = {n: [] for n in names}
-    for r in range(reps):
-        k = r % len(names)
-        for n in names[k:] + names[:k]:
-            t = time.perf_counter()
-            contenders[n]()
-            out[n].append(time.perf_counter() - t)
-    return out
-
-
-def jax_objective(size: int, conv: str = "auto", dtype=None):
-    """(f, args, x0, style targets, content target): the Gatys objective ``f(x, args)`` as ``stylize`` builds it.
-
-    ``dtype``: the same objective with the VGG pass in ``dtype`` (the bf16 experiment; gpu.py's rows).
-    """
-    params = vgg.prepare(_params(), conv)
-    content = jnp.asarray(images.load_image(CONTENT, size))
-    style = images.load_image(STYLE, max(2 * size, 64))
-    tg = O.style_targets(params, [style], [1.0], O.GATYS_STYLE_LAYERS, size, 1.0, "max")
-    ct = vgg.features(params, content, (O.CONTENT_LAYER,))[O.CONTENT_LAYER]
-    spec = dict(style_layers=O.GATYS_STYLE_LAYERS, content_target=ct, style_targets=tg, channels={},
-                layer_weights={l: 1.0 / len(O.GATYS_STYLE_LAYERS) for l in O.GATYS_STYLE_LAYERS}, region=None,
-                base=content, normalize=PRESET["normalize"], weights=WEIGHTS, pooling="max")
-    f, fargs = O.make(params, spec)
-    if dtype is not None:
-        f0 = f
-
-        def f(x, a):
-            orig = vgg.apply
-            vgg.apply = lambda *p_, **k: orig(*p_, **dict(k, dtype=dtype))
-            try:
-                return f0(x, a)
-            finally:
-                vgg.apply = orig
-    return f, fargs, content, tg, ct
-
-
-_PARAMS = {}
-
-
-def _params():
-    if "p" not in _PARAMS:
-        from jaxstyle.model import weights
-
-        _PARAMS["p"] = weights.load()[0]
-    return _PARAMS["p"]
-
-
-def _torch_params():
-    if "t" not in _PARAMS:
-        _PARAMS["t"] = TG.load_vgg(os.environ.get("JAXSTYLE_WEIGHTS") or ROOT / "weights" / "vgg19.npz")
-    return _PARAMS["t"]
-
-
-def _torch_targets(tg, ct):
+def torch_targets(tg, ct):
     return {"style": {l: torch.from_numpy(np.array(tg[l])) for l in TG.STYLE_LAYERS},
             "content": torch.from_numpy(np.array(ct)).permute(2, 0, 1)[None].contiguous()}
 
@@ -206,8 +103,8 @@ def bench_eval(sizes, reps) -> list[dict]:
             values[name] = float(v)
             contenders[name] = (lambda c=c, args=args: block(c(x, args)))
         if TG is not None:
-            tp = _torch_params()
-            ttg = _torch_targets(tg, ct)
+            tp = torch_params()
+            ttg = torch_targets(tg, ct)
             xt = torch.from_numpy(np.array(x))
             for name, bf in (("PyTorch fp32", False), ("PyTorch bf16 autocast", True)):
                 tf = TG.make_objective(tp, ttg, bf16=bf, weights=WEIGHTS)
@@ -250,7 +147,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
         c = c[:c.index("--iterations") + 1] + [str(short)] + c[c.index("--iterations") + 2:]
         cmds[f"jaxstyle --iterations {short} (1/5 of the iterations)"] = (c[:-1] + [str(tmp / "jax5.png")], env)
     if TG is not None:
-        cmds["PyTorch LBFGS (torch_gatys.py)"] = ([py, "benchmarks/torch_gatys.py", "--size", str(size),
+        cmds["PyTorch LBFGS (torch_gatys.py)"] = ([py, "-m", "benchmarks.speed.torch_gatys", "--size", str(size),
                                                   "--iterations", str(iterations), "--out", str(tmp / "torch.png"),
                                                   "--content-weight", str(WEIGHTS["content"]),
                                                   "--style-weight", str(WEIGHTS["style"]),
@@ -300,7 +197,7 @@ def bench_command(size, iterations, reps, variants) -> list[dict]:
 # --------------------------------------------------------------------------- (c) coarse-to-fine
 def _trace(size, iterations, scales, stop_loss=None, chunk=5):
     """[(seconds since start, iteration, scale index, loss)] of a gatys stylize_iter run."""
-    params = _params()
+    params = vgg_params()
     optimize.clear_caches()  # compiled steps are shared across calls: each run pays its own compilation
     pts = []
     t0 = time.perf_counter()
@@ -358,54 +255,6 @@ def bench_c2f(size, iterations, single_max) -> list[dict]:
     return rows
 
 
-MASKED = ROOT.parent / "shared" / "data" / "masked"
-
-
-def _gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, stop=None, *,
-                style: Path = STYLE, method: str = "auto", region=None, params=None, grams=None,
-                plateau: int | None = None, cold: bool = True, **stylize_kw):
-    """[(seconds, iteration, gain, loss)] at the full-size level of a ``method`` run on ``photo``.
-
-    The gain (``metrics.style_gains``) is on ``region``, by default the object region of the
-    photo's ``NAME_mask.png``; the loss is the full-size objective's, comparable across
-    schedules. The metric runs inline on every chunk of the full-size level with the clock
-    paused, so a run can stop as soon as it reaches ``stop = (gain, loss)``: a gain at least
-    and a loss at most these, and (with ``plateau``) once its best gain has not risen by
-    0.005 for ``plateau`` iterations, so that the best gain of the run is about known.
-    ``stylize_kw`` go to ``stylize_iter`` (e.g. ``detail``). ``cold=False`` keeps the programs
-    an earlier run of the same shapes compiled (a warm persistent cache, without its loading).
-    """
-    from jaxstyle.evaluate import metrics
-
-    params = _params() if params is None else params
-    if cold:
-        optimize.clear_caches()  # each run pays its own compilation
-    grams = metrics.style_grams(params, images.load_image(style, size)) if grams is None else grams
-    con = images.load_image(photo, size)
-    if region is None:
-        mask = images.load_mask(photo.with_name(photo.stem + "_mask.png"), con.shape[:2])
-        region, _ = metrics.regions(mask, metrics.band_radius(mask.shape))
-    pts, paused, best_at, best_seen = [], 0.0, 0, -np.inf
-    t0 = time.perf_counter()
-    for p in S.stylize_iter(str(photo), str(style), method=method, class_name="dog", size=size,
-                            iterations=iterations, scales=scales, params=params, chunk=chunk, **stylize_kw):
-        if p.result is not None:
-            break
-        if p.scale == p.num_scales - 1:
-            img = np.asarray(p.image)  # blocks until the chunk is done
-            t = time.perf_counter()
-            gain = float(metrics.style_gains(params, images.to_uint8(img).astype(np.float32), con, grams,
-                                             [region])["gain"][0])
-            pts.append((t - t0 - paused, p.done, gain, p.loss))
-            paused += time.perf_counter() - t
-            if gain > best_seen + 0.005:  # the best gain moved (by more than a rounding's worth)
-                best_seen, best_at = gain, p.done
-            if (stop is not None and gain >= stop[0] - 1e-9 and p.loss <= stop[1]
-                    and (plateau is None or p.done - best_at >= plateau)):
-                break
-    return pts
-
-
 def bench_gain(photo: Path, size: int, iterations: int, single_max: int) -> list[dict]:
     if not photo.exists():
         log(f"[g] skipped: {photo} not found (needs ../shared/data/masked)")
@@ -413,11 +262,11 @@ def bench_gain(photo: Path, size: int, iterations: int, single_max: int) -> list
     plan = optimize.schedule(size, iterations)
     log(f"[g] coarse-to-fine auto {size} px, {'+'.join(f'{n}@{s}' for s, n in plan)} on {photo.name} "
         f"(load {loadavg()})")
-    c2f = _gain_trace(photo, size, iterations, None)
+    c2f = gain_trace(photo, size, iterations, None)
     target, target_loss = c2f[-1][2], c2f[-1][3]
     log(f"[g] single scale {size} px, up to {single_max} iterations, stop at gain_obj {target:.3f} and "
         f"loss {target_loss:.4g} (load {loadavg()})")
-    one = _gain_trace(photo, size, single_max, 1, stop=(target, target_loss), plateau=15)
+    one = gain_trace(photo, size, single_max, 1, stop=(target, target_loss), plateau=15)
     bar = BAR * max(p[2] for p in one)  # a fixed quality: 95 % of the single scale's best gain
     rows = []
     for name, pts in (("coarse-to-fine " + "+".join(f"{n}@{s}" for s, n in plan), c2f),
@@ -439,7 +288,7 @@ BAR = 0.95
 
 
 def to_bar(run, bar: float) -> float | None:
-    """Seconds at which a ``_gain_trace`` run first has a gain >= ``bar`` (None if never)."""
+    """Seconds at which a ``gain_trace`` run first has a gain >= ``bar`` (None if never)."""
     return next((t for t, _, g, _ in run if g >= bar - 1e-9), None)
 
 
@@ -454,7 +303,7 @@ def bar_speedup(run, single, bar: float) -> float | str | None:
 
 # --------------------------------------------------------------------------- (d) scoring
 def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
-    params = _params()
+    params = vgg_params()
     layers = scoring.DEFAULT_LAYERS
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8) for _ in range(n_batches)]
@@ -478,7 +327,7 @@ def bench_scoring(size, batch, n_batches, reps) -> list[dict]:
 
         contenders[name] = jax_run
     if TG is not None:
-        tp = _torch_params()
+        tp = torch_params()
 
         def torch_run(bf16):
             def go():

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A folder of photos in one process: seconds per photo with compilation, programs compiled, compile share.
 
-    python benchmarks/batch.py --photos 20 --size 384 --iterations 300 --buckets 4 --json out.json
-    python benchmarks/batch.py --per-breed --styles vangogh_starry_night,hokusai_great_wave --score --json out.json
-    python benchmarks/batch.py --per-breed --only dog_beagle_14,dog_boxer_26 --score --json out.json
+    python -m benchmarks.speed.batch --photos 20 --size 384 --iterations 300 --buckets 4 --json out.json
+    python -m benchmarks.speed.batch --per-breed --styles vangogh_starry_night,hokusai_great_wave --score --json out.json
+    python -m benchmarks.speed.batch --per-breed --only dog_beagle_14,dog_boxer_26 --score --json out.json
 
 Takes the first ``--photos`` dog photos of ``../shared/data/pets`` (sorted by name, or with
 ``--per-breed`` the first of each breed; mixed sizes), ``method=auto``, and runs them through
@@ -30,19 +30,20 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ["JAXSTYLE_COMPILATION_CACHE"] = "0"
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import jaxstyle  # noqa: E402,F401  (sets the CPU XLA flags before JAX starts)
-import jax  # noqa: E402
-from jax._src import dispatch  # noqa: E402
+import jaxstyle  # noqa: F401  (sets the CPU XLA flags before JAX starts)
+import jax
 
-from jaxstyle import machine  # noqa: E402
-from jaxstyle.transfer import optimize, stylize as S  # noqa: E402
-from jaxstyle.model import weights  # noqa: E402
+from jaxstyle import machine
+from jaxstyle.transfer import optimize, stylize as S
+from jaxstyle.model import weights
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PETS = ROOT.parent / "shared" / "data" / "pets"
 STYLES = ROOT.parent / "shared" / "data" / "styles"
+# the event JAX reports each XLA compilation's seconds under (jax.monitoring; the name is
+# ``jax._src.dispatch.BACKEND_COMPILE_EVENT``, which has no public alias)
+BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 SCORED = ("psnr_bg", "cover_obj", "cover_bg", "gain_obj", "map_iou")
 
 
@@ -139,7 +140,7 @@ class Clock:
         jax.monitoring.register_event_duration_secs_listener(self.listen)
 
     def listen(self, ev, secs, **kw):
-        if ev == dispatch.BACKEND_COMPILE_EVENT:
+        if ev == BACKEND_COMPILE_EVENT:
             self.compile_s += secs
             n = self.by_fun[kw.get("fun_name", "?")]
             n[0] += 1

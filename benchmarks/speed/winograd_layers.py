@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Per-layer timing of VGG-19's 3x3 convolutions: XLA direct vs Winograd F(2x2,3x3) / F(4x4,3x3).
 
-    python benchmarks/winograd_layers.py --size 256 --batch 1     # the stylize case
-    python benchmarks/winograd_layers.py --size 224 --batch 4     # the scoring case
+    python -m benchmarks.speed.winograd_layers --size 256 --batch 1     # the stylize case
+    python -m benchmarks.speed.winograd_layers --size 224 --batch 4     # the scoring case
 
 For one layer of each distinct shape (input ``size`` px, so conv3_x maps are size/4):
 milliseconds for conv + bias-free ReLU forward, and for the gradient w.r.t. the input of a
@@ -17,16 +17,14 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import jaxstyle  # noqa: E402,F401  (CPU XLA flags before JAX starts)
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+import jaxstyle  # noqa: F401  (CPU XLA flags before JAX starts)
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-from jaxstyle.model import vgg, winograd  # noqa: E402
+from jaxstyle.model import vgg, winograd
 
 LAYERS = ("conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv4_1", "conv4_2", "conv5_1")
 

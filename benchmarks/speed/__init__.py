@@ -1,0 +1,1 @@
+"""Speed benchmarks: each has a table in docs/BENCHMARKS.md (``python -m benchmarks.speed.NAME``)."""
