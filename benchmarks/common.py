@@ -129,8 +129,8 @@ def vgg_params():
 
 
 def gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, stop=None, *,
-                style: Path = STYLE, method: str = "auto", region=None, params=None, grams=None,
-                plateau: int | None = None, cold: bool = True, **stylize_kw):
+               style: Path = STYLE, method: str = "auto", region=None, params=None, grams=None,
+               plateau: int | None = None, cold: bool = True, **stylize_kw):
     """[(seconds, iteration, gain, loss)] at the full-size level of a ``method`` run on ``photo``.
 
     The gain (``metrics.style_gains``) is on ``region``, by default the object region of the
@@ -171,8 +171,6 @@ def gain_trace(photo: Path, size: int, iterations: int, scales, chunk: int = 5, 
                     and (plateau is None or p.done - best_at >= plateau)):
                 break
     return pts
-
-
 
 
 def timed(fn, x, reps: int) -> float:

@@ -16,7 +16,6 @@ import csv
 import sys
 from pathlib import Path
 
-
 import numpy as np
 
 from jaxstyle import images

@@ -18,7 +18,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 import numpy as np
 
 from jaxstyle import images

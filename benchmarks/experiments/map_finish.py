@@ -27,7 +27,6 @@ import sys
 import time
 from dataclasses import replace
 
-
 import cv2
 import numpy as np
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-
 import numpy as np
 
 from jaxstyle import images

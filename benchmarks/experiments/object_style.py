@@ -19,7 +19,6 @@ import dataclasses
 import sys
 from pathlib import Path
 
-
 import numpy as np
 
 from jaxstyle import images

@@ -67,7 +67,6 @@ def device_info() -> dict:
     return info
 
 
-
 _TORCH = {}  # PyTorch's VGG-19, loaded once per process
 
 

@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-
 import numpy as np
 
 from jaxstyle import images

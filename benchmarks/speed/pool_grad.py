@@ -14,7 +14,6 @@ import argparse
 import sys
 import time
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -18,7 +18,6 @@ import statistics
 import sys
 import time
 
-
 import jaxstyle  # noqa: F401  (CPU XLA flags before JAX starts)
 import jax
 import jax.numpy as jnp
