@@ -1,7 +1,7 @@
 """What the benchmarks and experiments share: paths, the timing helpers, the Gatys objective, the weights.
 
-Imported as ``from benchmarks import common`` by scripts run with ``python -m benchmarks.speed.NAME``
-(or ``benchmarks.experiments.NAME``) from the repository root.
+Imported as ``from benchmarks import common`` by scripts run with ``python -m benchmarks.speed.<name>``
+(or ``benchmarks.experiments.<name>``) from the repository root.
 """
 from __future__ import annotations
 

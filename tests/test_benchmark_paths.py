@@ -9,8 +9,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+# the scripts' own usage lines and comments (``python -m benchmarks.speed.gpu`` in gpu.sh)
+SCRIPTS = sorted(p for p in (ROOT / "benchmarks").rglob("*") if p.suffix in (".py", ".sh"))
 PATH = re.compile(r"(?<![\w/.])benchmarks/[\w/]+\.(?:py|sh)\b")
-MODULE = re.compile(r"-m\s+(benchmarks(?:\.\w+)+)")
+MODULE = re.compile(r"-m\s+(benchmarks(?:\.\w+)+)(?![\w<]|\.[\w<])")  # not a placeholder (benchmarks.speed.<name>)
 
 
 def named(text: str) -> set[str]:
@@ -29,6 +31,11 @@ def test_every_benchmark_the_docs_name_exists():
             found.setdefault(str(doc.relative_to(ROOT)), []).append(p)
     assert not found, f"docs name benchmark files that are not there: {found}"
     assert any(named(doc.read_text()) for doc in DOCS)  # the pattern still matches what the docs write
+
+
+def test_every_benchmark_the_scripts_name_exists():
+    found = {str(p.relative_to(ROOT)): missing(p.read_text()) for p in SCRIPTS}
+    assert not {k: v for k, v in found.items() if v}, found
 
 
 def test_a_missing_benchmark_is_caught():

@@ -1,1 +1,1 @@
-"""Object-map and quality experiments (``python -m benchmarks.experiments.NAME``); docs/RESULTS.md, docs/METHOD.md."""
+"""Object-map and quality experiments (``python -m benchmarks.experiments.<name>``); docs/RESULTS.md, docs/METHOD.md."""

@@ -1,1 +1,1 @@
-"""Speed benchmarks: each has a table in docs/BENCHMARKS.md (``python -m benchmarks.speed.NAME``)."""
+"""Speed benchmarks: each has a table in docs/BENCHMARKS.md (``python -m benchmarks.speed.<name>``)."""
