@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import time
 import urllib.request
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pytest
 from PIL import Image
 
 from app_server import ROOT, app_server
+from browser import stroke, tab, text, until
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("gradio", reason="jaxstyle app needs pip install -e '.[app]'")
@@ -33,7 +33,6 @@ if not (CHROMIUM and DRIVER):
     pytest.skip("the page test needs Debian's chromium and chromium-driver (apt-get install chromium "
                 "chromium-driver)", allow_module_level=True)
 DOG = ROOT / "jaxstyle" / "data" / "examples" / "dog.jpg"
-WAIT_S = 300  # a busy 2-core machine renders the page in software
 SIZE = int(os.environ.get("JAXSTYLE_APP_SIZE", 64))
 ITERATIONS = int(os.environ.get("JAXSTYLE_APP_ITERATIONS", 5))
 
@@ -62,23 +61,6 @@ def browser(tmp_path_factory):
     d.quit()
 
 
-def _until(what, timeout=WAIT_S, every=0.25):
-    """Poll ``what()`` until it returns something true; that value (fails after ``timeout`` s)."""
-    end = time.time() + timeout
-    while time.time() < end:
-        v = what()
-        if v:
-            return v
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what.__doc__ or what}")
-
-
-def _text(d, css) -> str:
-    from selenium.webdriver.common.by import By
-
-    return d.find_element(By.CSS_SELECTOR, css).text
-
-
 def _map_pixels(d, previous_src=None) -> tuple[int, str]:
     """Object pixels (>= 128) of the map image the page shows, and its address (waits for a new one)."""
     from selenium.webdriver.common.by import By
@@ -89,34 +71,10 @@ def _map_pixels(d, previous_src=None) -> tuple[int, str]:
         s = imgs[0].get_attribute("src") if imgs else None
         return s if s and s != previous_src else None
 
-    url = _until(src)
+    url = until(src)
     with urllib.request.urlopen(url, timeout=30) as r:
         m = np.asarray(Image.open(io.BytesIO(r.read())).convert("L"))
     return int((m >= 128).sum()), url
-
-
-def _stroke(d, x_share: float) -> None:
-    """Paint one vertical stroke with the editor's brush at ``x_share`` of the canvas' width."""
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-
-    tab(d, "paint")
-    _until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor button[aria-label='Brush']"))[0].click()
-    canvas = _until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor canvas"))[-1]
-    w = canvas.size["width"]
-    ac = ActionChains(d, duration=50)
-    # the canvas centres the photo (512x288 at 94 %): from 100 px above its middle to 100 px below
-    ac.move_to_element_with_offset(canvas, int(x_share * w) - w // 2, -100).click_and_hold().pause(0.1)
-    for _ in range(20):
-        ac.move_by_offset(0, 10).pause(0.05)
-    ac.release().perform()
-
-
-def tab(d, name: str) -> None:
-    """Open the map's tab ``name`` ("click" or "paint")."""
-    from selenium.webdriver.common.by import By
-
-    d.find_element(By.XPATH, f"//button[@role='tab' and normalize-space()='{name}']").click()
 
 
 def click_map(d, x_share: float, y_share: float, mode: str) -> None:
@@ -126,7 +84,7 @@ def click_map(d, x_share: float, y_share: float, mode: str) -> None:
 
     tab(d, "click")
     d.find_element(By.XPATH, f"//*[@id='mode']//label[normalize-space()='{mode}']").click()
-    img = _until(lambda: d.find_elements(By.CSS_SELECTOR, "#overlay img"))[0]
+    img = until(lambda: d.find_elements(By.CSS_SELECTOR, "#overlay img"))[0]
     w, h = img.size["width"], img.size["height"]
     dx, dy = int((x_share - 0.5) * w), int((y_share - 0.5) * h)
     ActionChains(d).move_to_element_with_offset(img, dx, dy).click().perform()
@@ -146,36 +104,36 @@ def test_page_map_stroke_stylize_download(server, browser, tmp_path):
 
     d = browser
     d.get(server)
-    _until(lambda: d.find_elements(By.CSS_SELECTOR, "#photo input[type=file]"))
+    until(lambda: d.find_elements(By.CSS_SELECTOR, "#photo input[type=file]"))
     d.find_element(By.CSS_SELECTOR, "#photo input[type=file]").send_keys(str(DOG))
-    note = _until(lambda: "covers" in _text(d, "#map-note") and _text(d, "#map-note"))
+    note = until(lambda: "covers" in text(d, "#map-note") and text(d, "#map-note"))
     before, src = _map_pixels(d)
     assert before > 0.03 * 512 * 288  # the dog is there
 
-    _stroke(d, 0.42)  # red ("remove") is the brush's first colour; the stroke crosses the dog
+    stroke(d, 0.42)  # red ("remove") is the brush's first colour; the stroke crosses the dog
     d.find_element(By.CSS_SELECTOR, "#apply").click()
-    _until(lambda: "after 1 correction" in _text(d, "#map-note"))
+    until(lambda: "after 1 correction" in text(d, "#map-note"))
     after, src = _map_pixels(d, src)
     assert 0 < after < 0.8 * before
 
     click_map(d, 0.37, 0.25, "remove")  # a click on what is left of the dog (its head) takes a spot off
-    _until(lambda: "after 2 corrections" in _text(d, "#map-note"))
+    until(lambda: "after 2 corrections" in text(d, "#map-note"))
     clicked, src = _map_pixels(d, src)
     assert 0 < clicked < after
 
     d.find_element(By.CSS_SELECTOR, "#reset").click()  # back to the automatic map, which is stylized
-    _until(lambda: _text(d, "#map-note") == note)
+    until(lambda: text(d, "#map-note") == note)
     assert _map_pixels(d, src)[0] == before
 
     _set_number(d, "#knob-size", SIZE)
     _set_number(d, "#knob-iterations", ITERATIONS)
     d.find_element(By.CSS_SELECTOR, "#stylize").click()
-    status = _until(lambda: (_text(d, "#status").startswith(("done", "**Error", "Error")) and _text(d, "#status")))
+    status = until(lambda: (text(d, "#status").startswith(("done", "**Error", "Error")) and text(d, "#status")))
     assert status.startswith("done"), status
-    _until(lambda: d.find_elements(By.CSS_SELECTOR, "#slider img"))
+    until(lambda: d.find_elements(By.CSS_SELECTOR, "#slider img"))
 
     d.find_element(By.CSS_SELECTOR, "#download-result").click()
-    png = _until(lambda: [p for p in d.downloads.glob("*.png")])[0]
+    png = until(lambda: [p for p in d.downloads.glob("*.png")])[0]
     with Image.open(png) as im:
         assert im.format == "PNG"
         with Image.open(DOG) as dog:

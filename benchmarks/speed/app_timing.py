@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from tests.browser import stroke, text, until
+
 ROOT = Path(__file__).resolve().parents[2]
 DOG = ROOT / "jaxstyle" / "data" / "examples" / "dog.jpg"
 STYLE = "Starry Night (Van Gogh)"
@@ -38,41 +40,6 @@ STYLE = "Starry Night (Van Gogh)"
 # The page's driving, as the page test (tests/test_app_browser.py) does it
 CHROMIUM = shutil.which("chromium")  # Debian's chromium and chromium-driver
 DRIVER = shutil.which("chromedriver")
-WAIT_S = 300  # a busy 2-core machine renders the page in software
-
-
-def until(what, timeout=WAIT_S, every=0.25):
-    """Poll ``what()`` until it returns something true; that value (fails after ``timeout`` s)."""
-    end = time.time() + timeout
-    while time.time() < end:
-        v = what()
-        if v:
-            return v
-        time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what.__doc__ or what}")
-
-
-def text(d, css) -> str:
-    from selenium.webdriver.common.by import By
-
-    return d.find_element(By.CSS_SELECTOR, css).text
-
-
-def stroke(d, x_share: float) -> None:
-    """Paint one vertical stroke with the editor's brush at ``x_share`` of the canvas' width."""
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-
-    d.find_element(By.XPATH, "//button[@role='tab' and normalize-space()='paint']").click()
-    until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor button[aria-label='Brush']"))[0].click()
-    canvas = until(lambda: d.find_elements(By.CSS_SELECTOR, "#editor canvas"))[-1]
-    w = canvas.size["width"]
-    ac = ActionChains(d, duration=50)
-    # the canvas centres the photo: from 100 px above its middle to 100 px below
-    ac.move_to_element_with_offset(canvas, int(x_share * w) - w // 2, -100).click_and_hold().pause(0.1)
-    for _ in range(20):
-        ac.move_by_offset(0, 10).pause(0.05)
-    ac.release().perform()
 
 
 def parse(argv=None):

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks.common import timed
 from jaxstyle.model import vgg, weights
 
 TAPS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1")
@@ -27,17 +27,6 @@ def reduce_window_pool(x, pooling: str):
     if pooling == "max":
         return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
     return jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 2, 2, 1), (1, 2, 2, 1), "VALID") / 4.0
-
-
-def timed(fn, x, reps: int) -> float:
-    """Median wall ms of ``fn(x)`` (compiled first)."""
-    jax.block_until_ready(fn(x))
-    out = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        jax.block_until_ready(fn(x))
-        out.append(time.perf_counter() - t)
-    return 1e3 * float(np.median(out))
 
 
 def objective(params):
