@@ -164,6 +164,27 @@ def test_probe_command_keeps_each_sources_features(tmp_path, tiny_params):
     assert pr.meta["counts"]["horse"] == 2 * 7
 
 
+def test_probe_command_trains_on_every_image_at_each_size(tmp_path, tiny_params):
+    """--size 48 64: each source's features at both sides, kept apart; the probe's rows hold every image at each
+    side (the map judges photos at 512 px, larger than the 224 training crop), and the ids say which side."""
+    from types import SimpleNamespace
+
+    from jaxstyle.cli.probe_cli import sized_features
+
+    (tmp_path / "a").mkdir()
+    _pool(tmp_path / "a", n=3)
+    pool = pools.open_pools([f"folder:{tmp_path / 'a'}"])
+    opts = SimpleNamespace(features=str(tmp_path / "f"), size=[48, 64], pooling="max", batch=4)
+    pf, n = sized_features(pool, tiny_params, opts)
+    assert n == 12 and sorted(p.name for p in (tmp_path / "f").iterdir()) == ["a-48-max.npz", "a-64-max.npz"]
+    assert len(pf.ids) == 12 and pf.ids[0].startswith("48/") and pf.ids[-1].startswith("64/")
+    one, _ = sized_features(pool, tiny_params, SimpleNamespace(**{**vars(opts), "size": [64]}))
+    assert len(one.ids) == 6 and not one.ids[0].startswith("64/")
+    np.testing.assert_array_equal(pf.image[6:], one.image)  # the second side's rows are that side's features
+    assert not np.allclose(pf.image[:6], one.image)
+    assert probe.train(pf, probe.group_names("horse")).meta["counts"]["horse"] == 2 * 2 * 3
+
+
 def test_append_rows_adds_only_what_is_missing(tmp_path):
     from jaxstyle.evaluate import loso
 

@@ -20,7 +20,10 @@ def build_parser() -> ArgumentParser:
                         "by name or wnid; the probe is written under its canonical name (cow: cattle.npz)")
     p.add_argument("--data", action="append", required=True, metavar="SPEC",
                    help="pool, repeatable: folder:PATH or tfds:NAME[:SPLIT] (labels: class index or any synset)")
-    p.add_argument("--size", type=positive_int, default=224, help="image side (the scoring preprocessing)")
+    p.add_argument("--size", type=positive_int, nargs="+", default=[224], metavar="PX",
+                   help="image side (the scoring preprocessing); several: every image at each side, all their rows "
+                        "in one probe (the map judges a photo at 512 px, where an object spans more cells than "
+                        "in a 224 crop)")
     p.add_argument("--batch", type=positive_int, default=16, help="images per forward pass")
     p.add_argument("--l2", type=float, default=1e-3, help="weight decay of the softmax regression")
     p.add_argument("--pooling", choices=POOLINGS, default=POOLINGS[0],
@@ -63,6 +66,23 @@ def pool_features(pool, params, a) -> tuple:
     return probe.concat(parts), computed
 
 
+def sized_features(pool, params, a) -> tuple:
+    """:func:`pool_features` at each of ``a.size`` (a list of sides), joined; ids carry their side
+    (``<side>/<id>``) where there are several."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from ..select import probe
+
+    sizes = list(dict.fromkeys(a.size))
+    parts, computed = [], 0
+    for s in sizes:
+        pf, n = pool_features(pool, params, SimpleNamespace(**{**vars(a), "size": s}))
+        parts.append(replace(pf, ids=[f"{s}/{i}" for i in pf.ids]) if len(sizes) > 1 else pf)
+        computed += n
+    return (probe.concat(parts) if len(parts) > 1 else parts[0]), computed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from ..select import classes, pools, probe
     from ..evaluate import probecheck
@@ -86,15 +106,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     pool = pools.open_pools(a.data)
     params, meta = weights.load(a.weights)
     t0 = time.time()
-    pf, computed = pool_features(pool, vgg.prepare(params, "direct", grad=False), a)
+    pf, computed = sized_features(pool, vgg.prepare(params, "direct", grad=False), a)
     secs = time.time() - t0
     cmd = "jaxstyle probe " + " ".join(sys.argv[1:] if argv is None else argv)
-    info = {"pool": list(a.data), "images": len(pf.ids), "image_size": a.size, "weights_sha256": meta.get("sha256"),
+    sizes = list(dict.fromkeys(a.size))
+    info = {"pool": list(a.data), "images": len(pf.ids) // len(sizes),
+            "image_size": sizes[0] if len(sizes) == 1 else sizes, "weights_sha256": meta.get("sha256"),
             "command": cmd, "images_per_s": round(computed / secs, 2) if computed else None}
     for name, out in outs.items():
         pr = probe.train(pf, probe.group_names(name), a.l2, info)
         data.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)
-        print(f"wrote {out}: {len(pf.ids)} images, rows per group {pr.meta['counts']}", file=sys.stderr)
+        print(f"wrote {out}: {info['images']} images, rows per group {pr.meta['counts']}", file=sys.stderr)
         if a.cross_validate:
             y_img, claimed = probecheck.cross_validate(pf, pr.groups, a.cross_validate, a.l2)
             print(f"\n{name}: {a.cross_validate}-fold by ImageNet class\n\n{probecheck.report(pr.groups, y_img, claimed)}")
