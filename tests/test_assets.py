@@ -185,6 +185,33 @@ def test_probe_command_trains_on_every_image_at_each_size(tmp_path, tiny_params)
     assert probe.train(pf, probe.group_names("horse")).meta["counts"]["horse"] == 2 * 2 * 3
 
 
+def test_probe_command_reads_a_pool_at_its_own_sides_only(tmp_path, tiny_params):
+    """--data SPEC@64 with --size 48 64: that pool at 64 only, the other at both."""
+    from types import SimpleNamespace
+
+    from jaxstyle.cli.probe_cli import data_sizes, sized_features
+
+    assert data_sizes("folder:/x/pool@224,384") == ("folder:/x/pool", (224, 384))
+    assert data_sizes("folder:/x/a@b") == ("folder:/x/a@b", None) and data_sizes("tfds:c:d") == ("tfds:c:d", None)
+    for d in "ab":
+        (tmp_path / d).mkdir()
+        _pool(tmp_path / d, n=2)
+    pool = pools.open_pools([f"folder:{tmp_path / 'a'}", f"folder:{tmp_path / 'b'}"])
+    opts = SimpleNamespace(features=str(tmp_path / "f"), size=[48, 64], pooling="max", batch=4)
+    pf, n = sized_features(pool, tiny_params, opts, [None, (64,)])
+    assert n == 12 and sorted(p.name for p in (tmp_path / "f").iterdir()) == ["a-48-max.npz", "a-64-max.npz",
+                                                                              "b-64-max.npz"]
+    assert [i.split("/")[:2] for i in pf.ids[::4]] == [["48", "a"], ["64", "a"], ["64", "b"]]
+
+
+def test_probe_cli_refuses_a_pool_side_that_is_not_a_size(tmp_path, capsys):
+    from jaxstyle.cli import run_main
+    from jaxstyle.cli.probe_cli import main
+
+    assert run_main(main, ["--class", "horse", "--data", f"folder:{tmp_path}@384", "--out-dir", str(tmp_path)]) == 2
+    assert "not a --size side" in capsys.readouterr().err
+
+
 def test_append_rows_adds_only_what_is_missing(tmp_path):
     from jaxstyle.evaluate import loso
 
