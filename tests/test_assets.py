@@ -88,6 +88,9 @@ def test_classes_command_reads_meta_and_results(tmp_path, capsys):
     assert "median 0.777" in out and "25 %" in out and "scripts/class_matrix.py X" in out
     assert cli.main(["classes", "--probes", str(tmp_path), "--class", "n02374451"]) == 0
     assert "horse" in capsys.readouterr().out
+    probe.save(probe.Probe(pr.W, pr.b, pr.groups, {**pr.meta, "image_size": [224, 384]}), tmp_path / "horse.npz")
+    assert cli.main(["classes", "--probes", str(tmp_path), "--class", "horse"]) == 0
+    assert "321 images at 224 + 384 px, 88 rows" in capsys.readouterr().out  # jaxstyle probe --size 224 384
     assert cli.main(["classes", "--probes", str(tmp_path), "--class", "sheep"]) == 2  # no probe
     assert cli.main(["classes", "--class", "hrose"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
