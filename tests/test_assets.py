@@ -88,6 +88,9 @@ def test_classes_command_reads_meta_and_results(tmp_path, capsys):
     assert "median 0.777" in out and "25 %" in out and "scripts/class_matrix.py X" in out
     assert cli.main(["classes", "--probes", str(tmp_path), "--class", "n02374451"]) == 0
     assert "horse" in capsys.readouterr().out
+    probe.save(probe.Probe(pr.W, pr.b, pr.groups, {**pr.meta, "image_size": [224, 384]}), tmp_path / "horse.npz")
+    assert cli.main(["classes", "--probes", str(tmp_path), "--class", "horse"]) == 0
+    assert "321 images at 224 + 384 px, 88 rows" in capsys.readouterr().out  # jaxstyle probe --size 224 384
     assert cli.main(["classes", "--probes", str(tmp_path), "--class", "sheep"]) == 2  # no probe
     assert cli.main(["classes", "--class", "hrose"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -162,6 +165,54 @@ def test_probe_command_keeps_each_sources_features(tmp_path, tiny_params):
     assert all(np.array_equal(x, y) for x, y in zip(again.regions, first.regions))
     pr = probe.train(again, probe.group_names("horse"))
     assert pr.meta["counts"]["horse"] == 2 * 7
+
+
+def test_probe_command_trains_on_every_image_at_each_size(tmp_path, tiny_params):
+    """--size 48 64: each source's features at both sides, kept apart; the probe's rows hold every image at each
+    side (the map judges photos at 512 px, larger than the 224 training crop), and the ids say which side."""
+    from types import SimpleNamespace
+
+    from jaxstyle.cli.probe_cli import sized_features
+
+    (tmp_path / "a").mkdir()
+    _pool(tmp_path / "a", n=3)
+    pool = pools.open_pools([f"folder:{tmp_path / 'a'}"])
+    opts = SimpleNamespace(features=str(tmp_path / "f"), size=[48, 64], pooling="max", batch=4)
+    pf, n = sized_features(pool, tiny_params, opts)
+    assert n == 12 and sorted(p.name for p in (tmp_path / "f").iterdir()) == ["a-48-max.npz", "a-64-max.npz"]
+    assert len(pf.ids) == 12 and pf.ids[0].startswith("48/") and pf.ids[-1].startswith("64/")
+    one, _ = sized_features(pool, tiny_params, SimpleNamespace(**{**vars(opts), "size": [64]}))
+    assert len(one.ids) == 6 and not one.ids[0].startswith("64/")
+    np.testing.assert_array_equal(pf.image[6:], one.image)  # the second side's rows are that side's features
+    assert not np.allclose(pf.image[:6], one.image)
+    assert probe.train(pf, probe.group_names("horse")).meta["counts"]["horse"] == 2 * 2 * 3
+
+
+def test_probe_command_reads_a_pool_at_its_own_sides_only(tmp_path, tiny_params):
+    """--data SPEC@64 with --size 48 64: that pool at 64 only, the other at both."""
+    from types import SimpleNamespace
+
+    from jaxstyle.cli.probe_cli import data_sizes, sized_features
+
+    assert data_sizes("folder:/x/pool@224,384") == ("folder:/x/pool", (224, 384))
+    assert data_sizes("folder:/x/a@b") == ("folder:/x/a@b", None) and data_sizes("tfds:c:d") == ("tfds:c:d", None)
+    for d in "ab":
+        (tmp_path / d).mkdir()
+        _pool(tmp_path / d, n=2)
+    pool = pools.open_pools([f"folder:{tmp_path / 'a'}", f"folder:{tmp_path / 'b'}"])
+    opts = SimpleNamespace(features=str(tmp_path / "f"), size=[48, 64], pooling="max", batch=4)
+    pf, n = sized_features(pool, tiny_params, opts, [None, (64,)])
+    assert n == 12 and sorted(p.name for p in (tmp_path / "f").iterdir()) == ["a-48-max.npz", "a-64-max.npz",
+                                                                              "b-64-max.npz"]
+    assert [i.split("/")[:2] for i in pf.ids[::4]] == [["48", "a"], ["64", "a"], ["64", "b"]]
+
+
+def test_probe_cli_refuses_a_pool_side_that_is_not_a_size(tmp_path, capsys):
+    from jaxstyle.cli import run_main
+    from jaxstyle.cli.probe_cli import main
+
+    assert run_main(main, ["--class", "horse", "--data", f"folder:{tmp_path}@384", "--out-dir", str(tmp_path)]) == 2
+    assert "not a --size side" in capsys.readouterr().err
 
 
 def test_append_rows_adds_only_what_is_missing(tmp_path):

@@ -33,6 +33,12 @@ def _results(folder: Path) -> Mapping:
         raise JaxstyleError(f"{path}: not JSON ({e})") from None
 
 
+def _sides(meta: Mapping) -> str:
+    """`` at 224 + 384 px`` for a probe trained at several sides (``jaxstyle probe --size 224 384``), else ``""``."""
+    sides = meta.get("image_size")
+    return f" at {' + '.join(map(str, sides))} px" if isinstance(sides, list) and len(sides) > 1 else ""
+
+
 def describe(a, results: Mapping) -> str:
     """One class's lines (``a``: its :class:`assets.ClassAssets`): synsets, probe pools and positives, filter
     list, head and measured IoU."""
@@ -47,8 +53,8 @@ def describe(a, results: Mapping) -> str:
            f"of {r['n']} held-out photos ({', '.join(r['sources'])})" if r else "not measured")
     return "\n".join([
         f"{a.name} ({', '.join(a.synsets)}; {len(a.classes)} ImageNet class{'es' if len(a.classes) != 1 else ''})",
-        f"  trained on: {pools}; {m.get('images', '?')} images, {counts.get(a.name, '?')} rows of the class "
-        f"({m.get('rows', 'image rows')})",
+        f"  trained on: {pools}; {m.get('images', '?')} images{_sides(m)}, {counts.get(a.name, '?')} rows of the "
+        f"class ({m.get('rows', 'image rows')})",
         f"  look-alikes: {', '.join(pr.groups[1:])}",
         f"  filter list: {a.filters.name if a.filters else 'none'}; cell head: {a.head.name if a.head else 'none'}",
         f"  map IoU: {iou}"])

@@ -19,8 +19,12 @@ def build_parser() -> ArgumentParser:
                         "jaxstyle/data/class_groups.json or pool_synsets.json (dog, cat, bird, horse, ...), "
                         "by name or wnid; the probe is written under its canonical name (cow: cattle.npz)")
     p.add_argument("--data", action="append", required=True, metavar="SPEC",
-                   help="pool, repeatable: folder:PATH or tfds:NAME[:SPLIT] (labels: class index or any synset)")
-    p.add_argument("--size", type=positive_int, default=224, help="image side (the scoring preprocessing)")
+                   help="pool, repeatable: folder:PATH or tfds:NAME[:SPLIT] (labels: class index or any synset); "
+                        "SPEC@PX[,PX]: this pool at those of the --size sides only")
+    p.add_argument("--size", type=positive_int, nargs="+", default=[224], metavar="PX",
+                   help="image side (the scoring preprocessing); several: every image at each side, all their rows "
+                        "in one probe (the map judges a photo at 512 px, where an object spans more cells than "
+                        "in a 224 crop)")
     p.add_argument("--batch", type=positive_int, default=16, help="images per forward pass")
     p.add_argument("--l2", type=float, default=1e-3, help="weight decay of the softmax regression")
     p.add_argument("--pooling", choices=POOLINGS, default=POOLINGS[0],
@@ -39,16 +43,28 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def pool_features(pool, params, a) -> tuple:
+def data_sizes(spec: str) -> tuple[str, tuple[int, ...] | None]:
+    """``(pool spec, sides)`` of a ``--data`` value: ``SPEC@224,384`` -> ``(SPEC, (224, 384))``; no suffix: None
+    (every ``--size``)."""
+    head, at, tail = spec.rpartition("@")
+    if at and tail and all(t.isdigit() and int(t) > 0 for t in tail.split(",")):
+        return head, tuple(int(t) for t in tail.split(","))
+    return spec, None
+
+
+def pool_features(pool, params, a, skip=()) -> tuple:
     """``(features of every source of pool, images that ran through VGG)``: each source's read from
-    ``a.features`` where kept there, else computed (and kept there with ``a.features``)."""
+    ``a.features`` where kept there, else computed (and kept there with ``a.features``); the sources
+    at the indices ``skip`` are left out (None when all are)."""
     from dataclasses import replace
 
     from ..select import pools, probe
 
     multi = isinstance(pool, pools.MultiPool)
     parts, computed = [], 0
-    for name, src in zip(pool.names if multi else [None], pool.sources if multi else [pool]):
+    for k, (name, src) in enumerate(zip(pool.names if multi else [None], pool.sources if multi else [pool])):
+        if k in skip:
+            continue
         stem = name or Path(str(getattr(src, "root", src.name))).name
         path = Path(a.features) / f"{stem}-{a.size}-{a.pooling}.npz" if a.features else None
         if path is not None and path.is_file():
@@ -60,7 +76,27 @@ def pool_features(pool, params, a) -> tuple:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 probe.save_features(pf, path)
         parts.append(replace(pf, ids=[f"{name}/{i}" for i in pf.ids]) if multi else pf)
-    return probe.concat(parts), computed
+    return (probe.concat(parts) if parts else None), computed
+
+
+def sized_features(pool, params, a, only: Sequence | None = None) -> tuple:
+    """:func:`pool_features` at each of ``a.size`` (a list of sides), joined; ids carry their side
+    (``<side>/<id>``) where there are several. ``only``: per source, the sides it is read at (None: all)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from ..select import probe
+
+    sizes = list(dict.fromkeys(a.size))
+    only = list(only or [None] * len(getattr(pool, "sources", [pool])))
+    parts, computed = [], 0
+    for s in sizes:
+        skip = {k for k, o in enumerate(only) if o is not None and s not in o}
+        pf, n = pool_features(pool, params, SimpleNamespace(**{**vars(a), "size": s}), skip)
+        if pf is not None:
+            parts.append(replace(pf, ids=[f"{s}/{i}" for i in pf.ids]) if len(sizes) > 1 else pf)
+        computed += n
+    return (probe.concat(parts) if len(parts) > 1 else parts[0]), computed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,18 +119,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     for out in outs.values():
         if out.exists() and not a.force:
             raise OutputExistsError(out)
-    pool = pools.open_pools(a.data)
+    specs = [data_sizes(d) for d in a.data]
+    odd = sorted({s for _, o in specs for s in (o or ()) if s not in a.size})
+    if odd:
+        raise UsageError(f"--data ...@{','.join(map(str, odd))}: not a --size side ({', '.join(map(str, a.size))})")
+    pool = pools.open_pools([d for d, _ in specs])
     params, meta = weights.load(a.weights)
     t0 = time.time()
-    pf, computed = pool_features(pool, vgg.prepare(params, "direct", grad=False), a)
+    pf, computed = sized_features(pool, vgg.prepare(params, "direct", grad=False), a, [o for _, o in specs])
     secs = time.time() - t0
     cmd = "jaxstyle probe " + " ".join(sys.argv[1:] if argv is None else argv)
-    info = {"pool": list(a.data), "images": len(pf.ids), "image_size": a.size, "weights_sha256": meta.get("sha256"),
+    sizes = list(dict.fromkeys(a.size))
+    info = {"pool": list(a.data), "images": len({i.split("/", 1)[1] for i in pf.ids} if len(sizes) > 1 else pf.ids),
+            "image_size": sizes[0] if len(sizes) == 1 else sizes, "weights_sha256": meta.get("sha256"),
             "command": cmd, "images_per_s": round(computed / secs, 2) if computed else None}
     for name, out in outs.items():
         pr = probe.train(pf, probe.group_names(name), a.l2, info)
         images.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)
-        print(f"wrote {out}: {len(pf.ids)} images, rows per group {pr.meta['counts']}", file=sys.stderr)
+        print(f"wrote {out}: {info['images']} images, rows per group {pr.meta['counts']}", file=sys.stderr)
         if a.cross_validate:
             y_img, claimed = probecheck.cross_validate(pf, pr.groups, a.cross_validate, a.l2)
             print(f"\n{name}: {a.cross_validate}-fold by ImageNet class\n\n{probecheck.report(pr.groups, y_img, claimed)}")

@@ -83,10 +83,10 @@ FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "prese
 
 def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None) -> tuple[np.ndarray, dict]:
     """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``."""
-    from .. import artifact, images as data
+    from .. import artifact, images
     from ..transfer import mapfeatures
 
-    rgb = data.load_image(ph.photo, size)
+    rgb = images.load_image(ph.photo, size)
     path = None if cache is None else Path(cache) / f"{ph.source}-{ph.name}-{size}.npz"
     if path is not None and path.is_file():
         cached, _ = artifact.load(path, "feature cache file")
@@ -105,7 +105,7 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
     ``(photo, class, variant)`` in ``done``."""
     import time
 
-    from .. import images as data
+    from .. import images
     from ..transfer import objectmap
     from .mapeval import score_map
 
@@ -115,7 +115,7 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
             continue
         t0 = time.time()
         rgb, c = photo_features(params, ph, size, cache)
-        mask = data.load_mask(ph.mask, rgb.shape[:2])
+        mask = images.load_mask(ph.mask, rgb.shape[:2])
         for cls, name in todo:
             t1 = time.time()
             cfg = objectmap.MapConfig(size=size, **chosen[name])
