@@ -45,7 +45,7 @@ def main() -> None:
     for ph in [x for x in classmatrix.held_out_photos(Path(a.data)) if x.species == cls]:
         line = []
         for side in a.sides:
-            x = (crop_array(data.open_image(ph.photo), side) if side == 224
+            x = (crop_array(images.open_image(ph.photo), side) if side == 224
                  else images.load_image(ph.photo, side))
             g = np.asarray(fn(params, jnp.asarray(np.asarray(x, np.float32)[None])))[0]
             whole, regs, reg_means = image_rows(g, pr.pooling)
