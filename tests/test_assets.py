@@ -91,6 +91,10 @@ def test_classes_command_reads_meta_and_results(tmp_path, capsys):
     probe.save(probe.Probe(pr.W, pr.b, pr.groups, {**pr.meta, "image_size": [224, 384]}), tmp_path / "horse.npz")
     assert cli.main(["classes", "--probes", str(tmp_path), "--class", "horse"]) == 0
     assert "321 images at 224 + 384 px, 88 rows" in capsys.readouterr().out  # jaxstyle probe --size 224 384
+    assert cli.main(["classes", "--probes", str(tmp_path)]) == 0
+    assert "map: the probe map" in capsys.readouterr().out  # no cell head for a horse
+    assert cli.main(["classes", "--class", "dog"]) == 0  # a cell head and its choice ship: the learned map
+    assert "map: the learned map (cell head; refusal below 0.7" in capsys.readouterr().out
     assert cli.main(["classes", "--probes", str(tmp_path), "--class", "sheep"]) == 2  # no probe
     assert cli.main(["classes", "--class", "hrose"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -57,7 +57,19 @@ def describe(a, results: Mapping) -> str:
         f"class ({m.get('rows', 'image rows')})",
         f"  look-alikes: {', '.join(pr.groups[1:])}",
         f"  filter list: {a.filters.name if a.filters else 'none'}; cell head: {a.head.name if a.head else 'none'}",
-        f"  map IoU: {iou}"])
+        f"  map: {_default_map(a)}",
+        f"  {'probe ' if a.head else ''}map IoU: {iou}"])
+
+
+def _default_map(a) -> str:
+    """Which map ``auto`` uses for the class: the learned map where its cell head and choice ship, else the probe map."""
+    from ..select import cellhead
+
+    fields = cellhead.map_fields(a.name) if a.head else None
+    if not fields:
+        return "the probe map"
+    return (f"the learned map (cell head; refusal below {fields['min_evidence']:g}; its held-out IoU: "
+            "docs/RESULTS.md, 'Learned map and head gate'); --probe-map for the probe map")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
