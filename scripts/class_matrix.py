@@ -3,8 +3,9 @@
     python scripts/class_matrix.py --data ../shared/data --csv out/classes/rows.csv --md out/classes/classes.md \\
         --summary jaxstyle/data/probes/map_iou.json
 
-Rows (one per photo and map class, :func:`jaxstyle.evaluate.loso.rows`, the probe map) are appended to
-``--csv``; a rerun adds only what is missing. ``--cache`` keeps each photo's features; ``--features-only``
+Rows (one per photo and map class, :func:`jaxstyle.evaluate.loso.rows`: the probe map of every class, and
+the learned map of a class whose cell head ships) are appended to ``--csv``; a rerun adds only what is
+missing. The tables come twice: the probe map of every class, and each class's default map. ``--cache`` keeps each photo's features; ``--features-only``
 fills it and stops. ``--summary`` writes each class's own-photo IoU, which ``jaxstyle classes`` shows.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ CLASSES = ("dog", "cat", "horse", "cattle", "sheep", "bird", "car")
 
 def _rows(a, photos) -> None:
     from jaxstyle.model import weights
-    from jaxstyle.select import probe
+    from jaxstyle.select import cellhead, probe
     from jaxstyle.transfer import mapfeatures
 
     params = mapfeatures.vgg_params(weights.load()[0])
@@ -36,6 +37,11 @@ def _rows(a, photos) -> None:
         raise SystemExit(f"error: no probe for {', '.join(missing)}")
     loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
                                                          done, Path(a.cache), log))
+    for cls in a.classes:  # the learned map, the default of a class whose cell head and choice ship
+        fields, head = cellhead.map_fields(cls), cellhead.shipped(cls)
+        if fields and head is not None:
+            loso.append_rows(Path(a.csv), lambda done, cls=cls, fields=fields, head=head: loso.rows(
+                params, photos, [cls], probes, {cls: head}, {"learned": fields}, a.size, done, Path(a.cache), log))
 
 
 def main() -> None:
@@ -56,10 +62,14 @@ def main() -> None:
     if a.features_only:
         return
     rows = loso.read_rows(Path(a.csv))
-    md = ["## Own class", "", *classmatrix.own_table(rows, a.classes), "", "## Specificity", "",
-          *classmatrix.matrix(rows, a.classes)]
-    for src in sorted({r["source"] for r in rows}):
-        md += ["", f"### Photos of {src}", "", *classmatrix.matrix([r for r in rows if r["source"] == src], a.classes)]
+    md = []
+    for title, view in (("the probe map", classmatrix.PROBE), ("the default map", classmatrix.default_view(a.classes))):
+        md += [f"# {title}", "", "## Own class", "", *classmatrix.own_table(rows, a.classes, view), "",
+               "## Specificity", "", *classmatrix.matrix(rows, a.classes, view)]
+        for src in sorted({r["source"] for r in rows}):
+            sub = [r for r in rows if r["source"] == src]
+            md += ["", f"### Photos of {src}", "", *classmatrix.matrix(sub, a.classes, view)]
+        md.append("")
     md = "\n".join(md) + "\n"
     if a.md:
         Path(a.md).parent.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,11 @@
 (``scripts/class_matrix.py``).
 
 The photos are the held-out side of the split (:mod:`jaxstyle.select.masksplit`), each with its class's
-canonical name (``cow`` photos are ``cattle``). Rows come from :func:`jaxstyle.evaluate.loso.rows`, the
-probe map (variant ``probe``) of every class on every photo, at 512 px; a photo the map refuses
-(presence below 0.2, ``MapConfig.min_evidence``) scores IoU 0 and covers nothing (:func:`loso.scored`).
+canonical name (``cow`` photos are ``cattle``). Rows come from :func:`jaxstyle.evaluate.loso.rows` at 512 px:
+the probe map (variant ``probe``) of every class on every photo, and the learned map (variant ``learned``,
+with the class's shipped choice) of the classes whose cell head ships. A :class:`View` says which rows
+score each map class and below which presence it refuses: :data:`PROBE` (the probe map everywhere) or
+:func:`default_view` (what ``auto`` uses); a refused photo scores IoU 0 and covers nothing (:func:`loso.scored`).
 
 - :func:`own_table`: per class and per class and source, map IoU on its own photos (median, mean,
   share >= 0.6, refused);
@@ -14,6 +16,7 @@ probe map (variant ``probe``) of every class on every photo, at 512 px; a photo 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -22,6 +25,34 @@ import numpy as np
 from . import loso
 
 EVIDENCE = 0.2  # the probe map's refusal (MapConfig.min_evidence)
+
+
+@dataclass(frozen=True)
+class View:
+    """Which rows score each map class (its variant) and its refusal threshold; the probe map's by default."""
+
+    variants: Mapping[str, str] = field(default_factory=dict)
+    evidence: Mapping[str, float] = field(default_factory=dict)
+
+    def rows(self, rs: Sequence[Mapping], cls: str) -> list[Mapping]:
+        """The rows of ``cls``'s map in this view."""
+        v = self.variants.get(cls, "probe")
+        return [r for r in rs if r["cls"] == cls and r["variant"] == v]
+
+    def refusal(self, cls: str) -> float:
+        return self.evidence.get(cls, EVIDENCE)
+
+
+PROBE = View()
+
+
+def default_view(classes: Sequence[str]) -> View:
+    """The map ``auto`` uses for each class: the learned map at its shipped refusal where a choice ships
+    (:func:`jaxstyle.select.cellhead.map_fields`), else the probe map."""
+    from ..select import cellhead
+
+    chosen = {c: f for c in classes if (f := cellhead.map_fields(c))}
+    return View({c: "learned" for c in chosen}, {c: float(f["min_evidence"]) for c, f in chosen.items()})
 
 
 def held_out_photos(data: Path, split: Mapping | None = None, classes: Sequence[str] | None = None) -> list[loso.Photo]:
@@ -34,39 +65,39 @@ def held_out_photos(data: Path, split: Mapping | None = None, classes: Sequence[
     return [p for p in out if classes is None or p.species in classes]
 
 
-def _own(rs: Sequence[Mapping], cls: str) -> np.ndarray:
-    return loso.scored([r for r in rs if r["cls"] == cls and r["species"] == cls], EVIDENCE)[0]
+def _own(rs: Sequence[Mapping], cls: str, view: View = PROBE) -> np.ndarray:
+    return loso.scored([r for r in view.rows(rs, cls) if r["species"] == cls], view.refusal(cls))[0]
 
 
-def own_table(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
+def own_table(rs: Sequence[Mapping], classes: Sequence[str], view: View = PROBE) -> list[str]:
     """Markdown: per class, then per class and source, map IoU on the class's own held-out photos."""
     md = ["| class | source | n | median | mean | ≥ 0.6 | refused |", "|---|---|---:|---:|---:|---:|---:|"]
     for cls in classes:
-        mine = [r for r in rs if r["cls"] == cls and r["species"] == cls and r["variant"] == "probe"]
+        mine = [r for r in view.rows(rs, cls) if r["species"] == cls]
         for src in [None, *sorted({r["source"] for r in mine})]:
             sub = [r for r in mine if src is None or r["source"] == src]
-            v = _own(sub, cls)
+            v = _own(sub, cls, view)
             if v.size:
-                refused = sum(r["presence"] < EVIDENCE for r in sub)
+                refused = sum(r["presence"] < view.refusal(cls) for r in sub)
                 md.append(f"| {cls} | {src or '**all**'} | {v.size} | {loso.stats(v)} | {refused} |")
     return md
 
 
-def cells(rs: Sequence[Mapping], classes: Sequence[str]) -> dict[tuple[str, str], tuple[float, int]]:
+def cells(rs: Sequence[Mapping], classes: Sequence[str], view: View = PROBE) -> dict[tuple[str, str], tuple[float, int]]:
     """``(photos of Y, map class X) -> (median, n)``: Y's mask covered by X's map, or IoU where X = Y."""
     out = {}
     for y in classes:
         for x in classes:
-            sub = [r for r in rs if r["species"] == y and r["cls"] == x and r["variant"] == "probe"]
-            v = _own(sub, x) if x == y else loso.scored(sub, EVIDENCE)[1]
+            sub = [r for r in view.rows(rs, x) if r["species"] == y]
+            v = _own(sub, x, view) if x == y else loso.scored(sub, view.refusal(x))[1]
             if v.size:
                 out[(y, x)] = (float(np.median(v)), int(v.size))
     return out
 
 
-def matrix(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
+def matrix(rs: Sequence[Mapping], classes: Sequence[str], view: View = PROBE) -> list[str]:
     """Markdown: rows the photos of Y, columns ``--class X``; off the diagonal the median cover (bold above 5 %)."""
-    c = cells(rs, classes)
+    c = cells(rs, classes, view)
     md = ["| photos of ↓ / `--class` → | n | " + " | ".join(classes) + " |",
           "|---|---:|" + "---:|" * len(classes)]
     for y in classes:
@@ -90,7 +121,7 @@ def summary(rs: Sequence[Mapping], classes: Sequence[str], command: str) -> dict
     """Per class: its own held-out photos' map IoU (what ``jaxstyle classes`` shows), with the command."""
     out = {}
     for cls in classes:
-        v = _own([r for r in rs if r["variant"] == "probe"], cls)
+        v = _own(rs, cls)
         if v.size:
             out[cls] = {"n": int(v.size), "median_iou": round(float(np.median(v)), 3),
                         "mean_iou": round(float(v.mean()), 3), "share_ge_0.6": round(float(np.mean(v >= 0.6)), 3),

@@ -1,0 +1,21 @@
+"""The class matrix's views (jaxstyle.evaluate.classmatrix) on synthetic rows."""
+from jaxstyle.evaluate import classmatrix as cm
+
+
+def _row(photo, species, cls, variant, iou=0.0, cover=0.0, presence=1.0):
+    return {"photo": photo, "source": "s", "species": species, "cls": cls, "variant": variant, "iou": iou,
+            "cover": cover, "presence": presence, "seconds": 0.1}
+
+
+def test_a_view_scores_each_class_by_its_own_map_and_refusal():
+    """The dog's probe map covers a horse and maps the dog at 0.5; its learned map refuses the horse (presence
+    0.6 < its 0.7) and maps the dog at 0.9. The probe view and the default view read different rows."""
+    rs = [_row("d", "dog", "dog", "probe", iou=0.5), _row("d", "dog", "dog", "learned", iou=0.9),
+          _row("h", "horse", "dog", "probe", cover=0.9), _row("h", "horse", "dog", "learned", cover=0.4, presence=0.6),
+          _row("h", "horse", "horse", "probe", iou=0.8)]
+    view = cm.View({"dog": "learned"}, {"dog": 0.7})
+    probe, default = cm.cells(rs, ["dog", "horse"]), cm.cells(rs, ["dog", "horse"], view)
+    assert probe[("dog", "dog")][0] == 0.5 and probe[("horse", "dog")][0] == 0.9
+    assert default[("dog", "dog")][0] == 0.9 and default[("horse", "dog")][0] == 0.0  # refused: covers nothing
+    assert default[("horse", "horse")][0] == probe[("horse", "horse")][0] == 0.8      # the horse keeps its probe map
+    assert cm.default_view(["dog", "cat", "horse"]).variants == {"dog": "learned", "cat": "learned"}
