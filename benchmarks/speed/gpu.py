@@ -186,7 +186,7 @@ def scoring_rate(rows: Rows, a, params) -> None:
     rows.add("2", f"jaxstyle scoring 224 px batch {a.batch} (uint8 from host, pipelined)", a.batch * a.batches / dt,
              "images/s", f"first batch incl. compile {comp:.1f}s")
     xd = jax.device_put(imgs[0].astype(np.float32))
-    reduce = jax.jit(forward_reductions, static_argnames=("layers",))
+    reduce = jax.jit(scoring.reductions, static_argnames=("layers",))
     out = jax.block_until_ready(reduce(params, xd, scoring.DEFAULT_LAYERS))
     t = time.perf_counter()
     for _ in range(a.batches):
@@ -194,22 +194,6 @@ def scoring_rate(rows: Rows, a, params) -> None:
     jax.block_until_ready(out)
     dt = time.perf_counter() - t
     rows.add("2", "jaxstyle scoring forward only (images already on device)", a.batch * a.batches / dt, "images/s")
-
-
-def forward_reductions(params, images, layers):
-    """The scorer's pass (as ``BatchScorer.dispatch`` runs it) on images already on the device: VGG-19 to
-    ``layers``, then per filter the max, its position and the spatial mean."""
-    import jax.numpy as jnp
-
-    from jaxstyle.model import vgg
-
-    out = {}
-    for name, f in vgg.apply(params, vgg.preprocess(images), layers).items():
-        b, h, w, c = f.shape
-        flat = f.reshape(b, h * w, c)
-        arg = jnp.argmax(flat, axis=1)
-        out[name] = (jnp.max(flat, axis=1), arg // w, arg % w, jnp.mean(flat, axis=1))
-    return out
 
 
 def torch_evals(x, tg, ct) -> dict:

@@ -47,8 +47,8 @@ def default_batch(platform: str) -> int:
     return CPU_BATCH if platform == "cpu" else ACCEL_BATCH
 
 
-def _reduce(params, images, layers):
-    """(B,H,W,3) RGB 0-255 -> {layer: (max (B,C), argmax y (B,C), x (B,C), spatial mean (B,C))}."""
+def reductions(params, images, layers):
+    """The scorer's pass: (B,H,W,3) RGB 0-255 -> {layer: (max (B,C), argmax y (B,C), x (B,C), spatial mean (B,C))}."""
     feats = vgg.apply(params, vgg.preprocess(images), layers)
     out = {}
     for name, a in feats.items():
@@ -60,7 +60,7 @@ def _reduce(params, images, layers):
     return out
 
 
-_reduce_jit = jax.jit(_reduce, static_argnames=("layers",))  # one cache for all scorers
+_reduce_jit = jax.jit(reductions, static_argnames=("layers",))  # one cache for all scorers
 
 
 @dataclass(frozen=True)
