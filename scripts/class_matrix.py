@@ -38,8 +38,8 @@ def _rows(a, photos) -> None:
     loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
                                                          done, Path(a.cache), log))
     for cls in a.classes:  # the learned map, the default of a class whose cell head and choice ship
-        fields, head = cellhead.map_fields(cls), cellhead.shipped(cls)
-        if fields and head is not None:
+        fields, head = cellhead.learned_fields(cls, params), cellhead.shipped(cls)
+        if fields:
             loso.append_rows(Path(a.csv), lambda done, cls=cls, fields=fields, head=head: loso.rows(
                 params, photos, [cls], probes, {cls: head}, {"learned": fields}, a.size, done, Path(a.cache), log))
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.errors import JaxstyleError
-from jaxstyle.select import cellhead, cellpool
+from jaxstyle.select import cellhead, cellpool, patchjudge
 
 DOG, HORSE, PERSON, CAR, CHIHUAHUA = "n02084071", "n02374451", "n00007846", "n02958343", "n02085620"
 
@@ -99,7 +99,7 @@ def test_self_training_relabels_only_the_class_images():
 @pytest.mark.slow
 def test_head_trains_on_a_tiny_pool_from_image_labels_only(real_params, shared_data, tmp_path, monkeypatch):
     """``jaxstyle head`` on six pool-det images (two dogs, two horses, two people) at 96 px: the head's
-    loss falls, and no cell of a horse or a person is labelled dog."""
+    loss falls, and no cell of a horse or a person is labelled dog; the same for its patch judge's patches."""
     import csv
 
     from jaxstyle.cli import head_cli
@@ -117,7 +117,7 @@ def test_head_trains_on_a_tiny_pool_from_image_labels_only(real_params, shared_d
             (pool / r["filename"]).symlink_to(det / "images" / r["filename"])
             w.writerow({"filename": r["filename"], "wnid": r["wnid"]})
     assert head_cli.main(["--class", "dog", "--data", str(pool), "--size", "96", "--cells", "16", "--steps", "60",
-                          "--cache", str(tmp_path / "cache"), "--out-dir", str(tmp_path / "heads")]) == 0
+                          "--judge-size", "160", "--cache", str(tmp_path / "cache"), "--out-dir", str(tmp_path / "heads")]) == 0
     head = cellhead.load(tmp_path / "heads" / "dog.npz")
     first, last = head.meta["loss"]
     assert last < 0.5 * first and head.meta["counts"]["dog"] > 0 and "no mask" in head.meta["labels"]
@@ -125,3 +125,29 @@ def test_head_trains_on_a_tiny_pool_from_image_labels_only(real_params, shared_d
     y = cellpool.labels(cells, DOG)
     not_dog = np.array([w != DOG for w in cells.wnids])[cells.image]
     assert not_dog.any() and not (y[not_dog] == 0).any()
+    first, last = head.judge.meta["loss"]
+    assert last < first and head.judge.groups == ("dog", "animal", "other")
+    pr = patchjudge.PatchRows.load(next((tmp_path / "cache").glob("patches-*.npz")))
+    y = patchjudge.labels(pr)
+    not_dog = np.array([k != 0 for k in pr.kinds])[pr.image]
+    assert (y == 0).any() and not (y[not_dog] == 0).any()
+
+
+def test_learned_fields_need_the_head_its_choice_and_fitting_weights(tmp_path):
+    """The one place that decides whether ``auto`` gives a class the learned map."""
+    import json
+
+    X, y = _blobs(n=40, c=4)
+    head = cellhead.fit(X, y, cellhead.group_names("dog"), jax.random.PRNGKey(0), hidden=4, steps=5,
+                        meta={"dims": [4], "layers": ["conv5_4"]})
+    cellhead.save(head, tmp_path / "dog.npz")
+    cellhead.save(head, tmp_path / "cat.npz")
+    (tmp_path / "map.json").write_text(json.dumps({"classes": {"dog": {"learned": True, "min_evidence": 0.5}}}))
+    assert cellhead.learned_fields("dog", data_dir=tmp_path) == {"learned": True, "min_evidence": 0.5}
+    assert cellhead.learned_fields("cat", data_dir=tmp_path) is None           # a head without a choice
+    assert cellhead.learned_fields("emu", data_dir=tmp_path) is None
+    fits = {"conv5_4": {"bias": np.zeros(4)}}
+    assert cellhead.learned_fields("dog", fits, tmp_path) is not None
+    assert cellhead.learned_fields("dog", {"conv5_4": {"bias": np.zeros(6)}}, tmp_path) is None
+    (tmp_path / "dog.npz").unlink()
+    assert cellhead.learned_fields("dog", data_dir=tmp_path) is None           # a choice without its head

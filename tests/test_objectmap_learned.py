@@ -57,7 +57,7 @@ def test_the_probe_judges_a_cat_the_dog_head_half_believes(real_params, shared_d
     """A Persian cat has dog cells under the dog head (presence 1.0, map covering 0.75 of it without the probe's
     judgement); the probe calls the patch not a dog, and the photo is refused."""
     img, mask = _pair("pets", "cat_Persian_111")
-    m = locate.auto_map(real_params, img, img.shape[:2], "dog", map_options={"judge": False})
+    m = locate.auto_map(real_params, img, img.shape[:2], "dog", map_options={"judge": ""})
     assert m[mask >= 0.5].mean() > 0.5
     with pytest.raises(NotFoundError):
         locate.auto_map(real_params, img, img.shape[:2], "dog", map_options=None)

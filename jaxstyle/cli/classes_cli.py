@@ -65,7 +65,7 @@ def _default_map(a) -> str:
     """Which map ``auto`` uses for the class: the learned map where its cell head and choice ship, else the probe map."""
     from ..select import cellhead
 
-    fields = cellhead.map_fields(a.name) if a.head else None
+    fields = cellhead.learned_fields(a.name) if a.head else None
     if not fields:
         return "the probe map"
     return (f"the learned map (cell head; refusal below {fields['min_evidence']:g}; its held-out IoU: "

@@ -28,6 +28,10 @@ def build_parser() -> ArgumentParser:
                    help="rounds of re-labelling the class images' cells by the head and training again")
     p.add_argument("--seed", type=int, default=0, help="image choice, cell sample and initialisation")
     p.add_argument("--batch", type=positive_int, default=8, help="images per forward pass")
+    p.add_argument("--judge-size", type=positive_int, default=384,
+                   help="long side of a pool image, whole, for the patch judge's pass")
+    p.add_argument("--judge-per-kind", type=positive_int, default=250,
+                   help="at most this many images of each kind per pool for the patch judge")
     p.add_argument("--cache", default=".cache/heads", help="pool cells are kept here (reruns skip the VGG pass)")
     p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
     p.add_argument("--out-dir", required=True, help="writes <class>.npz here (the shipped ones: jaxstyle/data/heads)")
@@ -78,13 +82,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = {"pools": list(a.data), "images": len(cells.ids), "image_size": a.size, "cells_per_image": a.cells,
             "per_kind": a.per_kind, "seed": a.seed, "weights_sha256": meta.get("sha256"), "command": cmd,
             "features_seconds": round(secs, 1), "labels": "image labels only; no mask"}
-    for i, (n, out) in enumerate(outs.items()):
-        head = cellpool.train(cells, n, jax.random.fold_in(jax.random.PRNGKey(a.seed), i), a.self_train,
-                              a.hidden, a.steps, info)
+    heads = [cellpool.train(cells, n, jax.random.fold_in(jax.random.PRNGKey(a.seed), i), a.self_train,
+                            a.hidden, a.steps, info) for i, n in enumerate(outs)]
+    heads = _with_judges(a, heads, params, meta, log)
+    for head, out in zip(heads, outs.values()):
         images.atomic_write(out, lambda tmp, h=head: cellhead.save(h, tmp), force=True)
         print(f"wrote {out}: cells per group {head.meta['counts']}, loss {head.meta['loss'][0]:.3f} -> "
-              f"{head.meta['loss'][1]:.3f}", file=sys.stderr)
+              f"{head.meta['loss'][1]:.3f}; patch judge rows per group {head.judge.meta['counts']}", file=sys.stderr)
     return 0
+
+
+def _with_judges(a, heads: list, params, meta, log) -> list:
+    """``heads`` each with its patch judge (:mod:`jaxstyle.select.patchjudge`) trained on the pools' patches."""
+    import dataclasses
+    import hashlib
+
+    import jax
+    import numpy as np
+
+    from ..select import cellpool, patchjudge
+    from ..transfer import mapfeatures
+
+    targets = [h.meta["target_wnid"] for h in heads]
+    items = [it for i, d in enumerate(a.data) for it in
+             cellpool.choose(cellpool.read_pool(d), targets, a.judge_per_kind, np.random.default_rng([a.seed, i, 1]))]
+    keys = [cellpool.cache_key(items, [h.target, hashlib.sha256(h.weights[0][0].tobytes()).hexdigest()], a.judge_size,
+                               0, a.seed, str(meta.get("sha256"))) for h in heads]
+    paths = [Path(a.cache) / f"patches-{k}.npz" for k in keys]
+    t0 = time.time()
+    if all(p.is_file() for p in paths):
+        prs = [patchjudge.PatchRows.load(p) for p in paths]
+    else:
+        prs = patchjudge.extract(mapfeatures.vgg_params(params), items, heads, a.judge_size, a.batch, log)
+        for pr, p in zip(prs, paths):
+            pr.save(p)
+    info = {"pools": list(a.data), "image_size": a.judge_size, "per_kind": a.judge_per_kind,
+            "features_seconds": round(time.time() - t0, 1), "labels": "image labels only; no mask"}
+    return [dataclasses.replace(h, judge=patchjudge.train(pr, h.target, jax.random.fold_in(jax.random.PRNGKey(a.seed),
+                                                                                              100 + i), meta=info))
+            for i, (h, pr) in enumerate(zip(heads, prs))]
 
 
 if __name__ == "__main__":

@@ -48,10 +48,10 @@ PROBE = View()
 
 def default_view(classes: Sequence[str]) -> View:
     """The map ``auto`` uses for each class: the learned map at its shipped refusal where a choice ships
-    (:func:`jaxstyle.select.cellhead.map_fields`), else the probe map."""
+    (:func:`jaxstyle.select.cellhead.learned_fields`), else the probe map."""
     from ..select import cellhead
 
-    chosen = {c: f for c in classes if (f := cellhead.map_fields(c))}
+    chosen = {c: f for c in classes if (f := cellhead.learned_fields(c))}
     return View({c: "learned" for c in chosen}, {c: float(f["min_evidence"]) for c, f in chosen.items()})
 
 

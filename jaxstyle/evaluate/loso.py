@@ -5,7 +5,9 @@ Photos come from the masked sources (``pets/``, ``masked/``, ``more-masked/``) b
 (MSRC-v2) and ``weizmann`` (horses, negatives only). Each photo gets one VGG pass at the
 map's size, then every variant's map for every class (:func:`variants`): ``probe`` (the
 probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
-joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``, what ships). :func:`rows` gives one row
+joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``) or by the
+head's patch judge (``patch*``, at least ``JUDGE_MINS`` class probability), or either of them
+(``either*``: the probe where the class holds a quarter of the patch). :func:`rows` gives one row
 per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and the
 presence); :func:`loso` chooses, for each class's map, a variant and a refusal threshold on all
 sources but one and scores that one with them; :func:`choices` makes that choice on every source.
@@ -24,6 +26,7 @@ SURES = (0.8, 0.9)
 EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 JOINED = (0.25, 0.4)
 JUDGED_JOINED = (0.0, 0.1, 0.25)
+JUDGE_MINS = (0.2, 0.5)
 GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
@@ -73,7 +76,11 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     for j in JOINED:
         out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
     for j in JUDGED_JOINED:
-        out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": True}
+        out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": "probe"}
+    for t in JUDGE_MINS:
+        out[f"patch{t:g}-j0"] = {"learned": True, "sure": 0.8, "extent": "animal", "judge": "patches", "judge_min": t}
+        out[f"either{t:g}-j0.25"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.25,
+                                     "judge": "either", "judge_min": t}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

@@ -15,7 +15,7 @@ class". Saved as a flat ``.npz`` (``mu``, ``sd``, ``W0``, ``b0``, ``W1``, ``b1``
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -68,6 +68,7 @@ class CellHead:
     sd: np.ndarray
     weights: tuple[tuple[np.ndarray, np.ndarray], ...]
     meta: Mapping
+    judge: "CellHead | None" = None  # the patch judge (:mod:`jaxstyle.select.patchjudge`), an MLP of this kind
 
     @property
     def target(self) -> str:
@@ -140,12 +141,39 @@ def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], key, hidden: int = 
     return CellHead(tuple(groups), mu, sd, ((p["W0"], p["b0"]), (p["W1"], p["b1"])), info)
 
 
+def _arrays(head: CellHead, prefix: str = "") -> dict[str, np.ndarray]:
+    weights = {f"{prefix}{n}{i}": a for i, wb in enumerate(head.weights) for n, a in zip("Wb", wb)}
+    return {f"{prefix}mu": head.mu, f"{prefix}sd": head.sd, f"{prefix}groups": np.array(head.groups), **weights}
+
+
 def save(head: CellHead, path: str | Path) -> Path:
+    """A flat ``.npz``: the head's arrays, its patch judge's under ``judge/`` and its metadata under ``judge``."""
     from .. import artifact
 
-    arrays = {f"{n}{i}": a for i, wb in enumerate(head.weights) for n, a in zip("Wb", wb)}
-    artifact.write(path, {"mu": head.mu, "sd": head.sd, "groups": np.array(head.groups), **arrays}, head.meta)
+    arrays, meta = _arrays(head), dict(head.meta)
+    if head.judge is not None:
+        arrays.update(_arrays(head.judge, "judge/"))
+        meta["judge"] = dict(head.judge.meta)
+    artifact.write(path, arrays, meta)
     return Path(path)
+
+
+def _mlp(path, what: str, z: Mapping, meta: Mapping, prefix: str = "") -> CellHead:
+    """The MLP of ``z``'s arrays named ``prefix`` + ``mu``, ``sd``, ``groups``, ``W<i>``, ``b<i>``."""
+    if "dims" not in meta:
+        raise JaxstyleError(f"{path}: not a {what} (no dims in its {prefix or 'head '}metadata)")
+    n = sum(1 for f in z if f.startswith(prefix + "W") and f[len(prefix) + 1:].isdigit())
+    try:
+        weights = tuple((z[f"{prefix}W{i}"], z[f"{prefix}b{i}"]) for i in range(n))
+        head = CellHead(tuple(str(g) for g in z[f"{prefix}groups"]), z[f"{prefix}mu"], z[f"{prefix}sd"], weights,
+                        {k: v for k, v in meta.items() if k != "judge"})
+    except KeyError as e:
+        raise JaxstyleError(f"{path}: not a {what} (no {e.args[0]})") from None
+    c = head.mu.shape[0]
+    if not weights or weights[0][0].shape[0] != c or weights[-1][0].shape[1] != len(head.groups) or sum(head.dims) != c:
+        raise JaxstyleError(f"{path}: {prefix or 'cell head '}shapes disagree with its {len(head.groups)} groups "
+                            f"and {c} inputs")
+    return head
 
 
 def load(path: str | Path) -> CellHead:
@@ -154,17 +182,9 @@ def load(path: str | Path) -> CellHead:
     what = "jaxstyle cell head"
     z, meta = artifact.load(path, what)
     meta = artifact.require(path, what, z, meta, ("mu", "sd", "groups", "W0", "b0"))
-    if "dims" not in meta:
-        raise JaxstyleError(f"{path}: not a {what} (no dims in its metadata)")
-    n = sum(1 for f in z if f.startswith("W"))
-    try:
-        weights = tuple((z[f"W{i}"], z[f"b{i}"]) for i in range(n))
-    except KeyError as e:
-        raise JaxstyleError(f"{path}: not a {what} (no {e.args[0]})") from None
-    head = CellHead(tuple(str(g) for g in z["groups"]), z["mu"], z["sd"], weights, meta)
-    c = head.mu.shape[0]
-    if weights[0][0].shape[0] != c or weights[-1][0].shape[1] != len(head.groups) or sum(head.dims) != c:
-        raise JaxstyleError(f"{path}: cell head shapes disagree with its {len(head.groups)} groups and {c} inputs")
+    head = _mlp(path, what, z, meta)
+    if "judge" in meta:
+        head = replace(head, judge=_mlp(path, what, z, meta["judge"], "judge/"))
     return head
 
 
@@ -184,6 +204,15 @@ def map_fields(name: str, data_dir: Path | None = None) -> dict | None:
         raise JaxstyleError(f"{path}: not a learned-map choice file ({e})") from None
     fields = chosen.get(canonical(name))
     return dict(fields) if fields is not None else None
+
+
+def learned_fields(name: str, params=None, data_dir: Path | None = None) -> dict | None:
+    """Whether ``auto`` gives class ``name`` the learned map, as its ``MapConfig`` fields (:func:`map_fields`):
+    where the class's head and choice ship (and, given VGG ``params``, the head :func:`fits` them); else
+    None, and the class gets the probe map."""
+    fields = map_fields(name, data_dir)
+    head = shipped(name, data_dir) if fields else None
+    return fields if head is not None and (params is None or fits(head, params)) else None
 
 
 def fits(head: CellHead, params) -> bool:

@@ -14,6 +14,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..errors import UsageError
+from ..select import patchjudge
 from .grabcut import finish, grabcut_image, resized, soft_edge
 from .mapconfig import MapConfig
 from ..select.regions import region_rows
@@ -56,13 +58,24 @@ def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
     return Patches(lab, pa, np.concatenate([[0.0], share]))
 
 
-def judged_patches(f: np.ndarray, patches: Patches, probe) -> np.ndarray:
-    """Per patch label: does the class probe (:meth:`Probe.judge`, either head) call the patch's
-    ``conv5_4`` cells ``f`` the class? Label 0 never."""
+def judged_patches(c: Mapping[str, np.ndarray], patches: Patches, head, probe, cfg: MapConfig) -> np.ndarray:
+    """Per patch label: does the judge of ``cfg.judge`` call the patch the class? ``"probe"``: the class
+    probe (:meth:`Probe.judge`, either head) on the patch's ``conv5_4`` cells; ``"patches"``: the head's
+    patch judge (:mod:`jaxstyle.select.patchjudge`) at ``cfg.judge_min``; ``"either"``: the probe where the
+    class holds at least ``cfg.joined`` of the patch, or the patch judge. Label 0 never."""
     n = len(patches.share)
     out = np.zeros(n, bool)
-    if n > 1:
-        out[1:] = probe.judge(*region_rows(f, patches.labels, range(1, n), probe.pooling))[0]
+    if n == 1:
+        return out
+    if cfg.judge in ("probe", "either"):
+        out[1:] = probe.judge(*region_rows(c["f"], patches.labels, range(1, n), probe.pooling))[0]
+    if cfg.judge == "either":
+        out &= patches.share >= cfg.joined
+    if cfg.judge in ("patches", "either"):
+        if head.judge is None:
+            raise UsageError(f"the {head.target} cell head has no patch judge (train it with jaxstyle head)")
+        r = patchjudge.rows(c["f"], c["h"], head.dims, patches.labels, patches.animal, range(1, n))
+        out[1:] |= patchjudge.kept(head.judge, r, cfg.judge_min)
     return out
 
 
@@ -108,15 +121,16 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     H, W = rgb.shape[:2]
     p, judged = probs[..., 0], None
     patches = animal_patches(probs, head.groups) if (cfg.extent == "animal" or cfg.judge) else None
-    if cfg.judge and probe is not None and presence >= cfg.min_evidence:
-        judged = judged_patches(c["f"], patches, probe)
+    if cfg.judge and (probe is not None or cfg.judge == "patches") and presence >= cfg.min_evidence:
+        judged = judged_patches(c, patches, head, probe, cfg)
         p = judged_class(p, patches, judged)
         presence = head_presence_of(p)
     if presence < cfg.min_evidence:  # refused by the caller: no finish
         return np.zeros((H, W), np.float32), p, presence
     small = grabcut_image(rgb, cfg.grabcut_side)
     P = resized(p, small.shape[:2])
-    extent = learned_extent(p, patches if cfg.extent == "animal" else None, cfg.joined, judged)
+    joined = 0.0 if cfg.judge == "either" else cfg.joined  # the judge has applied it
+    extent = learned_extent(p, patches if cfg.extent == "animal" else None, joined, judged)
     E = resized(extent, small.shape[:2])
     if not cfg.grabcut:
         return soft_edge((E >= 0.5).astype(np.float32), (H, W), cfg), p, presence

@@ -115,7 +115,7 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
     cfg = map_config(map_options, class_name if filters is None else None, params)
     head = class_head(class_name) if (cfg.learned or cfg.gate > 0) else None
     if cfg.learned:
-        pr = class_probe(params, class_name) if cfg.judge else None
+        pr = class_probe(params, class_name) if cfg.judge in ("probe", "either") else None
         rs = objectmap.object_maps(params, [at_long_side(c, cfg.size) for c in contents], None, pr, cfg, batch, head)
         return [{"map": r["map"], "presence": r["presence"], "probe": True, "min_evidence": cfg.min_evidence}
                 for r in rs]
@@ -143,22 +143,14 @@ def map_config(map_options: Mapping | None, class_name: str | None = None, param
 
     With ``class_name`` and ``params``, and no option choosing a path (:data:`PROBE_MAP_KEYS`), a class whose
     cell head ships and fits the weights gets the learned map with its shipped choice
-    (:func:`jaxstyle.select.cellhead.map_fields`) under the options; any other class, the probe map.
+    (:func:`jaxstyle.select.cellhead.learned_fields`) under the options; any other class, the probe map.
     """
-    opts = dict(map_options or {})
-    if class_name and params is not None and not any(k in opts for k in PROBE_MAP_KEYS):
-        opts = {**learned_fields(class_name, params), **opts}
-    return objectmap.MapConfig(**{"size": MAP_SIZE, **opts})
-
-
-def learned_fields(class_name: str, params) -> dict:
-    """The learned map's shipped ``MapConfig`` fields for ``class_name``, or {} when no head for it ships or
-    its head does not fit these weights."""
     from ..select import cellhead
 
-    fields = cellhead.map_fields(class_name)
-    head = cellhead.shipped(class_name) if fields else None
-    return fields if head is not None and cellhead.fits(head, params) else {}
+    opts = dict(map_options or {})
+    if class_name and params is not None and not any(k in opts for k in PROBE_MAP_KEYS):
+        opts = {**(cellhead.learned_fields(class_name, params) or {}), **opts}
+    return objectmap.MapConfig(**{"size": MAP_SIZE, **opts})
 
 
 def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog", filters=None,

@@ -34,13 +34,18 @@ class MapConfig:
     gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)
     extent: str = "class"      # learned: where the map may reach (learned_extent): "class" or "animal"
     joined: float = 0.0        # learned, "animal": the class's least share of an animal patch it takes whole
-    judge: bool = False        # learned: the class probe judges each animal patch; a patch it rejects is not the class
+    judge: str = ""            # learned: who judges each animal patch ("probe": the class probe, "patches": the
+                               # head's patch judge, "either": the probe on a patch the class holds >= joined of, or
+                               # the patch judge); a patch it rejects is not the class ("": no judge)
+    judge_min: float = 0.5     # learned, "patches": the patch judge's least class probability for the class
 
     def __post_init__(self):
         if self.size < 32:
             raise UsageError(f"map size {self.size} is too small (minimum 32)")
         if not 0.0 <= self.min_evidence <= 1.0:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
+        if self.judge not in ("", "probe", "patches", "either"):
+            raise UsageError(f"map judge must be '', 'probe', 'patches' or 'either', got {self.judge!r}")
         if self.buckets < 0:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
         if not 0.0 <= self.second_look <= 1.0:

@@ -1,0 +1,155 @@
+"""Patch judge: is an animal patch the cell head found the class's animal, another animal or no animal?
+
+The cell head (:mod:`jaxstyle.select.cellhead`) reads one cell at a time; a cow's flank or a
+horse's head can look like a dog there. The learned map joins the head's cells into animal
+patches (:func:`jaxstyle.transfer.learnedmap.animal_patches`), and this judge reads each patch
+whole: its ``conv5_4`` cells max- and mean-pooled and its normalised hypercolumns mean-pooled
+(:func:`rows`), the means weighted by the cell's animal probability. A small MLP over
+:data:`GROUPS` (the class, another animal, something else), fitted with :func:`cellhead.fit`.
+
+It is trained on image labels only (:func:`labels`): in an image of the class, the patch with
+the most class probability is the class; every patch holding a class cell in an image of
+another animal is ``animal``, in an image of a person or a thing ``other``. So the other animals
+of the pools (cows, horses and sheep among them) teach it what is not the class. It is saved
+inside the cell head's ``.npz`` under ``judge/`` (:func:`cellhead.save`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import JaxstyleError
+from . import cellhead
+
+GROUPS = ("animal", "other")
+LAYOUT = ("conv5_4 max", "conv5_4 mean", "hypercolumn mean")
+
+
+def group_names(target: str) -> tuple[str, ...]:
+    """The judge's groups for ``target``: the target, then :data:`GROUPS`."""
+    return (target,) + GROUPS
+
+
+def rows(f: np.ndarray, h: np.ndarray, dims: Sequence[int], labels: np.ndarray, animal: np.ndarray,
+         ids: Sequence[int]) -> np.ndarray:
+    """One row per patch label in ``ids`` (k, 2 C_f + C_h) of a photo's ``conv5_4`` grid ``f`` (h, w, C_f) and raw
+    hypercolumns ``h`` (h, w, C_h, :func:`cellhead.normalise` by ``dims``): :data:`LAYOUT`, the means
+    weighted by ``animal`` (h, w)."""
+    hn = cellhead.normalise(h, dims)
+    f = np.asarray(f, np.float32)
+    out = []
+    for i in ids:
+        m = labels == i
+        w = animal[m][:, None].astype(np.float32)
+        w = w / max(float(w.sum()), 1e-6)
+        out.append(np.concatenate([f[m].max(0), (f[m] * w).sum(0), (hn[m] * w).sum(0)]))
+    return np.array(out, np.float32).reshape(len(out), 2 * f.shape[-1] + hn.shape[-1])
+
+
+def kept(judge: cellhead.CellHead, r: np.ndarray, min_p: float) -> np.ndarray:
+    """Per row of :func:`rows`: the judge's class probability is at least ``min_p``."""
+    return judge.probs(r)[:, 0] >= min_p if len(r) else np.zeros(0, bool)
+
+
+@dataclass(frozen=True)
+class PatchRows:
+    """The animal patches of pool images under one class's cell head: a row each and what labels it."""
+
+    ids: list[str]       # per image
+    kinds: list[int]     # per image: :func:`cellpool.kind` for the head's class
+    image: np.ndarray    # (n,) index into ids
+    feats: np.ndarray    # (n, C) :func:`rows`, float16
+    mass: np.ndarray     # (n,) the patch's summed class probability
+    dims: tuple[int, ...]
+
+    def save(self, path) -> None:
+        from .. import artifact
+
+        artifact.write(path, {"ids": np.array(self.ids), "kinds": np.array(self.kinds), "image": self.image,
+                              "feats": self.feats, "mass": self.mass, "dims": np.array(self.dims)}, None)
+
+    @classmethod
+    def load(cls, path) -> "PatchRows":
+        from .. import artifact
+
+        z, _ = artifact.load(path, "patch cache file")
+        return cls([str(s) for s in z["ids"]], [int(k) for k in z["kinds"]], z["image"], z["feats"], z["mass"],
+                   tuple(int(d) for d in z["dims"]))
+
+
+def labels(pr: PatchRows) -> np.ndarray:
+    """Per patch its group (:func:`group_names` order), -1 unlabelled: an image of the class gives the class
+    to its patch with the most class probability (its other patches stay unlabelled); an image of another
+    animal gives ``animal`` to every patch, of a person or thing ``other``."""
+    k = np.asarray(pr.kinds)[pr.image]
+    y = np.where(k == 1, 1, 2)
+    y[k == 0] = -1
+    for i in np.unique(pr.image[k == 0]):
+        j = np.nonzero(pr.image == i)[0]
+        y[j[np.argmax(pr.mass[j])]] = 0
+    return y
+
+
+def extract(params: Mapping, items: Sequence, heads: Sequence[cellhead.CellHead], size: int, batch: int = 8,
+            log: Callable[[str], None] | None = None) -> list[PatchRows]:
+    """:class:`PatchRows` of pool ``items`` (:class:`cellpool.Item`) under each of ``heads``, one VGG pass
+    per image (whole, long side ``size``): every animal patch that holds a cell of the head's class."""
+    from .. import images
+    from ..transfer import mapfeatures
+    from .cellpool import kind
+
+    acc = [([], []) for _ in heads]
+    ids = []
+    for s in range(0, len(items), batch):
+        chunk = []
+        for it in items[s: s + batch]:
+            try:
+                chunk.append((it, images.load_image(it.path, size)))
+            except JaxstyleError:
+                continue
+        cs = mapfeatures.features_many(params, [x for _, x in chunk], buckets=4, batch=batch, hyper=True)
+        for (it, _), c in zip(chunk, cs):
+            for head, (ks, parts) in zip(heads, acc):
+                ks.append(kind(it.wnid, head.meta["target_wnid"]))
+                part = _image_rows(c, head)
+                if part is not None:
+                    parts.append((np.full(len(part[1]), len(ids)), *part))
+            ids.append(it.id)
+        if log:
+            log(f"patches: {min(s + batch, len(items))}/{len(items)} images")
+    return [_patch_rows(ids, ks, parts, head) for head, (ks, parts) in zip(heads, acc)]
+
+
+def _image_rows(c: Mapping[str, np.ndarray], head: cellhead.CellHead) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(rows, class mass)`` of one photo's patches that hold a cell of ``head``'s class, None without one."""
+    from scipy import ndimage
+
+    from ..transfer.learnedmap import animal_patches
+
+    probs = head.grid_probs(c["h"])
+    pt = animal_patches(probs, head.groups)
+    ids = [i for i in range(1, len(pt.share)) if pt.share[i] > 0]
+    if not ids:
+        return None
+    mass = np.asarray(ndimage.sum(probs[..., 0], pt.labels, ids), np.float32)
+    return rows(c["f"], c["h"], head.dims, pt.labels, pt.animal, ids).astype(np.float16), mass
+
+
+def _patch_rows(ids: list[str], kinds: list[int], parts: list, head: cellhead.CellHead) -> PatchRows:
+    if not parts:
+        raise JaxstyleError(f"the pools gave no animal patch with a {head.target} cell")
+    image, feats, mass = (np.concatenate(c) for c in zip(*parts))
+    c5 = int(feats.shape[1] - sum(head.dims)) // 2
+    return PatchRows(list(ids), list(kinds), image.astype(np.int64), feats, mass, (c5, c5, sum(head.dims)))
+
+
+def train(pr: PatchRows, target: str, key, hidden: int = 16, steps: int = 400, meta: Mapping | None = None
+          ) -> cellhead.CellHead:
+    """The judge of class ``target`` on ``pr`` (:func:`labels`, :func:`cellhead.fit`)."""
+    y = labels(pr)
+    m = y >= 0
+    info = {"dims": list(pr.dims), "layout": list(LAYOUT), "images": len(pr.ids), **(meta or {})}
+    return cellhead.fit(pr.feats[m].astype(np.float32), y[m], group_names(target), key, hidden, steps,
+                        l2=1e-3, meta=info)
