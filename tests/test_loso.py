@@ -53,3 +53,12 @@ def test_each_class_map_gets_its_own_choice():
     lines = loso.loso(rs, ["dog", "cat"])
     assert any(l.startswith("| a | dog | 3 | v1,") for l in lines)
     assert any(l.startswith("| a | cat | 3 | v2,") for l in lines)
+
+
+def test_a_videos_frames_weigh_as_one_photo():
+    """Ten frames of one DAVIS cow video covered as "dog" weigh as one photo against two MSRC cows left alone."""
+    assert loso.unit("davis_cows_00050") == loso.unit("cow_davis2016_cows-00010") == "davis:cows"
+    assert loso.unit("dog_msrc_16_15") == "dog_msrc_16_15"
+    rs = ([_row(f"cow_davis2016_cows-{i:05d}", "davis", "cow", "dog", "v", cover=1.0) for i in range(10)]
+          + [_row(f"cow_msrc_{i}", "msrc", "cow", "dog", "v", cover=0.0) for i in range(2)])
+    assert loso.objective(rs, 0.5) == -1.0 / 3.0

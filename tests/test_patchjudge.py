@@ -49,6 +49,10 @@ def test_judge_trains_on_patches_and_rides_in_the_head_file(tmp_path):
     assert last < 0.3 * first and judge.groups == ("dog", "animal", "other")
     assert patchjudge.kept(judge, pr.feats[:30].astype(np.float32), 0.5).mean() > 0.9
     assert patchjudge.kept(judge, pr.feats[30:].astype(np.float32), 0.5).mean() < 0.1
+    cv = judge.meta["cv"]                                    # its threshold, chosen by image folds of the pool
+    assert 0.05 <= judge.meta["min_p"] <= 0.95 and cv["class_kept"] > 0.9 and cv["animal_kept"] < 0.1
+    X30 = pr.feats.astype(np.float32)
+    np.testing.assert_array_equal(patchjudge.kept(judge, X30), patchjudge.kept(judge, X30, judge.meta["min_p"]))
     X = rng.normal(size=(20, 4)).astype(np.float32)
     head = cellhead.fit(X, np.arange(20) % 4, cellhead.group_names("dog"), jax.random.PRNGKey(1), hidden=4, steps=5,
                         meta={"dims": [4]})

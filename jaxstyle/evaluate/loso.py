@@ -6,8 +6,8 @@ Photos come from the masked sources (``pets/``, ``masked/``, ``more-masked/``) b
 map's size, then every variant's map for every class (:func:`variants`): ``probe`` (the
 probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
 joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``) or by the
-head's patch judge (``patch*``, at least ``JUDGE_MINS`` class probability), or either of them
-(``either*``: the probe where the class holds a quarter of the patch). :func:`rows` gives one row
+head's patch judge (``patch-*``, at its own threshold), or either of them (``either*``: the probe
+where the class holds a quarter of the patch, or the patch judge at its own threshold or 0.5). :func:`rows` gives one row
 per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and the
 presence); :func:`loso` chooses, for each class's map, a variant and a refusal threshold on all
 sources but one and scores that one with them; :func:`choices` makes that choice on every source.
@@ -15,6 +15,7 @@ sources but one and scores that one with them; :func:`choices` makes that choice
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -26,7 +27,6 @@ SURES = (0.8, 0.9)
 EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 JOINED = (0.25, 0.4)
 JUDGED_JOINED = (0.0, 0.1, 0.25)
-JUDGE_MINS = (0.2, 0.5)
 GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
@@ -77,10 +77,9 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
         out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
     for j in JUDGED_JOINED:
         out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": "probe"}
-    for t in JUDGE_MINS:
-        out[f"patch{t:g}-j0"] = {"learned": True, "sure": 0.8, "extent": "animal", "judge": "patches", "judge_min": t}
-        out[f"either{t:g}-j0.25"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.25,
-                                     "judge": "either", "judge_min": t}
+    out["patch-j0"] = {"learned": True, "sure": 0.8, "extent": "animal", "judge": "patches"}
+    out["either-j0.25"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.25, "judge": "either"}
+    out["either0.5-j0.25"] = {**out["either-j0.25"], "judge_min": 0.5}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 
@@ -167,10 +166,29 @@ def scored(rs: Sequence[Mapping], evidence: float) -> tuple[np.ndarray, np.ndarr
     return own, other
 
 
+def unit(photo: str) -> str:
+    """The independent unit a photo counts as: a DAVIS frame's video (``davis_cows_00050``,
+    ``cow_davis2016_cows-00010``: one scene, one animal), any other photo itself."""
+    m = re.fullmatch(r"davis_(.+)_\d+|[a-z]+_davis2016_(.+)-\d+", photo)
+    return f"davis:{m.group(1) or m.group(2)}" if m else photo
+
+
+def _unit_mean(values: np.ndarray, rs: Sequence[Mapping]) -> float:
+    """The mean of ``values`` (one per row of ``rs``) with each :func:`unit` weighing as one photo."""
+    if not len(rs):
+        return 0.0
+    units = [unit(r["photo"]) for r in rs]
+    count = {u: units.count(u) for u in set(units)}
+    w = np.array([1.0 / count[u] for u in units])
+    return float((values * w).sum() / w.sum())
+
+
 def objective(rs: Sequence[Mapping], evidence: float) -> float:
-    """What a choice maximises: mean own-class IoU less mean wrong-class cover."""
+    """What a choice maximises: mean own-class IoU less mean wrong-class cover, a video's frames weighing as
+    one photo (:func:`unit`)."""
     own, other = scored(rs, evidence)
-    return (own.mean() if own.size else 0.0) - (other.mean() if other.size else 0.0)
+    return (_unit_mean(own, [r for r in rs if r["species"] == r["cls"]])
+            - _unit_mean(other, [r for r in rs if r["species"] != r["cls"]]))
 
 
 def choose(rs: Sequence[Mapping], learned: bool) -> tuple[str, float]:

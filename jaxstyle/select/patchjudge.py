@@ -48,9 +48,11 @@ def rows(f: np.ndarray, h: np.ndarray, dims: Sequence[int], labels: np.ndarray, 
     return np.array(out, np.float32).reshape(len(out), 2 * f.shape[-1] + hn.shape[-1])
 
 
-def kept(judge: cellhead.CellHead, r: np.ndarray, min_p: float) -> np.ndarray:
-    """Per row of :func:`rows`: the judge's class probability is at least ``min_p``."""
-    return judge.probs(r)[:, 0] >= min_p if len(r) else np.zeros(0, bool)
+def kept(judge: cellhead.CellHead, r: np.ndarray, min_p: float = 0.0) -> np.ndarray:
+    """Per row of :func:`rows`: the judge's class probability is at least ``min_p`` (0: the judge's own,
+    ``meta["min_p"]``, :func:`cv_threshold`)."""
+    t = min_p or float(judge.meta.get("min_p", 0.5))
+    return judge.probs(r)[:, 0] >= t if len(r) else np.zeros(0, bool)
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,37 @@ def _patch_rows(ids: list[str], kinds: list[int], parts: list, head: cellhead.Ce
     return PatchRows(list(ids), list(kinds), image.astype(np.int64), feats, mass, (c5, c5, sum(head.dims)))
 
 
+def cv_threshold(X: np.ndarray, y: np.ndarray, image: np.ndarray, groups: Sequence[str], key, hidden: int,
+                 steps: int, folds: int = 5) -> tuple[float, dict]:
+    """The class probability the map asks of a patch: the threshold (0.05 to 0.95) with the most class
+    patches kept less other animals' patches kept (Youden's J) when each of ``folds`` image folds is
+    judged by a judge fitted on the others: chosen on the pools, never on a masked photo."""
+    import jax
+
+    fold = np.random.default_rng(0).integers(0, folds, int(image.max()) + 1)[image]
+    p = np.zeros(len(y), np.float32)
+    for k, kk in enumerate(jax.random.split(key, folds)):
+        tr, te = fold != k, fold == k
+        if (y[tr] == 0).any() and te.any():
+            p[te] = cellhead.fit(X[tr], y[tr], groups, kk, hidden, steps, l2=1e-3).probs(X[te])[:, 0]
+    ts = np.round(np.arange(0.05, 0.951, 0.05), 2)
+    kept = np.array([[(p[y == g] >= t).mean() if (y == g).any() else 0.0 for g in (0, 1)] for t in ts])
+    best = int(np.argmax(kept[:, 0] - kept[:, 1]))
+    return float(ts[best]), {"class_kept": round(float(kept[best, 0]), 3), "animal_kept": round(float(kept[best, 1]), 3),
+                             "folds": folds}
+
+
 def train(pr: PatchRows, target: str, key, hidden: int = 16, steps: int = 400, meta: Mapping | None = None
           ) -> cellhead.CellHead:
-    """The judge of class ``target`` on ``pr`` (:func:`labels`, :func:`cellhead.fit`)."""
+    """The judge of class ``target`` on ``pr`` (:func:`labels`, :func:`cellhead.fit`), with its threshold
+    (:func:`cv_threshold`) in ``meta["min_p"]``."""
+    import jax
+
     y = labels(pr)
     m = y >= 0
-    info = {"dims": list(pr.dims), "layout": list(LAYOUT), "images": len(pr.ids), **(meta or {})}
-    return cellhead.fit(pr.feats[m].astype(np.float32), y[m], group_names(target), key, hidden, steps,
-                        l2=1e-3, meta=info)
+    X = pr.feats[m].astype(np.float32)
+    k_fit, k_cv = jax.random.split(key)
+    min_p, cv = cv_threshold(X, y[m], pr.image[m], group_names(target), k_cv, hidden, steps)
+    info = {"dims": list(pr.dims), "layout": list(LAYOUT), "images": len(pr.ids), "min_p": min_p, "cv": cv,
+            **(meta or {})}
+    return cellhead.fit(X, y[m], group_names(target), k_fit, hidden, steps, l2=1e-3, meta=info)

@@ -61,7 +61,7 @@ def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
 def judged_patches(c: Mapping[str, np.ndarray], patches: Patches, head, probe, cfg: MapConfig) -> np.ndarray:
     """Per patch label: does the judge of ``cfg.judge`` call the patch the class? ``"probe"``: the class
     probe (:meth:`Probe.judge`, either head) on the patch's ``conv5_4`` cells; ``"patches"``: the head's
-    patch judge (:mod:`jaxstyle.select.patchjudge`) at ``cfg.judge_min``; ``"either"``: the probe where the
+    patch judge (:mod:`jaxstyle.select.patchjudge`) at ``cfg.judge_min`` (0: its own threshold); ``"either"``: the probe where the
     class holds at least ``cfg.joined`` of the patch, or the patch judge. Label 0 never."""
     n = len(patches.share)
     out = np.zeros(n, bool)

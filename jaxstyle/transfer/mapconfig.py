@@ -37,7 +37,8 @@ class MapConfig:
     judge: str = ""            # learned: who judges each animal patch ("probe": the class probe, "patches": the
                                # head's patch judge, "either": the probe on a patch the class holds >= joined of, or
                                # the patch judge); a patch it rejects is not the class ("": no judge)
-    judge_min: float = 0.5     # learned, "patches": the patch judge's least class probability for the class
+    judge_min: float = 0.0     # learned, "patches"/"either": the patch judge's least class probability for the class
+                               # (0: the judge's own, chosen on the pools by patchjudge.cv_threshold)
 
     def __post_init__(self):
         if self.size < 32:
