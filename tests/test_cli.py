@@ -117,3 +117,14 @@ def test_a_config_field_without_a_flag_is_refused_when_the_config_is_built():
         cli.config_from_args(C, argparse.Namespace(size=3))
     assert cli.config_from_args(C, argparse.Namespace(size=3), ("new",)) == C(3, 2)
     assert cli.config_from_args(C, argparse.Namespace(size=3), new=5) == C(3, 5)
+
+
+def test_map_variant_sets_the_variants_fields_over_the_shipped_choice():
+    from jaxstyle.cli import stylize_cli
+    from jaxstyle.transfer import locate
+
+    a = stylize_cli.build_parser().parse_args(["--map-variant", "patch-j0"])
+    opts = stylize_cli.map_options(a)
+    assert opts == {"sure": 0.8, "extent": "animal", "joined": 0.0, "judge": "patches"}
+    assert not any(k in opts for k in locate.PROBE_MAP_KEYS)      # still the learned map, at the shipped refusal
+    assert stylize_cli.map_options(stylize_cli.build_parser().parse_args([])) is None

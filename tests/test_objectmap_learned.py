@@ -93,3 +93,25 @@ def test_the_cat_map_takes_a_short_coated_body_by_its_own_choice(real_params, sh
     img, mask = _pair("more-masked", "cat_msrc_15_6")
     assert _iou(real_params, img, mask, "cat") >= 0.85
     assert _iou(real_params, img, mask, "cat", joined=0.25) < 0.5
+
+
+def test_the_patch_judge_takes_a_dogs_body_the_head_calls_another_animal(real_params, shared_data):
+    """An MSRC dog whose body the dog head calls "animal" (the dog holds < 0.25 of the patch): the shipped choice
+    (``joined`` 0.25) keeps the face only (0.17 measured); the patch judge (``--map-variant patch-j0``) reads
+    the patch whole and takes it (0.96)."""
+    from jaxstyle.evaluate import loso
+
+    img, mask = _pair("more-masked", "dog_msrc_16_17")
+    patch = {k: v for k, v in loso.variants()["patch-j0"].items() if k != "learned"}
+    assert _iou(real_params, img, mask, "dog", **patch) >= 0.85
+    assert _iou(real_params, img, mask, "dog") < 0.5
+
+
+def test_the_patch_judge_refuses_a_horse_the_probe_calls_dog(real_params, shared_data):
+    """A Weizmann horse (scored, so no head saw it): the shipped map covers 0.84 of it as "dog" (the probe calls the
+    patch dog); the patch judge calls it another animal, and the photo is refused (presence 0.08 < 0.7)."""
+    img, mask = _pair("more-masked", "horse_weizmann_020")
+    m = locate.auto_map(real_params, img, img.shape[:2], "dog", map_options=None)
+    assert m[mask >= 0.5].mean() > 0.5
+    with pytest.raises(NotFoundError):
+        locate.auto_map(real_params, img, img.shape[:2], "dog", map_options={"judge": "patches", "joined": 0.0})

@@ -21,7 +21,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 CONFIG_DERIVED = ("method", "filters", "buckets", "map_options")
 CONFIG_UNFLAGGED = ("chunk", "pooling", "prefetch")
 NOT_CONFIG = ("content", "style", "scores", "out", "force", "skip_existing", "quiet", "save_every", "save_map",
-              "weights", "min_evidence", "second_look", "probe_map", "head_gate")
+              "weights", "min_evidence", "second_look", "probe_map", "head_gate", "map_variant")
 
 
 def expand_contents(items: Sequence[str]) -> tuple[list[Path], bool]:
@@ -152,6 +152,16 @@ def _add_map(p: ArgumentParser) -> None:
     p.add_argument("--head-gate", action="store_true",
                    help="auto: the probe map, but refuse a photo where the cell head (jaxstyle head) finds no object "
                         "of the class (keeps a horse or a cow from being taken for a dog; docs/RESULTS.md)")
+    add_map_variant(p)
+
+
+def add_map_variant(p: ArgumentParser) -> None:
+    from ..evaluate.loso import judged_variants
+
+    p.add_argument("--map-variant", choices=judged_variants(), default=None,
+                   help="auto, learned map: another measured variant than the class's shipped choice, e.g. "
+                        "patch-j0 (each animal patch judged by the cell head's patch judge; docs/RESULTS.md, "
+                        "'Learned map and head gate'); the refusal stays the shipped one unless --min-evidence")
 
 
 def _add_outputs(p: ArgumentParser) -> None:
@@ -270,7 +280,8 @@ def _config(a, method: str, filters, buckets: int):
 
 def map_options(a) -> dict | None:
     """``MapConfig`` fields set by flags: ``--min-evidence`` (where the parser has it), ``--second-look``,
-    ``--probe-map``, ``--head-gate`` (stylize's and evaluate's flags). The last three choose the probe map
+    ``--probe-map``, ``--head-gate``, ``--map-variant`` (stylize's and evaluate's flags). ``--second-look``,
+    ``--probe-map`` and ``--head-gate`` choose the probe map
     (:func:`jaxstyle.transfer.locate.map_config`)."""
     from ..transfer.objectmap import GATE, SECOND_LOOK
 
@@ -282,6 +293,10 @@ def map_options(a) -> dict | None:
         opts["learned"] = False
     if a.head_gate:
         opts.update(GATE)
+    if getattr(a, "map_variant", None):
+        from ..evaluate.loso import variants
+
+        opts.update({k: v for k, v in variants()[a.map_variant].items() if k != "learned"})
     return opts or None
 
 

@@ -77,11 +77,16 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
         out[f"animal-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j}
     for j in JUDGED_JOINED:
         out[f"judged-j{j:g}"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": j, "judge": "probe"}
-    out["patch-j0"] = {"learned": True, "sure": 0.8, "extent": "animal", "judge": "patches"}
+    out["patch-j0"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.0, "judge": "patches"}
     out["either-j0.25"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.25, "judge": "either"}
     out["either0.5-j0.25"] = {**out["either-j0.25"], "judge_min": 0.5}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
+
+
+def judged_variants() -> list[str]:
+    """The learned variants whose animal patches a judge rules on (``stylize --map-variant``)."""
+    return [v for v, f in variants().items() if f.get("judge")]
 
 
 FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "presence", "seconds")
