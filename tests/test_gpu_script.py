@@ -13,10 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_gpu_check_runs_its_sections_on_cpu(real_params, tmp_path):
+    """Every section runs (no budget skip: the subprocess timeout is the only limit, so a loaded machine is
+    slower, not a failure)."""
     out = tmp_path / "gpu.md"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     args = ["--only", "1,2,3,5", "--size", "64", "--iterations", "6", "--batch", "2", "--batches", "2",
-            "--variants", "default,c2f", "--budget", "400", "--out", str(out), "--json", str(tmp_path / "gpu.json")]
+            "--variants", "default,c2f", "--budget", "100000", "--out", str(out), "--json", str(tmp_path / "gpu.json")]
     r = subprocess.run([sys.executable, "-m", "benchmarks.speed.gpu", *args],
                        capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
