@@ -21,7 +21,8 @@ CLASSES = ("dog", "cat", "horse", "cattle", "sheep", "bird", "car")
 
 def _rows(a, photos) -> None:
     from jaxstyle.model import weights
-    from jaxstyle.select import cellhead, probe
+    from jaxstyle.select.heads import cellhead
+    from jaxstyle.select.probes import probe
     from jaxstyle.transfer import mapfeatures
 
     params = mapfeatures.vgg_params(weights.load()[0])

@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from jaxstyle.select import masksplit
+from jaxstyle.select.pools import masksplit
 
 
 def main() -> None:

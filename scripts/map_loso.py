@@ -34,7 +34,8 @@ def main() -> None:
     out = Path(a.csv)
     if not a.only_report:
         from jaxstyle.model import weights
-        from jaxstyle.select import cellhead, probe
+        from jaxstyle.select.heads import cellhead
+        from jaxstyle.select.probes import probe
         from jaxstyle.transfer import mapfeatures
 
         params = mapfeatures.vgg_params(weights.load()[0])

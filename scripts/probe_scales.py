@@ -24,10 +24,10 @@ def main() -> None:
     from jaxstyle import images
     from jaxstyle.evaluate import classmatrix
     from jaxstyle.model import vgg, weights
-    from jaxstyle.select import probe as P
-    from jaxstyle.select.batching import crop_array
+    from jaxstyle.select.probes import probe as P
+    from jaxstyle.select.pools.batching import crop_array
     from jaxstyle.select.classes import canonical
-    from jaxstyle.select.regions import image_rows
+    from jaxstyle.select.probes.regions import image_rows
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--class", dest="cls", required=True)

@@ -6,7 +6,7 @@ import pytest
 
 from jaxstyle import artifact
 from jaxstyle.errors import JaxstyleError, OutputExistsError
-from jaxstyle.select import probe
+from jaxstyle.select.probes import probe
 
 DATA = Path(artifact.__file__).resolve().parent / "data"
 

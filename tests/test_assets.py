@@ -1,12 +1,15 @@
 """One lookup of a class's shipped files by any of its names (jaxstyle.select.assets), and the
-train / held-out split of more-masked/ (jaxstyle.select.masksplit)."""
+train / held-out split of more-masked/ (jaxstyle.select.pools.masksplit)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from jaxstyle.errors import UsageError
-from jaxstyle.select import assets, cellhead, classes, filters, masksplit, pools, probe
+from jaxstyle.select import assets, classes
+from jaxstyle.select.heads import cellhead
+from jaxstyle.select.probes import filters, probe
+from jaxstyle.select.pools import masksplit, pools
 
 
 def _probe(groups):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.errors import JaxstyleError
-from jaxstyle.select import cellhead, cellpool, patchjudge
+from jaxstyle.select.heads import cellhead, cellpool, patchjudge
 
 DOG, HORSE, PERSON, CAR, CHIHUAHUA = "n02084071", "n02374451", "n00007846", "n02958343", "n02085620"
 

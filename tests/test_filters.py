@@ -1,10 +1,10 @@
-"""Filter-set parsing, validation, files and shipped defaults (jaxstyle.select.filters)."""
+"""Filter-set parsing, validation, files and shipped defaults (jaxstyle.select.probes.filters)."""
 import json
 
 import pytest
 
-from jaxstyle.select import filters as F
-from jaxstyle.select.scorefile import SCHEMA
+from jaxstyle.select.probes import filters as F
+from jaxstyle.select.probes.scorefile import SCHEMA
 from jaxstyle.model import vgg
 from jaxstyle.errors import JaxstyleError, UsageError
 from helpers import tiny_params

@@ -23,7 +23,7 @@ def _widths(**layers):
 
 
 def test_a_class_with_a_shipped_head_gets_the_learned_map_by_default():
-    from jaxstyle.select import cellhead
+    from jaxstyle.select.heads import cellhead
 
     real = _widths(conv3_4=256, conv4_4=512, conv5_4=512)
     cfg = locate.map_config(None, "dog", real)

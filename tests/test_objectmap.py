@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.transfer import edges, grabcut as gc, learnedmap as lm, mapfeatures, objectmap as om
-from jaxstyle.select import probe as pb
+from jaxstyle.select.probes import probe as pb
 from jaxstyle.errors import UsageError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.errors import UsageError
-from jaxstyle.select import cellhead, patchjudge
+from jaxstyle.select.heads import cellhead, patchjudge
 from jaxstyle.transfer import learnedmap
 from jaxstyle.transfer.mapconfig import MapConfig
 

@@ -7,9 +7,9 @@ from PIL import Image
 
 from jaxstyle.select import classes as C
 from jaxstyle import images
-from jaxstyle.select import poolscores, scoring
+from jaxstyle.select.probes import poolscores, scoring
 from jaxstyle.errors import JaxstyleError
-from jaxstyle.select.pools import FolderPool, MultiPool, open_pools
+from jaxstyle.select.pools.pools import FolderPool, MultiPool, open_pools
 from helpers import tiny_params
 
 DOMESTIC_CAT, DOG = "n02121808", "n02084071"
@@ -193,7 +193,7 @@ def test_one_compile_across_sources_sizes_and_the_last_batch(tmp_path):
 
 
 def test_cli_selects_classes_from_saved_pool_scores(tmp_path):
-    from jaxstyle.select import filters
+    from jaxstyle.select.probes import filters
     from jaxstyle.cli import score_cli
 
     a, b = _two_sources(tmp_path)

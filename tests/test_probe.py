@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.select import classes
-from jaxstyle.select import probe as pb, regions
+from jaxstyle.select.probes import probe as pb, regions
 from jaxstyle.errors import JaxstyleError
 
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from jaxstyle.evaluate import probecheck
 from jaxstyle.select import classes
-from jaxstyle.select import probe as pb
+from jaxstyle.select.probes import probe as pb
 
 
 def _pool(n_per=12, c=6, seed=0):

@@ -23,7 +23,8 @@ from PIL import Image
 
 import helpers
 import torch_files as T
-from jaxstyle.select import classes, filters
+from jaxstyle.select import classes
+from jaxstyle.select.probes import filters
 from jaxstyle import images
 from jaxstyle.model import torchfile, vgg
 from jaxstyle.model import weights as W
@@ -705,13 +706,13 @@ def test_missing_and_empty_dataset_folders(tmp_path):
     _w(tmp_path / "empty" / "labels.csv", b"filename,class_index\n")
     with pytest.raises(JaxstyleError, match="no images found"):
         images.folder_pool(tmp_path / "empty", WNID)
-    from jaxstyle.select.pools import open_pool
+    from jaxstyle.select.pools.pools import open_pool
     with pytest.raises(UsageError, match="want folder:PATH"):
         open_pool(str(tmp_path / "nope"))
 
 
 def test_unreadable_images_in_a_pool_are_skipped_and_counted(tmp_path):
-    from jaxstyle.select.pools import FolderPool
+    from jaxstyle.select.pools.pools import FolderPool
 
     root = tmp_path / "pool"
     _img(root / "n02085620" / "a.jpg")
@@ -756,7 +757,7 @@ def test_files_named_for_unknown_wnids_are_an_error(tmp_path):
 
 
 def test_labels_csv_naming_a_missing_file_is_skipped_not_fatal(tmp_path):
-    from jaxstyle.select.pools import FolderPool
+    from jaxstyle.select.pools.pools import FolderPool
 
     root = tmp_path / "pool"
     _img(root / "a.png")

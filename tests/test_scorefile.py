@@ -4,7 +4,7 @@ import json
 import pytest
 
 from jaxstyle.errors import JaxstyleError
-from jaxstyle.select.scorefile import SCHEMA, ScoreFile
+from jaxstyle.select.probes.scorefile import SCHEMA, ScoreFile
 
 
 def _doc(**layers):

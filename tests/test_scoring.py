@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxstyle.select import scoring
+from jaxstyle.select.probes import scoring
 from jaxstyle.visualize import sheets
 from jaxstyle.model import vgg
 from jaxstyle.errors import UsageError
@@ -159,7 +159,7 @@ def test_scorer_keeps_forward_only_layers_direct(monkeypatch):
 MULTI = textwrap.dedent("""
     import json, sys, jax, numpy as np
     sys.path.insert(0, sys.argv[1])
-    from jaxstyle.select import scoring
+    from jaxstyle.select.probes import scoring
     from jaxstyle.model import vgg
     from test_scoring import planted_pool
     from helpers import tiny_params
@@ -222,7 +222,8 @@ def _mini_pool(tmp_path, n_dog=16, n_other=24):
 @pytest.mark.slow
 @pytest.mark.skipif(not POOL.is_dir(), reason="shared ImageNet sample pool not present")
 def test_cli_real_weights_resume_and_schema(tmp_path, monkeypatch, capsys):
-    from jaxstyle.select import filters, pools
+    from jaxstyle.select.probes import filters
+    from jaxstyle.select.pools import pools
     from jaxstyle.cli import score_cli
     from jaxstyle.model import weights
 

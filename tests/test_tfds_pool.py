@@ -8,7 +8,7 @@ import pytest
 
 from jaxstyle.select import classes
 from jaxstyle.errors import JaxstyleError
-from jaxstyle.select.tfds_pool import label_map
+from jaxstyle.select.pools.tfds_pool import label_map
 
 HAVE_TFDS = importlib.util.find_spec("tensorflow_datasets") is not None
 
@@ -38,7 +38,7 @@ def test_missing_tfds_is_one_clear_error(monkeypatch):
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", no_tfds)
-    from jaxstyle.select.pools import open_pool
+    from jaxstyle.select.pools.pools import open_pool
     with pytest.raises(JaxstyleError, match=r"pip install 'jaxstyle\[tfds\]'"):
         open_pool("tfds:imagenet_v2")
 
@@ -48,7 +48,7 @@ def test_missing_tfds_is_one_clear_error(monkeypatch):
 def test_tfds_mock_imagenet_v2_pool():
     import tensorflow_datasets as tfds
 
-    from jaxstyle.select.pools import open_pool
+    from jaxstyle.select.pools.pools import open_pool
 
     with tfds.testing.mock_data(num_examples=7):
         pool = open_pool("tfds:imagenet_v2")

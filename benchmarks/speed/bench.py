@@ -45,7 +45,7 @@ import numpy as np
 from jaxstyle import images
 from jaxstyle.allocator import ENV as KEPT_MEMORY_ENV, keep_freed_memory
 from jaxstyle.transfer import optimize
-from jaxstyle.select import scoring
+from jaxstyle.select.probes import scoring
 from jaxstyle.model import vgg
 from jaxstyle.transfer import stylize as S
 

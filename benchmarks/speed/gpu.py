@@ -165,7 +165,7 @@ def scoring_rate(rows: Rows, a, params) -> None:
     """Section 2: jaxstyle's scoring images/s at 224 px, pipelined from the host and forward only."""
     import jax
 
-    from jaxstyle.select import scoring
+    from jaxstyle.select.probes import scoring
 
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 256, (a.batch, 224, 224, 3), dtype=np.uint8) for _ in range(4)]
@@ -250,7 +250,7 @@ def per_eval(rows: Rows, a, obj) -> None:
 def torch_scoring(rows: Rows, a) -> None:
     """Section 4: PyTorch's scoring forward (same reductions) images/s, fp32 and bf16 autocast."""
     torch, TG = torch_gatys()
-    from jaxstyle.select import scoring
+    from jaxstyle.select.probes import scoring
 
     tp = TG.load_vgg(os.environ["JAXSTYLE_WEIGHTS"], device="cuda")
     xb = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (a.batch, 224, 224, 3)).astype(np.float32)).cuda()

@@ -42,7 +42,7 @@ def _sides(meta: Mapping) -> str:
 def describe(a, results: Mapping) -> str:
     """One class's lines (``a``: its :class:`assets.ClassAssets`): synsets, probe pools and positives, filter
     list, head and measured IoU."""
-    from ..select import probe
+    from ..select.probes import probe
 
     pr = probe.load(a.probe)
     m = pr.meta
@@ -63,7 +63,7 @@ def describe(a, results: Mapping) -> str:
 
 def _default_map(a) -> str:
     """Which map ``auto`` uses for the class: the learned map where its cell head and choice ship, else the probe map."""
-    from ..select import cellhead
+    from ..select.heads import cellhead
 
     fields = cellhead.learned_fields(a.name) if a.head else None
     if not fields:
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         raise UsageError(f"class {found[0].name!r} has no shipped probe; shipped: "
                          f"{', '.join(assets.shipped_classes(folder)) or 'none'} (train one with jaxstyle probe)")
-    from ..select import probe
+    from ..select.probes import probe
 
     results = _results(folder or probe.DATA_DIR)
     if results.get("command"):

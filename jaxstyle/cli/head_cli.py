@@ -1,4 +1,4 @@
-"""``jaxstyle head``: train the cell head the learned object map uses (jaxstyle/select/cellhead.py)."""
+"""``jaxstyle head``: train the cell head the learned object map uses (jaxstyle/select/heads/cellhead.py)."""
 from __future__ import annotations
 
 import sys
@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .. import images
     from ..errors import OutputExistsError, UsageError
     from ..model import vgg, weights
-    from ..select import cellhead, cellpool, probe
+    from ..select.heads import cellhead, cellpool
+    from ..select.probes import probe
 
     a = build_parser().parse_args(argv)
     names = list(dict.fromkeys(c.strip().lower() for c in a.class_names))
@@ -93,14 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _with_judges(a, heads: list, params, meta, log) -> list:
-    """``heads`` each with its patch judge (:mod:`jaxstyle.select.patchjudge`) trained on the pools' patches."""
+    """``heads`` each with its patch judge (:mod:`jaxstyle.select.heads.patchjudge`) trained on the pools' patches."""
     import dataclasses
     import hashlib
 
     import jax
     import numpy as np
 
-    from ..select import cellpool, patchjudge
+    from ..select.heads import cellpool, patchjudge
     from ..transfer import mapfeatures
 
     targets = [h.meta["target_wnid"] for h in heads]

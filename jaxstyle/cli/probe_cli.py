@@ -10,10 +10,10 @@ from . import ArgumentParser, positive_int, run_main
 
 
 def build_parser() -> ArgumentParser:
-    from ..select.regions import POOLINGS
+    from ..select.probes.regions import POOLINGS
 
     p = ArgumentParser(prog="jaxstyle probe", description="Train the softmax probe that tells the class from "
-                       "its look-alikes (jaxstyle/select/probe.py) on one or more labelled pools, and write it as .npz.")
+                       "its look-alikes (jaxstyle/select/probes/probe.py) on one or more labelled pools, and write it as .npz.")
     p.add_argument("--class", dest="class_names", required=True, action="append",
                    help="the class, repeatable (one features pass): a WordNet group of "
                         "jaxstyle/data/class_groups.json or pool_synsets.json (dog, cat, bird, horse, ...), "
@@ -58,7 +58,8 @@ def pool_features(pool, params, a, skip=()) -> tuple:
     at the indices ``skip`` are left out (None when all are)."""
     from dataclasses import replace
 
-    from ..select import pools, probe
+    from ..select.pools import pools
+    from ..select.probes import probe
 
     multi = isinstance(pool, pools.MultiPool)
     parts, computed = [], 0
@@ -85,7 +86,7 @@ def sized_features(pool, params, a, only: Sequence | None = None) -> tuple:
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from ..select import probe
+    from ..select.probes import probe
 
     sizes = list(dict.fromkeys(a.size))
     only = list(only or [None] * len(getattr(pool, "sources", [pool])))
@@ -100,7 +101,9 @@ def sized_features(pool, params, a, only: Sequence | None = None) -> tuple:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..select import classes, pools, probe
+    from ..select import classes
+    from ..select.pools import pools
+    from ..select.probes import probe
     from ..evaluate import probecheck
     from .. import images
     from ..model import vgg, weights

@@ -17,13 +17,14 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .. import __version__, artifact
-from ..select import classes, poolscores, scoring
+from ..select import classes
+from ..select.probes import poolscores, scoring
 from ..model import vgg
 from . import ArgumentParser, nonneg_int, positive_int, unit_float
 from ..images import save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
-from ..select import scorefile
-from ..select.scorefile import SCHEMA, ScoreFile
+from ..select.probes import scorefile
+from ..select.probes.scorefile import SCHEMA, ScoreFile
 
 DEFAULT_POOL = Path(__file__).resolve().parents[3] / "shared" / "data" / "imagenet-sample"
 PURITY_LEVELS = (9, 7, 5)
@@ -244,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not DEFAULT_POOL.is_dir():
             raise UsageError("--data is required (folder:PATH or tfds:NAME[:SPLIT])")
         a.data = [f"folder:{DEFAULT_POOL}"]
-    from ..select.pools import open_pools
+    from ..select.pools.pools import open_pools
 
     pool = open_pools(a.data, a.tfds_data_dir) if a.data else None
     if a.pool_scores:

@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         images.save_image(np.repeat(result.object_map[..., None] * 255.0, 3, -1), a.save_map, force=a.force)
     fl = ""
     if result.filters:
-        from ..select import filters as flt
+        from ..select.probes import filters as flt
         fl = f", filters {flt.format(result.filters)}"
     print(f"wrote {out} ({method}, {result.image.shape[1]}x{result.image.shape[0]}, "
           f"{result.seconds:.1f}s{fl})")

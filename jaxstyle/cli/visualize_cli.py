@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from ..select import filters as filtersmod
-from ..select.scorefile import ScoreFile
+from ..select.probes import filters as filtersmod
+from ..select.probes.scorefile import ScoreFile
 from . import ArgumentParser, config_from_args, nonneg_float, nonneg_int, positive_int
 from ..images import atomic_write, save_image
 from ..errors import JaxstyleError, OutputExistsError, UsageError
@@ -119,7 +119,7 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
         log("top-9 sheets skipped: the score file's provenance lacks 'dataset' or 'image_size'", file=sys.stderr)
         return {}
     try:
-        from ..select import pools
+        from ..select.pools import pools
         from ..visualize import sheets
     except ImportError as e:
         log(f"top-9 sheets skipped: {e}", file=sys.stderr)

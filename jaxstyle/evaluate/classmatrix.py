@@ -1,7 +1,7 @@
 """Every shipped class's map on the held-out photos of ``more-masked/``, and the specificity matrix
 (``scripts/class_matrix.py``).
 
-The photos are the held-out side of the split (:mod:`jaxstyle.select.masksplit`), each with its class's
+The photos are the held-out side of the split (:mod:`jaxstyle.select.pools.masksplit`), each with its class's
 canonical name (``cow`` photos are ``cattle``). Rows come from :func:`jaxstyle.evaluate.loso.rows` at 512 px:
 the probe map (variant ``probe``) of every class on every photo, and the learned map (variant ``learned``,
 with the class's shipped choice) of the classes whose cell head ships. A :class:`View` says which rows
@@ -48,8 +48,8 @@ PROBE = View()
 
 def default_view(classes: Sequence[str]) -> View:
     """The map ``auto`` uses for each class: the learned map at its shipped refusal where a choice ships
-    (:func:`jaxstyle.select.cellhead.learned_fields`), else the probe map."""
-    from ..select import cellhead
+    (:func:`jaxstyle.select.heads.cellhead.learned_fields`), else the probe map."""
+    from ..select.heads import cellhead
 
     chosen = {c: f for c in classes if (f := cellhead.learned_fields(c))}
     return View({c: "learned" for c in chosen}, {c: float(f["min_evidence"]) for c, f in chosen.items()})
@@ -57,7 +57,7 @@ def default_view(classes: Sequence[str]) -> View:
 
 def held_out_photos(data: Path, split: Mapping | None = None, classes: Sequence[str] | None = None) -> list[loso.Photo]:
     """The held-out photos of ``data/more-masked`` as :class:`loso.Photo` (species: the canonical class)."""
-    from ..select import masksplit
+    from ..select.pools import masksplit
     from ..select.classes import canonical
 
     out = [loso.Photo(p.name, p.photo, p.mask, {"davis2016": "davis"}.get(p.source, p.source), canonical(p.cls))

@@ -3,7 +3,7 @@
 The pool is split into folds by ImageNet class, so a held-out class is one the probe never
 saw (as a user's cow is, when the pool holds six cattle); photos labelled by a group synset
 (the Kaggle cats and dogs) are split by a hash of their id. A probe is trained on the other
-folds (:meth:`jaxstyle.select.probe.PoolFeatures.training_rows`), and on each held-out image
+folds (:meth:`jaxstyle.select.probes.probe.PoolFeatures.training_rows`), and on each held-out image
 the map's region test is run (:func:`claims`): the image is *claimed* when one of its
 object-like regions gives the class evidence of at least ``min_evidence`` (both heads call
 it the class, the first with that probability; the map's refusal threshold by default).
@@ -17,7 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..select import classes, probe as pb
+from ..select import classes
+from ..select.probes import probe as pb
 from ..transfer.objectmap import MapConfig
 
 
@@ -30,7 +31,7 @@ def folds(pf: pb.PoolFeatures, k: int) -> np.ndarray:
 
 def claims(probe: pb.Probe, pooled: np.ndarray, means: np.ndarray, min_evidence: float) -> bool:
     """The map's test on one image's regions, pooled and averaged (k, C) each: is the class's evidence
-    (:meth:`jaxstyle.select.probe.Probe.judge`) at least ``min_evidence`` in one of them?"""
+    (:meth:`jaxstyle.select.probes.probe.Probe.judge`) at least ``min_evidence`` in one of them?"""
     if not len(pooled):
         return False
     return bool(probe.judge(pooled, means)[1].max() >= min_evidence)
@@ -39,7 +40,7 @@ def claims(probe: pb.Probe, pooled: np.ndarray, means: np.ndarray, min_evidence:
 def cross_validate(pf: pb.PoolFeatures, groups: Sequence[str], k: int = 5, l2: float = 1e-3,
                    min_evidence: float = MapConfig.min_evidence) -> tuple[np.ndarray, np.ndarray]:
     """``(y, claimed)``: each image's group index, and whether the probe trained without its fold
-    (both heads, :func:`jaxstyle.select.probe.train`) claims it."""
+    (both heads, :func:`jaxstyle.select.probes.probe.train`) claims it."""
     y_of = pb.group_of_codes(groups, classes.num_labels())
     fold = folds(pf, k)
     claimed = np.zeros(len(fold), bool)

@@ -3,9 +3,9 @@
 ``--class horse``, ``--class Horse`` and ``--class n02374451`` are one class: :func:`classes.canonical`
 gives the name its files go by, and every shipped file is found under that name:
 
-- the probe, ``data/probes/<name>.npz`` (:func:`jaxstyle.select.probe.shipped`);
-- the filter list, ``data/filters/<name>.json`` (:func:`jaxstyle.select.filters.shipped_path`);
-- the cell head, ``data/heads/<name>.npz`` (:func:`jaxstyle.select.cellhead.shipped`).
+- the probe, ``data/probes/<name>.npz`` (:func:`jaxstyle.select.probes.probe.shipped`);
+- the filter list, ``data/filters/<name>.json`` (:func:`jaxstyle.select.probes.filters.shipped_path`);
+- the cell head, ``data/heads/<name>.npz`` (:func:`jaxstyle.select.heads.cellhead.shipped`).
 
 Adding a class is data: a probe trained by ``jaxstyle probe --class NAME`` (and, where the pool
 allows, a list scored by ``scripts/score_filters.py``) written under that name.
@@ -44,7 +44,8 @@ class AssetDirs:
 def lookup(name: str, dirs: AssetDirs = AssetDirs()) -> ClassAssets:
     """The shipped assets of class ``name`` (anything :func:`classes.resolve` takes); UsageError
     (one line, with close names) for an unknown one."""
-    from . import cellhead, filters, probe
+    from .heads import cellhead
+    from .probes import filters, probe
 
     key, idx = classes.resolve(name)
     p = (dirs.probes or probe.DATA_DIR) / f"{key}.npz"
@@ -58,7 +59,7 @@ def lookup(name: str, dirs: AssetDirs = AssetDirs()) -> ClassAssets:
 
 def shipped_classes(probes_dir: Path | None = None) -> list[str]:
     """The classes with a shipped probe, by canonical name."""
-    from . import probe
+    from .probes import probe
 
     d = probes_dir or probe.DATA_DIR
     return sorted(p.stem for p in d.glob("*.npz")) if d.is_dir() else []

@@ -1,7 +1,7 @@
 """The learned map: the cell head finds the animal, the class probe says which animal it is.
 
 The same VGG pass as the probe map gives hypercolumns; a cell head learned from image labels
-(:mod:`jaxstyle.select.cellhead`) gives each cell its class and other-animal probabilities, the
+(:mod:`jaxstyle.select.heads.cellhead`) gives each cell its class and other-animal probabilities, the
 animal patch joined to the class's cells is the outline (:func:`learned_extent`), the class probe
 judges each patch (:func:`judged_patches`), and GrabCut finishes from the sure and probable cells
 (:func:`learned_map`). What ``auto`` uses for a class whose cell head ships, with the fields chosen
@@ -15,10 +15,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import UsageError
-from ..select import patchjudge
+from ..select.heads import patchjudge
 from .grabcut import finish, grabcut_image, resized, soft_edge
 from .mapconfig import MapConfig
-from ..select.regions import region_rows
+from ..select.probes.regions import region_rows
 
 
 def head_presence_of(p: np.ndarray) -> float:
@@ -61,7 +61,7 @@ def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
 def judged_patches(c: Mapping[str, np.ndarray], patches: Patches, head, probe, cfg: MapConfig) -> np.ndarray:
     """Per patch label: does the judge of ``cfg.judge`` call the patch the class? ``"probe"``: the class
     probe (:meth:`Probe.judge`, either head) on the patch's ``conv5_4`` cells; ``"patches"``: the head's
-    patch judge (:mod:`jaxstyle.select.patchjudge`) at ``cfg.judge_min`` (0: its own threshold); ``"either"``: the probe where the
+    patch judge (:mod:`jaxstyle.select.heads.patchjudge`) at ``cfg.judge_min`` (0: its own threshold); ``"either"``: the probe where the
     class holds at least ``cfg.joined`` of the patch, or the patch judge. Label 0 never."""
     n = len(patches.share)
     out = np.zeros(n, bool)

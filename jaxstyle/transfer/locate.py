@@ -36,7 +36,7 @@ def filter_file(filters) -> str | None:
 
 def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[int]] | None:
     """Filters from an explicit spec/dict/score file, else the shipped list for ``class_name``."""
-    from ..select import filters as flt
+    from ..select.probes import filters as flt
 
     if filters is not None:
         path = filter_file(filters)
@@ -61,7 +61,8 @@ def resolve_filters(params, class_name: str | None, filters) -> dict[str, list[i
 
 def _probe_only(class_name: str) -> bool:
     """Whether ``class_name`` has a shipped probe but no shipped filter list that selects a filter (horse, sheep)."""
-    from ..select import assets, filters as flt
+    from ..select import assets
+    from ..select.probes import filters as flt
 
     a = assets.lookup(class_name)
     return a.probe is not None and (a.filters is None or not any(flt.from_scores(a.filters).values()))
@@ -75,8 +76,8 @@ def map_filters(class_name: str | None, filters, selected: Mapping[str, Sequence
     list alone is too sparse to locate a whole dog (it has no conv4_1 filter for dogs);
     AP ranks conv4_1 part/fur filters that the map needs. A hand-given list is used as is.
     """
-    from ..select import filters as flt
-    from ..select.scorefile import ScoreFile
+    from ..select.probes import filters as flt
+    from ..select.probes.scorefile import ScoreFile
 
     path = None
     given = filter_file(filters)
@@ -143,9 +144,9 @@ def map_config(map_options: Mapping | None, class_name: str | None = None, param
 
     With ``class_name`` and ``params``, and no option choosing a path (:data:`PROBE_MAP_KEYS`), a class whose
     cell head ships and fits the weights gets the learned map with its shipped choice
-    (:func:`jaxstyle.select.cellhead.learned_fields`) under the options; any other class, the probe map.
+    (:func:`jaxstyle.select.heads.cellhead.learned_fields`) under the options; any other class, the probe map.
     """
-    from ..select import cellhead
+    from ..select.heads import cellhead
 
     opts = dict(map_options or {})
     if class_name and params is not None and not any(k in opts for k in PROBE_MAP_KEYS):
@@ -181,7 +182,7 @@ def fitted_map(r: Mapping, content, hw: tuple[int, int], class_name: str | None)
 
 def class_head(class_name: str | None):
     """The shipped cell head of ``class_name`` (the learned map), or UsageError."""
-    from ..select import cellhead
+    from ..select.heads import cellhead
 
     head = cellhead.shipped(class_name) if class_name else None
     if head is None:
@@ -193,7 +194,7 @@ def class_probe(params, class_name: str | None):
     """The shipped probe of ``class_name`` if there is one and it fits these weights, else None."""
     if not class_name:
         return None
-    from ..select import probe
+    from ..select.probes import probe
 
     pr = probe.shipped(class_name)
     if pr is None or "conv5_4" not in params or vgg.num_channels(params, "conv5_4") != pr.W.shape[0]:

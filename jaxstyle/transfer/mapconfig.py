@@ -28,7 +28,7 @@ class MapConfig:
     zoom_spill: float = 0.5    # ... and at most this share of the first map outside the crop is animal (not scene)
     second_look: float = 0.0   # a refused photo's regions of >= this share of the grid are mapped again closer (0: never)
     buckets: int = 0           # pad the VGG pass to one of this many sizes per long side (vgg.bucket_hw); 0: own size
-    learned: bool = False      # the learned map: the cell head (select/cellhead.py) finds the animal, GrabCut finishes
+    learned: bool = False      # the learned map: the cell head (select/heads/cellhead.py) finds the animal, GrabCut finishes
     sure: float = 0.8          # learned: a cell whose class probability is >= this is sure object, <= 1 - this sure background
     grabcut: bool = True       # learned: False thresholds the head's upsampled probability at 0.5 instead of GrabCut
     gate: float = 0.0          # probe map: refuse unless the cell head's presence reaches this (0: no gate)

@@ -38,7 +38,7 @@ def _pass(params: Mapping, rgb: jax.Array, filters: Mapping[str, Sequence[int]] 
     ``valid`` (:func:`vgg.valid_masks`, stacked per photo): ``rgb`` is padded and only its
     real pixels count.
     """
-    from ..select import cellhead
+    from ..select.heads import cellhead
 
     extra = set(cellhead.LAYERS) if hyper else set()
     layers = tuple(sorted({OBJECTNESS_LAYER} | set(filters or {}) | extra, key=vgg.CONV_LAYERS.index))

@@ -7,7 +7,7 @@ No segmentation network and no user mask. Three stages, and a closer look:
    strong on objects and weak on background, and they cover bodies, not only the faces
    the class filters fire on.
 2. **regions** (host): the connected regions of objectness > 1. With the class probe
-   (:mod:`jaxstyle.select.probe`, a softmax over the class and its look-alikes trained on the
+   (:mod:`jaxstyle.select.probes.probe`, a softmax over the class and its look-alikes trained on the
    scoring pool's pooled features) each region is judged by the probe's two heads, its
    cells' max and their mean: it is the object when either head finds the class beating
    every other group, and the class is present only where both do: a cat beside a dog, a
@@ -46,7 +46,7 @@ from .grabcut import finish, grabcut_image, resized, soft_edge
 from .learnedmap import head_presence, learned_map
 from .mapconfig import MapConfig
 from .mapfeatures import features, features_many
-from ..select.regions import object_regions, objectness, region_rows
+from ..select.probes.regions import object_regions, objectness, region_rows
 
 # ``MapConfig.second_look`` with ``--second-look``. Off by default: it finds 3 of 5 refused cats beside
 # a dog, and also a DAVIS horse + rider frame as a dog (docs/RESULTS.md, "Two animals in one photo").
@@ -82,7 +82,7 @@ def regions(f: np.ndarray, obj: np.ndarray, probe=None, ev: np.ndarray | None = 
     """The object-like regions that are the class: ``(labels (h, w), keep (n,), presence)``.
 
     Regions are the 8-connected components of ``obj > 1``. With a probe each region is
-    judged by its two heads (:meth:`jaxstyle.select.probe.Probe.judge`): its cells pooled the
+    judged by its two heads (:meth:`jaxstyle.select.probes.probe.Probe.judge`): its cells pooled the
     probe's way (max) by the first, their mean by the mean head. A region is kept when
     either head calls it the class, and presence is the best evidence, from regions both
     heads call the class (a cat, a horse or a goat passes one at most). With filter evidence ``ev`` a region is kept when it
@@ -146,7 +146,7 @@ def object_map(params: Mapping, rgb: np.ndarray, filters: Mapping[str, Sequence[
 
     Returns ``{"map", "objectness", "presence"}`` (objectness at 1/16 resolution).
     ``filters`` locate the class when ``probe`` is None; with ``cfg.learned`` the cell
-    ``head`` (:mod:`jaxstyle.select.cellhead`) does (:func:`learned_map`).
+    ``head`` (:mod:`jaxstyle.select.heads.cellhead`) does (:func:`learned_map`).
     """
     return object_maps(params, [rgb], filters, probe, cfg, head=head)[0]
 

@@ -30,14 +30,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .. import artifact
-from ..errors import JaxstyleError
+from ... import artifact
+from ...errors import JaxstyleError
 from .regions import image_rows, pool
 
 LAYER = "conv5_4"
 CONFUSERS = ("dog", "cat", "carnivore", "mammal", "bird", "animal", "person")  # the look-alikes, nearest first
 OTHER = "other"
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "probes"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "probes"
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -117,7 +117,7 @@ def group_of_codes(groups: Sequence[str], n_codes: int) -> np.ndarray:
     An ImageNet class belongs to a group when the group's classes hold it; a group label
     (a Kaggle ``n02121808`` cat) when it is that group or below it. First match wins.
     """
-    from . import classes
+    from .. import classes
 
     t = classes.table()
     by_name = {g.name: g for g in t.groups}
@@ -171,7 +171,7 @@ def pooled_features(params: Mapping, batches, how: str = "max") -> PoolFeatures:
     import jax
     import jax.numpy as jnp
 
-    from ..model import vgg
+    from ...model import vgg
 
     fn = jax.jit(lambda p, x: vgg.apply(p, vgg.preprocess(x), (LAYER,))[LAYER])
     ids, codes, whole, regions, means, region_means, size = [], [], [], [], [], [], None
@@ -259,7 +259,7 @@ def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], l2: float = 1e-3, m
 def train(pf: PoolFeatures, groups: Sequence[str], l2: float = 1e-3, meta: Mapping | None = None) -> Probe:
     """The probe for ``groups`` on pool features ``pf``: its first head on :meth:`PoolFeatures.training_rows`
     and, when those are max-pooled, a mean head on the image means."""
-    from . import classes
+    from .. import classes
 
     y_of = group_of_codes(groups, classes.num_labels())
     X, codes = pf.training_rows()
@@ -298,7 +298,7 @@ def load(path: str | Path) -> Probe:
 
 def shipped(name: str, data_dir: Path | None = None) -> Probe | None:
     """The shipped probe for class ``name`` (a name or wnid; ``data/probes/<canonical name>.npz``), or None."""
-    from .classes import canonical
+    from ..classes import canonical
 
     path = (DATA_DIR if data_dir is None else Path(data_dir)) / f"{canonical(name)}.npz"
     return load(path) if path.is_file() else None

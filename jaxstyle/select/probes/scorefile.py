@@ -1,5 +1,5 @@
 """The score file (``jaxstyle.scores/1`` JSON) of a class: written by ``jaxstyle score``, read by
-the filter lists (:func:`jaxstyle.select.filters.from_scores`), the object map's filters
+the filter lists (:func:`jaxstyle.select.probes.filters.from_scores`), the object map's filters
 (:func:`jaxstyle.transfer.locate.map_filters`) and ``jaxstyle visualize``.
 
 Its keys: ``schema``, ``provenance``, ``selection`` (the rule and its thresholds),
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import JaxstyleError
-from ..model.vgg import CONV_LAYERS
+from ...errors import JaxstyleError
+from ...model.vgg import CONV_LAYERS
 
 if TYPE_CHECKING:
     from .scoring import LayerScores, ScoreState
@@ -84,7 +84,7 @@ class ScoreFile:
 
     def write(self, path: str | os.PathLike, force: bool = False) -> Path:
         """Write the document atomically (:func:`dumps`); an existing file is kept unless ``force``."""
-        from ..images import atomic_write
+        from ...images import atomic_write
 
         return atomic_write(path, lambda tmp: tmp.write_text(dumps(self.doc)), force=force)
 

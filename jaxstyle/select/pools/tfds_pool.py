@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from . import classes
-from ..errors import JaxstyleError, UsageError
-from .scoring import Batch
+from .. import classes
+from ...errors import JaxstyleError, UsageError
+from ..probes.scoring import Batch
 
 DEFAULT_SPLITS = ("validation", "test", "train")
 

@@ -1,7 +1,7 @@
 """Object-like regions of a ``conv5_4`` feature grid, and their pooled features.
 
 Pure NumPy/OpenCV code shared by the object map (:mod:`jaxstyle.transfer.objectmap`), which
-judges a photo's regions with the class probe, and the probe (:mod:`jaxstyle.select.probe`),
+judges a photo's regions with the class probe, and the probe (:mod:`jaxstyle.select.probes.probe`),
 which is trained on the same regions of the pool's images.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import JaxstyleError
+from ...errors import JaxstyleError
 
 POOLINGS = ("max", "mean")
 

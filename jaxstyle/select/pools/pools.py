@@ -15,11 +15,11 @@ from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
-from . import classes
-from ..images import PoolItem, folder_pool
-from ..errors import JaxstyleError, UsageError
+from .. import classes
+from ...images import PoolItem, folder_pool
+from ...errors import JaxstyleError, UsageError
 from .batching import batch_items, crop_array
-from .scoring import Batch
+from ..probes.scoring import Batch
 
 
 class Pool(Protocol):
@@ -149,7 +149,7 @@ def open_pool(spec: str, tfds_data_dir: str | None = None) -> Pool:
 @dataclass
 class MaskedPool(FolderPool):
     """``masked:PATH``: the train photos of a masked set (``more-masked/``) by the shipped split
-    (:mod:`jaxstyle.select.masksplit`), labelled by their class's synset; their masks are never read."""
+    (:mod:`jaxstyle.select.pools.masksplit`), labelled by their class's synset; their masks are never read."""
 
     @property
     def name(self) -> str:
@@ -158,7 +158,7 @@ class MaskedPool(FolderPool):
 
 def masked_pool(root: Path) -> MaskedPool:
     """The :class:`MaskedPool` of ``root``."""
-    from ..images import open_image
+    from ...images import open_image
     from .masksplit import train_pool
 
     return MaskedPool(root, [PoolItem(id_, classes.label_code(wnid), lambda p=path: open_image(p))

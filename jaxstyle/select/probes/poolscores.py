@@ -2,8 +2,8 @@
 saved once per scoring pass so any class can be selected later without VGG.
 
 ``score_filters.py --save-scores P.npz`` writes them; ``--pool-scores P.npz --class ...``
-replays them into a class's :class:`jaxstyle.select.scoring.ScoreState` through the same
-:func:`jaxstyle.select.scoring.update` as the live pass (so the top-k merge and sums are the same
+replays them into a class's :class:`jaxstyle.select.probes.scoring.ScoreState` through the same
+:func:`jaxstyle.select.probes.scoring.update` as the live pass (so the top-k merge and sums are the same
 code, block by block). Labels are stored as wnids, so the file does not depend on the order
 of the group table. Arrays (``N`` images, ``C`` filters per layer)::
 
@@ -22,9 +22,10 @@ from typing import Mapping
 
 import numpy as np
 
-from . import classes, scoring
-from .. import artifact
-from ..errors import JaxstyleError
+from .. import classes
+from . import scoring
+from ... import artifact
+from ...errors import JaxstyleError
 
 SCHEMA = "jaxstyle.select.poolscores/1"
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..errors import JaxstyleError
+from ...errors import JaxstyleError
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 SPLIT = DATA / "more_masked_split.json"
 MASKED_CLASSES = DATA / "masked_classes.json"  # a masked set's class name -> wnid
 PARTS = ("train", "held_out")

@@ -7,9 +7,9 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from ..images import center_crop_square
-from ..errors import JaxstyleError
-from .scoring import Batch
+from ...images import center_crop_square
+from ...errors import JaxstyleError
+from ..probes.scoring import Batch
 
 
 def crop_array(img: Image.Image | np.ndarray, size: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Training cells for the cell head (:mod:`jaxstyle.select.cellhead`) from image-labelled pools.
+"""Training cells for the cell head (:mod:`jaxstyle.select.heads.cellhead`) from image-labelled pools.
 
 No mask trains anything. Each pool image (``labels.csv`` with ``filename`` and ``wnid``) is
 centre-cropped to ``size`` and run once through VGG-19; a sample of its ``conv5_4`` cells is
@@ -28,11 +28,11 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import JaxstyleError
+from ...errors import JaxstyleError
 from . import cellhead
 
 ANIMAL, PERSON = "n00015388", "n00007846"
-SYNSETS = Path(__file__).resolve().parent.parent / "data" / "pool_synsets.json"
+SYNSETS = Path(__file__).resolve().parents[2] / "data" / "pool_synsets.json"
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def read_pool(root: str | Path) -> list[Item]:
 
 
 def _masked_pool(root: Path) -> list[Item]:
-    from ..evaluate import loso
-    from .masksplit import wnids as masked_wnids
+    from ...evaluate import loso
+    from ..pools.masksplit import wnids as masked_wnids
 
     wnids = masked_wnids()
     scored = {p.name for p in loso.photos(root.parent)}
@@ -80,7 +80,7 @@ def _masked_pool(root: Path) -> list[Item]:
 @lru_cache(maxsize=1)
 def _ancestry() -> dict[str, frozenset]:
     """wnid -> itself and its ancestors among what ``class_groups.json`` and ``pool_synsets.json`` know."""
-    from . import classes
+    from .. import classes
 
     t = classes.table()
     out: dict[str, frozenset] = {}
@@ -100,7 +100,7 @@ def _ancestry() -> dict[str, frozenset]:
 
 def group_wnid(name: str) -> str:
     """The wnid of a class group (``dog`` -> n02084071) or of a pool synset by name (``horse``)."""
-    from . import classes
+    from .. import classes
 
     for g in classes.table().groups:
         if g.name == name or g.wnid == name:
@@ -150,7 +150,7 @@ class Cells:
     dims: tuple[int, ...]  # channels per hypercolumn layer
 
     def save(self, path: Path) -> None:
-        from .. import artifact
+        from ... import artifact
 
         path.parent.mkdir(parents=True, exist_ok=True)
         artifact.write(path, {"ids": np.array(self.ids), "wnids": np.array(self.wnids), "image": self.image,
@@ -168,7 +168,7 @@ class Cells:
 
     @classmethod
     def load(cls, path: Path) -> "Cells":
-        from .. import artifact
+        from ... import artifact
 
         z, _ = artifact.load(path, "cell cache file")
         return cls([str(s) for s in z["ids"]], [str(s) for s in z["wnids"]], z["image"], z["feats"], z["cover"],
@@ -211,7 +211,7 @@ def _sample(obj_cell: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarra
 
 def own_cover(rgb: np.ndarray, f5: np.ndarray, probe, size: int) -> np.ndarray | None:
     """The probe-judged map of ``rgb`` (its own class) pooled to the ``conv5_4`` grid, or None where it refuses."""
-    from ..transfer import objectmap
+    from ...transfer import objectmap
 
     cfg = objectmap.MapConfig(size=size, grabcut_side=size)
     s, m = objectmap.first_look(rgb, {"f": f5}, probe, cfg)
@@ -230,10 +230,10 @@ def extract(params: Mapping, items: Sequence[Item], probes: Mapping[str, object]
     import jax.numpy as jnp
     from scipy.ndimage import maximum_filter
 
-    from .. import images
-    from ..model import vgg
-    from ..transfer.objectmap import objectness
-    from .batching import crop_array
+    from ... import images
+    from ...model import vgg
+    from ...transfer.objectmap import objectness
+    from ..pools.batching import crop_array
 
     fn = jax.jit(lambda p, x: (lambda f: (cellhead.hypercolumns(f), f["conv5_4"]))(
         vgg.apply(p, vgg.preprocess(x), cellhead.LAYERS)))

@@ -20,10 +20,10 @@ import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..errors import JaxstyleError, UsageError
-from ..model.vgg import CONV_LAYERS
+from ...errors import JaxstyleError, UsageError
+from ...model.vgg import CONV_LAYERS
 from .scorefile import ScoreFile, parse_json, read_text
-DATA_DIR = Path(__file__).parent.parent / "data" / "filters"
+DATA_DIR = Path(__file__).parents[2] / "data" / "filters"
 
 Filters = dict[str, list[int]]
 
@@ -172,7 +172,7 @@ def shipped(data_dir: Path | None = None) -> list[str]:
 
 def shipped_path(name: str, data_dir: Path | None = None) -> Path:
     """Path of the shipped score JSON for ``name`` (anything :func:`classes.resolve` takes; :func:`classes.canonical`)."""
-    from . import classes  # lazy: keeps this module light
+    from .. import classes  # lazy: keeps this module light
 
     d = DATA_DIR if data_dir is None else Path(data_dir)
     avail = shipped(d)

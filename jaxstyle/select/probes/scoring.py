@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..model import vgg
-from .classes import ClassMask, class_mask
-from ..errors import UsageError
+from ...model import vgg
+from ..classes import ClassMask, class_mask
+from ...errors import UsageError
 
 DEFAULT_LAYERS = ("conv4_1", "conv5_1")
 DEFAULT_TOP_K = 9
@@ -344,7 +344,7 @@ def find_confusers(state: ScoreState, filters: Mapping[str, Sequence[int]], name
 
 
 def _wnid_of(name: str) -> str | None:
-    from . import classes
+    from .. import classes
 
     try:
         return sorted(classes.target_synsets(name))[0]
@@ -403,7 +403,7 @@ def assess(state: ScoreState, scores: Mapping[str, LayerScores], k: int, max_con
     ``max_confusion`` (default ``1/k``: one look-alike in the top k) marks filters for exclusion.
     ``extra`` names groups always reported (e.g. ``cat`` for a dog list).
     """
-    from .classes import confusion_names
+    from ..classes import confusion_names
 
     names = confusion_names()
     depth = depth or CONFUSER_DEPTH * k
@@ -425,7 +425,7 @@ def with_selected(a: Assessment, state: ScoreState, scores: Mapping[str, LayerSc
     """The same assessment with confusers counted in the selected filters' lists (when any)."""
     if not any(len(v) for v in selected.values()):
         return a
-    from .classes import confusion_names
+    from ..classes import confusion_names
 
     names = confusion_names()
     conf = find_confusers(state, selected, names, a.depth)

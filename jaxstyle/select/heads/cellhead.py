@@ -7,7 +7,7 @@ each layer divided by its mean cell norm on the photo (:func:`normalise`), so a 
 against the rest of its photo, as objectness reads it. Its output is a softmax over
 :func:`group_names`: the class, then ``animal`` (any other animal), ``person``, ``scene``.
 
-It is a small MLP trained by :mod:`jaxstyle.select.cellpool` on image-level labels only (no
+It is a small MLP trained by :mod:`jaxstyle.select.heads.cellpool` on image-level labels only (no
 mask): the pools' images of the class give their confident cells of today's probe-judged
 map, images of other animals, of people and of things give their object cells as "not the
 class". Saved as a flat ``.npz`` (``mu``, ``sd``, ``W0``, ``b0``, ``W1``, ``b1``, ``groups``,
@@ -21,11 +21,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..errors import JaxstyleError
+from ...errors import JaxstyleError
 
 LAYERS = ("conv3_4", "conv4_4", "conv5_4")
 KINDS = ("animal", "person", "scene")
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "heads"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "heads"
 
 
 def group_names(target: str) -> tuple[str, ...]:
@@ -68,7 +68,7 @@ class CellHead:
     sd: np.ndarray
     weights: tuple[tuple[np.ndarray, np.ndarray], ...]
     meta: Mapping
-    judge: "CellHead | None" = None  # the patch judge (:mod:`jaxstyle.select.patchjudge`), an MLP of this kind
+    judge: "CellHead | None" = None  # the patch judge (:mod:`jaxstyle.select.heads.patchjudge`), an MLP of this kind
 
     @property
     def target(self) -> str:
@@ -88,7 +88,7 @@ class CellHead:
 
     def probs(self, x: np.ndarray) -> np.ndarray:
         """Group probabilities (..., K) of normalised cells ``x`` (..., C)."""
-        from .probe import softmax
+        from ..probes.probe import softmax
 
         return softmax(self.logits(x))
 
@@ -148,7 +148,7 @@ def _arrays(head: CellHead, prefix: str = "") -> dict[str, np.ndarray]:
 
 def save(head: CellHead, path: str | Path) -> Path:
     """A flat ``.npz``: the head's arrays, its patch judge's under ``judge/`` and its metadata under ``judge``."""
-    from .. import artifact
+    from ... import artifact
 
     arrays, meta = _arrays(head), dict(head.meta)
     if head.judge is not None:
@@ -177,7 +177,7 @@ def _mlp(path, what: str, z: Mapping, meta: Mapping, prefix: str = "") -> CellHe
 
 
 def load(path: str | Path) -> CellHead:
-    from .. import artifact
+    from ... import artifact
 
     what = "jaxstyle cell head"
     z, meta = artifact.load(path, what)
@@ -193,7 +193,7 @@ def map_fields(name: str, data_dir: Path | None = None) -> dict | None:
     leave-one-source-out; ``data/heads/map.json``, written by ``scripts/map_loso.py --choice``), or None."""
     import json
 
-    from .classes import canonical
+    from ..classes import canonical
 
     path = (DATA_DIR if data_dir is None else Path(data_dir)) / "map.json"
     if not path.is_file():
@@ -217,7 +217,7 @@ def learned_fields(name: str, params=None, data_dir: Path | None = None) -> dict
 
 def fits(head: CellHead, params) -> bool:
     """Whether ``head``'s hypercolumn layers have these VGG ``params``' widths (the tiny test VGGs do not)."""
-    from ..model import vgg
+    from ...model import vgg
 
     layers = head.meta.get("layers", ())
     return len(layers) == len(head.dims) and all(
@@ -226,7 +226,7 @@ def fits(head: CellHead, params) -> bool:
 
 def shipped(name: str, data_dir: Path | None = None) -> CellHead | None:
     """The shipped head for class ``name`` (``data/heads/<name>.npz``), or None."""
-    from .classes import canonical
+    from ..classes import canonical
 
     path = (DATA_DIR if data_dir is None else Path(data_dir)) / f"{canonical(name)}.npz"
     return load(path) if path.is_file() else None

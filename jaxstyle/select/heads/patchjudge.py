@@ -1,6 +1,6 @@
 """Patch judge: is an animal patch the cell head found the class's animal, another animal or no animal?
 
-The cell head (:mod:`jaxstyle.select.cellhead`) reads one cell at a time; a cow's flank or a
+The cell head (:mod:`jaxstyle.select.heads.cellhead`) reads one cell at a time; a cow's flank or a
 horse's head can look like a dog there. The learned map joins the head's cells into animal
 patches (:func:`jaxstyle.transfer.learnedmap.animal_patches`), and this judge reads each patch
 whole: its ``conv5_4`` cells max- and mean-pooled and its normalised hypercolumns mean-pooled
@@ -20,7 +20,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import JaxstyleError
+from ...errors import JaxstyleError
 from . import cellhead
 
 GROUPS = ("animal", "other")
@@ -67,14 +67,14 @@ class PatchRows:
     dims: tuple[int, ...]
 
     def save(self, path) -> None:
-        from .. import artifact
+        from ... import artifact
 
         artifact.write(path, {"ids": np.array(self.ids), "kinds": np.array(self.kinds), "image": self.image,
                               "feats": self.feats, "mass": self.mass, "dims": np.array(self.dims)}, None)
 
     @classmethod
     def load(cls, path) -> "PatchRows":
-        from .. import artifact
+        from ... import artifact
 
         z, _ = artifact.load(path, "patch cache file")
         return cls([str(s) for s in z["ids"]], [int(k) for k in z["kinds"]], z["image"], z["feats"], z["mass"],
@@ -98,8 +98,8 @@ def extract(params: Mapping, items: Sequence, heads: Sequence[cellhead.CellHead]
             log: Callable[[str], None] | None = None) -> list[PatchRows]:
     """:class:`PatchRows` of pool ``items`` (:class:`cellpool.Item`) under each of ``heads``, one VGG pass
     per image (whole, long side ``size``): every animal patch that holds a cell of the head's class."""
-    from .. import images
-    from ..transfer import mapfeatures
+    from ... import images
+    from ...transfer import mapfeatures
     from .cellpool import kind
 
     acc = [([], []) for _ in heads]
@@ -128,7 +128,7 @@ def _image_rows(c: Mapping[str, np.ndarray], head: cellhead.CellHead) -> tuple[n
     """``(rows, class mass)`` of one photo's patches that hold a cell of ``head``'s class, None without one."""
     from scipy import ndimage
 
-    from ..transfer.learnedmap import animal_patches
+    from ...transfer.learnedmap import animal_patches
 
     probs = head.grid_probs(c["h"])
     pt = animal_patches(probs, head.groups)
