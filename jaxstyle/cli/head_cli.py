@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     params, meta = weights.load(a.weights)
     prepared = None
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
-    t0, parts = time.time(), []
+    t0, parts, cached = time.time(), [], []
     for i, d in enumerate(a.data):  # each pool's cells cached on their own: adding a pool re-reads the others
         rng = np.random.default_rng([a.seed, i])
         items = cellpool.choose(cellpool.read_pool(d), list(probes), a.per_kind, rng)
@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = Path(a.cache) / f"cells-{key}.npz"
         if path.is_file():
             parts.append(cellpool.Cells.load(path))
+            cached.append(d)
             log(f"read {path}: {len(parts[-1].ids)} images of {d}")
             continue
         prepared = prepared or vgg.prepare(params, "direct", grad=False)
@@ -82,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd = "jaxstyle head " + " ".join(sys.argv[1:] if argv is None else argv)
     info = {"pools": list(a.data), "images": len(cells.ids), "image_size": a.size, "cells_per_image": a.cells,
             "per_kind": a.per_kind, "seed": a.seed, "weights_sha256": meta.get("sha256"), "command": cmd,
-            "features_seconds": round(secs, 1), "labels": "image labels only; no mask"}
+            "features_seconds": round(secs, 1), "features_cached": cached, "labels": "image labels only; no mask"}
     heads = [cellpool.train(cells, n, jax.random.fold_in(jax.random.PRNGKey(a.seed), i), a.self_train,
                             a.hidden, a.steps, info) for i, n in enumerate(outs)]
     heads = _with_judges(a, heads, params, meta, log)
@@ -110,15 +111,16 @@ def _with_judges(a, heads: list, params, meta, log) -> list:
     keys = [cellpool.cache_key(items, [h.target, hashlib.sha256(h.weights[0][0].tobytes()).hexdigest()], a.judge_size,
                                0, a.seed, str(meta.get("sha256"))) for h in heads]
     paths = [Path(a.cache) / f"patches-{k}.npz" for k in keys]
-    t0 = time.time()
-    if all(p.is_file() for p in paths):
+    t0, cached = time.time(), all(p.is_file() for p in paths)
+    if cached:
         prs = [patchjudge.PatchRows.load(p) for p in paths]
     else:
         prs = patchjudge.extract(mapfeatures.vgg_params(params), items, heads, a.judge_size, a.batch, log)
         for pr, p in zip(prs, paths):
             pr.save(p)
     info = {"pools": list(a.data), "image_size": a.judge_size, "per_kind": a.judge_per_kind,
-            "features_seconds": round(time.time() - t0, 1), "labels": "image labels only; no mask"}
+            "features_seconds": round(time.time() - t0, 1), "features_cached": cached,
+            "labels": "image labels only; no mask"}
     return [dataclasses.replace(h, judge=patchjudge.train(pr, h.target, jax.random.fold_in(jax.random.PRNGKey(a.seed),
                                                                                               100 + i), meta=info))
             for i, (h, pr) in enumerate(zip(heads, prs))]
