@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxstyle import images
+from jaxstyle.cli.stylize_cli import add_map_variant, map_options
 from jaxstyle.transfer import learnedmap, locate, mapfeatures, objectmap
 from jaxstyle.model import weights
 
@@ -53,10 +54,11 @@ def main(argv=None) -> int:
                    help="the VGG pass's convolutions (auto: forward-only Winograd on the CPU, as shipped)")
     p.add_argument("--probe-map", action="store_true",
                    help="time the probe map (stylize --probe-map) instead of the class's default map")
+    add_map_variant(p)
     a = p.parse_args(argv)
     params = mapfeatures.vgg_params(weights.load()[0], a.conv)
     probe = locate.class_probe(params, a.class_name)
-    opts = {"size": a.size, "buckets": a.buckets, **({"learned": False} if a.probe_map else {})}
+    opts = {"size": a.size, "buckets": a.buckets, **(map_options(a) or {})}
     cfg = locate.map_config(opts, a.class_name, params)
     head = locate.class_head(a.class_name) if cfg.learned else None
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]

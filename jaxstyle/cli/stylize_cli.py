@@ -280,18 +280,18 @@ def _config(a, method: str, filters, buckets: int):
 
 def map_options(a) -> dict | None:
     """``MapConfig`` fields set by flags: ``--min-evidence`` (where the parser has it), ``--second-look``,
-    ``--probe-map``, ``--head-gate``, ``--map-variant`` (stylize's and evaluate's flags). ``--second-look``,
+    ``--probe-map``, ``--head-gate``, ``--map-variant`` (stylize's, evaluate's and the map benchmark's flags). ``--second-look``,
     ``--probe-map`` and ``--head-gate`` choose the probe map
     (:func:`jaxstyle.transfer.locate.map_config`)."""
     from ..transfer.objectmap import GATE, SECOND_LOOK
 
     min_evidence = getattr(a, "min_evidence", None)
     opts = {"min_evidence": min_evidence} if min_evidence is not None else {}
-    if a.second_look:
+    if getattr(a, "second_look", False):
         opts["second_look"] = SECOND_LOOK
     if a.probe_map:
         opts["learned"] = False
-    if a.head_gate:
+    if getattr(a, "head_gate", False):
         opts.update(GATE)
     if getattr(a, "map_variant", None):
         from ..evaluate.loso import variants
