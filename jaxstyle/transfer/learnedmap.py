@@ -61,8 +61,9 @@ def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
 def judged_patches(c: Mapping[str, np.ndarray], patches: Patches, head, probe, cfg: MapConfig) -> np.ndarray:
     """Per patch label: does the judge of ``cfg.judge`` call the patch the class? ``"probe"``: the class
     probe (:meth:`Probe.judge`, either head) on the patch's ``conv5_4`` cells; ``"patches"``: the head's
-    patch judge (:mod:`jaxstyle.select.heads.patchjudge`) at ``cfg.judge_min`` (0: its own threshold); ``"either"``: the probe where the
-    class holds at least ``cfg.joined`` of the patch, or the patch judge. Label 0 never."""
+    patch judge (:mod:`jaxstyle.select.heads.patchjudge`) at ``cfg.judge_min`` (0: its own threshold);
+    ``"either"``: the probe where the class holds at least ``cfg.joined`` of the patch, or the patch
+    judge. Label 0 never."""
     n = len(patches.share)
     out = np.zeros(n, bool)
     if n == 1:
@@ -80,7 +81,7 @@ def judged_patches(c: Mapping[str, np.ndarray], patches: Patches, head, probe, c
 
 
 def judged_class(p: np.ndarray, patches: Patches, judged: np.ndarray) -> np.ndarray:
-    """The class probability ``p`` (h, w) with the patches the probe rejected set to 0: no class at all."""
+    """The class probability ``p`` (h, w) with the patches the judge rejected set to 0: no class at all."""
     return np.where((patches.labels > 0) & ~judged[patches.labels], 0.0, p)
 
 
@@ -129,7 +130,7 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
         return np.zeros((H, W), np.float32), p, presence
     small = grabcut_image(rgb, cfg.grabcut_side)
     P = resized(p, small.shape[:2])
-    joined = 0.0 if cfg.judge == "either" else cfg.joined  # the judge has applied it
+    joined = 0.0 if cfg.judge == "either" and judged is not None else cfg.joined  # the judge applied it
     extent = learned_extent(p, patches if cfg.extent == "animal" else None, joined, judged)
     E = resized(extent, small.shape[:2])
     if not cfg.grabcut:

@@ -163,8 +163,8 @@ def cv_threshold(X: np.ndarray, y: np.ndarray, image: np.ndarray, groups: Sequen
     ts = np.round(np.arange(0.05, 0.951, 0.05), 2)
     kept = np.array([[(p[y == g] >= t).mean() if (y == g).any() else 0.0 for g in (0, 1)] for t in ts])
     best = int(np.argmax(kept[:, 0] - kept[:, 1]))
-    return float(ts[best]), {"class_kept": round(float(kept[best, 0]), 3), "animal_kept": round(float(kept[best, 1]), 3),
-                             "folds": folds}
+    return float(ts[best]), {"class_kept": round(float(kept[best, 0]), 3),
+                             "animal_kept": round(float(kept[best, 1]), 3), "folds": folds}
 
 
 def train(pr: PatchRows, target: str, key, hidden: int = 16, steps: int = 400, meta: Mapping | None = None
