@@ -417,7 +417,7 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
     f[2:6, 1:5, 0] = 3.0
     f[2:6, 9:13, 1] = 3.0
     patches = lm.animal_patches(probs, groups)
-    judged = lm.judged_patches({"f": f}, patches, None, Judge(), om.MapConfig(judge="probe"))
+    judged = lm.judged_patches(f, None, patches, None, Judge(), om.MapConfig(judge="probe"))
     lab = patches.labels
     assert judged[lab[3, 2]] and not judged[lab[3, 10]] and not judged[0]
     p = lm.judged_class(probs[..., 0], patches, judged)

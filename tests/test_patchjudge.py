@@ -15,13 +15,13 @@ def test_rows_pool_each_patch_max_and_weighted_means():
     labels = np.array([[1, 1, 0, 2], [1, 0, 0, 2], [0, 0, 0, 0]])
     animal = np.where(labels > 0, 0.5, 0.0).astype(np.float32)
     animal[0, 0] = 1.0
-    r = patchjudge.rows(f, h, (1, 2), labels, animal, [1, 2])
+    hn = cellhead.normalise(h, (1, 2))
+    r = patchjudge.rows(f, hn, labels, animal, [1, 2])
     assert r.shape == (2, 2 + 2 + 3)
     cells = labels == 1
     w = animal[cells] / animal[cells].sum()
     np.testing.assert_allclose(r[0, :2], f[cells].max(0), rtol=1e-6)
     np.testing.assert_allclose(r[0, 2:4], (f[cells] * w[:, None]).sum(0), rtol=1e-5)
-    hn = cellhead.normalise(h, (1, 2))
     np.testing.assert_allclose(r[0, 4:], (hn[cells] * w[:, None]).sum(0), rtol=1e-5)
 
 
@@ -87,7 +87,7 @@ def test_the_map_keeps_only_the_patches_its_judge_calls_the_class():
     patches = learnedmap.animal_patches(probs, ("dog", "animal", "person", "scene"))
     f = np.zeros((4, 6, 2), np.float32)
     f[1:3, 0:2, 0] = 1.0
-    c = {"f": f, "h": np.ones((4, 6, 3), np.float32)}
+    hn = cellhead.normalise(np.ones((4, 6, 3), np.float32), (3,))
     head = cellhead.CellHead(("dog",), np.zeros(3), np.ones(3), (), {"dims": [3]},
                              judge=_judge_on_first_channel((2, 2, 3)))
 
@@ -97,13 +97,13 @@ def test_the_map_keeps_only_the_patches_its_judge_calls_the_class():
         def judge(self, pooled, mean):
             return np.ones(len(pooled), bool), np.ones(len(pooled))
 
-    judged = learnedmap.judged_patches(c, patches, head, None, MapConfig(judge="patches"))
+    judged = learnedmap.judged_patches(f, hn, patches, head, None, MapConfig(judge="patches"))
     np.testing.assert_array_equal(judged, [False, True, False])
-    either = learnedmap.judged_patches(c, patches, head, Everything(), MapConfig(judge="either", joined=0.5))
+    either = learnedmap.judged_patches(f, hn, patches, head, Everything(), MapConfig(judge="either", joined=0.5))
     np.testing.assert_array_equal(either, [False, True, True])
-    assert learnedmap.judged_patches(c, patches, head, Everything(), MapConfig(judge="either", joined=0.7)).sum() == 1
+    assert learnedmap.judged_patches(f, hn, patches, head, Everything(), MapConfig(judge="either", joined=0.7)).sum() == 1
     with pytest.raises(UsageError, match="no patch judge"):
-        learnedmap.judged_patches(c, patches, cellhead.CellHead(("dog",), None, None, (), {"dims": [3]}), None,
+        learnedmap.judged_patches(f, hn, patches, cellhead.CellHead(("dog",), None, None, (), {"dims": [3]}), None,
                                   MapConfig(judge="patches"))
     with pytest.raises(UsageError, match="map judge"):
         MapConfig(judge="owl")

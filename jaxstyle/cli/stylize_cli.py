@@ -280,8 +280,8 @@ def _config(a, method: str, filters, buckets: int):
 
 def map_options(a) -> dict | None:
     """``MapConfig`` fields set by flags: ``--min-evidence`` (where the parser has it), ``--second-look``,
-    ``--probe-map``, ``--head-gate``, ``--map-variant`` (stylize's, evaluate's and the map benchmark's flags). ``--second-look``,
-    ``--probe-map`` and ``--head-gate`` choose the probe map
+    ``--probe-map``, ``--head-gate``, ``--map-variant`` (stylize's, evaluate's and the map benchmark's
+    flags). ``--second-look``, ``--probe-map`` and ``--head-gate`` choose the probe map
     (:func:`jaxstyle.transfer.locate.map_config`)."""
     from ..transfer.objectmap import GATE, SECOND_LOOK
 

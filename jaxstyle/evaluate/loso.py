@@ -7,15 +7,16 @@ map's size, then every variant's map for every class (:func:`variants`): ``probe
 probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
 joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``) or by the
 head's patch judge (``patch-*``, at its own threshold), or either of them (``either*``: the probe
-where the class holds a quarter of the patch, or the patch judge at its own threshold or 0.5). :func:`rows` gives one row
-per photo, class and variant (IoU or wrong-class cover of the map before any refusal, and the
-presence); :func:`loso` chooses, for each class's map, a variant and a refusal threshold on all
+where the class holds a quarter of the patch, or the patch judge at its own threshold or 0.5).
+:func:`rows` gives one row per photo, class and variant (IoU or wrong-class cover of the map before
+any refusal, and the presence); :func:`loso` chooses, for each class's map, a variant and a refusal threshold on all
 sources but one and scores that one with them; :func:`choices` makes that choice on every source.
 """
 from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -183,7 +184,7 @@ def _unit_mean(values: np.ndarray, rs: Sequence[Mapping]) -> float:
     if not len(rs):
         return 0.0
     units = [unit(r["photo"]) for r in rs]
-    count = {u: units.count(u) for u in set(units)}
+    count = Counter(units)
     w = np.array([1.0 / count[u] for u in units])
     return float((values * w).sum() / w.sum())
 

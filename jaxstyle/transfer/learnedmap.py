@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..select.heads import patchjudge
+from ..select.heads.cellhead import normalise
 from .grabcut import finish, grabcut_image, resized, soft_edge
 from .mapconfig import MapConfig
 from ..select.probes.regions import region_rows
@@ -58,10 +59,12 @@ def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
     return Patches(lab, pa, np.concatenate([[0.0], share]))
 
 
-def judged_patches(c: Mapping[str, np.ndarray], patches: Patches, head, probe, cfg: MapConfig) -> np.ndarray:
+def judged_patches(f: np.ndarray, hn: np.ndarray | None, patches: Patches, head, probe, cfg: MapConfig
+                   ) -> np.ndarray:
     """Per patch label: does the judge of ``cfg.judge`` call the patch the class? ``"probe"``: the class
-    probe (:meth:`Probe.judge`, either head) on the patch's ``conv5_4`` cells; ``"patches"``: the head's
-    patch judge (:mod:`jaxstyle.select.heads.patchjudge`) at ``cfg.judge_min`` (0: its own threshold);
+    probe (:meth:`Probe.judge`, either head) on the patch's ``conv5_4`` cells ``f``; ``"patches"``: the head's
+    patch judge (:mod:`jaxstyle.select.heads.patchjudge`) on ``f`` and the normalised hypercolumns ``hn`` the
+    head read, at ``cfg.judge_min`` (0: its own threshold);
     ``"either"``: the probe where the class holds at least ``cfg.joined`` of the patch, or the patch
     judge. Label 0 never."""
     n = len(patches.share)
@@ -69,13 +72,13 @@ def judged_patches(c: Mapping[str, np.ndarray], patches: Patches, head, probe, c
     if n == 1:
         return out
     if cfg.judge in ("probe", "either"):
-        out[1:] = probe.judge(*region_rows(c["f"], patches.labels, range(1, n), probe.pooling))[0]
+        out[1:] = probe.judge(*region_rows(f, patches.labels, range(1, n), probe.pooling))[0]
     if cfg.judge == "either":
         out &= patches.share >= cfg.joined
     if cfg.judge in ("patches", "either"):
         if head.judge is None:
             raise UsageError(f"the {head.target} cell head has no patch judge (train it with jaxstyle head)")
-        r = patchjudge.rows(c["f"], c["h"], head.dims, patches.labels, patches.animal, range(1, n))
+        r = patchjudge.rows(f, hn, patches.labels, patches.animal, range(1, n))
         out[1:] |= patchjudge.kept(head.judge, r, cfg.judge_min)
     return out
 
@@ -118,12 +121,14 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     """
     import cv2
 
-    presence, probs = head_presence(c, head)
+    hn = normalise(c["h"], head.dims)  # what the head reads, and the patch judge after it
+    probs = head.probs(hn)
+    presence = head_presence_of(probs[..., 0])
     H, W = rgb.shape[:2]
     p, judged = probs[..., 0], None
     patches = animal_patches(probs, head.groups) if (cfg.extent == "animal" or cfg.judge) else None
     if cfg.judge and (probe is not None or cfg.judge == "patches") and presence >= cfg.min_evidence:
-        judged = judged_patches(c, patches, head, probe, cfg)
+        judged = judged_patches(c["f"], hn, patches, head, probe, cfg)
         p = judged_class(p, patches, judged)
         presence = head_presence_of(p)
     if presence < cfg.min_evidence:  # refused by the caller: no finish

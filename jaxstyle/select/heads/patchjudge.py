@@ -32,12 +32,10 @@ def group_names(target: str) -> tuple[str, ...]:
     return (target,) + GROUPS
 
 
-def rows(f: np.ndarray, h: np.ndarray, dims: Sequence[int], labels: np.ndarray, animal: np.ndarray,
-         ids: Sequence[int]) -> np.ndarray:
-    """One row per patch label in ``ids`` (k, 2 C_f + C_h) of a photo's ``conv5_4`` grid ``f`` (h, w, C_f) and raw
-    hypercolumns ``h`` (h, w, C_h, :func:`cellhead.normalise` by ``dims``): :data:`LAYOUT`, the means
-    weighted by ``animal`` (h, w)."""
-    hn = cellhead.normalise(h, dims)
+def rows(f: np.ndarray, hn: np.ndarray, labels: np.ndarray, animal: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+    """One row per patch label in ``ids`` (k, 2 C_f + C_h) of a photo's ``conv5_4`` grid ``f`` (h, w, C_f) and
+    normalised hypercolumns ``hn`` (h, w, C_h, :func:`cellhead.normalise`, what the head reads): :data:`LAYOUT`,
+    the means weighted by ``animal`` (h, w)."""
     f = np.asarray(f, np.float32)
     out = []
     for i in ids:
@@ -130,13 +128,14 @@ def _image_rows(c: Mapping[str, np.ndarray], head: cellhead.CellHead) -> tuple[n
 
     from ...transfer.learnedmap import animal_patches
 
-    probs = head.grid_probs(c["h"])
+    hn = cellhead.normalise(c["h"], head.dims)
+    probs = head.probs(hn)
     pt = animal_patches(probs, head.groups)
     ids = [i for i in range(1, len(pt.share)) if pt.share[i] > 0]
     if not ids:
         return None
     mass = np.asarray(ndimage.sum(probs[..., 0], pt.labels, ids), np.float32)
-    return rows(c["f"], c["h"], head.dims, pt.labels, pt.animal, ids).astype(np.float16), mass
+    return rows(c["f"], hn, pt.labels, pt.animal, ids).astype(np.float16), mass
 
 
 def _patch_rows(ids: list[str], kinds: list[int], parts: list, head: cellhead.CellHead) -> PatchRows:
