@@ -3,7 +3,9 @@
     python scripts/map_loso.py --data ../shared/data --csv out/loso/rows.csv --md out/loso/loso.md
 
 Rows are appended to ``--csv`` (a rerun adds only what is missing); ``--heads DIR`` scores heads
-other than the shipped ones (give another ``--csv`` then); ``--cache`` keeps each photo's features.
+other than the shipped ones (give another ``--csv`` then), ``--fold-heads DIR`` each source with the
+heads whose patch judge never saw it (``jaxstyle head --judge-photos --judge-folds``); ``--cache`` keeps
+each photo's features.
 ``--choice FILE`` writes each class's choice made on every source (``jaxstyle/data/heads/map.json``,
 what the learned map ships with).
 """
@@ -25,6 +27,8 @@ def main() -> None:
     p.add_argument("--sources", nargs="+", default=None, help="score only these sources (default: all)")
     p.add_argument("--variants", nargs="+", default=list(loso.variants()))
     p.add_argument("--heads", default=None, help="folder of <class>.npz cell heads (default: the shipped ones)")
+    p.add_argument("--fold-heads", default=None, help="folder of without-<source>/<class>.npz heads (jaxstyle head "
+                   "--judge-folds): each source is scored by the heads whose judge never saw it")
     p.add_argument("--cache", default=".cache/loso")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--only-report", action="store_true")
@@ -40,12 +44,21 @@ def main() -> None:
 
         params = mapfeatures.vgg_params(weights.load()[0])
         probes = {c: probe.shipped(c) for c in a.classes}
-        heads = {c: cellhead.shipped(c, a.heads and Path(a.heads)) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
         items = [ph for ph in loso.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
+        folds = {s: Path(a.fold_heads) / f"without-{s}" for s in dict.fromkeys(ph.source for ph in items)} \
+            if a.fold_heads else {None: a.heads and Path(a.heads)}
+        missing = [str(d) for d in folds.values() if d and not d.is_dir()]
+        if missing:
+            sys.exit(f"map_loso: no heads folder {', '.join(missing)}")
         log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
-        loso.append_rows(out, lambda done: loso.rows(params, items, a.classes, probes, heads, chosen, a.size, done,
-                                                     Path(a.cache), log=log))
+
+        def rows(done):
+            for src, d in folds.items():
+                heads = {c: cellhead.shipped(c, d) for c in a.classes}
+                yield from loso.rows(params, [ph for ph in items if src in (None, ph.source)], a.classes, probes,
+                                     heads, chosen, a.size, done, Path(a.cache), log=log)
+        loso.append_rows(out, rows)
     rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
     md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"
     if a.md:

@@ -99,7 +99,8 @@ def test_self_training_relabels_only_the_class_images():
 @pytest.mark.slow
 def test_head_trains_on_a_tiny_pool_from_image_labels_only(real_params, shared_data, tmp_path, monkeypatch):
     """``jaxstyle head`` on six pool-det images (two dogs, two horses, two people) at 96 px: the head's
-    loss falls, and no cell of a horse or a person is labelled dog; the same for its patch judge's patches."""
+    loss falls, and no cell of a horse or a person is labelled dog; the same for its patch judge's patches. With
+    --judge-photos and --judge-folds each fold's judge misses exactly its source's photo."""
     import csv
 
     from jaxstyle.cli import head_cli
@@ -116,8 +117,18 @@ def test_head_trains_on_a_tiny_pool_from_image_labels_only(real_params, shared_d
         for r in pick:
             (pool / r["filename"]).symlink_to(det / "images" / r["filename"])
             w.writerow({"filename": r["filename"], "wnid": r["wnid"]})
+    photos = [(cellpool.Item(f"{src}:{r['filename']}", r["wnid"], det / "images" / r["filename"]), src)
+              for src, r in (("davis", pick[2]), ("msrc", pick[0]))]
+    monkeypatch.setattr(cellpool, "scored_photos", lambda data: photos)
     assert head_cli.main(["--class", "dog", "--data", str(pool), "--size", "96", "--cells", "16", "--steps", "60",
-                          "--judge-size", "160", "--cache", str(tmp_path / "cache"), "--out-dir", str(tmp_path / "heads")]) == 0
+                          "--judge-size", "160", "--judge-photos", str(shared_data), "--judge-folds",
+                          "--cache", str(tmp_path / "cache"), "--out-dir", str(tmp_path / "heads")]) == 0
+    judges = {d: cellhead.load(tmp_path / "heads" / d / "dog.npz").judge.meta for d in ("", "without-davis",
+                                                                                       "without-msrc")}
+    assert [m["held_out"] for m in judges.values()] == [None, "davis", "msrc"]
+    counts = {d: m["counts"] for d, m in judges.items()}
+    assert counts["without-davis"]["animal"] < counts[""]["animal"] == counts["without-msrc"]["animal"]
+    assert counts["without-msrc"]["dog"] < counts[""]["dog"] == counts["without-davis"]["dog"]
     head = cellhead.load(tmp_path / "heads" / "dog.npz")
     first, last = head.meta["loss"]
     assert last < 0.5 * first and head.meta["counts"]["dog"] > 0 and "no mask" in head.meta["labels"]
@@ -127,7 +138,7 @@ def test_head_trains_on_a_tiny_pool_from_image_labels_only(real_params, shared_d
     assert not_dog.any() and not (y[not_dog] == 0).any()
     first, last = head.judge.meta["loss"]
     assert last < first and head.judge.groups == ("dog", "animal", "other")
-    pr = patchjudge.PatchRows.load(next((tmp_path / "cache").glob("patches-*.npz")))
+    pr = patchjudge.concat([patchjudge.PatchRows.load(f) for f in sorted((tmp_path / "cache").glob("patches-*.npz"))])
     y = patchjudge.labels(pr)
     not_dog = np.array([k != 0 for k in pr.kinds])[pr.image]
     assert (y == 0).any() and not (y[not_dog] == 0).any()

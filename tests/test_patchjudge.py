@@ -1,9 +1,11 @@
 """The patch judge of the learned map: patch rows, labels from image labels, training, files, its use."""
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
 
-from jaxstyle.errors import UsageError
+from jaxstyle.errors import JaxstyleError, UsageError
 from jaxstyle.select.heads import cellhead, patchjudge
 from jaxstyle.transfer import learnedmap
 from jaxstyle.transfer.mapconfig import MapConfig
@@ -36,6 +38,24 @@ def test_labels_take_the_class_only_from_its_images_main_patch():
     class, its other patch teaches nothing; every patch of the horse is "animal", of the car "other"."""
     pr = _rows([0, 1, 3], [0, 0, 1, 1, 2], [0.5, 3.0, 4.0, 1.0, 2.0])
     np.testing.assert_array_equal(patchjudge.labels(pr), [-1, 0, 1, 1, 2])
+
+
+def test_concat_keeps_each_image_its_patches_and_without_drops_a_source():
+    """Two row sets joined keep every patch on its own image (labels as before); ``without`` drops every patch
+    of the images it names, and only those."""
+    a = _rows([0, 1], [0, 0, 1], [0.5, 3.0, 4.0], np.arange(9).reshape(3, 3))
+    b = dataclasses.replace(_rows([1, 0], [0, 1, 1], [1.0, 2.0, 5.0], np.arange(9, 18).reshape(3, 3)),
+                            ids=["davis:cow_1", "msrc:dog_2"])
+    ab = patchjudge.concat([a, b])
+    np.testing.assert_array_equal(ab.image, [0, 0, 1, 2, 3, 3])
+    np.testing.assert_array_equal(ab.feats[:, 0], [0, 3, 6, 9, 12, 15])
+    np.testing.assert_array_equal(patchjudge.labels(ab), [-1, 0, 1, 1, -1, 0])
+    held = patchjudge.without(ab, lambda i: i.startswith("davis:"))
+    np.testing.assert_array_equal(held.image, [0, 0, 1, 3, 3])
+    np.testing.assert_array_equal(patchjudge.labels(held), [-1, 0, 1, -1, 0])
+    assert held.ids == ab.ids
+    with pytest.raises(JaxstyleError, match="layouts"):
+        patchjudge.concat([a, dataclasses.replace(b, dims=(2, 2, 2))])
 
 
 def test_judge_trains_on_patches_and_rides_in_the_head_file(tmp_path):

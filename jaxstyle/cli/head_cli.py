@@ -32,6 +32,12 @@ def build_parser() -> ArgumentParser:
                    help="long side of a pool image, whole, for the patch judge's pass")
     p.add_argument("--judge-per-kind", type=positive_int, default=250,
                    help="at most this many images of each kind per pool for the patch judge")
+    p.add_argument("--judge-photos", default=None, metavar="DATA",
+                   help="the judge also learns from the masked photos the map's evaluation scores under DATA "
+                        "(../shared/data), by their class labels only, never their masks")
+    p.add_argument("--judge-folds", action="store_true",
+                   help="with --judge-photos: also write without-<source>/<class>.npz for each source of those "
+                        "photos, whose judge never saw it (to score that source leave-one-source-out)")
     p.add_argument("--cache", default=".cache/heads", help="pool cells are kept here (reruns skip the VGG pass)")
     p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
     p.add_argument("--out-dir", required=True, help="writes <class>.npz here (the shipped ones: jaxstyle/data/heads)")
@@ -57,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if pr is None:
             raise UsageError(f"--class {n}: no shipped probe (train one with jaxstyle probe first)")
         probes[cellpool.group_wnid(n)] = pr
+    if a.judge_folds and not a.judge_photos:
+        raise UsageError("--judge-folds needs --judge-photos")
     outs = {n: Path(a.out_dir) / f"{n}.npz" for n in names}
     for out in outs.values():
         if out.exists() and not a.force:
@@ -86,44 +94,68 @@ def main(argv: Sequence[str] | None = None) -> int:
             "features_seconds": round(secs, 1), "features_cached": cached, "labels": "image labels only; no mask"}
     heads = [cellpool.train(cells, n, jax.random.fold_in(jax.random.PRNGKey(a.seed), i), a.self_train,
                             a.hidden, a.steps, info) for i, n in enumerate(outs)]
-    heads = _with_judges(a, heads, params, meta, log)
-    for head, out in zip(heads, outs.values()):
-        images.atomic_write(out, lambda tmp, h=head: cellhead.save(h, tmp), force=True)
-        print(f"wrote {out}: cells per group {head.meta['counts']}, loss {head.meta['loss'][0]:.3f} -> "
-              f"{head.meta['loss'][1]:.3f}; patch judge rows per group {head.judge.meta['counts']}", file=sys.stderr)
+    for sub, judged in _with_judges(a, heads, params, meta, log).items():
+        for head, out in zip(judged, outs.values()):
+            out = out.parent / sub / out.name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            images.atomic_write(out, lambda tmp, h=head: cellhead.save(h, tmp), force=True)
+            print(f"wrote {out}: cells per group {head.meta['counts']}, loss {head.meta['loss'][0]:.3f} -> "
+                  f"{head.meta['loss'][1]:.3f}; patch judge rows per group {head.judge.meta['counts']}",
+                  file=sys.stderr)
     return 0
 
 
-def _with_judges(a, heads: list, params, meta, log) -> list:
-    """``heads`` each with its patch judge (:mod:`jaxstyle.select.heads.patchjudge`) trained on the pools' patches."""
+def _with_judges(a, heads: list, params, meta, log) -> dict[str, list]:
+    """``heads`` each with its patch judge (:mod:`jaxstyle.select.heads.patchjudge`) trained on the pools' patches
+    and, with ``--judge-photos``, the scored photos' (labels only), under ``""``. With ``--judge-folds`` also,
+    for each source of those photos, ``"without-<source>"``: the same heads with a judge that never saw it."""
     import dataclasses
-    import hashlib
 
     import jax
     import numpy as np
 
     from ..select.heads import cellpool, patchjudge
-    from ..transfer import mapfeatures
 
     targets = [h.meta["target_wnid"] for h in heads]
     items = [it for i, d in enumerate(a.data) for it in
              cellpool.choose(cellpool.read_pool(d), targets, a.judge_per_kind, np.random.default_rng([a.seed, i, 1]))]
+    t0 = time.time()
+    prs, cached = _patch_rows(a, heads, items, params, meta, log)
+    source: dict[str, str] = {}
+    if a.judge_photos:
+        photos = cellpool.scored_photos(a.judge_photos)
+        source = {it.id: src for it, src in photos}
+        more, more_cached = _patch_rows(a, heads, [it for it, _ in photos], params, meta, log)
+        prs, cached = [patchjudge.concat([p, q]) for p, q in zip(prs, more)], cached and more_cached
+    info = {"pools": list(a.data), "image_size": a.judge_size, "per_kind": a.judge_per_kind,
+            "photos": a.judge_photos, "features_seconds": round(time.time() - t0, 1), "features_cached": cached,
+            "labels": "image labels only; no mask"}
+    folds = {"": None, **({f"without-{s}": s for s in sorted(set(source.values()))} if a.judge_folds else {})}
+    out = {}
+    for name, held in folds.items():
+        out[name] = [dataclasses.replace(h, judge=patchjudge.train(
+            patchjudge.without(pr, lambda i, held=held: held is not None and source.get(i) == held), h.target,
+            jax.random.fold_in(jax.random.PRNGKey(a.seed), 100 + k), meta={**info, "held_out": held}))
+            for k, (h, pr) in enumerate(zip(heads, prs))]
+    return out
+
+
+def _patch_rows(a, heads: list, items: list, params, meta, log) -> tuple[list, bool]:
+    """Each head's :class:`patchjudge.PatchRows` of ``items``, read from ``--cache`` when there; and whether they were."""
+    import hashlib
+
+    from ..select.heads import cellpool, patchjudge
+    from ..transfer import mapfeatures
+
     keys = [cellpool.cache_key(items, [h.target, hashlib.sha256(h.weights[0][0].tobytes()).hexdigest()], a.judge_size,
                                0, a.seed, str(meta.get("sha256"))) for h in heads]
     paths = [Path(a.cache) / f"patches-{k}.npz" for k in keys]
-    t0, cached = time.time(), all(p.is_file() for p in paths)
-    if cached:
-        prs = [patchjudge.PatchRows.load(p) for p in paths]
-    else:
-        prs = patchjudge.extract(mapfeatures.vgg_params(params), items, heads, a.judge_size, a.batch, log)
-        for pr, p in zip(prs, paths):
-            pr.save(p)
-    info = {"pools": list(a.data), "image_size": a.judge_size, "per_kind": a.judge_per_kind,
-            "features_seconds": round(time.time() - t0, 1), "features_cached": cached,
-            "labels": "image labels only; no mask"}
-    return [dataclasses.replace(h, judge=patchjudge.train(pr, h.target, jax.random.fold_in(jax.random.PRNGKey(a.seed),
-                                                                                              100 + i), meta=info))
-            for i, (h, pr) in enumerate(zip(heads, prs))]
+    if all(p.is_file() for p in paths):
+        return [patchjudge.PatchRows.load(p) for p in paths], True
+    prs = patchjudge.extract(mapfeatures.vgg_params(params), items, heads, a.judge_size, a.batch, log)
+    for pr, p in zip(prs, paths):
+        pr.save(p)
+    return prs, False
 
 
 if __name__ == "__main__":

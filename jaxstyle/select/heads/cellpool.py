@@ -77,6 +77,22 @@ def _masked_pool(root: Path) -> list[Item]:
             if r.get("class") in wnids and r["name"] not in scored and (root / f"{r['name']}.jpg").is_file()]
 
 
+def scored_photos(data: str | Path) -> list[tuple[Item, str]]:
+    """The masked photos the map's evaluation scores under ``data`` (``../shared/data``;
+    :func:`jaxstyle.evaluate.loso.photos`) as items labelled by their class, each with its source: image
+    labels only, never their masks. Only a judge scored leave-one-source-out may learn from them."""
+    from ...evaluate import loso
+    from ..pools.masksplit import wnids as masked_wnids
+
+    wnids = masked_wnids()
+    try:
+        scored = loso.photos(Path(data))
+    except OSError as e:
+        raise JaxstyleError(f"{data}: not the shared data folder ({e.strerror or e}: {e.filename})") from None
+    return [(Item(f"{ph.source}:{ph.name}", wnids[ph.species], ph.photo), ph.source)
+            for ph in scored if ph.species in wnids and ph.photo.is_file()]
+
+
 @lru_cache(maxsize=1)
 def _ancestry() -> dict[str, frozenset]:
     """wnid -> itself and its ancestors among what ``class_groups.json`` and ``pool_synsets.json`` know."""

@@ -15,6 +15,7 @@ inside the cell head's ``.npz`` under ``judge/`` (:func:`cellhead.save`).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -77,6 +78,22 @@ class PatchRows:
         z, _ = artifact.load(path, "patch cache file")
         return cls([str(s) for s in z["ids"]], [int(k) for k in z["kinds"]], z["image"], z["feats"], z["mass"],
                    tuple(int(d) for d in z["dims"]))
+
+
+def concat(parts: Sequence[PatchRows]) -> PatchRows:
+    """One :class:`PatchRows` of ``parts`` (same ``dims``; image ids kept distinct by their offsets)."""
+    if len({p.dims for p in parts}) > 1:
+        raise JaxstyleError(f"patch rows of different layouts: {sorted({p.dims for p in parts})}")
+    offs = np.cumsum([0] + [len(p.ids) for p in parts])
+    return PatchRows([i for p in parts for i in p.ids], [k for p in parts for k in p.kinds],
+                     np.concatenate([p.image + o for p, o in zip(parts, offs)]),
+                     np.concatenate([p.feats for p in parts]), np.concatenate([p.mass for p in parts]), parts[0].dims)
+
+
+def without(pr: PatchRows, drop: Callable[[str], bool]) -> PatchRows:
+    """``pr`` less the patches of every image whose id ``drop`` names (the image list itself is kept)."""
+    keep = ~np.array([drop(i) for i in pr.ids], bool)[pr.image] if len(pr.image) else np.zeros(0, bool)
+    return dataclasses.replace(pr, image=pr.image[keep], feats=pr.feats[keep], mass=pr.mass[keep])
 
 
 def labels(pr: PatchRows) -> np.ndarray:
@@ -153,7 +170,8 @@ def cv_threshold(X: np.ndarray, y: np.ndarray, image: np.ndarray, groups: Sequen
     judged by a judge fitted on the others: chosen on the pools, never on a masked photo."""
     import jax
 
-    fold = np.random.default_rng(0).integers(0, folds, int(image.max()) + 1)[image]
+    k_fold, key = jax.random.split(key)
+    fold = np.asarray(jax.random.randint(k_fold, (int(image.max()) + 1,), 0, folds))[image]
     p = np.zeros(len(y), np.float32)
     for k, kk in enumerate(jax.random.split(key, folds)):
         tr, te = fold != k, fold == k
