@@ -9,13 +9,12 @@ then times the photos' VGG passes N at a time against one at a time (``--map-bat
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import common
 from jaxstyle import images
 from jaxstyle.cli.stylize_cli import add_map_variant, map_options
 from jaxstyle.transfer import learnedmap, locate, mapfeatures, objectmap
@@ -40,9 +39,7 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--photos", default="../shared/data/pets", help="folder of photos")
     p.add_argument("--glob", default="*.jpg", help="photo name pattern (dog_*.jpg: photos the class is in)")
     p.add_argument("--limit", type=int, default=10)
