@@ -56,8 +56,9 @@ def main(argv=None) -> int:
     params = mapfeatures.vgg_params(weights.load()[0], a.conv)
     probe = locate.class_probe(params, a.class_name)
     opts = {"size": a.size, "buckets": a.buckets, **(map_options(a) or {})}
-    cfg = locate.map_config(opts, a.class_name, params)
-    head = locate.class_head(a.class_name) if cfg.learned else None
+    cfg, head = locate.map_choice(opts, a.class_name, params)
+    if cfg.learned and head is None:
+        head = locate.class_head(a.class_name)
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | warm total s |")
     print("|---|---|---:|---:|---:|---:|---:|")
