@@ -5,9 +5,11 @@ Imported as ``from benchmarks import common`` by scripts run with ``python -m be
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -60,6 +62,22 @@ def versions() -> dict:
             v[p] = "absent"
     v["python"] = platform.python_version()
     return v
+
+
+def parser(doc: str, **kw) -> argparse.ArgumentParser:
+    """The script's parser, described by the first paragraph of its docstring ``doc``; first the CPU
+    line goes to stderr, so that every table names the machine it was measured on."""
+    print(f"cpu: {cpu_model()}", file=sys.stderr, flush=True)
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0], **kw)
+
+
+def child(code: str, *args, env: dict, unset: tuple[str, ...] = ()) -> str:
+    """The stdout of ``python -c code ROOT *args`` in a fresh process, with ``env`` added to the environment
+    and ``unset`` taken out, run in the repository root (``-c`` puts the working directory on the import path)."""
+    env = {k: v for k, v in dict(os.environ, **env).items() if k not in unset}
+    r = subprocess.run([sys.executable, "-c", code, str(ROOT), *map(str, args)], env=env,
+                       cwd=ROOT, capture_output=True, text=True, check=True)
+    return r.stdout
 
 
 def block(x):

@@ -35,3 +35,31 @@ def test_a_class_with_a_shipped_head_gets_the_learned_map_by_default():
     assert not locate.map_config(None, "horse", real).learned                        # no head ships for it
     assert not locate.map_config(None, "dog", _widths(conv3_4=8, conv4_4=8, conv5_4=8)).learned  # a tiny VGG
     assert not locate.map_config(None, None, real).learned
+
+
+def test_the_map_choice_is_the_heads_own_and_brings_its_head():
+    from jaxstyle.select.heads import cellhead
+
+    real = _widths(conv3_4=256, conv4_4=512, conv5_4=512)
+    tiny = _widths(conv3_4=8, conv4_4=8, conv5_4=8)
+    for name in ("dog", "cat", "horse", "emu"):
+        for params in (real, tiny):
+            cfg, head = locate.map_choice(None, name, params)
+            fields = cellhead.learned_fields(name, params)
+            assert (head is not None) == (fields is not None) == cfg.learned, (name, len(params["conv5_4"]["bias"]))
+    assert locate.map_choice({"learned": False}, "dog", real)[1] is None  # an option chose the path: nothing loaded
+
+
+def test_locate_many_loads_the_cell_head_once(monkeypatch):
+    from jaxstyle.select.heads import cellhead
+
+    real = _widths(conv3_4=256, conv4_4=512, conv5_4=512)
+    loads, seen = [], []
+    load = cellhead.load
+    monkeypatch.setattr(cellhead, "load", lambda path: loads.append(path) or load(path))
+    monkeypatch.setattr(locate, "class_probe", lambda params, name: None)
+    monkeypatch.setattr(locate.objectmap, "object_maps", lambda params, imgs, flt, pr, cfg, batch, head: seen.append(
+        head) or [{"map": np.zeros(img.shape[:2], np.float32), "presence": 1.0} for img in imgs])
+    photos = [np.zeros((40, 60, 3), np.float32)] * 2
+    rs = locate.locate_many(real, photos, "dog")
+    assert len(rs) == 2 and len(loads) == 1 and seen[0] is not None and seen[0].meta == load(loads[0]).meta

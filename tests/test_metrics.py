@@ -160,6 +160,15 @@ def test_map_is_resized_to_the_mask():
     assert metrics.map_iou(small, m, radius=2) == 1.0
 
 
+def test_a_map_is_resized_as_the_run_resizes_masks():
+    from jaxstyle.transfer.losses import resize
+
+    rng = np.random.default_rng(0)
+    m = (rng.random((40, 64)) > 0.5).astype(np.float32)
+    big = rng.random((90, 150)).astype(np.float32)  # shrunk: antialiased, as the run does
+    assert metrics.map_ap(big, m) == metrics.map_ap(np.asarray(resize(big, m.shape)), m)
+
+
 # ------------------------------------------------------------------ guided Gram (tiny VGG)
 def test_guided_gram_all_ones_equals_plain_gram(tiny):
     f = vgg.features(tiny, _photo(), layers=metrics.STYLE_LAYERS)

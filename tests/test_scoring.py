@@ -196,7 +196,7 @@ def test_rf_crop_and_contact_sheet():
     assert big.shape == (2 * size, 2 * size, 3)
     sheet = sheets.contact_sheet([img] * 5, [f"#{i}" for i in range(5)], cols=3, tile=32, title="t")
     assert sheet.dtype == np.uint8 and sheet.shape[1] == 3 * 32 + 4 * 4 and sheet.shape[0] > 2 * 32
-    fs = sheets.filter_sheet([img] * 2, "conv4_1", 7, [(1, 1), (2, 2)], [3.0, 1.0], [True, False], 64, tile=40)
+    fs = sheets.filter_sheet([img] * 2, "conv4_1", 7, [(1, 1), (2, 2)], [3.0, 1.0], [True, False], image_size=64, tile=40)
     assert fs.shape[2] == 3
 
 

@@ -482,6 +482,60 @@ def table(rows, cols) -> str:
     return head + body
 
 
+# each section's table, in the report's order: (column header, row key)
+COLUMNS = {
+    "a": [("size", "size"), ("implementation", "impl"), ("s / eval", "s_per_eval"), ("min", "min"),
+          ("vs PyTorch fp32", "vs_torch"), ("compile s", "compile_s"),
+          ("loss rel. diff vs --conv direct", "loss_rel_diff"), ("reps", "reps")],
+    "b": [("command", "command"), ("wall s", "wall_s"), ("PyTorch / this", "torch_over_this"),
+          ("final loss", "final_loss"), ("reps", "reps")],
+    "c": [("run", "run"), ("iterations to target", "iterations_to_target"), ("s to target", "s_to_target"),
+          ("s w/o compile", "s_to_target_no_compile"), ("speed-up", "speedup"),
+          ("speed-up w/o compile", "speedup_no_compile"), ("final loss", "final_loss"),
+          ("iterations run", "iterations_run")],
+    "g": [("run", "run"), ("iterations to target", "iterations_to_target"), ("s to target", "s_to_target"),
+          ("speed-up", "speedup"), ("final gain_obj", "final_gain"),
+          ("iterations to target loss", "iterations_to_target_loss"), ("s to target loss", "s_to_target_loss"),
+          ("speed-up (loss)", "speedup_loss"), ("final loss", "final_loss"), ("iterations run", "iterations_run"),
+          ("s run", "s_run"), ("s to bar", "s_to_bar"), ("speed-up (bar)", "speedup_bar")],
+    "d": [("implementation", "impl"), ("images/s", "images_per_s"), ("vs PyTorch fp32", "vs_torch"),
+          ("compile s", "compile_s"), ("reps", "reps")],
+    "s": [("solver", "solver"), ("budget s", "budget_s"), ("iterations", "iterations"), ("loss", "loss"),
+          ("budget w/o compile", "budget_no_compile_s"), ("iterations", "iterations_no_compile"),
+          ("loss w/o compile", "loss_no_compile"), ("s / iteration", "s_per_iteration")],
+    "l": [("loop", "loop"), ("s / iteration", "s_per_iteration"), ("speed-up", "speedup"),
+          ("compile s", "compile_s"), ("loss after", "loss_after"), ("reps", "reps")],
+    "x": [("variant", "variant"), ("compile s", "compile_s"), ("speed-up", "speedup"), ("s / eval", "s_per_eval"),
+          ("reps", "reps")],
+}
+
+
+def _headings(args) -> dict[str, str]:
+    """Each section's title and what it measured, above its table."""
+    return {
+        "a": "**(a) seconds per function evaluation** (value + gradient, Gatys: style conv1_1…conv5_1, content "
+             "conv4_2, TV; median of interleaved repeats; `vs torch` = PyTorch fp32 time / this time)\n",
+        "b": f"\n**(b) whole command wall time** (`stylize.py --method gatys --size {args.b_size} --iterations "
+             f"{args.b_iterations}` incl. start-up + compilation, subprocesses; `PyTorch/this` = PyTorch wall / "
+             "this wall, target ≥ 1.5; final loss = the full-size objective on each saved PNG)\n",
+        "c": f"\n**(c) time to the same full-resolution loss** ({args.c_size} px; target = the coarse-to-fine "
+             "run's final loss; times from the start of `stylize_iter`, compilation included / excluded; "
+             "target ≥ 3×)\n",
+        "g": f"\n**(g) time to the same object style gain** (`auto`, {args.g_size} px, {args.g_photo}; target = "
+             "the coarse-to-fine run's final `gain_obj` on the ground-truth object; times from the start of "
+             "`stylize_iter`, compilation included, metric time excluded; target ≥ 3×)\n",
+        "d": f"\n**(d) scoring throughput** ({args.d_size} px, batch {args.d_batch}, forward to conv5_1 + "
+             "per-filter max/argmax/mean of conv4_1 and conv5_1, random images; target ≥ 1.0×)\n",
+        "s": f"\n**(s) solvers: loss after the same wall time** ({args.s_size} px; budget = the projected "
+             "L-BFGS run's time)\n",
+        "l": f"\n**(l) L-BFGS chunk: one `lax.fori_loop` program (before 9823962) vs one jitted step per iteration "
+             f"(now)** ({args.l_size} px, same {args.l_its} iterations from the same state; asynchronous dispatch, "
+             "one host sync per chunk)\n",
+        "x": f"\n**(x) compile time of value+grad** ({args.x_size} px): weights and targets closed over (before "
+             "f3271f1: embedded as constants in the program) vs passed as arguments (now)\n",
+    }
+
+
 def report(res, info, args) -> str:
     md = [f"### jaxstyle benchmarks ({'quick' if args.quick else 'full'})\n",
           f"- machine: {info['cpu']}; JAX {info['jax']} / jaxlib {info['jaxlib']} on {info['jax_devices']}"
@@ -489,63 +543,16 @@ def report(res, info, args) -> str:
           f"{' (' + str(info.get('torch_threads')) + ' threads)' if torch is not None else ''}; python {info['python']}",
           f"- load average at start {res['load_start']}, at end {res['load_end']}; total {res['total_s']:.0f} s",
           f"- command: `{' '.join(['python'] + sys.argv)}`\n"]
-    if "a" in res:
-        md.append("**(a) seconds per function evaluation** (value + gradient, Gatys: style conv1_1…conv5_1, content "
-                  "conv4_2, TV; median of interleaved repeats; `vs torch` = PyTorch fp32 time / this time)\n")
-        md.append(table(res["a"], [("size", "size"), ("implementation", "impl"), ("s / eval", "s_per_eval"),
-                                   ("min", "min"), ("vs PyTorch fp32", "vs_torch"), ("compile s", "compile_s"),
-                                   ("loss rel. diff vs --conv direct", "loss_rel_diff"), ("reps", "reps")]))
-    if "b" in res:
-        md.append(f"\n**(b) whole command wall time** (`stylize.py --method gatys --size {args.b_size} --iterations "
-                  f"{args.b_iterations}` incl. start-up + compilation, subprocesses; `PyTorch/this` = PyTorch wall / "
-                  "this wall, target ≥ 1.5; final loss = the full-size objective on each saved PNG)\n")
-        md.append(table(res["b"], [("command", "command"), ("wall s", "wall_s"), ("PyTorch / this", "torch_over_this"),
-                                   ("final loss", "final_loss"), ("reps", "reps")]))
-    if "c" in res:
-        md.append(f"\n**(c) time to the same full-resolution loss** ({args.c_size} px; target = the coarse-to-fine "
-                  "run's final loss; times from the start of `stylize_iter`, compilation included / excluded; "
-                  "target ≥ 3×)\n")
-        md.append(table(res["c"], [("run", "run"), ("iterations to target", "iterations_to_target"),
-                                   ("s to target", "s_to_target"), ("s w/o compile", "s_to_target_no_compile"),
-                                   ("speed-up", "speedup"), ("speed-up w/o compile", "speedup_no_compile"),
-                                   ("final loss", "final_loss"), ("iterations run", "iterations_run")]))
-    if "g" in res:
-        md.append(f"\n**(g) time to the same object style gain** (`auto`, {args.g_size} px, {args.g_photo}; target = "
-                  "the coarse-to-fine run's final `gain_obj` on the ground-truth object; times from the start of "
-                  "`stylize_iter`, compilation included, metric time excluded; target ≥ 3×)\n")
-        md.append(table(res["g"], [("run", "run"), ("iterations to target", "iterations_to_target"),
-                                   ("s to target", "s_to_target"), ("speed-up", "speedup"),
-                                   ("final gain_obj", "final_gain"),
-                                   ("iterations to target loss", "iterations_to_target_loss"),
-                                   ("s to target loss", "s_to_target_loss"), ("speed-up (loss)", "speedup_loss"),
-                                   ("final loss", "final_loss"), ("iterations run", "iterations_run"),
-                                   ("s run", "s_run"), ("s to bar", "s_to_bar"), ("speed-up (bar)", "speedup_bar")]))
-        md.append(f"\nBar = {BAR:g} × the single-scale loop's best `gain_obj` = {res['g'][0]['bar']:.3f} (it runs "
-                  "until it has the targets and its best gain has not risen by 0.005 for 15 iterations).\n")
-        md.append("\n`gain_obj`/loss by iteration at the full-size level: " + "; ".join(
-            f"{r['run']}: {r['gain_trace']}" for r in res["g"]) + "\n")
-    if "d" in res:
-        md.append(f"\n**(d) scoring throughput** ({args.d_size} px, batch {args.d_batch}, forward to conv5_1 + "
-                  "per-filter max/argmax/mean of conv4_1 and conv5_1, random images; target ≥ 1.0×)\n")
-        md.append(table(res["d"], [("implementation", "impl"), ("images/s", "images_per_s"),
-                                   ("vs PyTorch fp32", "vs_torch"), ("compile s", "compile_s"), ("reps", "reps")]))
-    if "s" in res:
-        md.append(f"\n**(s) solvers: loss after the same wall time** ({args.s_size} px; budget = the projected "
-                  "L-BFGS run's time)\n")
-        md.append(table(res["s"], [("solver", "solver"), ("budget s", "budget_s"), ("iterations", "iterations"),
-                                   ("loss", "loss"), ("budget w/o compile", "budget_no_compile_s"),
-                                   ("iterations", "iterations_no_compile"), ("loss w/o compile", "loss_no_compile"),
-                                   ("s / iteration", "s_per_iteration")]))
-    if "l" in res:
-        md.append(f"\n**(l) L-BFGS chunk: one `lax.fori_loop` program (before 9823962) vs one jitted step per iteration (now)** ({args.l_size} px, "
-                  f"same {args.l_its} iterations from the same state; asynchronous dispatch, one host sync per chunk)\n")
-        md.append(table(res["l"], [("loop", "loop"), ("s / iteration", "s_per_iteration"), ("speed-up", "speedup"),
-                                   ("compile s", "compile_s"), ("loss after", "loss_after"), ("reps", "reps")]))
-    if "x" in res:
-        md.append(f"\n**(x) compile time of value+grad** ({args.x_size} px): weights and targets closed over (before "
-                  "f3271f1: embedded as constants in the program) vs passed as arguments (now)\n")
-        md.append(table(res["x"], [("variant", "variant"), ("compile s", "compile_s"), ("speed-up", "speedup"),
-                                   ("s / eval", "s_per_eval"), ("reps", "reps")]))
+    headings = _headings(args)
+    for key, cols in COLUMNS.items():
+        if key in res:
+            md.append(headings[key])
+            md.append(table(res[key], cols))
+            if key == "g":
+                md.append(f"\nBar = {BAR:g} × the single-scale loop's best `gain_obj` = {res['g'][0]['bar']:.3f} (it runs "
+                          "until it has the targets and its best gain has not risen by 0.005 for 15 iterations).\n")
+                md.append("\n`gain_obj`/loss by iteration at the full-size level: " + "; ".join(
+                    f"{r['run']}: {r['gain_trace']}" for r in res["g"]) + "\n")
     return "\n".join(md) + "\n"
 
 

@@ -14,7 +14,6 @@ per plan, how much sooner than the single-scale loop it reached its own final ga
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -68,9 +67,7 @@ def bar_speedup(run, single, bar: float) -> str:
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("photo", type=Path)
     p.add_argument("style", type=Path)
     p.add_argument("--method", default="auto", choices=("auto", "gatys"))

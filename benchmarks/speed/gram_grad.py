@@ -11,8 +11,6 @@ preset's weights, Winograd as the CPU default) with each, alternated.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 
 from benchmarks import common  # sets the CPU XLA flags before JAX starts
 from benchmarks.common import timed
@@ -49,9 +47,7 @@ def whole_objective(size: int, product):
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--size", type=int, default=384, help="long side of the (16:9) photo")
     p.add_argument("--reps", type=int, default=15)
     a = p.parse_args(argv)

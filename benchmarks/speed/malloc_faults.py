@@ -12,14 +12,9 @@ kernel (system) CPU seconds. Settings alternate within each round.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmarks import common
 
 CHILD = r"""
 import json, resource, statistics, sys, time
@@ -50,16 +45,12 @@ print(json.dumps({"ms": 1e3 * statistics.median(ts), "faults": (r1.ru_minflt - r
 
 
 def one(impl: str, switch: str, size: int, reps: int) -> dict:
-    env = dict(os.environ, JAXSTYLE_MALLOC=switch, JAXSTYLE_COMPILATION_CACHE="0")
-    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), impl, str(size), str(reps)], env=env, cwd=ROOT,
-                       capture_output=True, text=True, check=True)  # run in the repository root: ``-c`` puts the working directory on the import path
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    out = common.child(CHILD, impl, size, reps, env={"JAXSTYLE_MALLOC": switch, "JAXSTYLE_COMPILATION_CACHE": "0"})
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--reps", type=int, default=8)
@@ -74,13 +65,13 @@ def main(argv=None) -> int:
     for _ in range(a.rounds):
         for key in rows:
             rows[key].append(one(key[0], key[1], a.size, a.reps))
-            print(key, rows[key][-1], file=sys.stderr, flush=True)
+            common.log(key, rows[key][-1])
     print(f"| value + gradient at {a.size} px | allocator | ms per round | page faults | system s |\n|---|---|---|---:|---:|")
     for (impl, s), rs in rows.items():
         print(f"| {impl} | {'kept (`keep_freed_memory`)' if s == '1' else 'glibc default'} | "
               + " / ".join(f"{r['ms']:.0f}" for r in rs) + f" | {max(r['faults'] for r in rs):,.0f} | "
               + f"{max(r['sys_s'] for r in rs):.3f} |")
-    print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"\nload average at the end: {common.loadavg()}")
     return 0
 
 

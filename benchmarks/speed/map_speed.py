@@ -9,13 +9,12 @@ then times the photos' VGG passes N at a time against one at a time (``--map-bat
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks import common
 from jaxstyle import images
 from jaxstyle.cli.stylize_cli import add_map_variant, map_options
 from jaxstyle.transfer import learnedmap, locate, mapfeatures, objectmap
@@ -40,9 +39,7 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--photos", default="../shared/data/pets", help="folder of photos")
     p.add_argument("--glob", default="*.jpg", help="photo name pattern (dog_*.jpg: photos the class is in)")
     p.add_argument("--limit", type=int, default=10)
@@ -59,8 +56,9 @@ def main(argv=None) -> int:
     params = mapfeatures.vgg_params(weights.load()[0], a.conv)
     probe = locate.class_probe(params, a.class_name)
     opts = {"size": a.size, "buckets": a.buckets, **(map_options(a) or {})}
-    cfg = locate.map_config(opts, a.class_name, params)
-    head = locate.class_head(a.class_name) if cfg.learned else None
+    cfg, head = locate.map_choice(opts, a.class_name, params)
+    if cfg.learned and head is None:
+        head = locate.class_head(a.class_name)
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
     print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | warm total s |")
     print("|---|---|---:|---:|---:|---:|---:|")

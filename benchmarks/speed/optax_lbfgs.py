@@ -100,10 +100,7 @@ def loss_at(pts, t, start, clock=0):
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = common.parser(__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--size", type=int, default=384, help="long side in pixels")
     p.add_argument("--seconds", type=float, default=90.0, help="iteration budget per solver (compilation excluded)")
     p.add_argument("--order", default="projected,optax-projected,optax-clip", help="solvers, in run order")

@@ -10,13 +10,12 @@ with each pooling. The gradient of ``reduce_window`` is XLA's ``select_and_scatt
 """
 from __future__ import annotations
 
-import argparse
-import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks import common
 from benchmarks.common import timed
 from jaxstyle.model import vgg, weights
 
@@ -37,9 +36,7 @@ def objective(params):
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--size", type=int, default=384, help="long side of the (4:3) input")
     p.add_argument("--reps", type=int, default=10)
     a = p.parse_args(argv)

@@ -14,14 +14,9 @@ and ``--first`` iterations.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
-import sys
 import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmarks import common
 
 CHILD = r"""
 import sys, time
@@ -63,9 +58,7 @@ lap(f"{first} iteration(s)")
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--iterations", type=int, default=100, help="the run's planned iterations (picks the kernels)")
     p.add_argument("--first", type=int, default=1, help="iterations actually run")
@@ -74,18 +67,16 @@ def main(argv=None) -> int:
     p.add_argument("--cache-dir", default=None, help="default: a new temporary directory")
     a = p.parse_args(argv)
     cache = a.cache_dir or tempfile.mkdtemp(prefix="jaxstyle-startup-")
-    env = dict(os.environ, JAXSTYLE_COMPILATION_CACHE="0" if a.cold else "1", JAXSTYLE_COMPILATION_CACHE_DIR=cache)
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    env = {"JAXSTYLE_COMPILATION_CACHE": "0" if a.cold else "1", "JAXSTYLE_COMPILATION_CACHE_DIR": cache}
     runs = []
     for _ in range(a.runs):
-        r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(a.size), str(a.iterations), str(a.first)],
-                           env=env, cwd=ROOT, capture_output=True, text=True, check=True)  # run in the repository root: ``-c`` puts the working directory on the import path
-        runs.append([line.split("\t") for line in r.stdout.strip().splitlines()])
+        out = common.child(CHILD, a.size, a.iterations, a.first, env=env, unset=("JAX_COMPILATION_CACHE_DIR",))
+        runs.append([line.split("\t") for line in out.strip().splitlines()])
     print(f"| phase | s, run 1{' (fills the cache)' if not a.cold else ''} … run {a.runs} |\n|---|---|")
     for i, (name, _) in enumerate(runs[0]):
         print(f"| {name} | " + " / ".join(run[i][1] for run in runs) + " |")
     print("| total | " + " / ".join(f"{sum(float(t) for _, t in run):.2f}" for run in runs) + " |")
-    print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"\nload average at the end: {common.loadavg()}")
     return 0
 
 

@@ -12,13 +12,12 @@ off this table.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
 import time
 
-import jaxstyle  # noqa: F401  (CPU XLA flags before JAX starts)
+from benchmarks import common  # sets the CPU XLA flags before JAX starts
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -43,9 +42,7 @@ def _direct(x, k):
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--size", type=int, default=256, help="network input size in px (default 256)")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--reps", type=int, default=7)

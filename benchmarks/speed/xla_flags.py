@@ -11,13 +11,7 @@ compiled by ``jax.jit`` without the package's compiler options. Add settings wit
 """
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from benchmarks import common
 
 DEFAULT_SETTINGS = (
     "",
@@ -47,17 +41,13 @@ print(first, statistics.median(ts))
 
 def one(flags: str, size: int, reps: int) -> tuple[float, float]:
     """(compile + first evaluation, median evaluation) in seconds, in a fresh process."""
-    env = dict(os.environ, XLA_FLAGS=flags, JAXSTYLE_COMPILATION_CACHE="0")
-    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(size), str(reps)], env=env, cwd=ROOT,
-                       capture_output=True, text=True, check=True)  # run in the repository root: ``-c`` puts the working directory on the import path
-    first, median = r.stdout.split()[-2:]
+    out = common.child(CHILD, size, reps, env={"XLA_FLAGS": flags, "JAXSTYLE_COMPILATION_CACHE": "0"})
+    first, median = out.split()[-2:]
     return float(first), float(median)
 
 
 def main(argv=None) -> int:
-    from jaxstyle.machine import cpu_line
-    print(f"cpu: {cpu_line()}", file=sys.stderr, flush=True)
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = common.parser(__doc__)
     p.add_argument("--size", type=int, default=384)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--reps", type=int, default=9)
@@ -68,12 +58,12 @@ def main(argv=None) -> int:
     for _ in range(a.rounds):
         for s in settings:
             times[s].append(one(s, a.size, a.reps))
-            print(f"{s or '(default)'}: {times[s][-1][1] * 1e3:.0f} ms", file=sys.stderr, flush=True)
+            common.log(f"{s or '(default)'}: {times[s][-1][1] * 1e3:.0f} ms")
     print(f"| XLA_FLAGS | value + gradient at {a.size} px, ms per round | compile + first evaluation, s |\n|---|---|---|")
     for s, ts in times.items():
         print(f"| `{s}` |" if s else "| (default) |", " / ".join(f"{t[1] * 1e3:.0f}" for t in ts), "|",
               " / ".join(f"{t[0]:.2f}" for t in ts), "|")
-    print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"\nload average at the end: {common.loadavg()}")
     return 0
 
 

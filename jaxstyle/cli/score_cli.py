@@ -158,8 +158,8 @@ def write_sheets(pool, state, scores, which: Mapping[str, Sequence[int]], size: 
                 continue
             rows = [list(s.top_idx[f]).index(i) for i in idx]
             sheet = filter_sheet([imgs[state.ids[i]] for i in idx], l, int(f), s.top_pos[f][rows],
-                                     s.top_val[f][rows], [state.positive[i] for i in idx], size,
-                                     {"purity": float(s.purity[f]), "AP": float(s.ap[f]),
+                                     s.top_val[f][rows], [state.positive[i] for i in idx], image_size=size,
+                                     scores={"purity": float(s.purity[f]), "AP": float(s.ap[f]),
                                       "SI": float(s.selectivity[f])})
             save_image(sheet, out_dir / f"{l}_{int(f):03d}.png", force=force)
             n += 1

@@ -150,7 +150,7 @@ def top_sheets(doc: Mapping, wanted: Mapping[str, Sequence[int]], log: Callable[
         vals = [float(e["value"]) for e in es]
         if cls and all(e["id"] in labels for e in es):
             out[(layer, i)] = sheets.filter_sheet(crops, layer, i, [e["pos"] for e in es], vals,
-                                               [labels[e["id"]] for e in es], size,
+                                               [labels[e["id"]] for e in es], image_size=size,
                                                scores=filter_scores(doc, layer, i))
         else:  # class membership unknown: value captions only
             out[(layer, i)] = sheets.contact_sheet([sheets.rf_crop(im, layer, e["pos"], size) for im, e in zip(crops, es)],
@@ -201,7 +201,7 @@ def _check_out(out: Path, wanted: Mapping[str, Sequence[int]], sheets: bool, for
 
 
 def render(params: Mapping, wanted: Mapping[str, Sequence[int]], out_dir: str | os.PathLike, config,
-           seed: int, doc: Mapping | None = None, sheets: bool = True, force: bool = False,
+           seed: int, *, doc: Mapping | None = None, sheets: bool = True, force: bool = False,
            command: str = "visualize_filters.py", log: Callable[..., Any] = print) -> dict:
     """Write the images, sheets and ``index.md`` of ``wanted`` filters into ``out_dir``."""
     import jax
@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     params, _ = weights.load(a.weights)
     command = "python scripts/visualize_filters.py " + " ".join(
         f'"{x}"' if (" " in x or not x) else x for x in (argv if argv is not None else sys.argv[1:]))
-    res = render(params, wanted, a.out, config, a.seed, doc, sheets=not a.no_sheets, force=a.force,
+    res = render(params, wanted, a.out, config, a.seed, doc=doc, sheets=not a.no_sheets, force=a.force,
                  command=command)
     print(f"wrote {res['index']} ({len(res['rows'])} filters, {res['seconds']:.1f}s)")
     print(f'--filters "{res["filters"]}"')

@@ -31,6 +31,7 @@ from scipy import ndimage
 
 from ..model import vgg
 from ..errors import JaxstyleError
+from ..transfer.losses import resize
 
 STYLE_LAYERS: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1")
 BAND_FRACTION = 0.02  # erosion/dilation radius, as a fraction of the long side
@@ -318,7 +319,7 @@ def _map_and_labels(object_map, mask, radius: int | None) -> tuple[np.ndarray, n
     m = _plane(mask, "mask")
     om = _plane(object_map, "object map")
     if om.shape != m.shape:
-        om = np.asarray(jax.image.resize(jnp.asarray(om), m.shape, "bilinear"))
+        om = np.asarray(resize(om, m.shape))
     obj, bg = regions(m, 0 if radius is None else radius)
     keep = obj | bg
     return om[keep].astype(np.float64), obj[keep]

@@ -210,15 +210,8 @@ class VGG19(nn.Module):
         return out
 
 
-def apply(
-    params: Mapping,
-    x: jax.Array,
-    layers: Sequence[str],
-    pooling: str = "max",
-    dtype=jnp.float32,
-    preact: bool = False,
-    valid: Sequence[jax.Array] | None = None,
-) -> dict[str, jax.Array]:
+def apply(params: Mapping, x: jax.Array, layers: Sequence[str], pooling: str = "max", dtype=jnp.float32,
+          preact: bool = False, valid: Sequence[jax.Array] | None = None) -> dict[str, jax.Array]:
     """Run preprocessed NHWC input through :class:`VGG19` up to the deepest of ``layers``.
 
     ``valid`` (a padded image): one (H_b, W_b) 0/1 mask per block's resolution
@@ -266,13 +259,8 @@ def _features_jit(params, images, layers, pooling, dtype):
     return apply(params, preprocess(images), layers, pooling, dtype)
 
 
-def features(
-    params: Mapping,
-    images: jax.Array,
-    layers: Sequence[str],
-    pooling: str = "max",
-    dtype=jnp.float32,
-) -> dict[str, jax.Array]:
+def features(params: Mapping, images: jax.Array, layers: Sequence[str], pooling: str = "max",
+             dtype=jnp.float32) -> dict[str, jax.Array]:
     """Jitted: RGB images in [0, 255], (N, H, W, 3) or (H, W, 3) -> {layer: activations}."""
     images = jnp.asarray(images, jnp.float32)
     squeeze = images.ndim == 3

@@ -113,8 +113,10 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
                 selected: Mapping[str, Sequence[int]] | None = None, map_options: Mapping | None = None,
                 batch: int = 1) -> list[dict]:
     """:func:`locate` of each photo, their VGG passes ``batch`` photos at a time (one program per size)."""
-    cfg = map_config(map_options, class_name if filters is None else None, params)
-    head = class_head(class_name) if (cfg.learned or cfg.gate > 0) else None
+    cfg, chosen = map_choice(map_options, class_name if filters is None else None, params)
+    head = None
+    if cfg.learned or cfg.gate > 0:
+        head = chosen if chosen is not None else class_head(class_name)
     if cfg.learned:
         pr = class_probe(params, class_name) if cfg.judge in ("probe", "either") else None
         rs = objectmap.object_maps(params, [at_long_side(c, cfg.size) for c in contents], None, pr, cfg, batch, head)
@@ -146,12 +148,28 @@ def map_config(map_options: Mapping | None, class_name: str | None = None, param
     cell head ships and fits the weights gets the learned map with its shipped choice
     (:func:`jaxstyle.select.heads.cellhead.learned_fields`) under the options; any other class, the probe map.
     """
+    return map_choice(map_options, class_name, params)[0]
+
+
+def map_choice(map_options: Mapping | None, class_name: str | None = None, params=None):
+    """(:func:`map_config`'s config, the cell head that chose the learned map or None): a caller that runs the
+    learned map uses the head loaded for the choice instead of loading it again.
+
+    The choice is :func:`jaxstyle.select.heads.cellhead.learned_fields`' (the class's shipped choice and
+    head, and a head that fits ``params``), made from its parts so that the head comes back with it.
+    """
     from ..select.heads import cellhead
 
     opts = dict(map_options or {})
+    head = None
     if class_name and params is not None and not any(k in opts for k in PROBE_MAP_KEYS):
-        opts = {**(cellhead.learned_fields(class_name, params) or {}), **opts}
-    return objectmap.MapConfig(**{"size": MAP_SIZE, **opts})
+        fields = cellhead.map_fields(class_name)
+        head = cellhead.shipped(class_name) if fields else None
+        if head is not None and cellhead.fits(head, params):
+            opts = {**fields, **opts}
+        else:
+            head = None
+    return objectmap.MapConfig(**{"size": MAP_SIZE, **opts}), head
 
 
 def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog", filters=None,

@@ -57,9 +57,11 @@ def gram(f: jax.Array, mask: jax.Array | None = None, channels: jax.Array | Sequ
 def resize(a: jax.Array, shape: tuple[int, int]) -> jax.Array:
     """Antialiased linear resize of ``a`` (H, W, ...) as float32 to ``shape`` (h, w); area-like when shrinking.
 
-    The one resize of arrays in a run, images and masks alike (photos given as arrays, images
-    between scales, masks to feature maps, object maps to the output). A photo given by path
-    is resized once decoded (:func:`jaxstyle.images.resize_long_side`).
+    The resize of arrays in a run, images and masks alike (photos given as arrays, images
+    between scales, masks to feature maps, object maps to the output and to a mask that scores
+    them). A photo given by path is resized once decoded (:func:`jaxstyle.images.resize_long_side`);
+    the object map's host stages resize their masks with :func:`jaxstyle.transfer.grabcut.resized`
+    and GrabCut's picture with :func:`jaxstyle.transfer.grabcut.grabcut_image` (OpenCV).
     """
     a = jnp.asarray(a, jnp.float32)
     if a.shape[:2] == tuple(shape):

@@ -278,13 +278,10 @@ def _map_crop(params: Mapping, rgb: np.ndarray, box: tuple[int, int, int, int], 
               cfg: MapConfig) -> tuple[np.ndarray, float] | None:
     """Stages 1-3 on the square ``box`` of ``rgb`` upsampled to ``size``: (its map (crop's h, w) bool,
     presence), or None when the class is not found there."""
-    import cv2
-
     y0, y1, x0, x1 = box
     side = max(y1 - y0, x1 - x0)
     k = cfg.size / side
-    crop = cv2.resize(rgb[y0:y1, x0:x1], (max(8, round((x1 - x0) * k)), max(8, round((y1 - y0) * k))),
-                      interpolation=cv2.INTER_LINEAR)
+    crop = resized(rgb[y0:y1, x0:x1], (max(8, round((y1 - y0) * k)), max(8, round((x1 - x0) * k))))
     # GrabCut at the first look's pixel density: the upsampled crop holds no finer colour detail
     dense = replace(cfg, grabcut_side=max(8, round(cfg.grabcut_side * side / max(rgb.shape[:2]))))
     s2 = seeded(crop, features(params, crop, None, cfg.buckets), probe, dense)

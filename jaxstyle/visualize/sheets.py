@@ -91,7 +91,7 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
 
 
 def filter_sheet(images: Sequence[np.ndarray], layer: str, filt: int, positions: Sequence[Sequence[int]],
-                 values: Sequence[float], in_class: Sequence[bool], image_size: int,
+                 values: Sequence[float], in_class: Sequence[bool], *, image_size: int,
                  scores: dict[str, float] | None = None, tile: int = 128) -> np.ndarray:
     """Top-k sheet of one filter: each image cropped to its max unit's receptive field,
     captioned with its activation and a mark (+ in class, - not)."""
