@@ -23,8 +23,9 @@ class MapConfig:
     seed: int = 0              # GrabCut's colour-model start: the same photo gives the same map
     feather: float = 0.01      # soft edge width, as a fraction of the long side
     edge: str = "blur"         # the finish's soft edge: "blur" (Gaussian, ``feather`` wide) or "matte" (matte.py:
-                               # pymatting's alpha on the photo in a band around the outline of map >= 0.5)
-    band: float = 0.01         # matte: the trimap's unknown band, this share of the long side on each side of the outline
+                               # pymatting's alpha on the photo in a band around the outline of map >= 0.5;
+                               # not the default: docs/RESULTS.md, "The map's edge")
+    band: float = 0.003        # matte: the unknown band each side of the outline, share of the long side (2 px at 512)
     matte: str = "cf"          # matte: pymatting's estimator (matte.ESTIMATORS; "cf": closed-form matting)
     min_evidence: float = 0.2  # below this presence the class is "not found"
     zoom_below: float = 0.7    # closer look when the sure object's crop is <= this share of the long side (0: never)
