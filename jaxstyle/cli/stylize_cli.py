@@ -159,7 +159,7 @@ def _add_map(p: ArgumentParser) -> None:
 def add_map_edge(p: ArgumentParser) -> None:
     p.add_argument("--map-edge", choices=["blur", "matte"], default=None,
                    help="auto: the map's soft edge: blur (a Gaussian ramp across the outline) or matte (pymatting's "
-                        "closed-form alpha on the photo near the outline; docs/METHOD.md, 'Edge'); default: the map's own")
+                        "closed-form alpha on the photo near the outline; docs/METHOD.md, 'The map's edge'); default blur")
 
 
 def add_map_variant(p: ArgumentParser) -> None:
