@@ -88,3 +88,17 @@ def test_object_map_with_the_matte_is_the_blurred_map_matted(tiny_params):
     mat = om.object_map(tiny_params, img, flt, None, replace(cfg, edge="matte", band=0.05))["map"]
     assert np.array_equal(mat, matte.matted(img, blur, 0.05))
     assert not np.array_equal(mat, blur)
+
+
+def test_refine_with_the_matte_follows_the_photo_and_keeps_the_strokes():
+    from jaxstyle.transfer import grabcut
+
+    rgb, mask, a_true = _scene()
+    cfg = MapConfig(size=128)
+    stroke = np.zeros(mask.shape, bool)
+    stroke[44:52, 2:10] = True                              # a remove stroke in the background
+    blur = grabcut.refine(rgb, mask, remove=stroke, cfg=cfg)
+    mat = grabcut.refine(rgb, mask, remove=stroke, cfg=replace(cfg, edge="matte", band=0.06))
+    assert (mat[stroke] == 0).all()
+    band = matte.trimap(mat >= 0.5, 0.06) == 0.5
+    assert np.abs(mat - a_true)[band].mean() < np.abs(blur - a_true)[band].mean()
