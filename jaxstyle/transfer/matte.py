@@ -78,8 +78,9 @@ def _estimate(img: np.ndarray, tri: np.ndarray, estimator: str) -> np.ndarray:
 
 def matted(rgb: np.ndarray, soft: np.ndarray, band: float, estimator: str = "cf") -> np.ndarray:
     """The map ``soft`` (H, W) in [0, 1] with its edge matted on ``rgb``: the trimap of ``soft >= 0.5``
-    (:func:`trimap`) and its :func:`alpha`. An empty or full map is returned as it is."""
-    mask = np.asarray(soft) >= 0.5
-    if not mask.any() or mask.all():
+    (:func:`trimap`) and its :func:`alpha`. A map whose trimap has no sure object or no sure background
+    (empty, full, or thinner than the band) is returned as it is."""
+    tri = trimap(np.asarray(soft) >= 0.5, band)
+    if not (tri == 1).any() or not (tri == 0).any():
         return np.asarray(soft, np.float32)
-    return alpha(rgb, trimap(mask, band), estimator)
+    return alpha(rgb, tri, estimator)
