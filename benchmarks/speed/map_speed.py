@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Seconds per object map at 512 px on this machine, by stage: VGG pass, regions + GrabCut, closer look.
+"""Seconds per object map at 512 px on this machine, by stage: VGG pass, regions + GrabCut, closer look, edge.
 
     python -m benchmarks.speed.map_speed --photos ../shared/data/pets --limit 10 --class dog
 
@@ -16,26 +16,32 @@ import numpy as np
 
 from benchmarks import common
 from jaxstyle import images
-from jaxstyle.cli.stylize_cli import add_map_variant, map_options
-from jaxstyle.transfer import learnedmap, locate, mapfeatures, objectmap
+from jaxstyle.cli.stylize_cli import add_map_edge, add_map_variant, map_options
+from jaxstyle.transfer import grabcut, learnedmap, locate, mapfeatures, matte, objectmap
 from jaxstyle.model import weights
 
 
 def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
     """Wall seconds of the map's VGG pass (blocking until done), its host stages (regions, GrabCut; the
-    learned map: the cell head, the probe's judgement and GrabCut) and its closer look (0 unless the photo gets one: a second
-    VGG pass and GrabCut on a crop; never for the learned map)."""
+    learned map: the cell head, the probe's judgement and GrabCut), its closer look (0 unless the photo gets one: a second
+    VGG pass and GrabCut on a crop; never for the learned map) and its matted edge (0 with ``edge="blur"``)."""
+    img = np.asarray(img, np.float32)
     t0 = time.perf_counter()
-    c = mapfeatures.features(params, np.asarray(img, np.float32), buckets=cfg.buckets, hyper=cfg.learned)
+    c = mapfeatures.features(params, img, buckets=cfg.buckets, hyper=cfg.learned)
     t1 = time.perf_counter()
     if cfg.learned:
-        learnedmap.learned_map(np.asarray(img, np.float32), c, head, cfg, probe)
-        return {"vgg": t1 - t0, "host": time.perf_counter() - t1, "closer": 0.0}
-    s, first = objectmap.first_look(np.asarray(img, np.float32), c, probe, cfg)
-    t2 = time.perf_counter()
-    if probe is not None:
-        objectmap.closer_look(params, np.asarray(img, np.float32), s, first, probe, cfg)
-    return {"vgg": t1 - t0, "host": t2 - t1, "closer": time.perf_counter() - t2}
+        m = learnedmap.learned_map(img, c, head, cfg, probe)[0]
+        t2 = t3 = time.perf_counter()
+    else:
+        s, m = objectmap.first_look(img, c, probe, cfg)
+        t2 = time.perf_counter()
+        if probe is not None:
+            closer = objectmap.closer_look(params, img, s, m, probe, cfg)
+            m = m if closer is None else grabcut.soft_edge(closer, img.shape[:2], cfg)
+        t3 = time.perf_counter()
+    if cfg.edge == "matte":
+        matte.matted(img, m, cfg.band, cfg.matte)
+    return {"vgg": t1 - t0, "host": t2 - t1, "closer": t3 - t2, "edge": time.perf_counter() - t3}
 
 
 def main(argv=None) -> int:
@@ -52,6 +58,7 @@ def main(argv=None) -> int:
     p.add_argument("--probe-map", action="store_true",
                    help="time the probe map (stylize --probe-map) instead of the class's default map")
     add_map_variant(p)
+    add_map_edge(p)
     a = p.parse_args(argv)
     params = mapfeatures.vgg_params(weights.load()[0], a.conv)
     probe = locate.class_probe(params, a.class_name)
@@ -60,8 +67,8 @@ def main(argv=None) -> int:
     if cfg.learned and head is None:
         head = locate.class_head(a.class_name)
     paths = sorted(Path(a.photos).glob(a.glob))[: a.limit]
-    print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | warm total s |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| photo | size | cold s (whole map) | warm: VGG s | regions + GrabCut s | closer look s | edge s | warm total s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     totals = []
     for path in paths:
         img = np.asarray(images.load_image(path, a.size), np.float32)
@@ -71,7 +78,7 @@ def main(argv=None) -> int:
         st = stages(params, img, probe, cfg, head)
         totals.append(sum(st.values()))
         print(f"| {path.stem} | {img.shape[1]}x{img.shape[0]} | {cold:.2f} | {st['vgg']:.2f} | {st['host']:.2f} | "
-              f"{st['closer']:.2f} | {totals[-1]:.2f} |", flush=True)
+              f"{st['closer']:.2f} | {st['edge']:.2f} | {totals[-1]:.2f} |", flush=True)
     # ``_cache_size`` is a private method of JAX's jitted functions: JAX has no public count of the
     # programs one jitted function holds (and jax.monitoring's compile events do not say which function)
     print(f"\nmedian warm map: {np.median(totals):.2f} s over {len(totals)} photos; "

@@ -8,13 +8,14 @@ from . import ArgumentParser, config_from_args, nonneg_float, nonneg_int, positi
 from ..evaluate import composites, evaluation as E, mapeval
 from ..model import weights
 from ..transfer.stylize import DETAILS
-from .stylize_cli import add_map_variant, map_options
+from .stylize_cli import add_map_edge, add_map_variant, map_options
 
 # How the flags meet evaluation.RunConfig (checked both ways by tests/test_cli.py): fields made from
 # several flags, and flags that are not RunConfig fields (modes, inputs, outputs, stylize_kwargs' flags).
 CONFIG_DERIVED = ("methods", "style_names", "stylize_kwargs")
 STYLIZE_KWARGS = ("scales", "detail", "strength")
-NOT_CONFIG = ("maps_only", "composites", "second_look", "probe_map", "head_gate", "map_variant", "merge", "pairs", "styles",
+NOT_CONFIG = ("maps_only", "composites", "second_look", "probe_map", "head_gate", "map_variant", "map_edge", "merge",
+              "pairs", "styles",
               "photos", "only_dogs", "limit_photos", "weights", "out", "force") + STYLIZE_KWARGS
 
 
@@ -38,6 +39,7 @@ def build_parser():
     p.add_argument("--head-gate", action="store_true",
                    help="with --maps-only: the probe map refused where the cell head finds no class (stylize --head-gate)")
     add_map_variant(p)
+    add_map_edge(p)
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="only combine the results.json of earlier runs (in DIRs) into --out; no stylizing")
     p.add_argument("--pairs", help="folder of NAME.jpg + NAME_mask.png (255 = object); "

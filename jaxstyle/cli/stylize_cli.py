@@ -21,7 +21,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 CONFIG_DERIVED = ("method", "filters", "buckets", "map_options")
 CONFIG_UNFLAGGED = ("chunk", "pooling", "prefetch")
 NOT_CONFIG = ("content", "style", "scores", "out", "force", "skip_existing", "quiet", "save_every", "save_map",
-              "weights", "min_evidence", "second_look", "probe_map", "head_gate", "map_variant")
+              "weights", "min_evidence", "second_look", "probe_map", "head_gate", "map_variant", "map_edge")
 
 
 def expand_contents(items: Sequence[str]) -> tuple[list[Path], bool]:
@@ -153,6 +153,13 @@ def _add_map(p: ArgumentParser) -> None:
                    help="auto: the probe map, but refuse a photo where the cell head (jaxstyle head) finds no object "
                         "of the class (keeps a horse or a cow from being taken for a dog; docs/RESULTS.md)")
     add_map_variant(p)
+    add_map_edge(p)
+
+
+def add_map_edge(p: ArgumentParser) -> None:
+    p.add_argument("--map-edge", choices=["blur", "matte"], default=None,
+                   help="auto: the map's soft edge: blur (a Gaussian ramp across the outline) or matte (pymatting's "
+                        "closed-form alpha on the photo near the outline; docs/METHOD.md, 'The map's edge'); default blur")
 
 
 def add_map_variant(p: ArgumentParser) -> None:
@@ -280,8 +287,8 @@ def _config(a, method: str, filters, buckets: int):
 
 def map_options(a) -> dict | None:
     """``MapConfig`` fields set by flags: ``--min-evidence`` (where the parser has it), ``--second-look``,
-    ``--probe-map``, ``--head-gate``, ``--map-variant`` (stylize's, evaluate's and the map benchmark's
-    flags). ``--second-look``, ``--probe-map`` and ``--head-gate`` choose the probe map
+    ``--probe-map``, ``--head-gate``, ``--map-variant``, ``--map-edge`` (stylize's, evaluate's and the map
+    benchmark's flags). ``--second-look``, ``--probe-map`` and ``--head-gate`` choose the probe map
     (:func:`jaxstyle.transfer.locate.map_config`)."""
     from ..transfer.objectmap import GATE, SECOND_LOOK
 
@@ -293,6 +300,8 @@ def map_options(a) -> dict | None:
         opts["learned"] = False
     if getattr(a, "head_gate", False):
         opts.update(GATE)
+    if getattr(a, "map_edge", None):
+        opts["edge"] = a.map_edge
     if getattr(a, "map_variant", None):
         from ..evaluate.loso import variants
 

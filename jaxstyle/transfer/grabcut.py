@@ -6,6 +6,7 @@ import numpy as np
 
 from .edges import blurred_edge
 from .mapconfig import MapConfig
+from .matte import matted
 
 
 def finish(rgb: np.ndarray, gm: np.ndarray, iters: int, seed: int = 0) -> np.ndarray:
@@ -53,7 +54,8 @@ def refine(rgb: np.ndarray, current: np.ndarray, add: np.ndarray | None = None, 
     (>= 0.5) or background, and sure where they lie further than ``reach`` (a share of the
     long side) from a stroke that could change them and further than ``band`` from the map's
     edge, so a stroke changes the map near it and GrabCut cannot drop the rest. Upsampled with the automatic
-    map's soft edge; the stroke pixels are then set exactly (1 under ``add``, 0 under ``remove``).
+    map's soft edge (blurred, or matted on ``rgb`` with ``cfg.edge == "matte"``); the stroke pixels are then
+    set exactly (1 under ``add``, 0 under ``remove``).
     """
     import cv2
 
@@ -75,6 +77,8 @@ def refine(rgb: np.ndarray, current: np.ndarray, add: np.ndarray | None = None, 
         if v in strokes:
             gm[strokes[v]] = v
     out = soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg)
+    if cfg.edge == "matte":
+        out = matted(rgb, out, cfg.band, cfg.matte)
     for v in (cv2.GC_BGD, cv2.GC_FGD):
         if v in strokes:
             out[resized(strokes[v], (H, W), nearest=True) > 0.5] = 1.0 if v == cv2.GC_FGD else 0.0

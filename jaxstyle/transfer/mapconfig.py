@@ -1,10 +1,12 @@
 """The object map's knobs (:class:`MapConfig`), shared by the probe map (:mod:`jaxstyle.transfer.objectmap`),
-the learned map (:mod:`jaxstyle.transfer.learnedmap`) and their GrabCut finish (:mod:`jaxstyle.transfer.grabcut`)."""
+the learned map (:mod:`jaxstyle.transfer.learnedmap`), their GrabCut finish (:mod:`jaxstyle.transfer.grabcut`)
+and its edge (:mod:`jaxstyle.transfer.matte`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from .matte import ESTIMATORS
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,11 @@ class MapConfig:
     grabcut_iters: int = 3
     seed: int = 0              # GrabCut's colour-model start: the same photo gives the same map
     feather: float = 0.01      # soft edge width, as a fraction of the long side
+    edge: str = "blur"         # the finish's soft edge: "blur" (Gaussian, ``feather`` wide) or "matte" (matte.py:
+                               # pymatting's alpha on the photo in a band around the outline of map >= 0.5;
+                               # not the default: docs/RESULTS.md, "The map's edge")
+    band: float = 0.003        # matte: the unknown band each side of the outline, share of the long side (2 px at 512)
+    matte: str = "cf"          # matte: pymatting's estimator (matte.ESTIMATORS; "cf": closed-form matting)
     min_evidence: float = 0.2  # below this presence the class is "not found"
     zoom_below: float = 0.7    # closer look when the sure object's crop is <= this share of the long side (0: never)
     zoom_margin: float = 0.5   # the sure cells' box grows by this share of its side on each side
@@ -47,6 +54,12 @@ class MapConfig:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
         if self.judge not in ("", "probe", "patches", "either"):
             raise UsageError(f"map judge must be '', 'probe', 'patches' or 'either', got {self.judge!r}")
+        if self.edge not in ("blur", "matte"):
+            raise UsageError(f"map edge must be 'blur' or 'matte', got {self.edge!r}")
+        if not 0.0 < self.band <= 0.25:
+            raise UsageError(f"matte band must be in (0, 0.25], got {self.band}")
+        if self.matte not in ESTIMATORS:
+            raise UsageError(f"matte estimator must be one of {', '.join(ESTIMATORS)}, got {self.matte!r}")
         if self.buckets < 0:
             raise UsageError(f"map buckets must be >= 0, got {self.buckets}")
         if not 0.0 <= self.second_look <= 1.0:

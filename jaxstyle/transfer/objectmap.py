@@ -17,7 +17,8 @@ No segmentation network and no user mask. Three stages, and a closer look:
    with kept regions as probable object (less the cells the probe calls scene), their cells
    above 1.5x Otsu's threshold as sure object, the cells joined to them through what the
    probe calls animal as probable object too, rejected regions and low objectness as sure
-   background; upsampled with a soft edge.
+   background; upsampled with a soft edge: blurred, or with ``MapConfig.edge = "matte"`` matted on
+   the photo in a band around its outline (:mod:`jaxstyle.transfer.matte`).
 4. **closer look** (:func:`closer_look`, probe only): when the sure object fits in a small
    square and the first map spills from it into scene, stages 1-3 run again on that square
    upsampled to ``size`` (one more VGG pass), and the result is pasted back.
@@ -45,6 +46,7 @@ from ..errors import UsageError
 from .grabcut import finish, grabcut_image, resized, soft_edge
 from .learnedmap import head_presence, learned_map
 from .mapconfig import MapConfig
+from .matte import matted
 from .mapfeatures import features, features_many
 from ..select.probes.regions import object_regions, objectness, region_rows
 
@@ -166,7 +168,17 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
 
 def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig,
                       head=None) -> dict:
-    """One photo's map from its :func:`features` ``c``: :func:`learned_map` with ``cfg.learned``; else the
+    """One photo's map from its :func:`features` ``c`` (:func:`located`), its edge matted on the photo
+    (:func:`jaxstyle.transfer.matte.matted`) with ``cfg.edge == "matte"`` unless the photo is refused."""
+    out = located(params, rgb, c, probe, cfg, head)
+    if cfg.edge == "matte" and out["presence"] >= cfg.min_evidence:
+        out["map"] = matted(rgb, out["map"], cfg.band, cfg.matte)
+    return out
+
+
+def located(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig,
+            head=None) -> dict:
+    """One photo's map with the blurred edge: :func:`learned_map` with ``cfg.learned``; else the
     first look and, with a probe, a :func:`closer_look` when its sure object is small (one more VGG
     pass) and the opt-in :func:`second_look`. With ``cfg.gate`` a photo whose :func:`head_presence` is
     below it is refused first (presence 0): the probe map, vetoed by the learned head."""
