@@ -98,7 +98,8 @@ def test_the_cat_map_takes_a_short_coated_body_by_its_own_choice(real_params, sh
 def test_the_patch_judge_takes_a_dogs_body_the_head_calls_another_animal(real_params, shared_data):
     """An MSRC dog whose body the dog head calls "animal" (the dog holds < 0.25 of the patch): the shipped choice
     (``joined`` 0.25) keeps the face only (0.17 measured); the patch judge (``--map-variant patch-j0``) reads
-    the patch whole and takes it (0.96)."""
+    the patch whole and takes it (0.96; the same under the judge trained without the MSRC photos' labels,
+    docs/RESULTS.md "Patch judge"; the shipped one learned from them)."""
     from jaxstyle.evaluate import loso
 
     img, mask = _pair("more-masked", "dog_msrc_16_17")
@@ -108,8 +109,9 @@ def test_the_patch_judge_takes_a_dogs_body_the_head_calls_another_animal(real_pa
 
 
 def test_the_patch_judge_refuses_a_horse_the_probe_calls_dog(real_params, shared_data):
-    """A Weizmann horse (scored, so no head saw it): the shipped map covers 0.84 of it as "dog" (the probe calls the
-    patch dog); the patch judge calls it another animal, and the photo is refused (presence 0.08 < 0.7)."""
+    """A Weizmann horse (scored, so no cell head saw it; the shipped judge learned from its label "horse" and the
+    judge trained without the Weizmann photos refuses it too, docs/RESULTS.md "Patch judge"): the shipped map covers 0.84 of it
+    as "dog" (the probe calls the patch dog); the patch judge calls it another animal, and the photo is refused."""
     img, mask = _pair("more-masked", "horse_weizmann_020")
     m = locate.auto_map(real_params, img, img.shape[:2], "dog", map_options=None)
     assert m[mask >= 0.5].mean() > 0.5
