@@ -109,9 +109,10 @@ def test_the_patch_judge_takes_a_dogs_body_the_head_calls_another_animal(real_pa
 
 
 def test_the_patch_judge_refuses_a_horse_the_probe_calls_dog(real_params, shared_data):
-    """A Weizmann horse (scored, so no cell head saw it; the shipped judge learned from its label "horse" and the
-    judge trained without the Weizmann photos refuses it too, docs/RESULTS.md "Patch judge"): the shipped map covers 0.84 of it
-    as "dog" (the probe calls the patch dog); the patch judge calls it another animal, and the photo is refused."""
+    """A Weizmann horse (scored, so no cell head saw it; the shipped judge learned from its label "horse", and the
+    judge trained without the Weizmann photos refuses it too, docs/RESULTS.md "Patch judge"): the shipped map
+    covers 0.84 of it as "dog" (the probe calls the patch dog); the patch judge calls it another animal, and the
+    photo is refused."""
     img, mask = _pair("more-masked", "horse_weizmann_020")
     m = locate.auto_map(real_params, img, img.shape[:2], "dog", map_options=None)
     assert m[mask >= 0.5].mean() > 0.5
