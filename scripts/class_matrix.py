@@ -38,6 +38,12 @@ def _rows(a, photos) -> None:
         raise SystemExit(f"error: no probe for {', '.join(missing)}")
     loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
                                                          done, Path(a.cache), log))
+    if a.heads:  # candidate learned variants of the classes with a head in --heads
+        heads = {c: cellhead.shipped(c, Path(a.heads)) for c in a.classes}
+        chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
+        loso.append_rows(Path(a.csv), lambda done: loso.rows(
+            params, photos, [c for c in a.classes if heads[c]], probes, heads, chosen, a.size, done, Path(a.cache), log))
+        return
     for cls in a.classes:  # the learned map, the default of a class whose cell head and choice ship
         fields, head = cellhead.learned_fields(cls, params), cellhead.shipped(cls)
         if fields:
@@ -55,6 +61,11 @@ def main() -> None:
     p.add_argument("--probes", default=None, help="folder of <class>.npz probes (default: the shipped ones)")
     p.add_argument("--cache", default=".cache/classes")
     p.add_argument("--size", type=int, default=512)
+    p.add_argument("--heads", default=None, help="score the learned --variants of the classes with a cell head in "
+                   "this folder (rows named by variant; then --choose picks one across classes)")
+    p.add_argument("--variants", nargs="+", default=["judged-j0", "judged-j0.25", "patch-j0"])
+    p.add_argument("--choose", action="store_true", help="report: for each class, the learned variant and refusal "
+                   "chosen on the other classes' rows, scored on its own (leave-one-class-out)")
     p.add_argument("--features-only", action="store_true")
     p.add_argument("--only-report", action="store_true")
     a = p.parse_args()
@@ -63,6 +74,9 @@ def main() -> None:
     if a.features_only:
         return
     rows = loso.read_rows(Path(a.csv))
+    if a.choose:
+        print("\n".join(classmatrix.choose_across(rows, a.classes)))
+        return
     md = []
     for title, view in (("the probe map", classmatrix.PROBE), ("the default map", classmatrix.default_view(a.classes))):
         md += [f"# {title}", "", "## Own class", "", *classmatrix.own_table(rows, a.classes, view), "",

@@ -19,3 +19,24 @@ def test_a_view_scores_each_class_by_its_own_map_and_refusal():
     assert default[("dog", "dog")][0] == 0.9 and default[("horse", "dog")][0] == 0.0  # refused: covers nothing
     assert default[("horse", "horse")][0] == probe[("horse", "horse")][0] == 0.8      # the horse keeps its probe map
     assert cm.default_view(["dog", "cat", "horse"]).variants == {"dog": "learned", "cat": "learned"}
+
+
+def test_each_class_gets_the_variant_the_other_classes_choose():
+    """Variant "a" wins on horse and sheep, so they choose it for cattle, though cattle's five photos would tip a
+    choice made on every class to "b"; cattle is scored with "a" beside its probe map, and a class without
+    learned rows gets no row."""
+    rs = []
+    for cls, n, ious in (("horse", 1, {"a": 0.9, "b": 0.3}), ("sheep", 1, {"a": 0.8, "b": 0.2}),
+                         ("cattle", 5, {"a": 0.4, "b": 1.0})):
+        for k in range(n):
+            for v, iou in ious.items():
+                rs.append(_row(f"{cls}{k}", cls, cls, v, iou=iou))
+            rs.append(_row(f"{cls}{k}", cls, cls, "probe", iou=0.5))
+        for v in ("a", "b"):
+            rs.append(_row("dog1", "dog", cls, v, cover=0.1))
+    md = cm.choose_across(rs, ["horse", "sheep", "cattle", "car"])
+    row = next(line for line in md if line.startswith("| cattle |"))
+    assert "`a`" in row and "0.400 / 0.400" in row and "0.500 / 0.500" in row
+    assert next(line for line in md if line.startswith("| horse |")).count("`b`") == 1  # cattle and sheep choose b
+    assert not any(line.startswith("| car |") for line in md)
+    assert md[-1].startswith("Chosen on every class: `b`")

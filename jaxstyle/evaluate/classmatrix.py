@@ -133,3 +133,28 @@ def summary(rs: Sequence[Mapping], classes: Sequence[str], command: str) -> dict
 
 def write_summary(doc: Mapping, path: Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+def choose_across(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
+    """Markdown: for each class with learned rows, the learned variant and refusal :func:`loso.choose` takes on
+    the other classes' rows (leave-one-class-out), scored on its own photos beside its probe map, and the
+    choice made on every class (what would ship)."""
+    learned = [r for r in rs if r["variant"] != "probe"]
+    have = [c for c in classes if any(r["cls"] == c for r in learned)]
+    md = ["| class | chosen on the others | own: median / mean / ≥ 0.6 (refused) | probe map: the same | "
+          "wrong class: mean cover (probe map) |", "|---|---|---|---|---|"]
+    for cls in have:
+        v, e = loso.choose([r for r in learned if r["cls"] in have and r["cls"] != cls], True)
+        mine = [r for r in learned if r["cls"] == cls and r["variant"] == v]
+        probe = [r for r in rs if r["cls"] == cls and r["variant"] == "probe"]
+        cols = []
+        for sub, t in ((mine, e), (probe, 0.2)):
+            own, other = loso.scored(sub, t)
+            refused = sum(r["presence"] < t for r in sub if r["species"] == cls)
+            cols.append((f"{loso.stats(own).replace(' | ', ' / ')} ({refused})" if own.size else "–",
+                         float(other.mean()) if other.size else float("nan")))
+        md.append(f"| {cls} | `{v}`, refusal {e:g} | {cols[0][0]} | {cols[1][0]} | {cols[0][1]:.3f} ({cols[1][1]:.3f}) |")
+    if have:
+        v, e = loso.choose([r for r in learned if r["cls"] in have], True)
+        md += ["", f"Chosen on every class: `{v}`, refusal {e:g}."]
+    return md

@@ -46,7 +46,13 @@ def read_pool(root: str | Path) -> list[Item]:
     """A folder's ``labels.csv`` rows (``filename``, ``wnid``) whose image exists (beside it or in ``images/``),
     or, for a masked folder (``index.csv`` with ``name`` and ``class``; ``more-masked/``), its photos by
     their class (:func:`masksplit.wnids`; never their masks) less every photo the map's evaluation scores
-    (:func:`jaxstyle.evaluate.loso.photos`)."""
+    (:func:`jaxstyle.evaluate.loso.photos`). ``masked:DIR``: the train side of the shipped split of a masked
+    folder (:func:`masksplit.train_pool`), for heads scored on its held-out side."""
+    kind, _, rest = str(root).partition(":")
+    if kind == "masked" and rest:
+        from ..pools.masksplit import train_pool
+
+        return [Item(f"{Path(rest).name}/{id_}", wnid, path) for id_, wnid, path in train_pool(rest)]
     root = Path(root)
     if not (root / "labels.csv").is_file() and (root / "index.csv").is_file():
         return _masked_pool(root)
