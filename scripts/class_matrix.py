@@ -39,7 +39,7 @@ def _rows(a, photos) -> None:
     loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
                                                          done, cache=Path(a.cache), log=log))
     for cls in a.classes:  # the learned map, the default of a class whose cell head and choice ship
-        fields, head = cellhead.learned_fields(cls, params), cellhead.shipped(cls)
+        fields, head = cellhead.learned(cls, params)
         if fields:
             loso.append_rows(Path(a.csv), lambda done, cls=cls, fields=fields, head=head: loso.rows(
                 params, photos, [cls], probes, {cls: head}, {"learned": fields}, a.size, done, cache=Path(a.cache),
