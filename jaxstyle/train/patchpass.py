@@ -24,8 +24,9 @@ from ..transfer import mapfeatures
 
 def extract(params: Mapping, items: Sequence, heads: Sequence[cellhead.CellHead], size: int, batch: int = 8,
             log: Callable[[str], None] | None = None) -> list[PatchRows]:
-    """:class:`PatchRows` of pool ``items`` (:class:`~jaxstyle.select.heads.cellpool.Item`) under each of ``heads``, one VGG pass
-    per image (whole, long side ``size``): every animal patch that holds a cell of the head's class."""
+    """:class:`PatchRows` of pool ``items`` (:class:`~jaxstyle.select.heads.cellpool.Item`) under each of
+    ``heads``, one VGG pass per image (whole, long side ``size``): every animal patch that holds a cell of
+    the head's class."""
     acc = [([], []) for _ in heads]
     ids = []
     for s in range(0, len(items), batch):

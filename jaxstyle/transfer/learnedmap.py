@@ -4,8 +4,8 @@ The same VGG pass as the probe map gives hypercolumns; a cell head learned from 
 (:mod:`jaxstyle.select.heads.cellhead`) gives each cell its class and other-animal probabilities, the
 animal patch (:func:`jaxstyle.select.heads.patches.animal_patches`) joined to the class's cells is the
 outline (:func:`learned_extent`), the class probe judges each patch (:func:`judged_patches`), and GrabCut
-finishes from the sure and probable cells (:func:`learned_map`). What ``auto`` uses for a class whose cell head ships, with the fields chosen
-for it (:func:`jaxstyle.transfer.locate.map_config`).
+finishes from the sure and probable cells (:func:`learned_map`). What ``auto`` uses for a class whose cell
+head ships, with the fields chosen for it (:func:`jaxstyle.transfer.locate.map_config`).
 """
 from __future__ import annotations
 

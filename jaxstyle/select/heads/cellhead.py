@@ -10,8 +10,8 @@ against the rest of its photo, as objectness reads it. Its output is a softmax o
 It is a small MLP trained by :mod:`jaxstyle.select.heads.cellpool` (on the cells of
 :mod:`jaxstyle.train.cellpass`) on image-level labels only (no mask): the pools' images of the
 class give their confident cells of today's probe-judged map, images of other animals, of people
-and of things give their object cells as "not the class". Saved as a flat ``.npz`` (``mu``, ``sd``, ``W0``, ``b0``, ``W1``, ``b1``, ``groups``,
-``meta`` JSON), read with ``allow_pickle=False``.
+and of things give their object cells as "not the class". Saved as a flat ``.npz`` (``mu``, ``sd``,
+``W0``, ``b0``, ``W1``, ``b1``, ``groups``, ``meta`` JSON), read with ``allow_pickle=False``.
 """
 from __future__ import annotations
 
