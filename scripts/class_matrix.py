@@ -37,18 +37,20 @@ def _rows(a, photos) -> None:
     if missing:
         raise SystemExit(f"error: no probe for {', '.join(missing)}")
     loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
-                                                         done, Path(a.cache), log))
+                                                         done, cache=Path(a.cache), log=log))
     if a.heads:  # candidate learned variants of the classes with a head in --heads
         heads = {c: cellhead.shipped(c, Path(a.heads)) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
         loso.append_rows(Path(a.csv), lambda done: loso.rows(
-            params, photos, [c for c in a.classes if heads[c]], probes, heads, chosen, a.size, done, Path(a.cache), log))
+            params, photos, [c for c in a.classes if heads[c]], probes, heads, chosen, a.size, done,
+            cache=Path(a.cache), log=log))
         return
     for cls in a.classes:  # the learned map, the default of a class whose cell head and choice ship
-        fields, head = cellhead.learned_fields(cls, params), cellhead.shipped(cls)
+        fields, head = cellhead.learned(cls, params)
         if fields:
             loso.append_rows(Path(a.csv), lambda done, cls=cls, fields=fields, head=head: loso.rows(
-                params, photos, [cls], probes, {cls: head}, {"learned": fields}, a.size, done, Path(a.cache), log))
+                params, photos, [cls], probes, {cls: head}, {"learned": fields}, a.size, done, cache=Path(a.cache),
+                log=log))
 
 
 def main() -> None:

@@ -39,13 +39,14 @@ def main() -> None:
     if not a.only_report:
         from jaxstyle.model import weights
         from jaxstyle.select.heads import cellhead
+        from jaxstyle.select.pools import maskedphotos
         from jaxstyle.select.probes import probe
         from jaxstyle.transfer import mapfeatures
 
         params = mapfeatures.vgg_params(weights.load()[0])
         probes = {c: probe.shipped(c) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
-        items = [ph for ph in loso.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
+        items = [ph for ph in maskedphotos.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
         folds = {s: Path(a.fold_heads) / f"without-{s}" for s in dict.fromkeys(ph.source for ph in items)} \
             if a.fold_heads else {None: a.heads and Path(a.heads)}
         missing = [str(d) for d in folds.values() if d and not d.is_dir()]
@@ -57,7 +58,7 @@ def main() -> None:
             for src, d in folds.items():
                 heads = {c: cellhead.shipped(c, d) for c in a.classes}
                 yield from loso.rows(params, [ph for ph in items if src in (None, ph.source)], a.classes, probes,
-                                     heads, chosen, a.size, done, Path(a.cache), log=log)
+                                     heads, chosen, a.size, done, cache=Path(a.cache), log=log)
         loso.append_rows(out, rows)
     rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
     md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"

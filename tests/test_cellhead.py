@@ -160,5 +160,10 @@ def test_learned_fields_need_the_head_its_choice_and_fitting_weights(tmp_path):
     fits = {"conv5_4": {"bias": np.zeros(4)}}
     assert cellhead.learned_fields("dog", fits, tmp_path) is not None
     assert cellhead.learned_fields("dog", {"conv5_4": {"bias": np.zeros(6)}}, tmp_path) is None
+    fields, chosen = cellhead.learned("dog", fits, tmp_path)                 # the head comes with the choice
+    assert fields == {"learned": True, "min_evidence": 0.5} and chosen.groups == head.groups
+    np.testing.assert_array_equal(chosen.weights[0][0], head.weights[0][0])
+    assert cellhead.learned("dog", {"conv5_4": {"bias": np.zeros(6)}}, tmp_path) == (None, None)
+    assert cellhead.learned("cat", data_dir=tmp_path) == (None, None)
     (tmp_path / "dog.npz").unlink()
     assert cellhead.learned_fields("dog", data_dir=tmp_path) is None           # a choice without its head

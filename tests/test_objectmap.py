@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jaxstyle.transfer import edges, grabcut as gc, learnedmap as lm, mapfeatures, objectmap as om
+from jaxstyle.select.heads.patches import animal_patches
 from jaxstyle.select.probes import probe as pb
 from jaxstyle.errors import UsageError
 
@@ -379,7 +380,7 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     probs[2:6, 3:6] = [0.2, 0.7, 0.0, 0.1]   # the body: animal, joined to the head
     probs[2:6, 9:11] = [0.1, 0.8, 0.0, 0.1]  # a separate animal
     cls = lm.learned_extent(probs[..., 0], None)
-    ani = lm.learned_extent(probs[..., 0], lm.animal_patches(probs, groups))
+    ani = lm.learned_extent(probs[..., 0], animal_patches(probs, groups))
     np.testing.assert_allclose(cls, probs[..., 0])
     assert (ani[2:6, 3:6] >= 0.5).all() and (cls[2:6, 3:6] < 0.5).all()
     assert (ani[2:6, 9:11] < 0.5).all()
@@ -388,7 +389,7 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     # only when the class's share of the patch may be small
     probs[2:6, 9:11] = [0.0, 0.9, 0.0, 0.1]
     probs[3, 9] = [0.6, 0.4, 0.0, 0.0]
-    patches = lm.animal_patches(probs, groups)
+    patches = animal_patches(probs, groups)
     assert (lm.learned_extent(probs[..., 0], patches)[2:6, 9:11] >= 0.5).all()
     share = lm.learned_extent(probs[..., 0], patches, joined=0.3)
     assert (share[2:6, 9:11][probs[2:6, 9:11, 0] < 0.5] < 0.5).all() and (share[2:6, 3:6] >= 0.5).all()
@@ -416,7 +417,7 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
     f = np.zeros((8, 14, 2), np.float32)
     f[2:6, 1:5, 0] = 3.0
     f[2:6, 9:13, 1] = 3.0
-    patches = lm.animal_patches(probs, groups)
+    patches = animal_patches(probs, groups)
     judged = lm.judged_patches(f, None, patches, None, Judge(), om.MapConfig(judge="probe"))
     lab = patches.labels
     assert judged[lab[3, 2]] and not judged[lab[3, 10]] and not judged[0]

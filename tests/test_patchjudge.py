@@ -7,6 +7,7 @@ import pytest
 
 from jaxstyle.errors import JaxstyleError, UsageError
 from jaxstyle.select.heads import cellhead, patchjudge
+from jaxstyle.select.heads.patches import animal_patches
 from jaxstyle.transfer import learnedmap
 from jaxstyle.transfer.mapconfig import MapConfig
 
@@ -104,7 +105,7 @@ def test_the_map_keeps_only_the_patches_its_judge_calls_the_class():
     probs[..., 3] = 1.0
     for cols in (slice(0, 2), slice(4, 6)):
         probs[1:3, cols] = [0.6, 0.4, 0.0, 0.0]
-    patches = learnedmap.animal_patches(probs, ("dog", "animal", "person", "scene"))
+    patches = animal_patches(probs, ("dog", "animal", "person", "scene"))
     f = np.zeros((4, 6, 2), np.float32)
     f[1:3, 0:2, 0] = 1.0
     hn = cellhead.normalise(np.ones((4, 6, 3), np.float32), (3,))

@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..model import vgg, weights
     from ..select.heads import cellhead, cellpool
     from ..select.probes import probe
+    from ..train import cellpass
 
     a = build_parser().parse_args(argv)
     names = list(dict.fromkeys(c.strip().lower() for c in a.class_names))
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"read {path}: {len(parts[-1].ids)} images of {d}")
             continue
         prepared = prepared or vgg.prepare(params, "direct", grad=False)
-        parts.append(cellpool.extract(prepared, items, probes, a.size, a.cells, rng, a.batch, log))
+        parts.append(cellpass.extract(prepared, items, probes, a.size, a.cells, rng, a.batch, log))
         parts[-1].save(path)
     cells = cellpool.Cells.concat(parts)
     secs = time.time() - t0
@@ -145,6 +146,7 @@ def _patch_rows(a, heads: list, items: list, params, meta, log) -> tuple[list, b
     import hashlib
 
     from ..select.heads import cellpool, patchjudge
+    from ..train import patchpass
     from ..transfer import mapfeatures
 
     keys = [cellpool.cache_key(items, [h.target, hashlib.sha256(h.weights[0][0].tobytes()).hexdigest()], a.judge_size,
@@ -152,7 +154,7 @@ def _patch_rows(a, heads: list, items: list, params, meta, log) -> tuple[list, b
     paths = [Path(a.cache) / f"patches-{k}.npz" for k in keys]
     if all(p.is_file() for p in paths):
         return [patchjudge.PatchRows.load(p) for p in paths], True
-    prs = patchjudge.extract(mapfeatures.vgg_params(params), items, heads, a.judge_size, a.batch, log)
+    prs = patchpass.extract(mapfeatures.vgg_params(params), items, heads, a.judge_size, a.batch, log)
     for pr, p in zip(prs, paths):
         pr.save(p)
     return prs, False

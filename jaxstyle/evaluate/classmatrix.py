@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from . import loso
+from ..select.pools.maskedphotos import Photo
 
 EVIDENCE = 0.2  # the probe map's refusal (MapConfig.min_evidence)
 
@@ -55,12 +56,13 @@ def default_view(classes: Sequence[str]) -> View:
     return View({c: "learned" for c in chosen}, {c: float(f["min_evidence"]) for c, f in chosen.items()})
 
 
-def held_out_photos(data: Path, split: Mapping | None = None, classes: Sequence[str] | None = None) -> list[loso.Photo]:
-    """The held-out photos of ``data/more-masked`` as :class:`loso.Photo` (species: the canonical class)."""
+def held_out_photos(data: Path, split: Mapping | None = None, classes: Sequence[str] | None = None) -> list[Photo]:
+    """The held-out photos of ``data/more-masked`` as :class:`~jaxstyle.select.pools.maskedphotos.Photo`
+    (species: the canonical class)."""
     from ..select.pools import masksplit
     from ..select.classes import canonical
 
-    out = [loso.Photo(p.name, p.photo, p.mask, {"davis2016": "davis"}.get(p.source, p.source), canonical(p.cls))
+    out = [Photo(p.name, p.photo, p.mask, {"davis2016": "davis"}.get(p.source, p.source), canonical(p.cls))
            for p in masksplit.photos(Path(data) / "more-masked", "held_out", split)]
     return [p for p in out if classes is None or p.species in classes]
 

@@ -1,8 +1,7 @@
 """The object map's variants scored leave-one-source-out (``scripts/map_loso.py``).
 
-Photos come from the masked sources (``pets/``, ``masked/``, ``more-masked/``) by source: ``pets``
-(Oxford-IIIT), ``davis`` (DAVIS 2016 frames of ``masked/`` and ``more-masked/``), ``msrc``
-(MSRC-v2) and ``weizmann`` (horses, negatives only). Each photo gets one VGG pass at the
+Photos come from the masked sources by source (:func:`jaxstyle.select.pools.maskedphotos.photos`):
+``pets``, ``davis``, ``msrc`` and ``weizmann`` (horses, negatives only). Each photo gets one VGG pass at the
 map's size, then every variant's map for every class (:func:`variants`): ``probe`` (the
 probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
 joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``) or by the
@@ -17,11 +16,12 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from ..select.pools.maskedphotos import Photo
 
 SOURCES = ("pets", "davis", "msrc")
 SURES = (0.8, 0.9)
@@ -29,43 +29,6 @@ EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 JOINED = (0.25, 0.4)
 JUDGED_JOINED = (0.0, 0.1, 0.25)
 GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-
-
-@dataclass(frozen=True)
-class Photo:
-    name: str
-    photo: Path
-    mask: Path
-    source: str
-    species: str
-
-
-def _index(root: Path) -> list[dict]:
-    with open(root / "index.csv", newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def photos(data: Path, species: Sequence[str] = ("dog", "cat", "horse", "cow", "sheep"),
-           horse_every: int = 3) -> list[Photo]:
-    """The masked photos of ``species`` under ``data`` (``../shared/data``); every ``horse_every``-th Weizmann horse."""
-    out = []
-    for r in _index(data / "pets"):
-        out.append(Photo(r["name"], data / "pets" / f"{r['name']}.jpg", data / "pets" / f"{r['name']}_mask.png",
-                         "pets", r["species"]))
-    for r in _index(data / "masked"):
-        sp = {"cows": "cow", "horsejump-high": "horserider"}.get(r["category"], r["category"])
-        out.append(Photo(r["name"], data / "masked" / f"{r['name']}.jpg", data / "masked" / f"{r['name']}_mask.png",
-                         "davis", sp))
-    horses = 0
-    for r in _index(data / "more-masked"):
-        if r["source"] == "weizmann":
-            horses += 1
-            if (horses - 1) % horse_every:
-                continue
-        src = {"davis2016": "davis"}.get(r["source"], r["source"])
-        d = data / "more-masked"
-        out.append(Photo(r["name"], d / f"{r['name']}.jpg", d / f"{r['name']}_mask.png", src, r["class"]))
-    return [p for p in out if p.species in species]
 
 
 def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
@@ -111,7 +74,7 @@ def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None) ->
 
 
 def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes: Mapping, heads: Mapping,
-         chosen: Mapping[str, dict], size: int = 512, done: set | None = None, cache: Path | None = None,
+         chosen: Mapping[str, dict], size: int = 512, done: set | None = None, *, cache: Path | None = None,
          log: Callable[[str], None] | None = None):
     """Yield one row per photo, class and variant of ``chosen`` (:data:`FIELDS`), skipping
     ``(photo, class, variant)`` in ``done``."""

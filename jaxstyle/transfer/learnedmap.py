@@ -2,21 +2,21 @@
 
 The same VGG pass as the probe map gives hypercolumns; a cell head learned from image labels
 (:mod:`jaxstyle.select.heads.cellhead`) gives each cell its class and other-animal probabilities, the
-animal patch joined to the class's cells is the outline (:func:`learned_extent`), the class probe
-judges each patch (:func:`judged_patches`), and GrabCut finishes from the sure and probable cells
-(:func:`learned_map`). What ``auto`` uses for a class whose cell head ships, with the fields chosen
-for it (:func:`jaxstyle.transfer.locate.map_config`).
+animal patch (:func:`jaxstyle.select.heads.patches.animal_patches`) joined to the class's cells is the
+outline (:func:`learned_extent`), the class probe judges each patch (:func:`judged_patches`), and GrabCut
+finishes from the sure and probable cells (:func:`learned_map`). What ``auto`` uses for a class whose cell
+head ships, with the fields chosen for it (:func:`jaxstyle.transfer.locate.map_config`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 
 from ..errors import UsageError
 from ..select.heads import patchjudge
 from ..select.heads.cellhead import normalise
+from ..select.heads.patches import Patches, animal_patches
 from .grabcut import finish, grabcut_image, resized, soft_edge
 from .mapconfig import MapConfig
 from ..select.probes.regions import region_rows
@@ -34,29 +34,6 @@ def head_presence(c: Mapping[str, np.ndarray], head) -> tuple[float, np.ndarray]
     :func:`head_presence_of`) and its group probabilities per cell (h, w, K)."""
     probs = head.grid_probs(c["h"])
     return head_presence_of(probs[..., 0]), probs
-
-
-@dataclass(frozen=True)
-class Patches:
-    """The 8-connected patches of cells a cell head calls an animal (:func:`animal_patches`)."""
-
-    labels: np.ndarray  # (h, w): patch label per cell, 0 the rest
-    animal: np.ndarray  # (h, w): class + other-animal probability
-    share: np.ndarray   # (n + 1,): the class's share of each patch's animal probability (0: label 0, no class cell)
-
-
-def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
-    """The patches of cells whose class + other-animal probability (``probs`` (h, w, K) over ``groups``) is
-    >= 0.5, and the class's share of each: 0 for a patch without a cell the head calls the class."""
-    from scipy import ndimage
-
-    pc = probs[..., 0]
-    pa = pc + probs[..., list(groups).index("animal")]
-    lab, n = ndimage.label(pa >= 0.5, structure=np.ones((3, 3)))
-    ids = np.arange(1, n + 1)
-    share = ndimage.sum(pc, lab, ids) / np.maximum(ndimage.sum(pa, lab, ids), 1e-6)
-    share = np.where(ndimage.maximum(pc, lab, ids) >= 0.5, share, 0.0) if n else share
-    return Patches(lab, pa, np.concatenate([[0.0], share]))
 
 
 def judged_patches(f: np.ndarray, hn: np.ndarray | None, patches: Patches, head, probe, cfg: MapConfig

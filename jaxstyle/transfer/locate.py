@@ -146,7 +146,7 @@ def map_config(map_options: Mapping | None, class_name: str | None = None, param
 
     With ``class_name`` and ``params``, and no option choosing a path (:data:`PROBE_MAP_KEYS`), a class whose
     cell head ships and fits the weights gets the learned map with its shipped choice
-    (:func:`jaxstyle.select.heads.cellhead.learned_fields`) under the options; any other class, the probe map.
+    (:func:`jaxstyle.select.heads.cellhead.learned`) under the options; any other class, the probe map.
     """
     return map_choice(map_options, class_name, params)[0]
 
@@ -155,20 +155,17 @@ def map_choice(map_options: Mapping | None, class_name: str | None = None, param
     """(:func:`map_config`'s config, the cell head that chose the learned map or None): a caller that runs the
     learned map uses the head loaded for the choice instead of loading it again.
 
-    The choice is :func:`jaxstyle.select.heads.cellhead.learned_fields`' (the class's shipped choice and
-    head, and a head that fits ``params``), made from its parts so that the head comes back with it.
+    The choice is :func:`jaxstyle.select.heads.cellhead.learned`'s (the class's shipped choice and head, and
+    a head that fits ``params``), which brings the head with it.
     """
     from ..select.heads import cellhead
 
     opts = dict(map_options or {})
     head = None
     if class_name and params is not None and not any(k in opts for k in PROBE_MAP_KEYS):
-        fields = cellhead.map_fields(class_name)
-        head = cellhead.shipped(class_name) if fields else None
-        if head is not None and cellhead.fits(head, params):
+        fields, head = cellhead.learned(class_name, params)
+        if head is not None:
             opts = {**fields, **opts}
-        else:
-            head = None
     return objectmap.MapConfig(**{"size": MAP_SIZE, **opts}), head
 
 

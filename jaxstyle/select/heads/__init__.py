@@ -1,2 +1,2 @@
-"""The learned object map's heads: the cell head (cellhead), its training cells from image-labelled
-pools (cellpool), and the patch judge (patchjudge)."""
+"""The learned object map's heads: the cell head (cellhead), its training cells' labels from image-labelled
+pools (cellpool), the animal patches of its cells (patches), and the patch judge (patchjudge)."""

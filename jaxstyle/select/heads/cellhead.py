@@ -7,11 +7,11 @@ each layer divided by its mean cell norm on the photo (:func:`normalise`), so a 
 against the rest of its photo, as objectness reads it. Its output is a softmax over
 :func:`group_names`: the class, then ``animal`` (any other animal), ``person``, ``scene``.
 
-It is a small MLP trained by :mod:`jaxstyle.select.heads.cellpool` on image-level labels only (no
-mask): the pools' images of the class give their confident cells of today's probe-judged
-map, images of other animals, of people and of things give their object cells as "not the
-class". Saved as a flat ``.npz`` (``mu``, ``sd``, ``W0``, ``b0``, ``W1``, ``b1``, ``groups``,
-``meta`` JSON), read with ``allow_pickle=False``.
+It is a small MLP trained by :mod:`jaxstyle.select.heads.cellpool` (on the cells of
+:mod:`jaxstyle.train.cellpass`) on image-level labels only (no mask): the pools' images of the
+class give their confident cells of today's probe-judged map, images of other animals, of people
+and of things give their object cells as "not the class". Saved as a flat ``.npz`` (``mu``, ``sd``,
+``W0``, ``b0``, ``W1``, ``b1``, ``groups``, ``meta`` JSON), read with ``allow_pickle=False``.
 """
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ class CellHead:
 
 
 def fit(X: np.ndarray, y: np.ndarray, groups: Sequence[str], key, hidden: int = 64, steps: int = 400,
-        lr: float = 3e-3, l2: float = 1e-4, meta: Mapping | None = None) -> CellHead:
+        lr: float = 3e-3, l2: float = 1e-4, *, meta: Mapping | None = None) -> CellHead:
     """Class-balanced cross-entropy of an MLP (one ``hidden`` layer) on cells ``X`` (n, C) with labels ``y``
     (n,) in ``range(len(groups))``, full-batch Adam (optax) for ``steps``; ``meta['loss']`` has the first and last loss."""
     import jax
@@ -206,13 +206,21 @@ def map_fields(name: str, data_dir: Path | None = None) -> dict | None:
     return dict(fields) if fields is not None else None
 
 
-def learned_fields(name: str, params=None, data_dir: Path | None = None) -> dict | None:
-    """Whether ``auto`` gives class ``name`` the learned map, as its ``MapConfig`` fields (:func:`map_fields`):
-    where the class's head and choice ship (and, given VGG ``params``, the head :func:`fits` them); else
-    None, and the class gets the probe map."""
+def learned(name: str, params=None, data_dir: Path | None = None) -> tuple[dict | None, CellHead | None]:
+    """Whether ``auto`` gives class ``name`` the learned map: ``(its MapConfig fields, its cell head)``
+    (:func:`map_fields`, :func:`shipped`) where the class's head and choice ship (and, given VGG ``params``,
+    the head :func:`fits` them); else ``(None, None)``, and the class gets the probe map. The one place
+    that decides it."""
     fields = map_fields(name, data_dir)
     head = shipped(name, data_dir) if fields else None
-    return fields if head is not None and (params is None or fits(head, params)) else None
+    if head is None or (params is not None and not fits(head, params)):
+        return None, None
+    return fields, head
+
+
+def learned_fields(name: str, params=None, data_dir: Path | None = None) -> dict | None:
+    """:func:`learned`'s fields alone: the learned map's ``MapConfig`` fields for class ``name``, or None."""
+    return learned(name, params, data_dir)[0]
 
 
 def fits(head: CellHead, params) -> bool:

@@ -1,8 +1,9 @@
 """Training cells for the cell head (:mod:`jaxstyle.select.heads.cellhead`) from image-labelled pools.
 
 No mask trains anything. Each pool image (``labels.csv`` with ``filename`` and ``wnid``) is
-centre-cropped to ``size`` and run once through VGG-19; a sample of its ``conv5_4`` cells is
-kept with their hypercolumns and three numbers the labels are made from:
+centre-cropped to ``size`` and run once through VGG-19 (:func:`jaxstyle.train.cellpass.extract`); a
+sample of its ``conv5_4`` cells is kept (:class:`Cells`) with their hypercolumns and three numbers the
+labels are made from:
 
 - ``cover``: the share of the cell that the present probe-judged map of the image's own class
   covers (:func:`jaxstyle.transfer.objectmap.first_look`), for images of a class being trained
@@ -24,7 +25,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -46,8 +47,8 @@ def read_pool(root: str | Path) -> list[Item]:
     """A folder's ``labels.csv`` rows (``filename``, ``wnid``) whose image exists (beside it or in ``images/``),
     or, for a masked folder (``index.csv`` with ``name`` and ``class``; ``more-masked/``), its photos by
     their class (:func:`masksplit.wnids`; never their masks) less every photo the map's evaluation scores
-    (:func:`jaxstyle.evaluate.loso.photos`). ``masked:DIR``: the train side of the shipped split of a masked
-    folder (:func:`masksplit.train_pool`), for heads scored on its held-out side."""
+    (:func:`jaxstyle.select.pools.maskedphotos.photos`). ``masked:DIR``: the train side of the shipped split of
+    a masked folder (:func:`masksplit.train_pool`), for heads scored on its held-out side."""
     kind, _, rest = str(root).partition(":")
     if kind == "masked" and rest:
         from ..pools.masksplit import train_pool
@@ -72,11 +73,11 @@ def read_pool(root: str | Path) -> list[Item]:
 
 
 def _masked_pool(root: Path) -> list[Item]:
-    from ...evaluate import loso
+    from ..pools.maskedphotos import photos
     from ..pools.masksplit import wnids as masked_wnids
 
     wnids = masked_wnids()
-    scored = {p.name for p in loso.photos(root.parent)}
+    scored = {p.name for p in photos(root.parent)}
     with open(root / "index.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     return [Item(f"{root.name}/{r['name']}", wnids[r["class"]], root / f"{r['name']}.jpg") for r in rows
@@ -85,14 +86,14 @@ def _masked_pool(root: Path) -> list[Item]:
 
 def scored_photos(data: str | Path) -> list[tuple[Item, str]]:
     """The masked photos the map's evaluation scores under ``data`` (``../shared/data``;
-    :func:`jaxstyle.evaluate.loso.photos`) as items labelled by their class, each with its source: image
+    :func:`jaxstyle.select.pools.maskedphotos.photos`) as items labelled by their class, each with its source: image
     labels only, never their masks. Only a judge scored leave-one-source-out may learn from them."""
-    from ...evaluate import loso
+    from ..pools.maskedphotos import photos
     from ..pools.masksplit import wnids as masked_wnids
 
     wnids = masked_wnids()
     try:
-        scored = loso.photos(Path(data))
+        scored = photos(Path(data))
     except OSError as e:
         raise JaxstyleError(f"{data}: not the shared data folder ({e.strerror or e}: {e.filename})") from None
     return [(Item(f"{ph.source}:{ph.name}", wnids[ph.species], ph.photo), ph.source)
@@ -220,79 +221,6 @@ def relabel(cells: Cells, y: np.ndarray, head: cellhead.CellHead, target: str, s
     out[pos & (p >= sure)] = 0
     out[pos & (p <= 1 - sure)] = 3
     return out
-
-
-def _sample(obj_cell: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``n`` cell indices of a flat grid: half from object cells, the rest from the others."""
-    a, b = np.nonzero(obj_cell)[0], np.nonzero(~obj_cell)[0]
-    na = min(len(a), n // 2)
-    nb = min(len(b), n - na)
-    na = min(len(a), n - nb)
-    return np.concatenate([rng.choice(a, na, replace=False), rng.choice(b, nb, replace=False)]).astype(np.int64)
-
-
-def own_cover(rgb: np.ndarray, f5: np.ndarray, probe, size: int) -> np.ndarray | None:
-    """The probe-judged map of ``rgb`` (its own class) pooled to the ``conv5_4`` grid, or None where it refuses."""
-    from ...transfer import objectmap
-
-    cfg = objectmap.MapConfig(size=size, grabcut_side=size)
-    s, m = objectmap.first_look(rgb, {"f": f5}, probe, cfg)
-    if s.presence < cfg.min_evidence:
-        return None
-    h, w = f5.shape[:2]
-    k = rgb.shape[0] // h
-    return m[: h * k, : w * k].reshape(h, k, w, k).mean((1, 3))
-
-
-def extract(params: Mapping, items: Sequence[Item], probes: Mapping[str, object], size: int, cells: int,
-            rng: np.random.Generator, batch: int = 8, log: Callable[[str], None] | None = None) -> Cells:
-    """:class:`Cells` of ``items`` at ``size`` (square centre crops), ``cells`` per image; ``probes``
-    (target wnid -> probe) give the own-class map of images of those targets."""
-    import jax
-    import jax.numpy as jnp
-    from scipy.ndimage import maximum_filter
-
-    from ... import images
-    from ...model import vgg
-    from ...transfer.objectmap import objectness
-    from ..pools.batching import crop_array
-
-    fn = jax.jit(lambda p, x: (lambda f: (cellhead.hypercolumns(f), f["conv5_4"]))(
-        vgg.apply(p, vgg.preprocess(x), cellhead.LAYERS)))
-    dims = tuple(vgg.num_channels(params, l) for l in cellhead.LAYERS)
-    ids, wnids, rows = [], [], []
-    for s in range(0, len(items), batch):
-        chunk, imgs = [], []
-        for it in items[s: s + batch]:
-            try:
-                imgs.append(crop_array(images.open_image(it.path), size).astype(np.float32))
-                chunk.append(it)
-            except JaxstyleError:
-                continue
-        if not chunk:
-            continue
-        x = np.zeros((batch, size, size, 3), np.float32)
-        x[: len(imgs)] = imgs
-        hyper, f5 = (np.asarray(a) for a in fn(params, jnp.asarray(x)))
-        for j, it in enumerate(chunk):
-            obj = objectness(f5[j])
-            own = next((pr for t, pr in probes.items() if kind(it.wnid, t) == 0), None)
-            cov = own_cover(imgs[j], f5[j], own, size) if own is not None else None
-            cover = np.full(obj.shape, np.nan, np.float32) if cov is None else cov.astype(np.float32)
-            far = (maximum_filter(np.nan_to_num(cover), size=3) < 0.01) & np.isfinite(cover)
-            obj_cell = (np.nan_to_num(cover) >= 0.5) if cov is not None else obj > 1.0
-            pick = _sample(obj_cell.ravel(), cells, rng)
-            g = cellhead.normalise(hyper[j], dims).reshape(-1, sum(dims))
-            rows.append((np.full(len(pick), len(ids)), g[pick].astype(np.float16), cover.ravel()[pick],
-                         far.ravel()[pick], obj.ravel()[pick].astype(np.float32)))
-            ids.append(it.id)
-            wnids.append(it.wnid)
-        if log:
-            log(f"{min(s + batch, len(items))}/{len(items)} images")
-    if not rows:
-        raise JaxstyleError("the pools gave no image")
-    cols = [np.concatenate(c) for c in zip(*rows)]
-    return Cells(ids, wnids, cols[0].astype(np.int64), cols[1], cols[2], cols[3].astype(bool), cols[4], dims)
 
 
 def cache_key(items: Sequence[Item], targets: Sequence[str], size: int, cells: int, seed: int, extra: str) -> str:

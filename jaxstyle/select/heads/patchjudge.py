@@ -2,12 +2,13 @@
 
 The cell head (:mod:`jaxstyle.select.heads.cellhead`) reads one cell at a time; a cow's flank or a
 horse's head can look like a dog there. The learned map joins the head's cells into animal
-patches (:func:`jaxstyle.transfer.learnedmap.animal_patches`), and this judge reads each patch
+patches (:func:`jaxstyle.select.heads.patches.animal_patches`), and this judge reads each patch
 whole: its ``conv5_4`` cells max- and mean-pooled and its normalised hypercolumns mean-pooled
 (:func:`rows`), the means weighted by the cell's animal probability. A small MLP over
 :data:`GROUPS` (the class, another animal, something else), fitted with :func:`cellhead.fit`.
 
-It is trained on image labels only (:func:`labels`): in an image of the class, the patch with
+It is trained on image labels only (:func:`labels`) on the pools' patches as :class:`PatchRows`
+(:func:`jaxstyle.train.patchpass.extract`): in an image of the class, the patch with
 the most class probability is the class; every patch holding a class cell in an image of
 another animal is ``animal``, in an image of a person or a thing ``other``. So the other animals
 of the pools (cows, horses and sheep among them) teach it what is not the class. It is saved
@@ -107,60 +108,6 @@ def labels(pr: PatchRows) -> np.ndarray:
         j = np.nonzero(pr.image == i)[0]
         y[j[np.argmax(pr.mass[j])]] = 0
     return y
-
-
-def extract(params: Mapping, items: Sequence, heads: Sequence[cellhead.CellHead], size: int, batch: int = 8,
-            log: Callable[[str], None] | None = None) -> list[PatchRows]:
-    """:class:`PatchRows` of pool ``items`` (:class:`cellpool.Item`) under each of ``heads``, one VGG pass
-    per image (whole, long side ``size``): every animal patch that holds a cell of the head's class."""
-    from ... import images
-    from ...transfer import mapfeatures
-    from .cellpool import kind
-
-    acc = [([], []) for _ in heads]
-    ids = []
-    for s in range(0, len(items), batch):
-        chunk = []
-        for it in items[s: s + batch]:
-            try:
-                chunk.append((it, images.load_image(it.path, size)))
-            except JaxstyleError:
-                continue
-        cs = mapfeatures.features_many(params, [x for _, x in chunk], buckets=4, batch=batch, hyper=True)
-        for (it, _), c in zip(chunk, cs):
-            for head, (ks, parts) in zip(heads, acc):
-                ks.append(kind(it.wnid, head.meta["target_wnid"]))
-                part = _image_rows(c, head)
-                if part is not None:
-                    parts.append((np.full(len(part[1]), len(ids)), *part))
-            ids.append(it.id)
-        if log:
-            log(f"patches: {min(s + batch, len(items))}/{len(items)} images")
-    return [_patch_rows(ids, ks, parts, head) for head, (ks, parts) in zip(heads, acc)]
-
-
-def _image_rows(c: Mapping[str, np.ndarray], head: cellhead.CellHead) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(rows, class mass)`` of one photo's patches that hold a cell of ``head``'s class, None without one."""
-    from scipy import ndimage
-
-    from ...transfer.learnedmap import animal_patches
-
-    hn = cellhead.normalise(c["h"], head.dims)
-    probs = head.probs(hn)
-    pt = animal_patches(probs, head.groups)
-    ids = [i for i in range(1, len(pt.share)) if pt.share[i] > 0]
-    if not ids:
-        return None
-    mass = np.asarray(ndimage.sum(probs[..., 0], pt.labels, ids), np.float32)
-    return rows(c["f"], hn, pt.labels, pt.animal, ids).astype(np.float16), mass
-
-
-def _patch_rows(ids: list[str], kinds: list[int], parts: list, head: cellhead.CellHead) -> PatchRows:
-    if not parts:
-        raise JaxstyleError(f"the pools gave no animal patch with a {head.target} cell")
-    image, feats, mass = (np.concatenate(c) for c in zip(*parts))
-    c5 = int(feats.shape[1] - sum(head.dims)) // 2
-    return PatchRows(list(ids), list(kinds), image.astype(np.int64), feats, mass, (c5, c5, sum(head.dims)))
 
 
 def cv_threshold(X: np.ndarray, y: np.ndarray, image: np.ndarray, groups: Sequence[str], key, hidden: int,
