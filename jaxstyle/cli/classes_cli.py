@@ -69,7 +69,8 @@ def _default_map(a) -> str:
     if not fields:
         return "the probe map"
     return (f"the learned map (cell head; refusal below {fields['min_evidence']:g}; its held-out IoU: "
-            "docs/RESULTS.md, 'Learned map and head gate'); --probe-map for the probe map")
+            "docs/RESULTS.md, 'Learned map and head gate' and 'Learned maps of horse, cattle and sheep'); "
+            "--probe-map for the probe map")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
