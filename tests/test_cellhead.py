@@ -167,3 +167,18 @@ def test_learned_fields_need_the_head_its_choice_and_fitting_weights(tmp_path):
     assert cellhead.learned("cat", data_dir=tmp_path) == (None, None)
     (tmp_path / "dog.npz").unlink()
     assert cellhead.learned_fields("dog", data_dir=tmp_path) is None           # a choice without its head
+
+
+def test_head_cli_rejects_judge_photos_and_folds_before_any_pass(tmp_path):
+    """A --judge-photos folder that is not the shared data, or --judge-folds without it: one error, no pass run,
+    nothing written."""
+    from jaxstyle.cli import head_cli
+    from jaxstyle.errors import JaxstyleError, UsageError
+
+    base = ["--class", "dog", "--data", str(tmp_path), "--out-dir", str(tmp_path / "heads"),
+            "--weights", str(tmp_path / "missing.npz")]
+    with pytest.raises(JaxstyleError, match="not the shared data folder"):
+        head_cli.main(base + ["--judge-photos", str(tmp_path)])
+    with pytest.raises(UsageError, match="--judge-folds needs --judge-photos"):
+        head_cli.main(base + ["--judge-folds"])
+    assert not (tmp_path / "heads").exists()

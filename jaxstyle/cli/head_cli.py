@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         probes[cellpool.group_wnid(n)] = pr
     if a.judge_folds and not a.judge_photos:
         raise UsageError("--judge-folds needs --judge-photos")
+    photos = cellpool.scored_photos(a.judge_photos) if a.judge_photos else []  # a bad folder fails before any pass
     outs = {n: Path(a.out_dir) / f"{n}.npz" for n in names}
     for out in outs.values():
         if out.exists() and not a.force:
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "features_seconds": round(secs, 1), "features_cached": cached, "labels": "image labels only; no mask"}
     heads = [cellpool.train(cells, n, jax.random.fold_in(jax.random.PRNGKey(a.seed), i), a.self_train,
                             a.hidden, a.steps, info) for i, n in enumerate(outs)]
-    for sub, judged in _with_judges(a, heads, params, meta, log).items():
+    for sub, judged in _with_judges(a, heads, photos, params, meta, log).items():
         for head, out in zip(judged, outs.values()):
             out = out.parent / sub / out.name
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _with_judges(a, heads: list, params, meta, log) -> dict[str, list]:
+def _with_judges(a, heads: list, photos: list, params, meta, log) -> dict[str, list]:
     """``heads`` each with its patch judge (:mod:`jaxstyle.select.heads.patchjudge`) trained on the pools' patches
     and, with ``--judge-photos``, the scored photos' (labels only), under ``""``. With ``--judge-folds`` also,
     for each source of those photos, ``"without-<source>"``: the same heads with a judge that never saw it."""
@@ -123,8 +124,7 @@ def _with_judges(a, heads: list, params, meta, log) -> dict[str, list]:
     t0 = time.time()
     prs, cached = _patch_rows(a, heads, items, params, meta, log)
     source: dict[str, str] = {}
-    if a.judge_photos:
-        photos = cellpool.scored_photos(a.judge_photos)
+    if photos:
         source = {it.id: src for it, src in photos}
         more, more_cached = _patch_rows(a, heads, [it for it, _ in photos], params, meta, log)
         prs, cached = [patchjudge.concat([p, q]) for p, q in zip(prs, more)], cached and more_cached
