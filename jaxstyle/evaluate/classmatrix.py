@@ -150,7 +150,7 @@ def choose_across(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
         mine = [r for r in learned if r["cls"] == cls and r["variant"] == v]
         probe = [r for r in rs if r["cls"] == cls and r["variant"] == "probe"]
         cols = []
-        for sub, t in ((mine, e), (probe, 0.2)):
+        for sub, t in ((mine, e), (probe, EVIDENCE)):
             own, other = loso.scored(sub, t)
             refused = sum(r["presence"] < t for r in sub if r["species"] == cls)
             cols.append((f"{loso.stats(own).replace(' | ', ' / ')} ({refused})" if own.size else "–",
