@@ -100,7 +100,8 @@ def _judge_on_first_channel(dims):
 
 def test_the_map_keeps_only_the_patches_its_judge_calls_the_class():
     """Two animal patches holding dog cells; the judge calls only the left one a dog: "patches" drops the
-    right one, "either" keeps it where the probe (here: every patch) takes it and the class holds enough of it."""
+    right one, "either" keeps it where the probe (here: every patch) takes it and the class holds enough of it,
+    "both" only where the probe and the judge agree."""
     probs = np.zeros((4, 6, 4), np.float32)
     probs[..., 3] = 1.0
     for cols in (slice(0, 2), slice(4, 6)):
@@ -123,6 +124,16 @@ def test_the_map_keeps_only_the_patches_its_judge_calls_the_class():
     either = learnedmap.judged_patches(f, hn, patches, head, Everything(), MapConfig(judge="either", joined=0.5))
     np.testing.assert_array_equal(either, [False, True, True])
     assert learnedmap.judged_patches(f, hn, patches, head, Everything(), MapConfig(judge="either", joined=0.7)).sum() == 1
+    both = learnedmap.judged_patches(f, hn, patches, head, Everything(), MapConfig(judge="both"))
+    np.testing.assert_array_equal(both, [False, True, False])
+
+    class RightOnly(Everything):
+        def judge(self, pooled, mean):
+            return np.array([False, True]), np.array([0.0, 1.0])
+
+    assert not learnedmap.judged_patches(f, hn, patches, head, RightOnly(), MapConfig(judge="both")).any()
+    np.testing.assert_array_equal(
+        learnedmap.judged_patches(f, hn, patches, head, RightOnly(), MapConfig(judge="either")), [False, True, True])
     with pytest.raises(UsageError, match="no patch judge"):
         learnedmap.judged_patches(f, hn, patches, cellhead.CellHead(("dog",), None, None, (), {"dims": [3]}), None,
                                   MapConfig(judge="patches"))

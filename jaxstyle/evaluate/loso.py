@@ -6,7 +6,8 @@ map's size, then every variant's map for every class (:func:`variants`): ``probe
 probe-judged map) and the learned map's: its class cells alone (``learned-*``), the animal patch
 joined to them (``animal-*``), and that patch judged by the class probe (``judged-*``) or by the
 head's patch judge (``patch-*``, at its own threshold), or either of them (``either*``: the probe
-where the class holds a quarter of the patch, or the patch judge at its own threshold or 0.5).
+where the class holds a quarter of the patch, or the patch judge at its own threshold or 0.5), or both
+(``both-*``).
 :func:`rows` gives one row per photo, class and variant (IoU or wrong-class cover of the map before
 any refusal, and the presence); :func:`loso` chooses, for each class's map, a variant and a refusal threshold on all
 sources but one and scores that one with them; :func:`choices` makes that choice on every source.
@@ -44,6 +45,7 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     out["patch-j0"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.0, "judge": "patches"}
     out["either-j0.25"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.25, "judge": "either"}
     out["either0.5-j0.25"] = {**out["either-j0.25"], "judge_min": 0.5}
+    out["both-j0"] = {**out["patch-j0"], "judge": "both"}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

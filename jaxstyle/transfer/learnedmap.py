@@ -43,20 +43,21 @@ def judged_patches(f: np.ndarray, hn: np.ndarray | None, patches: Patches, head,
     patch judge (:mod:`jaxstyle.select.heads.patchjudge`) on ``f`` and the normalised hypercolumns ``hn`` the
     head read, at ``cfg.judge_min`` (0: its own threshold);
     ``"either"``: the probe where the class holds at least ``cfg.joined`` of the patch, or the patch
-    judge. Label 0 never."""
+    judge; ``"both"``: the probe and the patch judge. Label 0 never."""
     n = len(patches.share)
     out = np.zeros(n, bool)
     if n == 1:
         return out
-    if cfg.judge in ("probe", "either"):
+    if cfg.probe_judges:
         out[1:] = probe.judge(*region_rows(f, patches.labels, range(1, n), probe.pooling))[0]
     if cfg.judge == "either":
         out &= patches.share >= cfg.joined
-    if cfg.judge in ("patches", "either"):
+    if cfg.judge in ("patches", "either", "both"):
         if head.judge is None:
             raise UsageError(f"the {head.target} cell head has no patch judge (train it with jaxstyle head)")
         r = patchjudge.rows(f, hn, patches.labels, patches.animal, range(1, n))
-        out[1:] |= patchjudge.kept(head.judge, r, cfg.judge_min)
+        k = patchjudge.kept(head.judge, r, cfg.judge_min)
+        out[1:] = out[1:] & k if cfg.judge == "both" else out[1:] | k
     return out
 
 

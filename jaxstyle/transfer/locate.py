@@ -118,7 +118,7 @@ def locate_many(params, contents: Sequence, class_name: str | None = "dog", filt
     if cfg.learned or cfg.gate > 0:
         head = chosen if chosen is not None else class_head(class_name)
     if cfg.learned:
-        pr = class_probe(params, class_name) if cfg.judge in ("probe", "either") else None
+        pr = class_probe(params, class_name) if cfg.probe_judges else None
         rs = objectmap.object_maps(params, [at_long_side(c, cfg.size) for c in contents], None, pr, cfg, batch, head)
         return [{"map": r["map"], "presence": r["presence"], "probe": True, "min_evidence": cfg.min_evidence}
                 for r in rs]

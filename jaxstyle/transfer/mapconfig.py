@@ -43,17 +43,23 @@ class MapConfig:
     joined: float = 0.0        # learned, "animal": the class's least share of an animal patch it takes whole
     judge: str = ""            # learned: who judges each animal patch ("probe": the class probe, "patches": the
                                # head's patch judge, "either": the probe on a patch the class holds >= joined of, or
-                               # the patch judge); a patch it rejects is not the class ("": no judge)
+                               # the patch judge; "both": the probe and the patch judge); a patch it rejects is
+                               # not the class ("": no judge)
     judge_min: float = 0.0     # learned, "patches"/"either": the patch judge's least class probability for the class
                                # (0: the judge's own, chosen on the pools by patchjudge.cv_threshold)
+
+    @property
+    def probe_judges(self) -> bool:
+        """Whether the class probe judges the learned map's patches (it must be loaded)."""
+        return self.judge in ("probe", "either", "both")
 
     def __post_init__(self):
         if self.size < 32:
             raise UsageError(f"map size {self.size} is too small (minimum 32)")
         if not 0.0 <= self.min_evidence <= 1.0:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
-        if self.judge not in ("", "probe", "patches", "either"):
-            raise UsageError(f"map judge must be '', 'probe', 'patches' or 'either', got {self.judge!r}")
+        if self.judge not in ("", "probe", "patches", "either", "both"):
+            raise UsageError(f"map judge must be '', 'probe', 'patches', 'either' or 'both', got {self.judge!r}")
         if self.edge not in ("blur", "matte"):
             raise UsageError(f"map edge must be 'blur' or 'matte', got {self.edge!r}")
         if not 0.0 < self.band <= 0.25:
