@@ -50,6 +50,20 @@ def test_the_map_choice_is_the_heads_own_and_brings_its_head():
     assert locate.map_choice({"learned": False}, "dog", real)[1] is None  # an option chose the path: nothing loaded
 
 
+def test_a_map_variant_on_the_probe_map_is_refused_not_ignored():
+    import pytest
+
+    from jaxstyle.errors import UsageError
+    from jaxstyle.evaluate.loso import variants
+
+    real = _widths(conv3_4=256, conv4_4=512, conv5_4=512)
+    both = {k: v for k, v in variants()["both-j0"].items() if k != "learned"}  # what --map-variant sets
+    assert locate.map_choice(both, "dog", real)[0].judge == "both"
+    for name, opts in (("horse", both), ("dog", {**both, "learned": False})):  # no head ships; --probe-map
+        with pytest.raises(UsageError, match="--map-variant needs the learned map"):
+            locate.map_choice(opts, name, real)
+
+
 def test_locate_many_loads_the_cell_head_once(monkeypatch):
     from jaxstyle.select.heads import cellhead
 

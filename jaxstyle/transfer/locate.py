@@ -166,7 +166,12 @@ def map_choice(map_options: Mapping | None, class_name: str | None = None, param
         fields, head = cellhead.learned(class_name, params)
         if head is not None:
             opts = {**fields, **opts}
-    return objectmap.MapConfig(**{"size": MAP_SIZE, **opts}), head
+    cfg = objectmap.MapConfig(**{"size": MAP_SIZE, **opts})
+    if cfg.judge and not cfg.learned:  # a --map-variant's judge on the probe map would be ignored
+        raise UsageError(f"--map-variant needs the learned map, and the {class_name or 'object'} map here is the "
+                         "probe map (no cell head ships for the class, or --probe-map, --head-gate or --second-look "
+                         "chose it)")
+    return cfg, head
 
 
 def auto_map(params, content, hw: tuple[int, int], class_name: str | None = "dog", filters=None,
