@@ -426,3 +426,29 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
     assert (e[2:6, 1:5] >= 0.9).all() and (e[2:6, 9:13] == 0).all() and (p[2:6, 9:13] == 0).all()
     assert (lm.learned_extent(probs[..., 0], patches, 0.25)[2:6, 9:13] >= 0.9).all()
 
+
+
+def test_the_mirror_image_averages_the_heads_cells_flipped_back():
+    """``MapConfig.mirror``: the head's cell probabilities are the mean of the photo's and its mirror image's,
+    the latter flipped back. A mirror pass that agrees (the photo's features flipped) changes nothing; one
+    that sees no dog halves the class probability."""
+
+    class Head:
+        dims, groups, target, judge = (2,), ("dog", "animal", "person", "scene"), "dog", None
+
+        def probs(self, x):
+            dog = x[..., 0] > x[..., 1]
+            return np.stack([dog, 0 * dog, 0 * dog, ~dog], -1).astype(np.float32)
+
+    h = np.zeros((6, 10, 2), np.float32)
+    h[:, :4, 0] = 1.0  # a dog on the left
+    h[:, 4:, 1] = 1.0
+    rgb = np.zeros((96, 160, 3), np.float32)
+    cfg = om.MapConfig(learned=True, grabcut=False, mirror=True)
+    alone = lm.learned_map(rgb, {"h": h}, Head(), replace(cfg, mirror=False))
+    agree = lm.learned_map(rgb, {"h": h, "h_mirror": h[:, ::-1]}, Head(), cfg)
+    np.testing.assert_array_equal(agree[1], alone[1])
+    assert agree[2] == alone[2] == 1.0
+    blind = np.stack([np.zeros((6, 10)), np.ones((6, 10))], -1).astype(np.float32)
+    half = lm.learned_map(rgb, {"h": h, "h_mirror": blind}, Head(), cfg)
+    assert half[2] == 0.5 and (half[1][:, :4] == 0.5).all() and (half[1][:, 4:] == 0).all()

@@ -46,6 +46,8 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     out["either-j0.25"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.25, "judge": "either"}
     out["either0.5-j0.25"] = {**out["either-j0.25"], "judge_min": 0.5}
     out["both-j0"] = {**out["patch-j0"], "judge": "both"}
+    for v in ("judged-j0", "judged-j0.25", "patch-j0"):
+        out[f"{v}+mirror"] = {**out[v], "mirror": True}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 
@@ -58,13 +60,17 @@ def judged_variants() -> list[str]:
 FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "presence", "seconds")
 
 
-def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None) -> tuple[np.ndarray, dict]:
-    """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``."""
+def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mirror: bool = False
+                   ) -> tuple[np.ndarray, dict]:
+    """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``;
+    ``mirror``: of its mirror image."""
     from .. import artifact, images
     from ..transfer import mapfeatures
 
     rgb = images.load_image(ph.photo, size)
-    path = None if cache is None else Path(cache) / f"{ph.source}-{ph.name}-{size}.npz"
+    if mirror:
+        rgb = np.ascontiguousarray(rgb[:, ::-1])
+    path = None if cache is None else Path(cache) / f"{ph.source}-{ph.name}-{size}{'-mirror' * mirror}.npz"
     if path is not None and path.is_file():
         cached, _ = artifact.load(path, "feature cache file")
         return rgb, {k: v.astype(np.float32) for k, v in cached.items()}
@@ -92,6 +98,8 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
             continue
         t0 = time.time()
         rgb, c = photo_features(params, ph, size, cache)
+        if any(chosen[v].get("mirror") for _, v in todo):
+            c = {**c, "h_mirror": photo_features(params, ph, size, cache, mirror=True)[1]["h"]}
         mask = images.load_mask(ph.mask, rgb.shape[:2])
         for cls, name in todo:
             t1 = time.time()

@@ -101,6 +101,8 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
 
     hn = normalise(c["h"], head.dims)  # what the head reads, and the patch judge after it
     probs = head.probs(hn)
+    if cfg.mirror and "h_mirror" in c:  # the mirror image's cells, flipped back onto the photo's
+        probs = 0.5 * (probs + head.probs(normalise(c["h_mirror"], head.dims))[:, ::-1])
     presence = head_presence_of(probs[..., 0])
     H, W = rgb.shape[:2]
     p, judged = probs[..., 0], None

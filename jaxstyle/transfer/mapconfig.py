@@ -47,6 +47,8 @@ class MapConfig:
                                # not the class ("": no judge)
     judge_min: float = 0.0     # learned, "patches"/"either": the patch judge's least class probability for the class
                                # (0: the judge's own, chosen on the pools by patchjudge.cv_threshold)
+    mirror: bool = False       # learned: the head's cell probabilities averaged over the photo and its mirror
+                               # image (one more VGG pass)
 
     @property
     def probe_judges(self) -> bool:

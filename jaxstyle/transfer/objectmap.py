@@ -163,6 +163,9 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
     rgbs = [np.asarray(rgb, np.float32) for rgb in rgbs]
     hand = None if (probe is not None or cfg.learned) else filters
     feats = features_many(params, rgbs, hand, cfg.buckets, batch, hyper=cfg.learned or cfg.gate > 0)
+    if cfg.learned and cfg.mirror:
+        feats = [{**c, "h_mirror": m["h"]} for c, m in zip(feats, features_many(
+            params, [np.ascontiguousarray(rgb[:, ::-1]) for rgb in rgbs], None, cfg.buckets, batch, hyper=True))]
     return [map_from_features(params, rgb, c, probe, cfg, head) for rgb, c in zip(rgbs, feats)]
 
 
