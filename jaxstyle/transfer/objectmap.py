@@ -162,11 +162,20 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
         raise UsageError("the object map needs a class probe or a filter list")
     rgbs = [np.asarray(rgb, np.float32) for rgb in rgbs]
     hand = None if (probe is not None or cfg.learned) else filters
-    feats = features_many(params, rgbs, hand, cfg.buckets, batch, hyper=cfg.learned or cfg.gate > 0)
-    if cfg.learned and cfg.mirror:
-        feats = [{**c, "h_mirror": m["h"]} for c, m in zip(feats, features_many(
-            params, [np.ascontiguousarray(rgb[:, ::-1]) for rgb in rgbs], None, cfg.buckets, batch, hyper=True))]
+    feats = with_mirror(params, rgbs, features_many(params, rgbs, hand, cfg.buckets, batch,
+                                                    hyper=cfg.learned or cfg.gate > 0), cfg, batch)
     return [map_from_features(params, rgb, c, probe, cfg, head) for rgb, c in zip(rgbs, feats)]
+
+
+def with_mirror(params: Mapping, rgbs: Sequence[np.ndarray], feats: list[dict], cfg: MapConfig,
+                batch: int = 1) -> list[dict]:
+    """``feats`` of ``rgbs``, each with its mirror image's hypercolumns (``"h_mirror"``) where the learned map
+    reads them (``cfg.mirror``: one more VGG pass per photo); else ``feats`` as they are."""
+    if not (cfg.learned and cfg.mirror):
+        return feats
+    mirrored = features_many(params, [np.ascontiguousarray(rgb[:, ::-1]) for rgb in rgbs], None, cfg.buckets,
+                             batch, hyper=True)
+    return [{**c, "h_mirror": m["h"]} for c, m in zip(feats, mirrored)]
 
 
 def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig,
