@@ -68,9 +68,15 @@ def main() -> None:
     p.add_argument("--variants", nargs="+", default=["judged-j0", "judged-j0.25", "patch-j0"])
     p.add_argument("--choose", action="store_true", help="report: for each class, the learned variant and refusal "
                    "chosen on the other classes' rows, scored on its own (leave-one-class-out)")
+    p.add_argument("--choice", default=None, help="with --choose: write the choice made on every class, for the "
+                   "--ship classes, into this learned-map choice file (jaxstyle/data/heads/map.json)")
+    p.add_argument("--ship", nargs="+", default=[], help="the classes whose learned map ships (their head must be "
+                   "in jaxstyle/data/heads)")
     p.add_argument("--features-only", action="store_true")
     p.add_argument("--only-report", action="store_true")
     a = p.parse_args()
+    if bool(a.choice) != bool(a.ship) or (a.choice and not a.choose):
+        p.error("--choice and --ship go together, with --choose")
     if not a.only_report:
         _rows(a, classmatrix.held_out_photos(Path(a.data), classes=CLASSES))  # every class's photos, for the matrix
     if a.features_only:
@@ -78,6 +84,10 @@ def main() -> None:
     rows = loso.read_rows(Path(a.csv))
     if a.choose:
         print("\n".join(classmatrix.choose_across(rows, a.classes)))
+        every = classmatrix.across(rows, a.classes)[1]
+        if a.choice and a.ship and every:
+            classmatrix.ship_choice(Path(a.choice), a.ship, every, "python scripts/class_matrix.py " + " ".join(sys.argv[1:]))
+            print(f"wrote {a.choice}")
         return
     md = []
     for title, view in (("the probe map", classmatrix.PROBE), ("the default map", classmatrix.default_view(a.classes))):

@@ -40,3 +40,18 @@ def test_each_class_gets_the_variant_the_other_classes_choose():
     assert next(line for line in md if line.startswith("| horse |")).count("`b`") == 1  # cattle and sheep choose b
     assert not any(line.startswith("| car |") for line in md)
     assert md[-1].startswith("Chosen on every class: `b`")
+
+
+def test_the_shipped_choice_is_written_for_the_shipped_classes_only(tmp_path):
+    """``ship_choice`` sets the shipped classes' fields, variant and provenance, and keeps every other entry."""
+    import json
+
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps({"classes": {"dog": {"learned": True, "min_evidence": 0.7}},
+                                "variants": {"dog": "judged-j0.25"}, "command": "map_loso"}))
+    cm.ship_choice(path, ["sheep"], ("judged-j0+mirror", 0.2), "class_matrix --choose")
+    doc = json.loads(path.read_text())
+    assert doc["classes"]["dog"] == {"learned": True, "min_evidence": 0.7} and doc["command"] == "map_loso"
+    assert doc["classes"]["sheep"]["mirror"] and doc["classes"]["sheep"]["min_evidence"] == 0.2
+    assert doc["classes"]["sheep"]["judge"] == "probe" and doc["variants"]["sheep"] == "judged-j0+mirror"
+    assert doc["others"]["sheep"]["command"] == "class_matrix --choose" and "horse" not in doc["classes"]

@@ -77,3 +77,18 @@ def test_locate_many_loads_the_cell_head_once(monkeypatch):
     photos = [np.zeros((40, 60, 3), np.float32)] * 2
     rs = locate.locate_many(real, photos, "dog")
     assert len(rs) == 2 and len(loads) == 1 and seen[0] is not None and seen[0].meta == load(loads[0]).meta
+
+
+def test_each_shipped_choice_is_a_measured_variant_at_a_measured_refusal():
+    """``jaxstyle/data/heads/map.json``: every class's fields are those of the variant it names (the rows the
+    choice was made on) with a refusal of the scored grid, and its head ships."""
+    import json
+
+    from jaxstyle.evaluate import loso
+    from jaxstyle.select.heads import cellhead
+
+    doc = json.loads((cellhead.DATA_DIR / "map.json").read_text())
+    assert set(doc["classes"]) == set(doc["variants"]) >= {"dog", "cat"}
+    for cls, fields in doc["classes"].items():
+        assert {k: v for k, v in fields.items() if k != "min_evidence"} == loso.variants()[doc["variants"][cls]], cls
+        assert fields["min_evidence"] in loso.EVIDENCE and (cellhead.DATA_DIR / f"{cls}.npz").is_file()

@@ -137,16 +137,25 @@ def write_summary(doc: Mapping, path: Path) -> None:
     Path(path).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
-def choose_across(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
-    """Markdown: for each class with learned rows, the learned variant and refusal :func:`loso.choose` takes on
-    the other classes' rows (leave-one-class-out), scored on its own photos beside its probe map, and the
-    choice made on every class (what would ship)."""
+def across(rs: Sequence[Mapping], classes: Sequence[str]) -> tuple[dict[str, tuple[str, float]], tuple[str, float] | None]:
+    """The learned ``(variant, refusal)`` :func:`loso.choose` takes for each of ``classes`` with learned rows on the
+    other such classes' rows (leave-one-class-out), and the one it takes on all of them (what ships; None
+    without learned rows)."""
     learned = [r for r in rs if r["variant"] != "probe"]
     have = [c for c in classes if any(r["cls"] == c for r in learned)]
+    per = {cls: loso.choose([r for r in learned if r["cls"] in have and r["cls"] != cls], True) for cls in have}
+    return per, (loso.choose([r for r in learned if r["cls"] in have], True) if have else None)
+
+
+def choose_across(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
+    """Markdown: for each class with learned rows, the learned variant and refusal chosen on the other classes'
+    rows (:func:`across`), scored on its own photos beside its probe map, and the choice made on every class
+    (what would ship)."""
+    learned = [r for r in rs if r["variant"] != "probe"]
+    per, every = across(rs, classes)
     md = ["| class | chosen on the others | own: median / mean / ≥ 0.6 (refused) | probe map: the same | "
           "wrong class: mean cover (probe map) |", "|---|---|---|---|---|"]
-    for cls in have:
-        v, e = loso.choose([r for r in learned if r["cls"] in have and r["cls"] != cls], True)
+    for cls, (v, e) in per.items():
         mine = [r for r in learned if r["cls"] == cls and r["variant"] == v]
         probe = [r for r in rs if r["cls"] == cls and r["variant"] == "probe"]
         cols = []
@@ -156,7 +165,22 @@ def choose_across(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
             cols.append((f"{loso.stats(own).replace(' | ', ' / ')} ({refused})" if own.size else "–",
                          float(other.mean()) if other.size else float("nan")))
         md.append(f"| {cls} | `{v}`, refusal {e:g} | {cols[0][0]} | {cols[1][0]} | {cols[0][1]:.3f} ({cols[1][1]:.3f}) |")
-    if have:
-        v, e = loso.choose([r for r in learned if r["cls"] in have], True)
-        md += ["", f"Chosen on every class: `{v}`, refusal {e:g}."]
+    if every:
+        md += ["", f"Chosen on every class: `{every[0]}`, refusal {every[1]:g}."]
     return md
+
+
+def ship_choice(path: Path, ship: Sequence[str], choice: tuple[str, float], command: str) -> None:
+    """The learned map's choice file ``path`` (``jaxstyle/data/heads/map.json``) with ``choice`` (the
+    :func:`across` choice made on every class) for each class of ``ship``, recorded under ``others`` (kept
+    when ``scripts/map_loso.py --choice`` rewrites the file); its other classes as they were."""
+    v, e = choice
+    doc = json.loads(Path(path).read_text(encoding="utf-8")) if Path(path).is_file() else {"classes": {}, "variants": {}}
+    for cls in ship:
+        doc["classes"][cls] = {**loso.variants()[v], "min_evidence": e}
+        doc["variants"][cls] = v
+        doc.setdefault("others", {})[cls] = {
+            "chosen": "jaxstyle.evaluate.classmatrix.across on the held-out side of more-masked: the learned variant "
+                      "and refusal chosen on the classes with a learned head (each class's own, chosen on the others, "
+                      "in docs/RESULTS.md 'Learned maps of horse, cattle and sheep')", "command": command}
+    Path(path).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
