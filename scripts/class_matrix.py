@@ -85,8 +85,9 @@ def main() -> None:
     if a.choose:
         print("\n".join(classmatrix.choose_across(rows, a.classes)))
         every = classmatrix.across(rows, a.classes)[1]
-        if a.choice and a.ship and every:
-            classmatrix.ship_choice(Path(a.choice), a.ship, every, "python scripts/class_matrix.py " + " ".join(sys.argv[1:]))
+        if a.choice and every:
+            classmatrix.ship_choice(Path(a.choice), a.ship, every,
+                                    "python scripts/class_matrix.py " + " ".join(sys.argv[1:]))
             print(f"wrote {a.choice}")
         return
     md = []

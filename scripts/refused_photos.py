@@ -15,8 +15,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from jaxstyle.evaluate import loso
 
 
@@ -59,10 +57,9 @@ def main() -> None:
             if r["cls"] != cls or r["species"] != cls or r["variant"] != variant or r["presence"] >= refusal:
                 continue
             ph = photos[r["photo"]]
-            if not (Path(a.cache) / f"{ph.source}-{ph.name}-{a.size}.npz").is_file():
+            if not loso.cached_features(Path(a.cache), ph, a.size).is_file():
                 raise SystemExit(f"error: no features of {ph.name} in {a.cache} (run scripts/map_loso.py first)")
-            _, c = loso.photo_features(None, ph, a.size, Path(a.cache))
-            c = {k: np.asarray(v, np.float32) for k, v in c.items()}
+            _, c = loso.photo_features(None, ph, a.size, Path(a.cache))  # read from the cache: no VGG pass
             seen, shipped = best_patch(c, cellhead.shipped(cls))
             _, held = best_patch(c, cellhead.shipped(cls, Path(a.fold_heads) / f"without-{ph.source}"))
             print(f"| {ph.name} | {cls} | {seen:.2f} | {r['presence']:.2f} | {shipped:.2f} | {held:.2f} |")

@@ -60,6 +60,11 @@ def judged_variants() -> list[str]:
 FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "presence", "seconds")
 
 
+def cached_features(cache: Path, ph: Photo, size: int, mirror: bool = False) -> Path:
+    """Where :func:`photo_features` keeps a photo's features in ``cache``."""
+    return Path(cache) / f"{ph.source}-{ph.name}-{size}{'-mirror' * mirror}.npz"
+
+
 def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mirror: bool = False
                    ) -> tuple[np.ndarray, dict]:
     """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``;
@@ -70,7 +75,7 @@ def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mi
     rgb = images.load_image(ph.photo, size)
     if mirror:
         rgb = np.ascontiguousarray(rgb[:, ::-1])
-    path = None if cache is None else Path(cache) / f"{ph.source}-{ph.name}-{size}{'-mirror' * mirror}.npz"
+    path = None if cache is None else cached_features(cache, ph, size, mirror)
     if path is not None and path.is_file():
         cached, _ = artifact.load(path, "feature cache file")
         return rgb, {k: v.astype(np.float32) for k, v in cached.items()}
