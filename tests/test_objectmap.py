@@ -452,3 +452,30 @@ def test_the_mirror_image_averages_the_heads_cells_flipped_back():
     blind = np.stack([np.zeros((6, 10)), np.ones((6, 10))], -1).astype(np.float32)
     half = lm.learned_map(rgb, {"h": h, "h_mirror": blind}, Head(), cfg)
     assert half[2] == 0.5 and (half[1][:, :4] == 0.5).all() and (half[1][:, 4:] == 0).all()
+
+
+def test_a_scaled_view_is_resized_to_the_photos_grid_and_averaged():
+    """``MapConfig.scales``: the head's cells of the photo at another size, resized onto the photo's grid and
+    averaged with its own; a view that sees no dog halves the class probability."""
+
+    class Head:
+        dims, groups, target, judge = (2,), ("dog", "animal", "person", "scene"), "dog", None
+
+        def probs(self, x):
+            dog = x[..., 0] > x[..., 1]
+            return np.stack([dog, 0 * dog, 0 * dog, ~dog], -1).astype(np.float32)
+
+    h = np.zeros((6, 10, 2), np.float32)
+    h[:, :4, 0] = 1.0
+    h[:, 4:, 1] = 1.0
+    big = np.repeat(np.repeat(h, 2, 0), 2, 1)  # the same photo at twice the size
+    blind = np.stack([np.zeros((12, 20)), np.ones((12, 20))], -1).astype(np.float32)
+    rgb = np.zeros((96, 160, 3), np.float32)
+    cfg = om.MapConfig(learned=True, grabcut=False, scales=(2.0,))
+    key = lm.view_key(2.0)
+    same = lm.learned_map(rgb, {"h": h, key: big}, Head(), cfg)[1]
+    assert (same[:, :3] == 1).all() and (same[:, 5:] == 0).all()
+    half = lm.learned_map(rgb, {"h": h, key: blind}, Head(), cfg)
+    assert half[2] == 0.5 and (half[1][:, :3] == 0.5).all()
+    with pytest.raises(UsageError, match="scales"):
+        om.MapConfig(scales=(8.0,))

@@ -22,13 +22,13 @@ from jaxstyle.model import weights
 
 
 def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
-    """Wall seconds of the map's VGG pass (blocking until done; the mirror image's too with ``cfg.mirror``), its
+    """Wall seconds of the map's VGG pass (blocking until done; the other views' too: ``cfg.mirror``, ``cfg.scales``), its
     host stages (regions, GrabCut; the learned map: the cell head, the probe's judgement and GrabCut), its closer
     look (0 unless the photo gets one: a second VGG pass and GrabCut on a crop; never for the learned map) and its
     matted edge (0 with ``edge="blur"``)."""
     img = np.asarray(img, np.float32)
     t0 = time.perf_counter()
-    c = objectmap.with_mirror(params, [img], [mapfeatures.features(params, img, buckets=cfg.buckets,
+    c = objectmap.with_views(params, [img], [mapfeatures.features(params, img, buckets=cfg.buckets,
                                                                    hyper=cfg.learned)], cfg)[0]
     t1 = time.perf_counter()
     if cfg.learned:

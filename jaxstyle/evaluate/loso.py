@@ -48,6 +48,9 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     out["both-j0"] = {**out["patch-j0"], "judge": "both"}
     for v in ("judged-j0", "judged-j0.25", "patch-j0"):
         out[f"{v}+mirror"] = {**out[v], "mirror": True}
+    for v in ("judged-j0", "judged-j0.25"):
+        for x in (0.75, 1.25):
+            out[f"{v}+x{x:g}"] = {**out[v], "scales": (x,)}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 
@@ -60,22 +63,27 @@ def judged_variants() -> list[str]:
 FIELDS = ("photo", "source", "species", "cls", "variant", "iou", "cover", "presence", "seconds")
 
 
-def cached_features(cache: Path, ph: Photo, size: int, mirror: bool = False) -> Path:
+def cached_features(cache: Path, ph: Photo, size: int, mirror: bool = False, scale: float = 1.0) -> Path:
     """Where :func:`photo_features` keeps a photo's features in ``cache``."""
-    return Path(cache) / f"{ph.source}-{ph.name}-{size}{'-mirror' * mirror}.npz"
+    return Path(cache) / f"{ph.source}-{ph.name}-{size}{'-mirror' * mirror}{f'-x{scale:g}' * (scale != 1.0)}.npz"
 
 
-def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mirror: bool = False
-                   ) -> tuple[np.ndarray, dict]:
+def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mirror: bool = False,
+                   scale: float = 1.0) -> tuple[np.ndarray, dict]:
     """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``;
-    ``mirror``: of its mirror image."""
+    ``mirror``: of its mirror image; ``scale``: of the photo at ``size`` resized by it (the map's other views,
+    :func:`jaxstyle.transfer.objectmap.with_views`)."""
     from .. import artifact, images
     from ..transfer import mapfeatures
+    from ..transfer.grabcut import resized
+    from ..transfer.objectmap import scaled_hw
 
     rgb = images.load_image(ph.photo, size)
+    if scale != 1.0:
+        rgb = resized(rgb, scaled_hw(rgb.shape[:2], scale))
     if mirror:
         rgb = np.ascontiguousarray(rgb[:, ::-1])
-    path = None if cache is None else cached_features(cache, ph, size, mirror)
+    path = None if cache is None else cached_features(cache, ph, size, mirror, scale)
     if path is not None and path.is_file():
         cached, _ = artifact.load(path, "feature cache file")
         return rgb, {k: v.astype(np.float32) for k, v in cached.items()}
@@ -95,6 +103,7 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
 
     from .. import images
     from ..transfer import objectmap
+    from ..transfer.learnedmap import view_key
     from .mapeval import score_map
 
     for ph in items:
@@ -105,6 +114,8 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
         rgb, c = photo_features(params, ph, size, cache)
         if any(chosen[v].get("mirror") for _, v in todo):
             c = {**c, "h_mirror": photo_features(params, ph, size, cache, mirror=True)[1]["h"]}
+        for x in sorted({x for _, v in todo for x in chosen[v].get("scales", ())}):
+            c = {**c, view_key(x): photo_features(params, ph, size, cache, scale=x)[1]["h"]}
         mask = images.load_mask(ph.mask, rgb.shape[:2])
         for cls, name in todo:
             t1 = time.time()

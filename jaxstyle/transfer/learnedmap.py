@@ -85,6 +85,24 @@ def learned_extent(p: np.ndarray, patches: Patches | None, joined: float = 0.0,
     return np.where(keep[patches.labels] & (patches.labels > 0), patches.animal, p)
 
 
+def view_key(scale: float) -> str:
+    """The features' key of the photo's hypercolumns at ``scale`` times its size (``MapConfig.scales``)."""
+    return f"h@{scale:g}"
+
+
+def viewed(probs: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig) -> np.ndarray:
+    """The head's cell probabilities ``probs`` (h, w, K) averaged with those of the other views in ``c``
+    (:func:`jaxstyle.transfer.objectmap.with_views`): the mirror image's flipped back (``cfg.mirror``), each
+    scale's resized to the photo's grid (``cfg.scales``)."""
+    views = [probs]
+    if cfg.mirror and "h_mirror" in c:
+        views.append(head.probs(normalise(c["h_mirror"], head.dims))[:, ::-1])
+    for x in cfg.scales:
+        if view_key(x) in c:
+            views.append(resized(head.probs(normalise(c[view_key(x)], head.dims)), probs.shape[:2]))
+    return np.mean(views, 0) if len(views) > 1 else probs
+
+
 def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConfig, probe=None
                 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The learned map: ``(map (H, W), class probability per cell (h, w), presence)``.
@@ -100,9 +118,7 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     import cv2
 
     hn = normalise(c["h"], head.dims)  # what the head reads, and the patch judge after it
-    probs = head.probs(hn)
-    if cfg.mirror and "h_mirror" in c:  # the mirror image's cells, flipped back onto the photo's
-        probs = 0.5 * (probs + head.probs(normalise(c["h_mirror"], head.dims))[:, ::-1])
+    probs = viewed(head.probs(hn), c, head, cfg)
     presence = head_presence_of(probs[..., 0])
     H, W = rgb.shape[:2]
     p, judged = probs[..., 0], None

@@ -49,6 +49,8 @@ class MapConfig:
                                # (0: the judge's own, chosen on the pools by patchjudge.cv_threshold)
     mirror: bool = False       # learned: the head's cell probabilities averaged over the photo and its mirror
                                # image (one more VGG pass)
+    scales: tuple[float, ...] = ()  # learned: ... and over the photo at these multiples of its size (a VGG pass
+                               # each), resized to the map's grid
 
     @property
     def probe_judges(self) -> bool:
@@ -62,6 +64,8 @@ class MapConfig:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
         if self.judge not in ("", "probe", "patches", "either", "both"):
             raise UsageError(f"map judge must be '', 'probe', 'patches', 'either' or 'both', got {self.judge!r}")
+        if not all(0.25 <= x <= 4.0 for x in self.scales):
+            raise UsageError(f"map view scales must be in [0.25, 4], got {self.scales}")
         if self.edge not in ("blur", "matte"):
             raise UsageError(f"map edge must be 'blur' or 'matte', got {self.edge!r}")
         if not 0.0 < self.band <= 0.25:

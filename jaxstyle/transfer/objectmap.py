@@ -44,7 +44,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .grabcut import finish, grabcut_image, resized, soft_edge
-from .learnedmap import head_presence, learned_map
+from .learnedmap import head_presence, learned_map, view_key
 from .mapconfig import MapConfig
 from .matte import matted
 from .mapfeatures import features, features_many
@@ -162,20 +162,30 @@ def object_maps(params: Mapping, rgbs: Sequence[np.ndarray], filters: Mapping[st
         raise UsageError("the object map needs a class probe or a filter list")
     rgbs = [np.asarray(rgb, np.float32) for rgb in rgbs]
     hand = None if (probe is not None or cfg.learned) else filters
-    feats = with_mirror(params, rgbs, features_many(params, rgbs, hand, cfg.buckets, batch,
-                                                    hyper=cfg.learned or cfg.gate > 0), cfg, batch)
+    feats = with_views(params, rgbs, features_many(params, rgbs, hand, cfg.buckets, batch,
+                                                   hyper=cfg.learned or cfg.gate > 0), cfg, batch)
     return [map_from_features(params, rgb, c, probe, cfg, head) for rgb, c in zip(rgbs, feats)]
 
 
-def with_mirror(params: Mapping, rgbs: Sequence[np.ndarray], feats: list[dict], cfg: MapConfig,
-                batch: int = 1) -> list[dict]:
-    """``feats`` of ``rgbs``, each with its mirror image's hypercolumns (``"h_mirror"``) where the learned map
-    reads them (``cfg.mirror``: one more VGG pass per photo); else ``feats`` as they are."""
-    if not (cfg.learned and cfg.mirror):
+def with_views(params: Mapping, rgbs: Sequence[np.ndarray], feats: list[dict], cfg: MapConfig,
+               batch: int = 1) -> list[dict]:
+    """``feats`` of ``rgbs``, each with the other views' hypercolumns the learned map averages over: its mirror
+    image's (``"h_mirror"``, ``cfg.mirror``) and the photo's at each of ``cfg.scales`` times its size
+    (:func:`view_key`); a VGG pass per view and photo. Without the learned map or a view, ``feats`` as they are."""
+    if not cfg.learned:
         return feats
-    mirrored = features_many(params, [np.ascontiguousarray(rgb[:, ::-1]) for rgb in rgbs], None, cfg.buckets,
-                             batch, hyper=True)
-    return [{**c, "h_mirror": m["h"]} for c, m in zip(feats, mirrored)]
+    views = [("h_mirror", [np.ascontiguousarray(rgb[:, ::-1]) for rgb in rgbs])] if cfg.mirror else []
+    views += [(view_key(x), [resized(rgb, scaled_hw(rgb.shape[:2], x)) for rgb in rgbs]) for x in cfg.scales]
+    out = [dict(c) for c in feats]
+    for key, imgs in views:
+        for c, v in zip(out, features_many(params, imgs, None, cfg.buckets, batch, hyper=True)):
+            c[key] = v["h"]
+    return out
+
+
+def scaled_hw(hw: tuple[int, int], scale: float) -> tuple[int, int]:
+    """A photo's size ``hw`` times ``scale`` (each side at least 32 px)."""
+    return max(32, round(hw[0] * scale)), max(32, round(hw[1] * scale))
 
 
 def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig,
