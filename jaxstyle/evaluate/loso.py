@@ -49,8 +49,8 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     for v in ("judged-j0", "judged-j0.25", "patch-j0"):
         out[f"{v}+mirror"] = {**out[v], "mirror": True}
     for v in ("judged-j0", "judged-j0.25"):
-        for x in (0.75, 1.25):
-            out[f"{v}+x{x:g}"] = {**out[v], "scales": (x,)}
+        for xs in ((0.75,), (1.25,), (0.75, 1.25)):
+            out[v + "".join(f"+x{x:g}" for x in xs)] = {**out[v], "scales": xs}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 
