@@ -125,6 +125,10 @@ def test_map_variant_sets_the_variants_fields_over_the_shipped_choice():
 
     a = stylize_cli.build_parser().parse_args(["--map-variant", "patch-j0"])
     opts = stylize_cli.map_options(a)
-    assert opts == {"sure": 0.8, "extent": "animal", "joined": 0.0, "judge": "patches"}
+    assert {k: opts[k] for k in ("sure", "extent", "joined", "judge")} == {"sure": 0.8, "extent": "animal",
+                                                                         "joined": 0.0, "judge": "patches"}
+    assert opts["mirror"] is False and opts["scales"] == ()          # no view of a shipped choice leaks in
     assert not any(k in opts for k in locate.PROBE_MAP_KEYS)      # still the learned map, at the shipped refusal
+    views = stylize_cli.map_options(stylize_cli.build_parser().parse_args(["--map-variant", "judged-j0+x0.75"]))
+    assert views["scales"] == (0.75,) and views["judge"] == "probe"
     assert stylize_cli.map_options(stylize_cli.build_parser().parse_args([])) is None

@@ -86,9 +86,12 @@ def test_each_shipped_choice_is_a_measured_variant_at_a_measured_refusal():
 
     from jaxstyle.evaluate import loso
     from jaxstyle.select.heads import cellhead
+    from jaxstyle.transfer.mapconfig import MapConfig
 
     doc = json.loads((cellhead.DATA_DIR / "map.json").read_text())
     assert set(doc["classes"]) == set(doc["variants"]) >= {"dog", "cat"}
     for cls, fields in doc["classes"].items():
-        assert {k: v for k, v in fields.items() if k != "min_evidence"} == loso.variants()[doc["variants"][cls]], cls
+        variant = loso.variants()[doc["variants"][cls]]
+        assert set(fields) - {"min_evidence"} == set(variant), cls
+        assert MapConfig(**fields) == MapConfig(**variant, min_evidence=fields["min_evidence"]), cls
         assert fields["min_evidence"] in loso.EVIDENCE and (cellhead.DATA_DIR / f"{cls}.npz").is_file()

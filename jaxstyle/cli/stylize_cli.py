@@ -304,8 +304,13 @@ def map_options(a) -> dict | None:
         opts["edge"] = a.map_edge
     if getattr(a, "map_variant", None):
         from ..evaluate.loso import variants
+        from ..transfer.mapconfig import MapConfig
 
-        opts.update({k: v for k, v in variants()[a.map_variant].items() if k != "learned"})
+        # every field a variant sets, at its default unless this one sets it: the shipped choice's views or
+        # judge do not leak into another variant
+        keys = {k for fields in variants().values() for k in fields} - {"learned"}
+        opts.update({**{k: getattr(MapConfig(), k) for k in keys},
+                     **{k: v for k, v in variants()[a.map_variant].items() if k != "learned"}})
     return opts or None
 
 

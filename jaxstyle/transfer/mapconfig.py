@@ -58,6 +58,7 @@ class MapConfig:
         return self.judge in ("probe", "either", "both")
 
     def __post_init__(self):
+        object.__setattr__(self, "scales", tuple(float(x) for x in self.scales))  # a JSON list (map.json) too
         if self.size < 32:
             raise UsageError(f"map size {self.size} is too small (minimum 32)")
         if not 0.0 <= self.min_evidence <= 1.0:
