@@ -428,54 +428,50 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
 
 
 
+class _ChannelHead:
+    """A cell head stub: a cell is the dog where its first channel beats its second, else scene."""
+
+    dims, groups, target, judge = (2,), ("dog", "animal", "person", "scene"), "dog", None
+
+    def probs(self, x):
+        dog = x[..., 0] > x[..., 1]
+        return np.stack([dog, 0 * dog, 0 * dog, ~dog], -1).astype(np.float32)
+
+
+def _dog_on_the_left(hw=(6, 10)):
+    """Hypercolumns (h, w, 2) of a photo whose left 4/10 is a dog for :class:`_ChannelHead`, and a view of no dog."""
+    h = np.zeros((*hw, 2), np.float32)
+    h[:, : hw[1] * 2 // 5, 0] = 1.0
+    h[:, hw[1] * 2 // 5:, 1] = 1.0
+    return h, np.stack([np.zeros(hw), np.ones(hw)], -1).astype(np.float32)
+
+
 def test_the_mirror_image_averages_the_heads_cells_flipped_back():
     """``MapConfig.mirror``: the head's cell probabilities are the mean of the photo's and its mirror image's,
     the latter flipped back. A mirror pass that agrees (the photo's features flipped) changes nothing; one
     that sees no dog halves the class probability."""
-
-    class Head:
-        dims, groups, target, judge = (2,), ("dog", "animal", "person", "scene"), "dog", None
-
-        def probs(self, x):
-            dog = x[..., 0] > x[..., 1]
-            return np.stack([dog, 0 * dog, 0 * dog, ~dog], -1).astype(np.float32)
-
-    h = np.zeros((6, 10, 2), np.float32)
-    h[:, :4, 0] = 1.0  # a dog on the left
-    h[:, 4:, 1] = 1.0
+    h, blind = _dog_on_the_left()
     rgb = np.zeros((96, 160, 3), np.float32)
     cfg = om.MapConfig(learned=True, grabcut=False, mirror=True)
-    alone = lm.learned_map(rgb, {"h": h}, Head(), replace(cfg, mirror=False))
-    agree = lm.learned_map(rgb, {"h": h, "h_mirror": h[:, ::-1]}, Head(), cfg)
+    alone = lm.learned_map(rgb, {"h": h}, _ChannelHead(), replace(cfg, mirror=False))
+    agree = lm.learned_map(rgb, {"h": h, "h_mirror": h[:, ::-1]}, _ChannelHead(), cfg)
     np.testing.assert_array_equal(agree[1], alone[1])
     assert agree[2] == alone[2] == 1.0
-    blind = np.stack([np.zeros((6, 10)), np.ones((6, 10))], -1).astype(np.float32)
-    half = lm.learned_map(rgb, {"h": h, "h_mirror": blind}, Head(), cfg)
+    half = lm.learned_map(rgb, {"h": h, "h_mirror": blind}, _ChannelHead(), cfg)
     assert half[2] == 0.5 and (half[1][:, :4] == 0.5).all() and (half[1][:, 4:] == 0).all()
 
 
 def test_a_scaled_view_is_resized_to_the_photos_grid_and_averaged():
-    """``MapConfig.scales``: the head's cells of the photo at another size, resized onto the photo's grid and
-    averaged with its own; a view that sees no dog halves the class probability."""
-
-    class Head:
-        dims, groups, target, judge = (2,), ("dog", "animal", "person", "scene"), "dog", None
-
-        def probs(self, x):
-            dog = x[..., 0] > x[..., 1]
-            return np.stack([dog, 0 * dog, 0 * dog, ~dog], -1).astype(np.float32)
-
-    h = np.zeros((6, 10, 2), np.float32)
-    h[:, :4, 0] = 1.0
-    h[:, 4:, 1] = 1.0
-    big = np.repeat(np.repeat(h, 2, 0), 2, 1)  # the same photo at twice the size
-    blind = np.stack([np.zeros((12, 20)), np.ones((12, 20))], -1).astype(np.float32)
+    """``MapConfig.scales``: the head's cells of the photo at another size, resized onto its grid and averaged
+    with its own; a view that sees no dog halves the class probability."""
+    h, _ = _dog_on_the_left()
+    big, blind = _dog_on_the_left((12, 20))  # the same photo at twice the size
     rgb = np.zeros((96, 160, 3), np.float32)
     cfg = om.MapConfig(learned=True, grabcut=False, scales=(2.0,))
     key = lm.view_key(2.0)
-    same = lm.learned_map(rgb, {"h": h, key: big}, Head(), cfg)[1]
+    same = lm.learned_map(rgb, {"h": h, key: big}, _ChannelHead(), cfg)[1]
     assert (same[:, :3] == 1).all() and (same[:, 5:] == 0).all()
-    half = lm.learned_map(rgb, {"h": h, key: blind}, Head(), cfg)
+    half = lm.learned_map(rgb, {"h": h, key: blind}, _ChannelHead(), cfg)
     assert half[2] == 0.5 and (half[1][:, :3] == 0.5).all()
     with pytest.raises(UsageError, match="scales"):
         om.MapConfig(scales=(8.0,))
