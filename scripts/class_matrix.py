@@ -38,12 +38,14 @@ def _rows(a, photos) -> None:
         raise SystemExit(f"error: no probe for {', '.join(missing)}")
     loso.append_rows(Path(a.csv), lambda done: loso.rows(params, photos, a.classes, probes, {}, {"probe": {}}, a.size,
                                                          done, cache=Path(a.cache), log=log))
-    if a.heads:  # candidate learned variants of the classes with a head in --heads
-        heads = {c: cellhead.shipped(c, Path(a.heads)) for c in a.classes}
+    if a.heads or a.fold_heads:  # candidate learned variants of the classes with a head in --heads (--fold-heads)
+        folds = loso.head_folds(photos, a.fold_heads, a.heads)
+        missing = [str(d) for d in folds.values() if not d.is_dir()]
+        if missing:
+            raise SystemExit(f"error: no heads folder {', '.join(missing)}")
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
-        loso.append_rows(Path(a.csv), lambda done: loso.rows(
-            params, photos, [c for c in a.classes if heads[c]], probes, heads, chosen, a.size, done,
-            cache=Path(a.cache), log=log))
+        loso.append_rows(Path(a.csv), lambda done: loso.folded_rows(
+            params, photos, a.classes, probes, folds, chosen, a.size, done, cache=Path(a.cache), log=log))
         return
     for cls in a.classes:  # the learned map, the default of a class whose cell head and choice ship
         fields, head = cellhead.learned(cls, params)
@@ -65,6 +67,8 @@ def main() -> None:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--heads", default=None, help="score the learned --variants of the classes with a cell head in "
                    "this folder (rows named by variant; then --choose picks one across classes)")
+    p.add_argument("--fold-heads", default=None, help="as --heads, each source's photos scored by the heads of "
+                   "without-<source>/ in this folder (jaxstyle head --judge-photos --judge-folds)")
     p.add_argument("--variants", nargs="+", default=["judged-j0", "judged-j0.25", "patch-j0"])
     p.add_argument("--choose", action="store_true", help="report: for each class, the learned variant and refusal "
                    "chosen on the other classes' rows, scored on its own (leave-one-class-out)")

@@ -38,7 +38,6 @@ def main() -> None:
     out = Path(a.csv)
     if not a.only_report:
         from jaxstyle.model import weights
-        from jaxstyle.select.heads import cellhead
         from jaxstyle.select.pools import maskedphotos
         from jaxstyle.select.probes import probe
         from jaxstyle.transfer import mapfeatures
@@ -47,19 +46,13 @@ def main() -> None:
         probes = {c: probe.shipped(c) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
         items = [ph for ph in maskedphotos.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
-        folds = {s: Path(a.fold_heads) / f"without-{s}" for s in dict.fromkeys(ph.source for ph in items)} \
-            if a.fold_heads else {None: a.heads and Path(a.heads)}
+        folds = loso.head_folds(items, a.fold_heads, a.heads)
         missing = [str(d) for d in folds.values() if d and not d.is_dir()]
         if missing:
             sys.exit(f"map_loso: no heads folder {', '.join(missing)}")
         log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
-
-        def rows(done):
-            for src, d in folds.items():
-                heads = {c: cellhead.shipped(c, d) for c in a.classes}
-                yield from loso.rows(params, [ph for ph in items if src in (None, ph.source)], a.classes, probes,
-                                     heads, chosen, a.size, done, cache=Path(a.cache), log=log)
-        loso.append_rows(out, rows)
+        loso.append_rows(out, lambda done: loso.folded_rows(params, items, a.classes, probes, folds, chosen, a.size,
+                                                            done, cache=Path(a.cache), log=log))
     rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
     md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"
     if a.md:

@@ -62,3 +62,12 @@ def test_a_videos_frames_weigh_as_one_photo():
     rs = ([_row(f"cow_davis2016_cows-{i:05d}", "davis", "cow", "dog", "v", cover=1.0) for i in range(10)]
           + [_row(f"cow_msrc_{i}", "msrc", "cow", "dog", "v", cover=0.0) for i in range(2)])
     assert loso.objective(rs, 0.5) == -1.0 / 3.0
+
+
+def test_each_source_is_scored_by_the_heads_whose_judge_never_saw_it(tmp_path):
+    from jaxstyle.select.pools.maskedphotos import Photo
+
+    items = [Photo(n, tmp_path, tmp_path, s, "dog") for n, s in (("a", "msrc"), ("b", "davis"), ("c", "msrc"))]
+    assert loso.head_folds(items, tmp_path) == {"msrc": tmp_path / "without-msrc", "davis": tmp_path / "without-davis"}
+    assert loso.head_folds(items, None, tmp_path) == {None: tmp_path}
+    assert loso.head_folds(items, None) == {None: None}  # the shipped heads

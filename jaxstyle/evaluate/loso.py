@@ -129,6 +129,28 @@ def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes
             log(f"{ph.name}: {time.time() - t0:.1f} s")
 
 
+def head_folds(items: Iterable[Photo], fold_heads: Path | None, heads: Path | None = None) -> dict:
+    """Which heads score which photos: ``{source: fold_heads/without-<source>}`` for each source of ``items``
+    (``jaxstyle head --judge-folds``: heads whose judge never saw that source), else ``{None: heads}`` (one
+    folder, or None for the shipped heads, for every photo)."""
+    if fold_heads is None:
+        return {None: heads and Path(heads)}
+    return {s: Path(fold_heads) / f"without-{s}" for s in dict.fromkeys(ph.source for ph in items)}
+
+
+def folded_rows(params: Mapping, items: Sequence[Photo], classes: Sequence[str], probes: Mapping,
+                folds: Mapping, chosen: Mapping[str, dict], size: int = 512, done: set | None = None, *,
+                cache: Path | None = None, log: Callable[[str], None] | None = None):
+    """:func:`rows` of each fold of :func:`head_folds`: its photos, with the cell heads of its folder for the
+    classes that have one there."""
+    from ..select.heads import cellhead
+
+    for src, d in folds.items():
+        heads = {c: cellhead.shipped(c, d) for c in classes}
+        yield from rows(params, [ph for ph in items if src in (None, ph.source)], [c for c in classes if heads[c]],
+                        probes, heads, chosen, size, done, cache=cache, log=log)
+
+
 def append_rows(path: Path, make: Callable[[set], Iterable[dict]]) -> None:
     """Append the rows ``make(done)`` yields to the CSV ``path`` (:data:`FIELDS`; header when new), one at a time,
     ``done`` being the ``(photo, cls, variant)`` already there: a rerun adds only what is missing."""
