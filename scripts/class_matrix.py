@@ -87,8 +87,9 @@ def main() -> None:
         return
     rows = loso.read_rows(Path(a.csv))
     if a.choose:
-        print("\n".join(classmatrix.choose_across(rows, a.classes)))
-        every = classmatrix.across(rows, a.classes)[1]
+        chosen = classmatrix.across(rows, a.classes)
+        print("\n".join(classmatrix.choose_across(rows, a.classes, chosen)))
+        every = chosen[1]
         if a.choice and every:
             classmatrix.ship_choice(Path(a.choice), a.ship, every,
                                     "python scripts/class_matrix.py " + " ".join(sys.argv[1:]))

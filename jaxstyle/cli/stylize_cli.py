@@ -308,8 +308,8 @@ def map_options(a) -> dict | None:
 
         # every field a variant sets, at its default unless this one sets it: the shipped choice's views or
         # judge do not leak into another variant
-        keys = {k for fields in variants().values() for k in fields} - {"learned"}
-        opts.update({**{k: getattr(MapConfig(), k) for k in keys},
+        keys, default = {k for fields in variants().values() for k in fields} - {"learned"}, MapConfig()
+        opts.update({**{k: getattr(default, k) for k in keys},
                      **{k: v for k, v in variants()[a.map_variant].items() if k != "learned"}})
     return opts or None
 

@@ -147,12 +147,12 @@ def across(rs: Sequence[Mapping], classes: Sequence[str]) -> tuple[dict[str, tup
     return per, (loso.choose([r for r in learned if r["cls"] in have], True) if have else None)
 
 
-def choose_across(rs: Sequence[Mapping], classes: Sequence[str]) -> list[str]:
+def choose_across(rs: Sequence[Mapping], classes: Sequence[str], chosen: tuple | None = None) -> list[str]:
     """Markdown: for each class with learned rows, the learned variant and refusal chosen on the other classes'
-    rows (:func:`across`), scored on its own photos beside its probe map, and the choice made on every class
-    (what would ship)."""
+    rows (``chosen``, :func:`across` when not given), scored on its own photos beside its probe map, and the
+    choice made on every class (what would ship)."""
     learned = [r for r in rs if r["variant"] != "probe"]
-    per, every = across(rs, classes)
+    per, every = chosen or across(rs, classes)
     md = ["| class | chosen on the others | own: median / mean / ≥ 0.6 (refused) | probe map: the same | "
           "wrong class: mean cover (probe map) |", "|---|---|---|---|---|"]
     for cls, (v, e) in per.items():

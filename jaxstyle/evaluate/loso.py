@@ -75,14 +75,9 @@ def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mi
     :func:`jaxstyle.transfer.objectmap.with_views`)."""
     from .. import artifact, images
     from ..transfer import mapfeatures
-    from ..transfer.grabcut import resized
-    from ..transfer.objectmap import scaled_hw
+    from ..transfer.objectmap import view_image
 
-    rgb = images.load_image(ph.photo, size)
-    if scale != 1.0:
-        rgb = resized(rgb, scaled_hw(rgb.shape[:2], scale))
-    if mirror:
-        rgb = np.ascontiguousarray(rgb[:, ::-1])
+    rgb = view_image(images.load_image(ph.photo, size), mirror, scale)
     path = None if cache is None else cached_features(cache, ph, size, mirror, scale)
     if path is not None and path.is_file():
         cached, _ = artifact.load(path, "feature cache file")

@@ -174,18 +174,21 @@ def with_views(params: Mapping, rgbs: Sequence[np.ndarray], feats: list[dict], c
     (:func:`view_key`); a VGG pass per view and photo. Without the learned map or a view, ``feats`` as they are."""
     if not cfg.learned:
         return feats
-    views = [("h_mirror", [np.ascontiguousarray(rgb[:, ::-1]) for rgb in rgbs])] if cfg.mirror else []
-    views += [(view_key(x), [resized(rgb, scaled_hw(rgb.shape[:2], x)) for rgb in rgbs]) for x in cfg.scales]
+    views = ([("h_mirror", True, 1.0)] if cfg.mirror else []) + [(view_key(x), False, x) for x in cfg.scales]
     out = [dict(c) for c in feats]
-    for key, imgs in views:
+    for key, mirror, scale in views:
+        imgs = [view_image(rgb, mirror, scale) for rgb in rgbs]
         for c, v in zip(out, features_many(params, imgs, None, cfg.buckets, batch, hyper=True)):
             c[key] = v["h"]
     return out
 
 
-def scaled_hw(hw: tuple[int, int], scale: float) -> tuple[int, int]:
-    """A photo's size ``hw`` times ``scale`` (each side at least 32 px)."""
-    return max(32, round(hw[0] * scale)), max(32, round(hw[1] * scale))
+def view_image(rgb: np.ndarray, mirror: bool = False, scale: float = 1.0) -> np.ndarray:
+    """The photo ``rgb`` as one of :func:`with_views`' views: resized by ``scale`` (each side at least 32 px),
+    then mirrored."""
+    if scale != 1.0:
+        rgb = resized(rgb, (max(32, round(rgb.shape[0] * scale)), max(32, round(rgb.shape[1] * scale))))
+    return np.ascontiguousarray(rgb[:, ::-1]) if mirror else rgb
 
 
 def map_from_features(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe, cfg: MapConfig,
