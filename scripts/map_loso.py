@@ -29,6 +29,9 @@ def main() -> None:
     p.add_argument("--heads", default=None, help="folder of <class>.npz cell heads (default: the shipped ones)")
     p.add_argument("--fold-heads", default=None, help="folder of without-<source>/<class>.npz heads (jaxstyle head "
                    "--judge-folds): each source is scored by the heads whose judge never saw it")
+    p.add_argument("--probes", default=None, help="folder of <class>.npz class probes (default: the shipped ones)")
+    p.add_argument("--fold-probes", default=None, help="folder of without-<source>/<class>.npz probes: each source "
+                   "is scored by the probes that never saw it (jaxstyle probe --data masked:PATH --without SOURCE)")
     p.add_argument("--cache", default=".cache/loso")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--only-report", action="store_true")
@@ -43,16 +46,18 @@ def main() -> None:
         from jaxstyle.transfer import mapfeatures
 
         params = mapfeatures.vgg_params(weights.load()[0])
-        probes = {c: probe.shipped(c) for c in a.classes}
+        probes = {c: probe.shipped(c, a.probes and Path(a.probes)) for c in a.classes}
         chosen = {k: v for k, v in loso.variants().items() if k in a.variants}
         items = [ph for ph in maskedphotos.photos(Path(a.data)) if not a.sources or ph.source in a.sources]
         folds = loso.head_folds(items, a.fold_heads, a.heads)
-        missing = [str(d) for d in folds.values() if d and not d.is_dir()]
+        probe_folds = loso.head_folds(items, a.fold_probes) if a.fold_probes else None
+        missing = [str(d) for d in [*folds.values(), *(probe_folds or {}).values()] if d and not d.is_dir()]
         if missing:
-            sys.exit(f"map_loso: no heads folder {', '.join(missing)}")
+            sys.exit(f"map_loso: no heads or probes folder {', '.join(missing)}")
         log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
         loso.append_rows(out, lambda done: loso.folded_rows(params, items, a.classes, probes, folds, chosen, a.size,
-                                                            done, cache=Path(a.cache), log=log))
+                                                            done, cache=Path(a.cache), log=log,
+                                                            probe_folds=probe_folds))
     rows = [r for f in [out, *map(Path, a.merge)] for r in loso.read_rows(f)]
     md = "\n".join(loso.loso(rows, a.classes) + ["", *loso.ablation(rows, a.classes)]) + "\n"
     if a.md:

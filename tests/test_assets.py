@@ -75,6 +75,27 @@ def test_split_keeps_groups_whole(shared_data):
     assert not {it.id[:-4] for it in pool.items} & names and all(it.id.endswith(".jpg") for it in pool.items)
 
 
+def test_probe_without_a_source_leaves_its_masked_photos_out(shared_data):
+    """``jaxstyle probe --without msrc``: the masked pool's MSRC photos are dropped from the features, the rest
+    (other sources, other pools, every side of a several-sided run) stay; a source with no photo is an error."""
+    from jaxstyle.cli.probe_cli import left_out
+    from jaxstyle.errors import UsageError
+
+    root, det = shared_data / "more-masked", shared_data / "pool-det"
+    pool = pools.open_pools([f"folder:{det}", f"masked:{root}"])
+    ids = [f"more-masked/{it.id}" for it in pools.open_pool(f"masked:{root}").items]
+    out = left_out(pool, ["msrc"])
+    dropped = {i for i in ids if out(i)}
+    assert dropped and all("_msrc_" in i for i in dropped)
+    assert all("_msrc_" not in i for i in set(ids) - dropped) and len(dropped) < len(ids)
+    assert out(f"384/{sorted(dropped)[0]}") and not out(f"pool-det/{sorted(dropped)[0].split('/')[1]}")
+    assert any(left_out(pool, ["davis"])(i) for i in ids)
+    with pytest.raises(UsageError, match="no train photo"):
+        left_out(pool, ["coco"])
+    with pytest.raises(UsageError, match="masked:PATH"):
+        left_out(pools.open_pool(f"folder:{det}"), ["msrc"])
+
+
 def test_classes_command_reads_meta_and_results(tmp_path, capsys):
     from jaxstyle import cli
 

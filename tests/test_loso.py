@@ -71,3 +71,25 @@ def test_each_source_is_scored_by_the_heads_whose_judge_never_saw_it(tmp_path):
     assert loso.head_folds(items, tmp_path) == {"msrc": tmp_path / "without-msrc", "davis": tmp_path / "without-davis"}
     assert loso.head_folds(items, None, tmp_path) == {None: tmp_path}
     assert loso.head_folds(items, None) == {None: None}  # the shipped heads
+
+
+def test_each_source_is_judged_by_the_probes_that_never_saw_it(tmp_path, monkeypatch):
+    """``--fold-probes``: each source's photos go to :func:`loso.rows` with the probes of its without-<source>
+    folder, the shipped heads unchanged; without it, one call with the given probes."""
+    from jaxstyle.select.heads import cellhead
+    from jaxstyle.select.pools.maskedphotos import Photo
+    from jaxstyle.select.probes import probe
+
+    items = [Photo(n, tmp_path, tmp_path, s, "dog") for n, s in (("a", "msrc"), ("b", "davis"), ("c", "msrc"))]
+    calls = []
+    monkeypatch.setattr(loso, "rows", lambda params, its, classes, probes, heads, *a, **k: calls.append(
+        ([ph.name for ph in its], probes, heads)) or iter(()))
+    monkeypatch.setattr(cellhead, "shipped", lambda c, d=None: f"head {d}")
+    monkeypatch.setattr(probe, "shipped", lambda c, d=None: f"probe {d}")
+    folds = loso.head_folds(items, None)
+    list(loso.folded_rows(None, items, ["dog"], {"dog": "given"}, folds, {}, probe_folds=loso.head_folds(items, tmp_path)))
+    assert calls == [(["a", "c"], {"dog": f"probe {tmp_path / 'without-msrc'}"}, {"dog": "head None"}),
+                     (["b"], {"dog": f"probe {tmp_path / 'without-davis'}"}, {"dog": "head None"})]
+    calls.clear()
+    list(loso.folded_rows(None, items, ["dog"], {"dog": "given"}, folds, {}))
+    assert calls == [(["a", "b", "c"], {"dog": "given"}, {"dog": "head None"})]

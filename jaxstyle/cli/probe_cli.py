@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import ArgumentParser, positive_int, run_main
 
@@ -34,6 +34,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--cross-validate", type=int, default=0, metavar="K",
                    help="also print, per group, the share of images a probe trained on the other K-1 folds "
                         "(split by ImageNet class) takes for the class (jaxstyle/evaluate/probecheck.py); 0: off")
+    p.add_argument("--without", action="append", default=[], metavar="SOURCE",
+                   help="repeatable: leave out the masked pools' photos of this source (msrc, davis, weizmann), so "
+                        "that the probe can judge that source's photos held out (scripts/map_loso.py --fold-probes)")
     p.add_argument("--weights", default=None, help="weights .npz (default weights/vgg19.npz)")
     p.add_argument("--features", default=None, metavar="DIR",
                    help="keep each --data source's features in DIR/<source>-<size>-<pooling>.npz, and read them "
@@ -100,7 +103,34 @@ def sized_features(pool, params, a, only: Sequence | None = None) -> tuple:
     return (probe.concat(parts) if len(parts) > 1 else parts[0]), computed
 
 
+def left_out(pool, sources: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a feature id of ``pool`` (:func:`sized_features`) is a photo of its ``masked:`` pools from one of
+    ``sources`` (``--without``); UsageError before any work when there is no such pool or photo."""
+    from ..errors import UsageError
+    from ..select.pools import masksplit, pools
+
+    multi = isinstance(pool, pools.MultiPool)
+    masked = {n: p.root for n, p in zip(pool.names if multi else [None], pool.sources if multi else [pool])
+              if isinstance(p, pools.MaskedPool)}
+    if not masked:
+        raise UsageError("--without needs a masked:PATH pool to leave photos out of")
+    names = {n: masksplit.names_of(root, sources) for n, root in masked.items()}
+    if not any(names.values()):
+        raise UsageError(f"--without {' '.join(sources)}: no train photo of the masked pools comes from it")
+
+    def out(id_: str) -> bool:
+        head, _, rest = id_.partition("/")
+        if head.isdigit() and rest:  # the side of a several-sided run
+            id_ = rest
+        src, _, name = id_.partition("/") if multi else (None, "", id_)
+        return name in names.get(src, ())
+
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import numpy as np
+
     from ..select import classes
     from ..select.pools import pools
     from ..select.probes import probe
@@ -127,15 +157,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if odd:
         raise UsageError(f"--data ...@{','.join(map(str, odd))}: not a --size side ({', '.join(map(str, a.size))})")
     pool = pools.open_pools([d for d, _ in specs])
+    dropped = left_out(pool, a.without) if a.without else None
     params, meta = weights.load(a.weights)
     t0 = time.time()
     pf, computed = sized_features(pool, vgg.prepare(params, "direct", grad=False), a, [o for _, o in specs])
     secs = time.time() - t0
+    if a.without:
+        pf = pf.subset(np.array([not dropped(i) for i in pf.ids]))
     cmd = "jaxstyle probe " + " ".join(sys.argv[1:] if argv is None else argv)
     sizes = list(dict.fromkeys(a.size))
     info = {"pool": list(a.data), "images": len({i.split("/", 1)[1] for i in pf.ids} if len(sizes) > 1 else pf.ids),
             "image_size": sizes[0] if len(sizes) == 1 else sizes, "weights_sha256": meta.get("sha256"),
-            "command": cmd, "images_per_s": round(computed / secs, 2) if computed else None}
+            "command": cmd, "images_per_s": round(computed / secs, 2) if computed else None,
+            "without": list(a.without)}
     for name, out in outs.items():
         pr = probe.train(pf, probe.group_names(name), a.l2, info)
         images.atomic_write(out, lambda tmp, pr=pr: probe.save(pr, tmp), force=True)

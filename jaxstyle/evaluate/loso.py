@@ -45,12 +45,16 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     out["patch-j0"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.0, "judge": "patches"}
     out["either-j0.25"] = {"learned": True, "sure": 0.8, "extent": "animal", "joined": 0.25, "judge": "either"}
     out["either0.5-j0.25"] = {**out["either-j0.25"], "judge_min": 0.5}
+    out["either-j0"] = {**out["either-j0.25"], "joined": 0.0}
     out["both-j0"] = {**out["patch-j0"], "judge": "both"}
     for v in ("judged-j0", "judged-j0.25", "patch-j0"):
         out[f"{v}+mirror"] = {**out[v], "mirror": True}
     for v in ("judged-j0", "judged-j0.25"):
         for xs in ((0.75,), (1.25,), (0.75, 1.25)):
             out[v + "".join(f"+x{x:g}" for x in xs)] = {**out[v], "scales": xs}
+    out["either-j0+x0.75"] = {**out["either-j0"], "scales": (0.75,)}
+    for v in ("judged-j0", "judged-j0.25", "judged-j0+x0.75"):
+        out[f"{v}+closer"] = {**out[v], "closer": True}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 
@@ -135,13 +139,21 @@ def head_folds(items: Iterable[Photo], fold_heads: Path | None, heads: Path | No
 
 def folded_rows(params: Mapping, items: Sequence[Photo], classes: Sequence[str], probes: Mapping,
                 folds: Mapping, chosen: Mapping[str, dict], size: int = 512, done: set | None = None, *,
-                cache: Path | None = None, log: Callable[[str], None] | None = None):
+                cache: Path | None = None, log: Callable[[str], None] | None = None,
+                probe_folds: Mapping | None = None):
     """:func:`rows` of each fold of :func:`head_folds`: its photos, with the cell heads of its folder for the
-    classes that have one there."""
+    classes that have one there; with ``probe_folds`` (:func:`head_folds` of probe folders) the class probes
+    of its folder instead of ``probes``."""
     from ..select.heads import cellhead
+    from ..select.probes import probe
 
-    for src, d in folds.items():
+    keys = set(folds) | set(probe_folds or {})
+    for src in dict.fromkeys(ph.source for ph in items) if keys - {None} else [None]:
+        d = folds.get(src, folds.get(None))
         heads = {c: cellhead.shipped(c, d) for c in classes}
+        if probe_folds:
+            pd = probe_folds.get(src, probe_folds.get(None))
+            probes = {c: probe.shipped(c, pd) for c in classes}
         yield from rows(params, [ph for ph in items if src in (None, ph.source)], [c for c in classes if heads[c]],
                         probes, heads, chosen, size, done, cache=cache, log=log)
 

@@ -51,6 +51,8 @@ class MapConfig:
                                # image (one more VGG pass)
     scales: tuple[float, ...] = ()  # learned: ... and over the photo at these multiples of its size (a VGG pass
                                # each), resized to the map's grid
+    closer: bool = False       # learned: map again a crop around a small map, upsampled to ``size`` (one more VGG
+                               # pass; the zoom_* knobs above, objectmap.learned_closer_look)
 
     @property
     def probe_judges(self) -> bool:

@@ -209,6 +209,10 @@ def located(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe
     below it is refused first (presence 0): the probe map, vetoed by the learned head."""
     if cfg.learned:
         m, p, presence = learned_map(rgb, c, head, cfg, probe)
+        closer = (learned_closer_look(params, rgb, m, head, probe, cfg)
+                  if cfg.closer and presence >= cfg.min_evidence else None)
+        if closer is not None:
+            m = soft_edge(closer, rgb.shape[:2], cfg)
         return {"map": m, "objectness": objectness(c["f"]), "presence": presence, "cells": p}
     if cfg.gate > 0 and head_presence(c, head)[0] < cfg.gate:
         return {"map": np.zeros(rgb.shape[:2], np.float32), "objectness": objectness(c["f"]), "presence": 0.0}
@@ -311,16 +315,49 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     return m
 
 
+def learned_closer_look(params: Mapping, rgb: np.ndarray, first: np.ndarray, head, probe,
+                        cfg: MapConfig) -> np.ndarray | None:
+    """The learned map's closer look: the object (H, W) in {0, 1} found again on a crop around a small
+    ``first`` map, or None to keep ``first``.
+
+    An animal a third of the frame spans few of the head's 16 px cells, fewer than the pools' animals
+    it learned from. When ``first`` (>= 0.5) fits in a square (grown as :func:`_cells_box`) of at most
+    ``zoom_below`` of the long side, that square is upsampled to ``size`` and mapped again by
+    :func:`learned_map` (one more VGG pass, and one per view). The new map stands when the class is found
+    in the crop and it stays off the crop's cut edges (else the animal runs past the square).
+    """
+    H, W = rgb.shape[:2]
+    b = _cells_box(first >= 0.5, (H, W), cfg) if cfg.zoom_below > 0 else None
+    if b is None or max(b[1] - b[0], b[3] - b[2]) > cfg.zoom_below * max(H, W):
+        return None
+    crop, dense = _zoomed(rgb, b, cfg)
+    c2 = with_views(params, [crop], [features(params, crop, None, cfg.buckets, hyper=True)], cfg)[0]
+    m2, _, presence = learned_map(crop, c2, head, dense, probe)
+    y0, y1, x0, x1 = b
+    found = resized(m2, (y1 - y0, x1 - x0)) >= 0.5
+    if presence < cfg.min_evidence or edge_share(found, (y0 > 0, y1 < H, x0 > 0, x1 < W)) > cfg.zoom_inside:
+        return None
+    m = np.zeros((H, W), np.float32)
+    m[y0:y1, x0:x1] = found
+    return m
+
+
+def _zoomed(rgb: np.ndarray, box: tuple[int, int, int, int], cfg: MapConfig) -> tuple[np.ndarray, MapConfig]:
+    """The square ``box`` of ``rgb`` upsampled to ``size``, and ``cfg`` with GrabCut at the photo's pixel
+    density (the upsampled crop holds no finer colour detail)."""
+    y0, y1, x0, x1 = box
+    side = max(y1 - y0, x1 - x0)
+    k = cfg.size / side
+    crop = resized(rgb[y0:y1, x0:x1], (max(8, round((y1 - y0) * k)), max(8, round((x1 - x0) * k))))
+    return crop, replace(cfg, grabcut_side=max(8, round(cfg.grabcut_side * side / max(rgb.shape[:2]))))
+
+
 def _map_crop(params: Mapping, rgb: np.ndarray, box: tuple[int, int, int, int], probe,
               cfg: MapConfig) -> tuple[np.ndarray, float] | None:
     """Stages 1-3 on the square ``box`` of ``rgb`` upsampled to ``size``: (its map (crop's h, w) bool,
     presence), or None when the class is not found there."""
     y0, y1, x0, x1 = box
-    side = max(y1 - y0, x1 - x0)
-    k = cfg.size / side
-    crop = resized(rgb[y0:y1, x0:x1], (max(8, round((y1 - y0) * k)), max(8, round((x1 - x0) * k))))
-    # GrabCut at the first look's pixel density: the upsampled crop holds no finer colour detail
-    dense = replace(cfg, grabcut_side=max(8, round(cfg.grabcut_side * side / max(rgb.shape[:2]))))
+    crop, dense = _zoomed(rgb, box, cfg)
     s2 = seeded(crop, features(params, crop, None, cfg.buckets), probe, dense)
     if s2.presence < cfg.min_evidence:
         return None

@@ -97,6 +97,12 @@ def wnids() -> dict[str, str]:
     return json.loads(MASKED_CLASSES.read_text(encoding="utf-8"))
 
 
+def names_of(root: str | Path, sources: Sequence[str], split: Mapping | None = None) -> set[str]:
+    """The pool ids (:func:`train_pool`) of the train photos of ``root`` from any of ``sources`` (an index
+    source or its start: ``davis`` is ``davis2016``)."""
+    return {f"{it.name}.jpg" for it in photos(root, "train", split) if any(it.source.startswith(s) for s in sources)}
+
+
 def train_pool(root: str | Path, split: Mapping | None = None) -> list[tuple[str, str, Path]]:
     """``(id, wnid, photo)`` of the train photos whose class has a synset: image labels only, never masks."""
     w = wnids()
