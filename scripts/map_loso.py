@@ -63,24 +63,10 @@ def main() -> None:
     if a.md:
         Path(a.md).write_text(md, encoding="utf-8")
     if a.choice:
-        _write_choice(Path(a.choice), loso.choices(rows, a.classes), len({r["photo"] for r in rows}))
+        loso.write_choice(Path(a.choice), loso.choices(rows, a.classes), len({r["photo"] for r in rows}),
+                          "python scripts/map_loso.py " + " ".join(sys.argv[1:]))
+        print(f"wrote {a.choice}")
     print(md)
-
-
-def _write_choice(path: Path, chosen: dict, photos: int) -> None:
-    """``path`` with each class's choice; a class another script chose (``others``) keeps its entry."""
-    import json
-
-    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    others = {c: o for c, o in old.get("others", {}).items() if c not in chosen}  # chosen by class_matrix --choose
-    doc = {"classes": {**{c: v["fields"] for c, v in chosen.items()}, **{c: old["classes"][c] for c in others}},
-           "variants": {**{c: v["variant"] for c, v in chosen.items()}, **{c: old["variants"][c] for c in others}},
-           "chosen": "jaxstyle.evaluate.loso.choose per class on every source's rows (mean own-class IoU less mean "
-                     "wrong-class cover); docs/RESULTS.md has each held-out fold's choice and score",
-           "photos": photos, "command": "python scripts/map_loso.py " + " ".join(sys.argv[1:]),
-           **({"others": others} if others else {})}
-    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

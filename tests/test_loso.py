@@ -93,3 +93,21 @@ def test_each_source_is_judged_by_the_probes_that_never_saw_it(tmp_path, monkeyp
     calls.clear()
     list(loso.folded_rows(None, items, ["dog"], {"dog": "given"}, folds, {}))
     assert calls == [(["a", "b", "c"], {"dog": "given"}, {"dog": "head None"})]
+
+
+def test_a_choice_for_one_class_keeps_the_others_and_what_chose_them(tmp_path):
+    import json
+
+    path = tmp_path / "map.json"
+    dog = {"variant": "judged-j0.25", "fields": {"learned": True, "min_evidence": 0.7}}
+    loso.write_choice(path, {"dog": dog, "cat": {**dog, "variant": "judged-j0"}}, 408, "map_loso all")
+    doc = json.loads(path.read_text())
+    doc["others"] = {"sheep": {"command": "class_matrix --choose"}}
+    doc["classes"]["sheep"], doc["variants"]["sheep"] = {"learned": True}, "judged-j0+x0.75"
+    path.write_text(json.dumps(doc))
+    loso.write_choice(path, {"cat": {"variant": "judged-j0+bg", "fields": {"min_evidence": 0.2}}}, 408, "map_loso cat")
+    doc = json.loads(path.read_text())
+    assert doc["variants"] == {"cat": "judged-j0+bg", "dog": "judged-j0.25", "sheep": "judged-j0+x0.75"}
+    assert doc["classes"]["dog"] == dog["fields"] and doc["command"] == "map_loso cat"
+    assert doc["others"]["dog"]["command"] == "map_loso all" and doc["others"]["sheep"]["command"] == "class_matrix --choose"
+    assert "cat" not in doc["others"]

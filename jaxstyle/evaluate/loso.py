@@ -55,6 +55,8 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     out["either-j0+x0.75"] = {**out["either-j0"], "scales": (0.75,)}
     for v in ("judged-j0", "judged-j0.25", "judged-j0+x0.75"):
         out[f"{v}+closer"] = {**out[v], "closer": True}
+    for v in ("judged-j0", "judged-j0.25", "judged-j0+x0.75"):
+        out[f"{v}+bg"] = {**out[v], "background": "animal"}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 
@@ -239,6 +241,24 @@ def choices(rs: Sequence[Mapping], classes: Sequence[str]) -> dict[str, dict]:
         v, e = choose([r for r in rs if r["cls"] == cls], True)
         out[cls] = {"variant": v, "fields": {**vs[v], "min_evidence": e}}
     return out
+
+
+def write_choice(path: Path, chosen: Mapping[str, dict], photos: int, command: str) -> None:
+    """The learned map's choice file ``path`` (``jaxstyle/data/heads/map.json``) with each class of ``chosen``
+    (:func:`choices`). A class it already holds that this choice leaves out keeps its entry, and under
+    ``others`` what chose it (an earlier ``--classes`` run, or ``class_matrix.py --choose``)."""
+    import json
+
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    keep = [c for c in old.get("classes", {}) if c not in chosen]
+    others = {c: old.get("others", {}).get(c) or {"chosen": old["chosen"], "command": old["command"],
+                                                   "photos": old.get("photos")} for c in keep}
+    doc = {"classes": {**{c: v["fields"] for c, v in chosen.items()}, **{c: old["classes"][c] for c in keep}},
+           "variants": {**{c: v["variant"] for c, v in chosen.items()}, **{c: old["variants"][c] for c in keep}},
+           "chosen": "jaxstyle.evaluate.loso.choose per class on every source's rows (mean own-class IoU less mean "
+                     "wrong-class cover); docs/RESULTS.md has each held-out fold's choice and score",
+           "photos": photos, "command": command, **({"others": others} if others else {})}
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
 def stats(v: np.ndarray) -> str:

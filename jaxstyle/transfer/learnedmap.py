@@ -79,10 +79,14 @@ def learned_extent(p: np.ndarray, patches: Patches | None, joined: float = 0.0,
     """
     if patches is None:
         return p
+    return np.where(kept_patches(patches, joined, judged)[patches.labels] & (patches.labels > 0), patches.animal, p)
+
+
+def kept_patches(patches: Patches, joined: float = 0.0, judged: np.ndarray | None = None) -> np.ndarray:
+    """Per patch label, whether :func:`learned_extent` takes the patch: it holds a class cell, the class holds at
+    least ``joined`` of it, and the judge (``judged``) called it the class."""
     keep = (patches.share >= joined) & (patches.share > 0)
-    if judged is not None:
-        keep = keep & judged
-    return np.where(keep[patches.labels] & (patches.labels > 0), patches.animal, p)
+    return keep & judged if judged is not None else keep
 
 
 def view_key(scale: float) -> str:
@@ -139,5 +143,18 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     gm = np.full(small.shape[:2], cv2.GC_PR_BGD, np.uint8)
     gm[E >= 0.5] = cv2.GC_PR_FGD
     gm[P >= cfg.sure] = cv2.GC_FGD
-    gm[E <= 1.0 - cfg.sure] = cv2.GC_BGD
+    gm[sure_background(E, patches, joined, judged, cfg, small.shape[:2])] = cv2.GC_BGD
     return soft_edge(finish(small, gm, cfg.grabcut_iters, cfg.seed), (H, W), cfg), p, presence
+
+
+def sure_background(E: np.ndarray, patches: Patches | None, joined: float, judged: np.ndarray | None,
+                    cfg: MapConfig, hw: tuple[int, int]) -> np.ndarray:
+    """The pixels (``hw``, GrabCut's size) GrabCut must leave out, from the class's extent ``E`` at that size.
+    ``cfg.background`` "extent": where ``E`` is at most ``1 - sure``; "animal": where the head is that sure there
+    is no animal at all (class + other animal), and every animal patch the map does not take (another animal, or
+    one its judge rejected), so that GrabCut's colour model may still take a body the head found only half
+    animal-like."""
+    if cfg.background == "extent" or patches is None:
+        return E <= 1.0 - cfg.sure
+    rejected = (patches.labels > 0) & ~kept_patches(patches, joined, judged)[patches.labels]
+    return (resized(patches.animal, hw) <= 1.0 - cfg.sure) | (resized(rejected.astype(np.float32), hw) >= 0.5)

@@ -51,6 +51,8 @@ class MapConfig:
                                # image (one more VGG pass)
     scales: tuple[float, ...] = ()  # learned: ... and over the photo at these multiples of its size (a VGG pass
                                # each), resized to the map's grid
+    background: str = "extent"  # learned: GrabCut's sure background: "extent" (the class's extent <= 1 - sure) or
+                               # "animal" (no animal at all >= sure, or an animal patch the map does not take)
     closer: bool = False       # learned: map again a crop around a small map, upsampled to ``size`` (one more VGG
                                # pass; the zoom_* knobs above, objectmap.learned_closer_look)
 
@@ -81,6 +83,8 @@ class MapConfig:
             raise UsageError(f"second look share must be in [0, 1], got {self.second_look}")
         if not 0.0 <= self.joined <= 1.0:
             raise UsageError(f"joined share must be in [0, 1], got {self.joined}")
+        if self.background not in ("extent", "animal"):
+            raise UsageError(f"learned background must be 'extent' or 'animal', got {self.background!r}")
         if self.extent not in ("class", "animal"):
             raise UsageError(f"learned extent must be 'class' or 'animal', got {self.extent!r}")
         if not 0.5 <= self.sure <= 1.0:
