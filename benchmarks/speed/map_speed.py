@@ -24,7 +24,7 @@ from jaxstyle.model import weights
 def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
     """Wall seconds of the map's VGG pass (blocking until done; the other views' too: ``cfg.mirror``, ``cfg.scales``), its
     host stages (regions, GrabCut; the learned map: the cell head, the probe's judgement and GrabCut), its closer
-    look (0 unless the photo gets one: a second VGG pass and GrabCut on a crop; never for the learned map) and its
+    look (0 unless the photo gets one: a second VGG pass and GrabCut on a crop; the learned map's with ``cfg.closer``) and its
     matted edge (0 with ``edge="blur"``)."""
     img = np.asarray(img, np.float32)
     t0 = time.perf_counter()
@@ -32,8 +32,12 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
                                                                    hyper=cfg.learned)], cfg)[0]
     t1 = time.perf_counter()
     if cfg.learned:
-        m = learnedmap.learned_map(img, c, head, cfg, probe)[0]
-        t2 = t3 = time.perf_counter()
+        m, _, presence = learnedmap.learned_map(img, c, head, cfg, probe)
+        t2 = time.perf_counter()
+        if cfg.closer and presence >= cfg.min_evidence:
+            closer = objectmap.learned_closer_look(params, img, m, head, probe, cfg)
+            m = m if closer is None else grabcut.soft_edge(closer, img.shape[:2], cfg)
+        t3 = time.perf_counter()
     else:
         s, m = objectmap.first_look(img, c, probe, cfg)
         t2 = time.perf_counter()
