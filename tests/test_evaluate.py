@@ -163,6 +163,27 @@ def test_index_csv_is_dog(dirs):
     assert [p.name for p in pairfiles.find_pairs(pairs, photos=["dog_a", "cat_b"])] == ["dog_a", "cat_b"]
 
 
+def test_any_class_is_told_by_its_names(tmp_path):
+    """A folder of other classes' pairs: the species comes from an index's ``class`` column or the name's first
+    word, and a photo is of ``--class`` by any of the class's names (``cow`` is cattle, a wnid is its group)."""
+    from PIL import Image
+
+    for name in ("horse_weizmann_170", "cow_msrc_5_1", "photo_3", "car_x"):
+        Image.new("RGB", (8, 8)).save(tmp_path / f"{name}.jpg")
+        Image.new("L", (8, 8)).save(tmp_path / f"{name}_mask.png")
+    got = {p.name: p for p in pairfiles.find_pairs(tmp_path)}
+    assert {n: p.species for n, p in got.items()} == {"horse_weizmann_170": "horse", "cow_msrc_5_1": "cow",
+                                                       "photo_3": "", "car_x": "car"}
+    assert pairfiles.is_of(got["horse_weizmann_170"], "horse") and pairfiles.is_of(got["horse_weizmann_170"], "n02374451")
+    assert pairfiles.is_of(got["cow_msrc_5_1"], "cattle") and not pairfiles.is_of(got["cow_msrc_5_1"], "horse")
+    assert not pairfiles.is_of(got["photo_3"], "dog")
+    (tmp_path / "index.csv").write_text("name,class\nphoto_3,sheep\n")
+    assert {p.name: p.species for p in pairfiles.find_pairs(tmp_path)}["photo_3"] == "sheep"
+    swan = pairfiles.Pair("s", tmp_path, tmp_path, False, "bird (black swan)", "bird (black swan)")
+    assert pairfiles.is_of(swan, "bird") and pairfiles.is_of(pairfiles.Pair("d", tmp_path, tmp_path, True, "dog", "dog"),
+                                                             "n02084071")
+
+
 def test_errors_one_line(dirs, tmp_path, capsys):
     pairs, styles, out = dirs
     empty = tmp_path / "empty"

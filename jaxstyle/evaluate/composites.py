@@ -18,6 +18,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import JaxstyleError
+from .pairs import is_of
 
 COLUMNS = ("composite", "kind", "left", "right", "refused", "presence", "map_iou", "own_cover_min",
            "wrong_cover", "seconds")
@@ -47,8 +48,8 @@ def side_by_side(photos: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> t
 def draw(pairs: Sequence, class_name: str, n: int, seed: int = 0) -> list[tuple[str, object, object]]:
     """``n`` composites ``(kind, left, right)``, by turns two of the class, and one of the class beside
     another species (the class on the left, then on the right); photos shuffled by ``seed``."""
-    own = [p for p in pairs if p.species == class_name]
-    other = [p for p in pairs if p.species != class_name]
+    own = [p for p in pairs if is_of(p, class_name)]
+    other = [p for p in pairs if not is_of(p, class_name)]
     if len(own) < 2:
         raise JaxstyleError(f"composites need two photos of {class_name!r}; found {len(own)}")
     rng = np.random.default_rng(seed)
@@ -87,7 +88,7 @@ def one(params, kind: str, left, right, class_name: str, map_options: Mapping) -
     size = map_config(map_options).size
     imgs = [images.load_image(p.photo, size) for p in (left, right)]
     masks = [images.load_mask(p.mask, im.shape[:2]) for p, im in zip((left, right), imgs)]
-    row = located(params, imgs, masks, [p.species == class_name for p in (left, right)], class_name, map_options)
+    row = located(params, imgs, masks, [is_of(p, class_name) for p in (left, right)], class_name, map_options)
     return {"composite": f"{left.name}+{right.name}", "kind": kind, "left": left.name, "right": right.name, **row}
 
 

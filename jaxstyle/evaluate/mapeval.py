@@ -22,6 +22,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .pairs import is_of
+
 MAP_COLUMNS = ("photo", "source", "species", "breed", "role", "height", "width", "refused", "presence",
                "map_iou", "map_recall", "map_precision", "map_ap", "wrong_cover", "seconds")
 MAP_FILES = ("maps.csv", "maps.md", "maps_worst.jpg")
@@ -63,7 +65,7 @@ def one_photo(params, pair, class_name: str, filters, map_options: Mapping | Non
     secs = time.time() - t0
     omap, refused = shown_map(r)
     mask = images.load_mask(pair.mask, omap.shape)
-    own = pair.species == class_name if class_name else pair.is_dog
+    own = is_of(pair, class_name) if class_name else pair.is_dog
     row = {"photo": pair.name, "source": pair.source, "species": pair.species, "breed": pair.breed,
            "role": "own" if own else "other", "height": omap.shape[0], "width": omap.shape[1],
            "refused": refused, "presence": r["presence"], **score_map(omap, mask, own), "seconds": secs}

@@ -23,7 +23,8 @@ class Pair:
     mask: Path
     is_dog: bool
     category: str
-    species: str = ""   # dog, cat, or the category (an index's ``species`` column when it has one)
+    species: str = ""   # an index's ``species`` or ``class`` column, else dog, the category, or the name's first
+                        # word where it names a class
     breed: str = ""     # an index's ``breed`` column, else the category
     source: str = ""    # an index's ``source`` column (first word), else the folder's name
 
@@ -37,6 +38,27 @@ def _read_index(root: Path) -> dict[str, dict]:
             return {row["name"]: row for row in csv.DictReader(f) if row.get("name")}
     except (OSError, KeyError, csv.Error, UnicodeDecodeError) as e:
         raise JaxstyleError(f"{idx}: unreadable index ({type(e).__name__}: {e})") from None
+
+
+def _class_word(stem: str) -> str:
+    """The first word of a photo's name where it names a class (``horse_weizmann_170``: horse), else ""."""
+    from ..select import classes
+
+    word = stem.split("_", 1)[0]
+    try:
+        classes.resolve(word)
+    except (UsageError, JaxstyleError):
+        return ""
+    return word
+
+
+def is_of(pair: Pair, class_name: str) -> bool:
+    """Whether ``pair`` shows class ``class_name``, by any of its names (``cow`` is cattle, ``n02084071`` dog);
+    a category's note is not part of its class (``bird (black swan)``)."""
+    from ..select import classes
+
+    species = pair.species.split(" (", 1)[0].strip()
+    return bool(species) and classes.canonical(species) == classes.canonical(class_name)
 
 
 def _truthy(s) -> bool:
@@ -69,7 +91,7 @@ def find_pairs(root: str | os.PathLike, photos: Sequence[str] | None = None, onl
         is_dog = _truthy(row["is_dog"]) if row and "is_dog" in row else "dog" in stem.lower()
         row = row or {}
         category = row.get("category") or ("dog" if is_dog else "")
-        species = row.get("species") or ("dog" if is_dog else category)
+        species = row.get("species") or row.get("class") or ("dog" if is_dog else category) or _class_word(stem)
         source = (row.get("source") or root.resolve().name).split()[0].lower()
         pairs.append(Pair(stem, path, mask, is_dog, category, species, row.get("breed") or category, source))
     if not pairs:
