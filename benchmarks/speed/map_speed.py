@@ -34,9 +34,7 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
     if cfg.learned:
         m, _, presence = learnedmap.learned_map(img, c, head, cfg, probe)
         t2 = time.perf_counter()
-        if cfg.closer and presence >= cfg.min_evidence:
-            closer = objectmap.learned_closer_look(params, img, m, head, probe, cfg)
-            m = m if closer is None else grabcut.soft_edge(closer, img.shape[:2], cfg)
+        m = objectmap.learned_closer(params, img, m, presence, head, probe, cfg)
         t3 = time.perf_counter()
     else:
         s, m = objectmap.first_look(img, c, probe, cfg)

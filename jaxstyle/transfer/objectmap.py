@@ -209,10 +209,7 @@ def located(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe
     below it is refused first (presence 0): the probe map, vetoed by the learned head."""
     if cfg.learned:
         m, p, presence = learned_map(rgb, c, head, cfg, probe)
-        closer = (learned_closer_look(params, rgb, m, head, probe, cfg)
-                  if cfg.closer and presence >= cfg.min_evidence else None)
-        if closer is not None:
-            m = soft_edge(closer, rgb.shape[:2], cfg)
+        m = learned_closer(params, rgb, m, presence, head, probe, cfg)
         return {"map": m, "objectness": objectness(c["f"]), "presence": presence, "cells": p}
     if cfg.gate > 0 and head_presence(c, head)[0] < cfg.gate:
         return {"map": np.zeros(rgb.shape[:2], np.float32), "objectness": objectness(c["f"]), "presence": 0.0}
@@ -313,6 +310,15 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     m = np.zeros((H, W), np.float32)
     m[y0:y1, x0:x1] = found[0]
     return m
+
+
+def learned_closer(params: Mapping, rgb: np.ndarray, first: np.ndarray, presence: float, head, probe,
+                   cfg: MapConfig) -> np.ndarray:
+    """The learned map ``first`` (H, W) of a photo whose class is present, made again by
+    :func:`learned_closer_look` with ``cfg.closer`` (soft-edged), else as it is."""
+    closer = (learned_closer_look(params, rgb, first, head, probe, cfg)
+              if cfg.closer and presence >= cfg.min_evidence else None)
+    return first if closer is None else soft_edge(closer, rgb.shape[:2], cfg)
 
 
 def learned_closer_look(params: Mapping, rgb: np.ndarray, first: np.ndarray, head, probe,
