@@ -48,6 +48,19 @@ def test_the_cat_map_leaves_only_sure_scene_and_other_animals_out(real_params, s
     assert _iou(real_params, img, mask, "cat") >= 0.85 > 0.7 > _iou(real_params, img, mask, "cat", background="extent")
 
 
+def test_a_close_up_cat_is_also_read_smaller_and_a_small_one_is_not(real_params, shared_data):
+    """The cat's map averages the head's cells with those of the photo at 0.75 x its size when its first map spans
+    at least 0.4 of the long side (``scales_from``): a close-up Abyssinian goes 0.81 → 0.97 (measured); a small
+    MSRC cat gets no such view, and its map is the one without it."""
+    import numpy as np
+
+    img, mask = _pair("pets", "cat_Abyssinian_156")
+    assert _iou(real_params, img, mask, "cat") >= 0.9 > _iou(real_params, img, mask, "cat", scales=()) + 0.08
+    img, _ = _pair("more-masked", "cat_msrc_15_12")
+    maps = [locate.auto_map(real_params, img, img.shape[:2], "cat", map_options=o) for o in (None, {"scales": ()})]
+    assert objectmap.span(maps[1]) < 0.4 and np.array_equal(maps[0], maps[1])
+
+
 def test_the_closer_look_maps_a_small_dog_again_on_a_crop(real_params, shared_data):
     """The same shiba, a quarter of the frame: its map fits a small square, which the closer look (opt-in,
     ``--map-variant judged-j0.25+closer``) maps again upsampled, and the outline follows the dog (0.98 measured,

@@ -17,7 +17,7 @@ import numpy as np
 from benchmarks import common
 from jaxstyle import images
 from jaxstyle.cli.stylize_cli import add_map_edge, add_map_variant, map_options
-from jaxstyle.transfer import grabcut, learnedmap, locate, mapfeatures, matte, objectmap
+from jaxstyle.transfer import grabcut, locate, mapfeatures, matte, objectmap
 from jaxstyle.model import weights
 
 
@@ -32,7 +32,7 @@ def stages(params, img, probe, cfg, head=None) -> dict[str, float]:
                                                                    hyper=cfg.learned)], cfg)[0]
     t1 = time.perf_counter()
     if cfg.learned:
-        m, _, presence = learnedmap.learned_map(img, c, head, cfg, probe)
+        m, _, presence = objectmap.learned_pass(params, img, c, head, probe, cfg)
         t2 = time.perf_counter()
         m = objectmap.learned_closer(params, img, m, presence, head, probe, cfg)
         t3 = time.perf_counter()

@@ -30,6 +30,7 @@ EVIDENCE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 JOINED = (0.25, 0.4)
 JUDGED_JOINED = (0.0, 0.1, 0.25)
 GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+SPANS = (0.4, 0.6, 0.8)  # size-gated views (MapConfig.scales_from): the map's least span of the photo
 
 
 def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
@@ -57,6 +58,9 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
         out[f"{v}+closer"] = {**out[v], "closer": True}
     for v in ("judged-j0", "judged-j0.25", "judged-j0+x0.75"):
         out[f"{v}+bg"] = {**out[v], "background": "animal"}
+    for v in ("judged-j0.25", "judged-j0+bg"):
+        for t in SPANS:
+            out[f"{v}+x0.75if{t:g}"] = {**out[v], "scales": (0.75,), "scales_from": t}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

@@ -51,6 +51,8 @@ class MapConfig:
                                # image (one more VGG pass)
     scales: tuple[float, ...] = ()  # learned: ... and over the photo at these multiples of its size (a VGG pass
                                # each), resized to the map's grid
+    scales_from: float = 0.0   # learned: the ``scales`` views only for a photo whose map without them spans at least
+                               # this share of its long side (an animal larger than the head's training scale); 0: always
     background: str = "extent"  # learned: GrabCut's sure background: "extent" (the class's extent <= 1 - sure) or
                                # "animal" (no animal at all >= sure, or an animal patch the map does not take)
     closer: bool = False       # learned: map again a crop around a small map, upsampled to ``size`` (one more VGG
@@ -69,6 +71,8 @@ class MapConfig:
             raise UsageError(f"min evidence must be in [0, 1], got {self.min_evidence}")
         if self.judge not in ("", "probe", "patches", "either", "both"):
             raise UsageError(f"map judge must be '', 'probe', 'patches', 'either' or 'both', got {self.judge!r}")
+        if not 0.0 <= self.scales_from <= 1.0:
+            raise UsageError(f"map view span must be in [0, 1], got {self.scales_from}")
         if not all(0.25 <= x <= 4.0 for x in self.scales):
             raise UsageError(f"map view scales must be in [0.25, 4], got {self.scales}")
         if self.edge not in ("blur", "matte"):

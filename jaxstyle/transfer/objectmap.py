@@ -174,7 +174,8 @@ def with_views(params: Mapping, rgbs: Sequence[np.ndarray], feats: list[dict], c
     (:func:`view_key`); a VGG pass per view and photo. Without the learned map or a view, ``feats`` as they are."""
     if not cfg.learned:
         return feats
-    views = ([("h_mirror", True, 1.0)] if cfg.mirror else []) + [(view_key(x), False, x) for x in cfg.scales]
+    scales = () if cfg.scales_from > 0 else cfg.scales  # size-gated views: only when needed (learned_pass)
+    views = ([("h_mirror", True, 1.0)] if cfg.mirror else []) + [(view_key(x), False, x) for x in scales]
     out = [dict(c) for c in feats]
     for key, mirror, scale in views:
         imgs = [view_image(rgb, mirror, scale) for rgb in rgbs]
@@ -208,7 +209,7 @@ def located(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], probe
     pass) and the opt-in :func:`second_look`. With ``cfg.gate`` a photo whose :func:`head_presence` is
     below it is refused first (presence 0): the probe map, vetoed by the learned head."""
     if cfg.learned:
-        m, p, presence = learned_map(rgb, c, head, cfg, probe)
+        m, p, presence = learned_pass(params, rgb, c, head, probe, cfg)
         m = learned_closer(params, rgb, m, presence, head, probe, cfg)
         return {"map": m, "objectness": objectness(c["f"]), "presence": presence, "cells": p}
     if cfg.gate > 0 and head_presence(c, head)[0] < cfg.gate:
@@ -310,6 +311,28 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
     m = np.zeros((H, W), np.float32)
     m[y0:y1, x0:x1] = found[0]
     return m
+
+
+def learned_pass(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], head, probe,
+                 cfg: MapConfig) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`learned_map` of ``rgb``; with ``cfg.scales_from``, the map without the ``scales`` views first, and
+    again with them (their VGG passes now, unless ``c`` holds them) when it spans at least that share of the
+    photo's long side: a view at a smaller scale shows a close-up animal at the size the head learned from,
+    and a small animal is left as it is."""
+    if not (cfg.scales_from > 0 and cfg.scales):
+        return learned_map(rgb, c, head, cfg, probe)
+    m, p, presence = learned_map(rgb, c, head, replace(cfg, scales=()), probe)
+    if presence < cfg.min_evidence or span(m) < cfg.scales_from:
+        return m, p, presence
+    if any(view_key(x) not in c for x in cfg.scales):
+        c = with_views(params, [rgb], [c], replace(cfg, scales_from=0.0, mirror=False))[0]
+    return learned_map(rgb, c, head, cfg, probe)
+
+
+def span(m: np.ndarray) -> float:
+    """The long side of the box around ``m >= 0.5`` as a share of the photo's long side (0 for an empty map)."""
+    ys, xs = np.nonzero(m >= 0.5)
+    return 0.0 if not len(ys) else max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) / max(m.shape)
 
 
 def learned_closer(params: Mapping, rgb: np.ndarray, first: np.ndarray, presence: float, head, probe,
