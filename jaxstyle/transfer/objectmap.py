@@ -352,7 +352,7 @@ def learned_closer_look(params: Mapping, rgb: np.ndarray, first: np.ndarray, hea
     An animal a third of the frame spans few of the head's 16 px cells, fewer than the pools' animals
     it learned from. When ``first`` (>= 0.5) fits in a square (grown as :func:`_cells_box`) of at most
     ``zoom_below`` of the long side, that square is upsampled to ``size`` and mapped again by
-    :func:`learned_map` (one more VGG pass, and one per view). The new map stands when the class is found
+    :func:`learned_pass` (one more VGG pass, and one per view it takes). The new map stands when the class is found
     in the crop and it stays off the crop's cut edges (else the animal runs past the square).
     """
     H, W = rgb.shape[:2]
@@ -361,7 +361,7 @@ def learned_closer_look(params: Mapping, rgb: np.ndarray, first: np.ndarray, hea
         return None
     crop, dense = _zoomed(rgb, b, cfg)
     c2 = with_views(params, [crop], [features(params, crop, None, cfg.buckets, hyper=True)], cfg)[0]
-    m2, _, presence = learned_map(crop, c2, head, dense, probe)
+    m2, _, presence = learned_pass(params, crop, c2, head, probe, dense)
     y0, y1, x0, x1 = b
     found = resized(m2, (y1 - y0, x1 - x0)) >= 0.5
     if presence < cfg.min_evidence or edge_share(found, (y0 > 0, y1 < H, x0 > 0, x1 < W)) > cfg.zoom_inside:
