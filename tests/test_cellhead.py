@@ -7,6 +7,7 @@ from jaxstyle.errors import JaxstyleError
 from jaxstyle.select.heads import cellhead, cellpool, patchjudge
 
 DOG, HORSE, PERSON, CAR, CHIHUAHUA = "n02084071", "n02374451", "n00007846", "n02958343", "n02085620"
+BUS, RACER = "n02924116", "n04037443"
 
 
 def test_hypercolumns_pool_each_layer_to_the_last_grid():
@@ -61,6 +62,19 @@ def test_kinds_from_image_labels():
     assert cellpool.kind(CHIHUAHUA, HORSE) == 1
     with pytest.raises(JaxstyleError):
         cellpool.kind("n99999999", DOG)
+
+
+def test_a_car_s_kin_is_another_conveyance_and_an_animal_s_another_animal():
+    assert cellpool.kin(DOG) == ("n00015388", "animal") and cellpool.kin(CAR) == ("n03100490", "conveyance")
+    assert cellpool.kind(RACER, CAR) == 0 and cellpool.kind(BUS, CAR) == 1 and cellpool.kind(HORSE, CAR) == 3
+    assert cellpool.kind(BUS, DOG) == 3 and cellpool.kind(PERSON, CAR) == 2
+    cells = cellpool.Cells(["b", "r"], [BUS, RACER], np.repeat(np.arange(2), 4), np.eye(8, 2, dtype=np.float16),
+                           np.array([np.nan] * 4 + [1, 1, 0, 0], np.float32), np.array([0] * 6 + [1, 1], bool),
+                           np.array([3, 2, 0.5, 0.2] * 2, np.float32), (2,))
+    np.testing.assert_array_equal(cellpool.labels(cells, CAR)[:4], [1, 1, 3, 3])  # a bus's body is kin, not scene
+    np.testing.assert_array_equal(cellpool.labels(cells, DOG)[:4], [3, 3, 3, 3])
+    head = cellpool.train(cells, "car", jax.random.PRNGKey(0), steps=5)
+    assert head.groups == ("car", "conveyance", "person", "scene")
 
 
 def _cells(feats=None):

@@ -136,7 +136,8 @@ def _with_judges(a, heads: list, photos: list, params, meta, log) -> dict[str, l
     for name, held in folds.items():
         out[name] = [dataclasses.replace(h, judge=patchjudge.train(
             patchjudge.without(pr, lambda i, held=held: held is not None and source.get(i) == held), h.target,
-            jax.random.fold_in(jax.random.PRNGKey(a.seed), 100 + k), meta={**info, "held_out": held}))
+            jax.random.fold_in(jax.random.PRNGKey(a.seed), 100 + k), meta={**info, "held_out": held},
+            kin=h.groups[1]))
             for k, (h, pr) in enumerate(zip(heads, prs))]
     return out
 

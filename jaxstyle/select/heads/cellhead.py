@@ -1,11 +1,12 @@
-"""Cell head: is a cell of a photo's feature grid the class, another animal, a person or scene?
+"""Cell head: is a cell of a photo's feature grid the class, its kin (another animal), a person or scene?
 
 The learned map's decision (:mod:`jaxstyle.transfer.objectmap`, ``MapConfig.learned``). Its input
 is a VGG-19 hypercolumn per ``conv5_4`` cell (1/16 of the photo): ``conv3_4``, ``conv4_4`` and
 ``conv5_4`` average-pooled to that grid (:func:`hypercolumns`, in the map's one jitted pass),
 each layer divided by its mean cell norm on the photo (:func:`normalise`), so a cell is read
 against the rest of its photo, as objectness reads it. Its output is a softmax over
-:func:`group_names`: the class, then ``animal`` (any other animal), ``person``, ``scene``.
+:func:`group_names`: the class, then its kin (``animal``, any other animal, for an animal;
+``conveyance`` for a car; :func:`jaxstyle.select.heads.cellpool.kin`), ``person``, ``scene``.
 
 It is a small MLP trained by :mod:`jaxstyle.select.heads.cellpool` (on the cells of
 :mod:`jaxstyle.train.cellpass`) on image-level labels only (no mask): the pools' images of the
@@ -28,9 +29,10 @@ KINDS = ("animal", "person", "scene")
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "heads"
 
 
-def group_names(target: str) -> tuple[str, ...]:
-    """The head's groups for ``target``: the target, then :data:`KINDS`."""
-    return (target,) + KINDS
+def group_names(target: str, kin: str = KINDS[0]) -> tuple[str, ...]:
+    """The head's groups for ``target``: the target, its kin (:func:`cellpool.kin`; any other animal for an
+    animal), then the rest of :data:`KINDS`."""
+    return (target, kin) + KINDS[1:]
 
 
 def hypercolumns(feats: Mapping, layers: Sequence[str] = LAYERS):

@@ -12,9 +12,10 @@ labels are made from:
 - ``obj``: objectness (SCDA) of the cell.
 
 Labels for target T (:func:`labels`): an image of T gives T on cells its map covers fully and
-``scene`` on cells far from it (the rest unlabelled); an image of another animal, of a person
-or of a thing gives ``animal``, ``person`` or ``scene`` on its object cells (its own map's
-cover >= 0.5 where it has one, else objectness > 1) and ``scene`` elsewhere. Self-training
+``scene`` on cells far from it (the rest unlabelled); an image of T's kin (:func:`kin`: another
+animal for an animal, another conveyance for a car), of a person or of anything else gives the kin
+group, ``person`` or ``scene`` on its object cells (its own map's cover >= 0.5 where it has one, else
+objectness > 1) and ``scene`` elsewhere. Self-training
 (:func:`relabel`) replaces a class image's labels by the head's confident calls.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from . import cellhead
 
 ANIMAL, PERSON = "n00015388", "n00007846"
 SYNSETS = Path(__file__).resolve().parents[2] / "data" / "pool_synsets.json"
+KIN = SYNSETS.with_name("kin.json")
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,22 @@ def group_wnid(name: str) -> str:
     raise JaxstyleError(f"unknown class {name!r}")
 
 
+@lru_cache(maxsize=None)
+def kin(target: str) -> tuple[str, str]:
+    """The wnid and name of target wnid ``target``'s kin group: the first root of ``kin.json`` among its
+    ancestors (animal for an animal, conveyance for a car), else animal."""
+    anc = _ancestry().get(target, frozenset({target}))
+    roots = json.loads(KIN.read_text(encoding="utf-8"))["roots"]
+    return next(((r["wnid"], r["name"]) for r in roots if r["wnid"] in anc), (ANIMAL, "animal"))
+
+
 def kind(wnid: str, target: str) -> int:
     """An image's group index for target wnid ``target`` (:func:`cellhead.group_names` order):
-    0 the target, 1 another animal, 2 a person, 3 a thing; JaxstyleError for an unknown wnid."""
+    0 the target, 1 its kin (:func:`kin`), 2 a person, 3 anything else; JaxstyleError for an unknown wnid."""
     anc = _ancestry().get(wnid)
     if anc is None:
         raise JaxstyleError(f"label {wnid!r} is neither an ImageNet class, a class group nor in {SYNSETS.name}")
-    return 0 if target in anc else 1 if ANIMAL in anc else 2 if PERSON in anc else 3
+    return 0 if target in anc else 1 if kin(target)[0] in anc else 2 if PERSON in anc else 3
 
 
 def choose(items: Sequence[Item], targets: Sequence[str], per_kind: int, rng: np.random.Generator) -> list[Item]:
@@ -237,7 +248,7 @@ def train(cells: Cells, name: str, key, self_train: int = 0, hidden: int = 64, s
     target = group_wnid(name)
     y = labels(cells, target)
     X = cells.feats.astype(np.float32)
-    groups = cellhead.group_names(name)
+    groups = cellhead.group_names(name, kin(target)[1])
     info = {"dims": list(cells.dims), "layers": list(cellhead.LAYERS), "target_wnid": target, **(meta or {})}
     keys = jax.random.split(key, self_train + 1)
     head = cellhead.fit(X[y >= 0], y[y >= 0], groups, keys[0], hidden, steps, meta={**info, "self_train": 0})

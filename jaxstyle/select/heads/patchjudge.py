@@ -29,9 +29,9 @@ GROUPS = ("animal", "other")
 LAYOUT = ("conv5_4 max", "conv5_4 mean", "hypercolumn mean")
 
 
-def group_names(target: str) -> tuple[str, ...]:
-    """The judge's groups for ``target``: the target, then :data:`GROUPS`."""
-    return (target,) + GROUPS
+def group_names(target: str, kin: str = GROUPS[0]) -> tuple[str, ...]:
+    """The judge's groups for ``target``: the target, its kin (the cell head's second group), then "other"."""
+    return (target, kin) + GROUPS[1:]
 
 
 def rows(f: np.ndarray, hn: np.ndarray, labels: np.ndarray, animal: np.ndarray, ids: Sequence[int]) -> np.ndarray:
@@ -131,17 +131,18 @@ def cv_threshold(X: np.ndarray, y: np.ndarray, image: np.ndarray, groups: Sequen
                              "animal_kept": round(float(kept[best, 1]), 3), "folds": folds}
 
 
-def train(pr: PatchRows, target: str, key, hidden: int = 16, steps: int = 400, meta: Mapping | None = None
-          ) -> cellhead.CellHead:
+def train(pr: PatchRows, target: str, key, hidden: int = 16, steps: int = 400, meta: Mapping | None = None,
+          kin: str = GROUPS[0]) -> cellhead.CellHead:
     """The judge of class ``target`` on ``pr`` (:func:`labels`, :func:`cellhead.fit`), with its threshold
-    (:func:`cv_threshold`) in ``meta["min_p"]``."""
+    (:func:`cv_threshold`) in ``meta["min_p"]``; ``kin`` names its second group (the head's)."""
     import jax
 
     y = labels(pr)
     m = y >= 0
     X = pr.feats[m].astype(np.float32)
     k_fit, k_cv = jax.random.split(key)
-    min_p, cv = cv_threshold(X, y[m], pr.image[m], group_names(target), k_cv, hidden, steps)
+    groups = group_names(target, kin)
+    min_p, cv = cv_threshold(X, y[m], pr.image[m], groups, k_cv, hidden, steps)
     info = {"dims": list(pr.dims), "layout": list(LAYOUT), "images": len(pr.ids), "min_p": min_p, "cv": cv,
             **(meta or {})}
-    return cellhead.fit(X, y[m], group_names(target), k_fit, hidden, steps, l2=1e-3, meta=info)
+    return cellhead.fit(X, y[m], groups, k_fit, hidden, steps, l2=1e-3, meta=info)
