@@ -477,17 +477,22 @@ def test_a_scaled_view_is_resized_to_the_photos_grid_and_averaged():
         om.MapConfig(scales=(8.0,))
 
 
-def test_a_size_gated_view_reads_only_a_map_that_spans_enough_of_the_photo():
-    """``MapConfig.scales_from``: the scaled view is averaged in only when the map without it spans at least that
-    share of the photo's long side (:func:`objectmap.learned_pass`); the dog on the left 4/10, full height, spans 0.6."""
+def test_a_size_gated_view_reads_a_map_by_how_much_of_the_photo_it_spans():
+    """``MapConfig.scales_from``: a smaller view is averaged in only when the map without it spans at least that
+    share of the photo's long side, a larger one only when it spans less (:func:`objectmap.learned_pass`); the dog
+    on the left 4/10, full height, spans 0.6."""
     h, _ = _dog_on_the_left()
     _, blind = _dog_on_the_left((12, 20))
     rgb = np.zeros((96, 160, 3), np.float32)
-    c = {"h": h, lm.view_key(2.0): blind}
-    cfg = om.MapConfig(learned=True, grabcut=False, scales=(2.0,))
-    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, cfg)[2] == 0.5  # always: the blind view halves it
-    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, replace(cfg, scales_from=0.7))[2] == 1.0
-    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, replace(cfg, scales_from=0.5))[2] == 0.5
+    c = {"h": h, lm.view_key(0.5): blind, lm.view_key(2.0): blind}
+    small = om.MapConfig(learned=True, grabcut=False, scales=(0.5,))
+    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, small)[2] == 0.5  # always: the blind view halves it
+    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, replace(small, scales_from=0.7))[2] == 1.0
+    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, replace(small, scales_from=0.5))[2] == 0.5
+    large = replace(small, scales=(2.0,))
+    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, replace(large, scales_from=0.7))[2] == 0.5
+    assert om.learned_pass(None, rgb, c, _ChannelHead(), None, replace(large, scales_from=0.5))[2] == 1.0
+    assert om.sized_views((0.75, 1.25), 0.6, 0.4) == (0.75,) and om.sized_views((0.75, 1.25), 0.3, 0.4) == (1.25,)
     assert om.span(np.zeros((4, 4))) == 0.0 and om.span(np.pad(np.ones((2, 3)), 1)) == 0.6
     with pytest.raises(UsageError, match="span"):
         om.MapConfig(scales_from=1.5)

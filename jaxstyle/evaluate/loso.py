@@ -61,6 +61,7 @@ def variants(sures: Sequence[float] = SURES) -> dict[str, dict]:
     for v in ("judged-j0.25", "judged-j0+bg"):
         for t in SPANS:
             out[f"{v}+x0.75if{t:g}"] = {**out[v], "scales": (0.75,), "scales_from": t}
+            out[f"{v}+x0.75+x1.25if{t:g}"] = {**out[v], "scales": (0.75, 1.25), "scales_from": t}
     out["learned-nogc"] = {"learned": True, "grabcut": False}
     return out
 

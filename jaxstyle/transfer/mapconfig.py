@@ -51,8 +51,9 @@ class MapConfig:
                                # image (one more VGG pass)
     scales: tuple[float, ...] = ()  # learned: ... and over the photo at these multiples of its size (a VGG pass
                                # each), resized to the map's grid
-    scales_from: float = 0.0   # learned: the ``scales`` views only for a photo whose map without them spans at least
-                               # this share of its long side (an animal larger than the head's training scale); 0: always
+    scales_from: float = 0.0   # learned: the ``scales`` views below 1 only for a photo whose map without them spans at
+                               # least this share of its long side (an animal larger than the head's training scale),
+                               # those above 1 only for one that spans less (objectmap.sized_views); 0: always
     background: str = "extent"  # learned: GrabCut's sure background: "extent" (the class's extent <= 1 - sure) or
                                # "animal" (no animal at all >= sure, or an animal patch the map does not take)
     closer: bool = False       # learned: map again a crop around a small map, upsampled to ``size`` (one more VGG

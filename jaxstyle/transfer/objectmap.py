@@ -316,17 +316,24 @@ def closer_look(params: Mapping, rgb: np.ndarray, s: Seeded, first: np.ndarray, 
 def learned_pass(params: Mapping, rgb: np.ndarray, c: Mapping[str, np.ndarray], head, probe,
                  cfg: MapConfig) -> tuple[np.ndarray, np.ndarray, float]:
     """:func:`learned_map` of ``rgb``; with ``cfg.scales_from``, the map without the ``scales`` views first, and
-    again with them (their VGG passes now, unless ``c`` holds them) when it spans at least that share of the
-    photo's long side: a view at a smaller scale shows a close-up animal at the size the head learned from,
-    and a small animal is left as it is."""
+    again with those of :func:`sized_views` (their VGG passes now, unless ``c`` holds them): a view at a smaller
+    scale shows a close-up animal at the size the head learned from, a larger one a small animal."""
     if not (cfg.scales_from > 0 and cfg.scales):
         return learned_map(rgb, c, head, cfg, probe)
     m, p, presence = learned_map(rgb, c, head, replace(cfg, scales=()), probe)
-    if presence < cfg.min_evidence or span(m) < cfg.scales_from:
+    views = sized_views(cfg.scales, span(m), cfg.scales_from) if presence >= cfg.min_evidence else ()
+    if not views:
         return m, p, presence
-    if any(view_key(x) not in c for x in cfg.scales):
+    cfg = replace(cfg, scales=views)
+    if any(view_key(x) not in c for x in views):
         c = with_views(params, [rgb], [c], replace(cfg, scales_from=0.0, mirror=False))[0]
     return learned_map(rgb, c, head, cfg, probe)
+
+
+def sized_views(scales: Sequence[float], s: float, least: float) -> tuple[float, ...]:
+    """The views of ``scales`` a map spanning ``s`` of the photo takes: those below 1 when ``s`` is at least
+    ``least`` (a close-up shown smaller), the others when it is less (a small object shown larger)."""
+    return tuple(x for x in scales if (x < 1.0) == (s >= least))
 
 
 def span(m: np.ndarray) -> float:
