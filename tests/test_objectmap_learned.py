@@ -61,6 +61,15 @@ def test_a_close_up_cat_is_also_read_smaller_and_a_small_one_is_not(real_params,
     assert objectmap.span(maps[1]) < 0.4 and np.array_equal(maps[0], maps[1])
 
 
+def test_a_small_dog_is_read_again_at_a_larger_size(real_params, shared_data):
+    """A held-out MSRC dog small in the frame: with the views sent by size both ways (opt-in, ``--map-variant
+    judged-j0.25+x0.75+x1.25if0.6``) its map spans less than 0.6 and takes the 1.25 x view (0.98 measured);
+    with the 0.75 x view alone, as the default, it gets none (0.19)."""
+    img, mask = _pair("more-masked", "dog_msrc_16_16")
+    both = _iou(real_params, img, mask, "dog", scales=(0.75, 1.25), scales_from=0.6)
+    assert both >= 0.9 > _iou(real_params, img, mask, "dog", scales=(0.75,), scales_from=0.6) + 0.3
+
+
 def test_the_closer_look_maps_a_small_dog_again_on_a_crop(real_params, shared_data):
     """The same shiba, a quarter of the frame: its map fits a small square, which the closer look (opt-in,
     ``--map-variant judged-j0.25+closer``) maps again upsampled, and the outline follows the dog (0.98 measured,
