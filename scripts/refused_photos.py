@@ -27,7 +27,7 @@ def best_patch(c: dict, head) -> tuple[float, float]:
 
     hn = normalise(c["h"], head.dims)
     probs = head.probs(hn)
-    patches = animal_patches(probs, head.groups)
+    patches = animal_patches(probs)
     ids = [i for i in range(1, len(patches.share)) if patches.share[i] > 0]
     if not ids:
         return head_presence_of(probs[..., 0]), 0.0

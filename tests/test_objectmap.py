@@ -373,14 +373,13 @@ def test_refine_add_stroke_brings_a_missed_part_back():
 def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     """A dog's head (class), its body (another animal to the head, joined to the head) and a separate animal:
     ``animal`` extent takes the body, not the separate animal; ``class`` extent takes neither."""
-    groups = ("dog", "animal", "person", "scene")
     probs = np.zeros((8, 12, 4), np.float32)
     probs[..., 3] = 1.0
     probs[2:4, 1:3] = [0.9, 0.1, 0.0, 0.0]   # the head: class
     probs[2:6, 3:6] = [0.2, 0.7, 0.0, 0.1]   # the body: animal, joined to the head
     probs[2:6, 9:11] = [0.1, 0.8, 0.0, 0.1]  # a separate animal
     cls = lm.learned_extent(probs[..., 0], None)
-    ani = lm.learned_extent(probs[..., 0], animal_patches(probs, groups))
+    ani = lm.learned_extent(probs[..., 0], animal_patches(probs))
     np.testing.assert_allclose(cls, probs[..., 0])
     assert (ani[2:6, 3:6] >= 0.5).all() and (cls[2:6, 3:6] < 0.5).all()
     assert (ani[2:6, 9:11] < 0.5).all()
@@ -389,7 +388,7 @@ def test_learned_extent_takes_animal_cells_joined_to_the_class_only():
     # only when the class's share of the patch may be small
     probs[2:6, 9:11] = [0.0, 0.9, 0.0, 0.1]
     probs[3, 9] = [0.6, 0.4, 0.0, 0.0]
-    patches = animal_patches(probs, groups)
+    patches = animal_patches(probs)
     assert (lm.learned_extent(probs[..., 0], patches)[2:6, 9:11] >= 0.5).all()
     share = lm.learned_extent(probs[..., 0], patches, joined=0.3)
     assert (share[2:6, 9:11][probs[2:6, 9:11, 0] < 0.5] < 0.5).all() and (share[2:6, 3:6] >= 0.5).all()
@@ -409,7 +408,6 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
         def judge(self, pooled, mean):
             return pooled[:, 0] > 1.0, pooled[:, 0]
 
-    groups = ("dog", "animal", "person", "scene")
     probs = np.zeros((8, 14, 4), np.float32)
     probs[..., 3] = 1.0
     probs[2:6, 1:5] = [0.9, 0.1, 0.0, 0.0]
@@ -417,7 +415,7 @@ def test_a_patch_the_probe_rejects_is_not_the_class():
     f = np.zeros((8, 14, 2), np.float32)
     f[2:6, 1:5, 0] = 3.0
     f[2:6, 9:13, 1] = 3.0
-    patches = animal_patches(probs, groups)
+    patches = animal_patches(probs)
     judged = lm.judged_patches(f, None, patches, None, Judge(), om.MapConfig(judge="probe"))
     lab = patches.labels
     assert judged[lab[3, 2]] and not judged[lab[3, 10]] and not judged[0]

@@ -106,7 +106,7 @@ def test_the_map_keeps_only_the_patches_its_judge_calls_the_class():
     probs[..., 3] = 1.0
     for cols in (slice(0, 2), slice(4, 6)):
         probs[1:3, cols] = [0.6, 0.4, 0.0, 0.0]
-    patches = animal_patches(probs, ("dog", "animal", "person", "scene"))
+    patches = animal_patches(probs)
     f = np.zeros((4, 6, 2), np.float32)
     f[1:3, 0:2, 0] = 1.0
     hn = cellhead.normalise(np.ones((4, 6, 3), np.float32), (3,))

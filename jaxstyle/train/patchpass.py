@@ -55,7 +55,7 @@ def _image_rows(c: Mapping[str, np.ndarray], head: cellhead.CellHead) -> tuple[n
 
     hn = cellhead.normalise(c["h"], head.dims)
     probs = head.probs(hn)
-    pt = animal_patches(probs, head.groups)
+    pt = animal_patches(probs)
     ids = [i for i in range(1, len(pt.share)) if pt.share[i] > 0]
     if not ids:
         return None

@@ -126,7 +126,7 @@ def learned_map(rgb: np.ndarray, c: Mapping[str, np.ndarray], head, cfg: MapConf
     presence = head_presence_of(probs[..., 0])
     H, W = rgb.shape[:2]
     p, judged = probs[..., 0], None
-    patches = animal_patches(probs, head.groups) if (cfg.extent == "animal" or cfg.judge) else None
+    patches = animal_patches(probs) if (cfg.extent == "animal" or cfg.judge) else None
     if cfg.judge and (probe is not None or cfg.judge == "patches") and presence >= cfg.min_evidence:
         judged = judged_patches(c["f"], hn, patches, head, probe, cfg)
         p = judged_class(p, patches, judged)

@@ -6,7 +6,6 @@ the patch judge (:mod:`jaxstyle.select.heads.patchjudge`) learns and judges whol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -20,10 +19,10 @@ class Patches:
     share: np.ndarray   # (n + 1,): the class's share of each patch's animal probability (0: label 0, no class cell)
 
 
-def animal_patches(probs: np.ndarray, groups: Sequence[str]) -> Patches:
-    """The patches of cells whose class + kin probability (``probs`` (h, w, K) over ``groups``, the kin
-    second: another animal for an animal) is >= 0.5, and the class's share of each: 0 for a patch without
-    a cell the head calls the class."""
+def animal_patches(probs: np.ndarray) -> Patches:
+    """The patches of cells whose class + kin probability (``probs`` (h, w, K) over a cell head's groups:
+    the class first, its kin second, another animal for an animal) is >= 0.5, and the class's share of
+    each: 0 for a patch without a cell the head calls the class."""
     from scipy import ndimage
 
     pc = probs[..., 0]
