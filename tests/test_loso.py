@@ -111,3 +111,22 @@ def test_a_choice_for_one_class_keeps_the_others_and_what_chose_them(tmp_path):
     assert doc["classes"]["dog"] == dog["fields"] and doc["command"] == "map_loso cat"
     assert doc["others"]["dog"]["command"] == "map_loso all" and doc["others"]["sheep"]["command"] == "class_matrix --choose"
     assert "cat" not in doc["others"]
+
+
+def test_a_photo_s_features_are_the_same_computed_or_read_from_the_cache(tmp_path, monkeypatch):
+    """The cache keeps features at float16; a photo's first pass gives the same, so rows do not depend on
+    whether the cache held the photo."""
+    import numpy as np
+    from PIL import Image
+
+    from jaxstyle.select.pools.maskedphotos import Photo
+    from jaxstyle.transfer import mapfeatures
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "p.jpg")
+    ph = Photo("p", tmp_path / "p.jpg", tmp_path / "p.png", "msrc", "dog")
+    feats = {"h": np.random.default_rng(0).normal(size=(2, 3, 5)).astype(np.float32) * 1.2345}
+    monkeypatch.setattr(mapfeatures, "features", lambda params, rgb, hyper: feats)
+    first = loso.photo_features(None, ph, 32, tmp_path / "cache")[1]
+    again = loso.photo_features(None, ph, 32, tmp_path / "cache")[1]
+    assert first["h"].dtype == np.float32 and np.array_equal(first["h"], again["h"])
+    assert not np.array_equal(first["h"], feats["h"])  # rounded, as the cache keeps them

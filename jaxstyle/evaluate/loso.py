@@ -83,7 +83,8 @@ def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mi
                    scale: float = 1.0) -> tuple[np.ndarray, dict]:
     """``(rgb, features)`` of a photo at ``size`` with hypercolumns (:func:`mapfeatures.features`), kept in ``cache``;
     ``mirror``: of its mirror image; ``scale``: of the photo at ``size`` resized by it (the map's other views,
-    :func:`jaxstyle.transfer.objectmap.with_views`)."""
+    :func:`jaxstyle.transfer.objectmap.with_views`). The features are rounded to float16, as the cache keeps them,
+    whether or not they were in it, so a row does not depend on the cache's state."""
     from .. import artifact, images
     from ..transfer import mapfeatures
     from ..transfer.objectmap import view_image
@@ -93,11 +94,11 @@ def photo_features(params: Mapping, ph: Photo, size: int, cache: Path | None, mi
     if path is not None and path.is_file():
         cached, _ = artifact.load(path, "feature cache file")
         return rgb, {k: v.astype(np.float32) for k, v in cached.items()}
-    c = mapfeatures.features(params, rgb, hyper=True)
+    half = {k: np.asarray(v).astype(np.float16) for k, v in mapfeatures.features(params, rgb, hyper=True).items()}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        artifact.write(path, {k: v.astype(np.float16) for k, v in c.items()}, None)
-    return rgb, c
+        artifact.write(path, half, None)
+    return rgb, {k: v.astype(np.float32) for k, v in half.items()}
 
 
 def rows(params: Mapping, items: Iterable[Photo], classes: Sequence[str], probes: Mapping, heads: Mapping,
